@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Build: make; tests: make check; a first look: make demo (both need root).
+OUT       ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= gcc
+VERSION   := 0.1.0
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
+             -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
+LDLIBS    += -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
+              -Wall -Wno-unused-function
+
+USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
+             user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
+             user/metrics.c
+USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
+# The pure pieces the unit tests link without a kernel.
+PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
+
+DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
+               iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
+               iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all deps check check-unit check-bpf check-e2e demo install uninstall clean fuzz bench
+
+all: $(OUT)/mtuwatch
+
+$(OUT):
+	$(Q)mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/mtuwatch.bpf.o: bpf/mtuwatch.bpf.c bpf/parse.h headers/mtuwatch.h $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUT)/mtuwatch.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(OUT)/mtuwatch.tmp.bpf.o
+
+$(OUT)/mtuwatch.skel.h: $(OUT)/mtuwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mtuwatch_bpf > $@
+
+$(OUT)/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/loader.o: $(OUT)/mtuwatch.skel.h
+
+$(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests -------------------------------------------------------------------------------
+UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics
+
+$(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
+
+$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
+
+$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@
+
+$(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c user/recfile.c user/recfile.h | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -D_GNU_SOURCE \
+		tests/fuzz/fuzz_recfile.c user/recfile.c -lz -o $@
+
+$(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
+
+TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/mtuwatch
+
+check: $(TEST_BINS) $(OUT)/fuzz_recfile
+	$(Q)OUT=$(OUT) bash tests/run.sh
+
+check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile
+	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
+
+fuzz: $(OUT)/fuzz_recfile
+	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \
+		$(OUT)/fuzz-corpus tests/fuzz/corpus
+
+bench: $(OUT)/mtuwatch
+	bash tests/bench.sh
+
+demo: $(OUT)/mtuwatch
+	$(Q)bash tests/demo.sh
+
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 1; fi
+	@missing=$$(for p in $(DEBIAN_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "all build and test dependencies are installed"; fi
+
+install: $(OUT)/mtuwatch
+	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch
+	install -D -m 0644 docs/mtuwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8
+	install -D -m 0644 deploy/mtuwatch-exporter.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/mtuwatch $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+
+clean:
+	rm -rf $(OUT)

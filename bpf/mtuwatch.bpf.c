@@ -1,0 +1,884 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * mtuwatch kernel side: tc egress sizes, XDP arrivals (Packet Too Big, SYN MSS, handshake
+ * bytes), and tracepoints for drops, retransmissions and socket state.
+ *
+ * Hot path rule: a packet that does not matter costs a parse and at most one map lookup.
+ * Events go to the ring buffer only when something changes for a destination or flow.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "mtuwatch.h"
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TC_ACT_OK	0
+#define AF_INET		2
+#define AF_INET6	10
+#define TCP_ESTABLISHED	1
+#define TCP_SYN_SENT	2
+#define TCP_CLOSE	7
+#define HS_MAX_STEPS	24	/* stop parsing a flow after this many messages */
+
+/* Set by user space between open and load. */
+const volatile __u32 targ_netns = 0;		/* judge only this namespace (0 = all) */
+const volatile __u32 targ_self_netns = 0;	/* namespace of the watched interfaces */
+const volatile __u32 targ_hs_parse = 1;		/* recognise TLS/SSH handshakes */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mw_stat_key);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct mw_dst_key);
+	__type(value, struct mw_dst_val);
+} dsts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct mw_flow_key);
+	__type(value, struct mw_flow_val);
+} flows SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+/* Only for packets that matter: a hash update per call. */
+static __always_inline void stat_add(__u16 kind, __u32 ifindex, __u32 netns, __u8 family,
+				     __u16 reason)
+{
+	struct mw_stat_key k = {};
+	__u64 one = 1, *v;
+
+	k.kind = kind;
+	k.ifindex = ifindex;
+	k.netns = netns;
+	k.family = family;
+	k.reason = reason;
+	v = bpf_map_lookup_elem(&stats, &k);
+	if (v)
+		*v += 1;
+	else
+		bpf_map_update_elem(&stats, &k, &one, BPF_NOEXIST);
+}
+
+/* Reserve a zeroed event; a failed reserve is counted, never silent. */
+static __always_inline struct mw_event *ev_new(__u16 type)
+{
+	struct mw_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count(MW_CNT_EVENTS_LOST);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	return e;
+}
+
+static __always_inline bool netns_wanted(__u32 ns)
+{
+	return !targ_netns || ns == targ_netns;
+}
+
+/* ---- TLS / SSH handshake recognition ------------------------------------------------- */
+
+/*
+ * Reads len bytes at off of the packet; tc and XDP have different helpers. `xdp` is a
+ * compile-time constant at every call site, so the other branch is dropped.
+ */
+static __always_inline long pkt_load(void *ctx, bool xdp, __u32 off, void *to, __u32 len)
+{
+	if (xdp)
+		return bpf_xdp_load_bytes(ctx, off, to, len);
+	return bpf_skb_load_bytes(ctx, off, to, len);
+}
+
+static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step, __u8 app,
+				     __u32 len)
+{
+	struct mw_event *e = ev_new(MW_EV_HS);
+
+	if (!e)
+		return;
+	e->netns = k->netns;
+	e->family = k->family;
+	e->dir = dir;
+	e->aux = step;
+	e->aux2 = app;
+	e->size = len;
+	__builtin_memcpy(e->flow.saddr, k->laddr, 16);
+	__builtin_memcpy(e->flow.daddr, k->raddr, 16);
+	e->flow.sport = k->lport;
+	e->flow.dport = k->rport;
+	e->flow.family = k->family;
+	e->flow.proto = IPPROTO_TCP;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Parse the clear-text start of a TLS or SSH conversation. Only a segment that starts exactly
+ * where the previous record ended is parsed (next_seq), so a segment that starts mid-record
+ * (a retransmission, reordering, a capture that joined late) is never misread. Bounded: at
+ * most 4 records per segment and HS_MAX_STEPS per flow.
+ */
+static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
+				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+				     __u32 plen)
+{
+	struct mw_flow_dir *d = &v->d[dir & 1];
+	__u32 rel, off;
+	__u8 h[8];
+
+	if (v->done & (1 << dir) || !d->next_seq || seq != d->next_seq)
+		return;
+	if (d->app_steps >= HS_MAX_STEPS) {
+		v->done |= 1 << dir;
+		return;
+	}
+	if (plen < 6)
+		return;
+	if (pkt_load(ctx, xdp, poff, h, 6))
+		return;
+
+	if (v->app == MW_APP_UNKNOWN) {
+		if (h[0] == 22 && h[1] == 3 && h[2] <= 4)
+			v->app = MW_APP_TLS;
+		else if (h[0] == 'S' && h[1] == 'S' && h[2] == 'H' && h[3] == '-')
+			v->app = MW_APP_SSH;
+		else {
+			v->app = MW_APP_OTHER;
+			v->done = 3;
+			return;
+		}
+	}
+
+	rel = 0;
+	if (v->app == MW_APP_SSH && !(d->app_steps)) {
+		/* The identification line ends with LF within 255 bytes (RFC 4253 4.2). */
+		__u8 line[64];
+		__u32 n = plen < sizeof(line) ? plen : sizeof(line);
+
+		if (h[0] != 'S' || h[1] != 'S' || h[2] != 'H' || h[3] != '-') {
+			v->done |= 1 << dir;
+			return;
+		}
+		n &= 127;
+		if (n < 8 || n > sizeof(line) || pkt_load(ctx, xdp, poff, line, n))
+			return;
+		rel = 0;
+		for (__u32 i = 4; i < sizeof(line); i++) {
+			if (i >= n)
+				break;
+			if (line[i] == '\n') {
+				rel = i + 1;
+				break;
+			}
+		}
+		if (!rel) {
+			/* Longer than we look: give up rather than guess. */
+			v->done |= 1 << dir;
+			return;
+		}
+		d->app_steps++;
+		hs_event(k, dir, MW_HS_SSH_IDENT, MW_APP_SSH, rel);
+		d->next_seq = seq + rel;
+	}
+
+
+	for (int i = 0; i < 4; i++) {
+		__u32 rlen, step;
+
+		if (rel + 6 > plen)
+			break;
+		off = poff + rel;
+		if (pkt_load(ctx, xdp, off, h, 6))
+			return;
+		if (v->app == MW_APP_TLS) {
+			if (h[1] != 3 || h[2] > 4) {
+				v->done |= 1 << dir;
+				return;
+			}
+			rlen = ((__u32)h[3] << 8) | h[4];
+			if (rlen == 0 || rlen > 16384 + 2048) {
+				v->done |= 1 << dir;
+				return;
+			}
+			if (h[0] == 22)
+				step = h[5];
+			else if (h[0] == 20)
+				step = MW_HS_TLS_CCS;
+			else if (h[0] == 23)
+				step = MW_HS_TLS_APPDATA;
+			else if (h[0] == 21)
+				step = 0;	/* alert: not a step */
+			else {
+				v->done |= 1 << dir;
+				return;
+			}
+			rlen += 5;
+		} else {
+			__u32 plen_ssh = ((__u32)h[0] << 24) | ((__u32)h[1] << 16) |
+					 ((__u32)h[2] << 8) | h[3];
+
+			/* RFC 4253 6.1: packets up to 35000 bytes must be accepted. */
+			if (plen_ssh < 5 || plen_ssh > 256 * 1024 || h[4] >= plen_ssh) {
+				v->done |= 1 << dir;
+				return;
+			}
+			step = MW_HS_SSH_BASE + h[5];
+			rlen = plen_ssh + 4;
+		}
+		if (step) {
+			d->app_steps++;
+			hs_event(k, dir, step, v->app, rlen);
+		}
+		/* Past these points everything is encrypted: stop looking in this direction. */
+		if (step == MW_HS_TLS_APPDATA || step == MW_HS_SSH_NEWKEYS) {
+			v->done |= 1 << dir;
+			d->next_seq = 0;
+			return;
+		}
+		rel += rlen;
+		d->next_seq = seq + rel;
+		if (rel >= plen)
+			return;
+	}
+	/* More records in this segment than we parse: stop rather than lose the boundary. */
+	if (rel < plen)
+		v->done |= 1 << dir;
+}
+
+/*
+ * Per tracked flow: new largest segment, and handshake bytes. Only flows that established
+ * while we run are in the map (inet_sock_set_state adds them), so this is a lookup and
+ * nothing more for every other TCP packet.
+ */
+static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
+				     int dir, __u32 seg_size, __u32 poff, __u32 plen)
+{
+	struct mw_flow_key k = {};
+	struct mw_flow_val *v;
+
+	k.netns = targ_self_netns;
+	k.family = p->family;
+	if (dir == MW_DIR_OUT) {
+		__builtin_memcpy(k.laddr, p->saddr, 16);
+		__builtin_memcpy(k.raddr, p->daddr, 16);
+		k.lport = bpf_ntohs(th->source);
+		k.rport = bpf_ntohs(th->dest);
+	} else {
+		__builtin_memcpy(k.laddr, p->daddr, 16);
+		__builtin_memcpy(k.raddr, p->saddr, 16);
+		k.lport = bpf_ntohs(th->dest);
+		k.rport = bpf_ntohs(th->source);
+	}
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (!v)
+		return;
+	if (seg_size > v->d[dir].max_seg) {
+		struct mw_event *e;
+
+		v->d[dir].max_seg = seg_size;
+		e = ev_new(MW_EV_SEG_MAX);
+		if (e) {
+			e->netns = k.netns;
+			e->family = k.family;
+			e->dir = dir;
+			e->size = seg_size;
+			e->aux = v->d[dir].mss;
+			__builtin_memcpy(e->flow.saddr, k.laddr, 16);
+			__builtin_memcpy(e->flow.daddr, k.raddr, 16);
+			e->flow.sport = k.lport;
+			e->flow.dport = k.rport;
+			e->flow.family = k.family;
+			e->flow.proto = IPPROTO_TCP;
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+	if (targ_hs_parse && v->done != 3)
+		hs_parse(ctx, xdp, &k, v, dir, bpf_ntohl(th->seq), poff, plen);
+}
+
+/* ---- tc egress ------------------------------------------------------------------------ */
+
+SEC("tc")
+int mw_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct mw_dst_key dk = {};
+	struct mw_dst_val *dv;
+	struct mw_pkt p = {};
+	struct tcphdr *th = NULL;
+	__u32 size, l4hdr = 0;
+
+	if (mw_parse(data, data_end, &p) || !p.df)
+		return TC_ACT_OK;
+	count(MW_CNT_TC_PKTS);
+
+	size = p.l3_len;
+	if (p.proto == IPPROTO_TCP && !p.frag) {
+		th = data + p.l4_off;
+		if ((void *)(th + 1) > data_end)
+			return TC_ACT_OK;
+		l4hdr = th->doff * 4;
+	}
+	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
+	if (skb->gso_size && th)
+		size = p.l3_hdr + l4hdr + skb->gso_size;
+	else if (skb->gso_size && p.proto == IPPROTO_UDP)
+		size = p.l3_hdr + 8 + skb->gso_size;
+
+	dk.ifindex = skb->ifindex;
+	dk.family = p.family;
+	__builtin_memcpy(dk.daddr, p.daddr, 16);
+	dv = bpf_map_lookup_elem(&dsts, &dk);
+	if (!dv) {
+		struct mw_dst_val nv = { .max_df = 0 };
+
+		bpf_map_update_elem(&dsts, &dk, &nv, BPF_NOEXIST);
+		dv = bpf_map_lookup_elem(&dsts, &dk);
+		if (!dv) {
+			count(MW_CNT_DST_FULL);
+			return TC_ACT_OK;
+		}
+	}
+	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
+		bool over = dv->pmtu && size > dv->pmtu;
+		struct mw_event *e;
+
+		if (over) {
+			stat_add(MW_STAT_OVERSIZE_DF, skb->ifindex, targ_self_netns, p.family, 0);
+			/* Only the first packet over the known path MTU is an event. */
+			if (dv->over_seen++ && size <= dv->max_df)
+				goto flow;
+		}
+		if (size > dv->max_df)
+			dv->max_df = size;
+		e = ev_new(over ? MW_EV_DF_OVER : MW_EV_DF_MAX);
+		if (e) {
+			e->netns = targ_self_netns;
+			e->ifindex = skb->ifindex;
+			e->family = p.family;
+			e->size = size;
+			e->mtu = dv->pmtu;
+			e->flow.family = p.family;
+			e->flow.proto = p.proto;
+			__builtin_memcpy(e->flow.saddr, p.saddr, 16);
+			__builtin_memcpy(e->flow.daddr, p.daddr, 16);
+			if (th) {
+				e->flow.sport = bpf_ntohs(th->source);
+				e->flow.dport = bpf_ntohs(th->dest);
+			}
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
+flow:
+	if (th && p.l3_len > p.l3_hdr + l4hdr) {
+		__u32 poff = p.l4_off + l4hdr;
+		__u32 plen = p.l3_len - p.l3_hdr - l4hdr;
+
+		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
+		flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen);
+	}
+	return TC_ACT_OK;
+}
+
+/* ---- XDP ingress ---------------------------------------------------------------------- */
+
+/* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
+static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
+				     struct mw_event *e)
+{
+	__u32 l4;
+
+	if (family == 4) {
+		struct iphdr *ip = data + off;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		__builtin_memcpy(e->flow.saddr, &ip->saddr, 4);
+		__builtin_memcpy(e->flow.daddr, &ip->daddr, 4);
+		e->flow.proto = ip->protocol;
+		e->size = bpf_ntohs(ip->tot_len);
+		l4 = off + ip->ihl * 4;
+	} else {
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		__builtin_memcpy(e->flow.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(e->flow.daddr, &ip6->daddr, 16);
+		e->flow.proto = ip6->nexthdr;
+		e->size = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		l4 = off + sizeof(*ip6);
+	}
+	e->flow.family = family;
+	if (e->flow.proto == IPPROTO_TCP || e->flow.proto == IPPROTO_UDP) {
+		/* ICMPv4 quotes at least 8 bytes of the transport header: ports and TCP seq. */
+		__u8 *l = data + (l4 & 0xffff);
+
+		if ((void *)(l + 8) > data_end)
+			return 0;
+		e->flow.sport = ((__u16)l[0] << 8) | l[1];
+		e->flow.dport = ((__u16)l[2] << 8) | l[3];
+		if (e->flow.proto == IPPROTO_TCP)
+			e->seq = ((__u32)l[4] << 24) | ((__u32)l[5] << 16) | ((__u32)l[6] << 8) | l[7];
+	}
+	return 0;
+}
+
+static __always_inline int xdp_main(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mw_pkt p = {};
+	struct mw_event *e;
+
+	if (mw_parse(data, data_end, &p) || p.frag)
+		return XDP_PASS;
+
+	if (p.proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + p.l4_off;
+		__u32 l4hdr, plen;
+
+		if ((void *)(th + 1) > data_end)
+			return XDP_PASS;
+		l4hdr = th->doff * 4;
+		if (th->syn) {
+			__u16 mss = mw_tcp_mss(data, data_end, th);
+
+			e = ev_new(MW_EV_SYN_MSS);
+			if (!e)
+				return XDP_PASS;
+			e->netns = targ_self_netns;
+			e->ifindex = ctx->ingress_ifindex;
+			e->family = p.family;
+			e->dir = MW_DIR_IN;
+			e->aux = mss;
+			e->aux2 = th->ack;
+			e->flow.family = p.family;
+			e->flow.proto = IPPROTO_TCP;
+			__builtin_memcpy(e->flow.saddr, p.saddr, 16);
+			__builtin_memcpy(e->flow.daddr, p.daddr, 16);
+			e->flow.sport = bpf_ntohs(th->source);
+			e->flow.dport = bpf_ntohs(th->dest);
+			bpf_ringbuf_submit(e, 0);
+			return XDP_PASS;
+		}
+		if (p.l3_len <= p.l3_hdr + l4hdr)
+			return XDP_PASS;
+		plen = p.l3_len - p.l3_hdr - l4hdr;
+		flow_seg(ctx, true, &p, th, MW_DIR_IN, p.l3_len, p.l4_off + l4hdr, plen);
+		return XDP_PASS;
+	}
+
+	if (p.proto == IPPROTO_ICMP && p.family == 4) {
+		struct icmphdr *ic = data + p.l4_off;
+
+		if ((void *)(ic + 1) > data_end)
+			return XDP_PASS;
+		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
+			return XDP_PASS;
+		count(MW_CNT_XDP_PKTS);
+		stat_add(MW_STAT_PTB_RX, ctx->ingress_ifindex, targ_self_netns, 4, 0);
+		e = ev_new(MW_EV_PTB_RX);
+		if (!e)
+			return XDP_PASS;
+		e->mtu = bpf_ntohs(ic->un.frag.mtu);
+		e->family = 4;
+		__builtin_memcpy(e->peer, p.saddr, 4);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, e);
+	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
+		struct icmp6hdr *ic = data + p.l4_off;
+
+		if ((void *)(ic + 1) > data_end)
+			return XDP_PASS;
+		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
+			return XDP_PASS;
+		count(MW_CNT_XDP_PKTS);
+		stat_add(MW_STAT_PTB_RX, ctx->ingress_ifindex, targ_self_netns, 6, 0);
+		e = ev_new(MW_EV_PTB_RX);
+		if (!e)
+			return XDP_PASS;
+		e->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
+		e->family = 6;
+		__builtin_memcpy(e->peer, p.saddr, 16);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, e);
+	} else {
+		return XDP_PASS;
+	}
+	e->netns = targ_self_netns;
+	e->ifindex = ctx->ingress_ifindex;
+	e->dir = MW_DIR_IN;
+	bpf_ringbuf_submit(e, 0);
+	return XDP_PASS;
+}
+
+/* Frags-aware so that it attaches on jumbo MTUs; headers are always in the first buffer. */
+SEC("xdp.frags")
+int mw_xdp_ingress(struct xdp_md *ctx)
+{
+	return xdp_main(ctx);
+}
+
+/* ---- tracepoints ---------------------------------------------------------------------- */
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	f->proto = IPPROTO_TCP;
+	f->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	f->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET6) {
+		f->family = 6;
+		BPF_CORE_READ_INTO(&f->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&f->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	} else {
+		f->family = 4;
+		BPF_CORE_READ_INTO((__u32 *)f->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)f->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+/* Parse the IP + ICMP headers of a freed skb: is it a Packet Too Big? */
+static __always_inline int skb_ptb(struct sk_buff *skb, struct mw_event *e)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	__u8 b[96];
+	__u32 l4, inner;
+
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
+		return -1;
+	if (bpf_probe_read_kernel(b, sizeof(b), head + nh))
+		return -1;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		__u32 ihl = (b[0] & 0xf) * 4;
+
+		if ((b[0] >> 4) != 4 || b[9] != IPPROTO_ICMP || ihl < 20 || ihl > 24)
+			return -1;
+		l4 = ihl;
+		if (b[l4 & 63] != ICMP_DEST_UNREACH || b[(l4 + 1) & 63] != ICMP_FRAG_NEEDED)
+			return -1;
+		e->family = 4;
+		__builtin_memcpy(e->peer, &b[12], 4);
+		e->mtu = ((__u32)b[(l4 + 6) & 63] << 8) | b[(l4 + 7) & 63];
+		inner = l4 + 8;
+		if ((b[inner & 63] >> 4) == 4) {
+			__u32 iihl = (b[inner & 63] & 0xf) * 4;
+			__u32 ip4 = inner & 31;
+
+			e->flow.family = 4;
+			e->flow.proto = b[ip4 + 9];
+			e->size = ((__u32)b[ip4 + 2] << 8) | b[ip4 + 3];
+			__builtin_memcpy(e->flow.saddr, &b[ip4 + 12], 4);
+			__builtin_memcpy(e->flow.daddr, &b[ip4 + 16], 4);
+			if (iihl == 20) {
+				__u32 t = ip4 + 20;
+
+				e->flow.sport = ((__u16)b[t] << 8) | b[t + 1];
+				e->flow.dport = ((__u16)b[t + 2] << 8) | b[t + 3];
+				e->seq = ((__u32)b[t + 4] << 24) | ((__u32)b[t + 5] << 16) |
+					 ((__u32)b[t + 6] << 8) | b[t + 7];
+			}
+		}
+		return 0;
+	}
+	if ((b[0] >> 4) != 6 || b[6] != NEXTHDR_ICMP || b[40] != ICMPV6_PKT_TOOBIG)
+		return -1;
+	e->family = 6;
+	__builtin_memcpy(e->peer, &b[8], 16);
+	e->mtu = ((__u32)b[44] << 24) | ((__u32)b[45] << 16) | ((__u32)b[46] << 8) | b[47];
+	/* inner IPv6 header at 48; its addresses at 56 and 72 run past b: read them apart. */
+	e->flow.family = 6;
+	e->flow.proto = b[48 + 6];
+	e->size = (((__u32)b[48 + 4] << 8) | b[48 + 5]) + 40;
+	bpf_probe_read_kernel(e->flow.saddr, 16, head + nh + 56);
+	bpf_probe_read_kernel(e->flow.daddr, 16, head + nh + 72);
+	if (e->flow.proto == IPPROTO_TCP || e->flow.proto == IPPROTO_UDP) {
+		__u8 t[8];
+
+		if (!bpf_probe_read_kernel(t, sizeof(t), head + nh + 88)) {
+			e->flow.sport = ((__u16)t[0] << 8) | t[1];
+			e->flow.dport = ((__u16)t[2] << 8) | t[3];
+			e->seq = ((__u32)t[4] << 24) | ((__u32)t[5] << 16) | ((__u32)t[6] << 8) | t[7];
+		}
+	}
+	return 0;
+}
+
+/* The packet this host dropped because it was too big for the next hop: we are the bottleneck. */
+static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_icmp)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	struct dst_entry *dst;
+	struct net_device *dev;
+	struct mw_event *e;
+	__u8 b[40];
+
+	if (bpf_probe_read_kernel(b, sizeof(b), head + nh))
+		return;
+	dst = (struct dst_entry *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
+	dev = dst ? BPF_CORE_READ(dst, dev) : NULL;
+	e = ev_new(MW_EV_PTB_SENT);
+	if (!e)
+		return;
+	e->netns = netns;
+	e->aux = via_icmp;
+	if (dev) {
+		e->ifindex = BPF_CORE_READ(dev, ifindex);
+		e->mtu = BPF_CORE_READ(dev, mtu);
+	}
+	if (proto == bpf_htons(ETH_P_IP) && (b[0] >> 4) == 4) {
+		e->family = 4;
+		e->flow.proto = b[9];
+		e->size = ((__u32)b[2] << 8) | b[3];
+		__builtin_memcpy(e->flow.saddr, &b[12], 4);
+		__builtin_memcpy(e->flow.daddr, &b[16], 4);
+	} else if (proto == bpf_htons(ETH_P_IPV6) && (b[0] >> 4) == 6) {
+		e->family = 6;
+		e->flow.proto = b[6];
+		e->size = (((__u32)b[4] << 8) | b[5]) + 40;
+		__builtin_memcpy(e->flow.saddr, &b[8], 16);
+		bpf_probe_read_kernel(e->flow.daddr, 16, head + nh + 24);
+	} else {
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	e->flow.family = e->family;
+	/* The drop and icmp_send see the same packet: count it once, at the drop. */
+	if (!via_icmp)
+		stat_add(MW_STAT_PTB_SENT, e->ifindex, netns, e->family, 0);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
+{
+	struct net_device *dev;
+	struct mw_event *e;
+	__u32 netns;
+
+	/* Most frees are of no interest: decide on the reason and protocol before any read. */
+	if (reason <= SKB_DROP_REASON_NOT_SPECIFIED)
+		return 0;
+	dev = BPF_CORE_READ(skb, dev);
+	if (dev)
+		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	else
+		netns = sk_netns(BPF_CORE_READ(skb, sk));
+	if (!netns_wanted(netns))
+		return 0;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG)) {
+		too_big(skb, netns, 0);
+		return 0;
+	}
+	e = ev_new(MW_EV_PTB_DROP);
+	if (!e)
+		return 0;
+	if (skb_ptb(skb, e)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	e->netns = netns;
+	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+	e->aux = reason;
+	/* A PTB dropped on its way out (the router's own firewall) vs. one that arrived. */
+	e->aux2 = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
+	e->dir = e->aux2 ? MW_DIR_OUT : MW_DIR_IN;
+	stat_add(MW_STAT_PTB_DROP, e->ifindex, netns, e->family, reason);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(mw_tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	return on_kfree_skb(skb, reason);
+}
+
+/* Fallback where BTF tracing programs are refused: same arguments, read through probes. */
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(mw_raw_kfree_skb, struct sk_buff *skb, void *location, int reason)
+{
+	return on_kfree_skb(skb, reason);
+}
+
+static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
+	struct skb_shared_info *shinfo;
+	struct mw_event *e;
+	__u32 netns = sk_netns(sk), payload, segs = 0, gso = 0, hdr;
+	struct dst_entry *dst;
+
+	if (!netns_wanted(netns))
+		return 0;
+	shinfo = (struct skb_shared_info *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, end));
+	bpf_probe_read_kernel(&segs, sizeof(__u16), &shinfo->gso_segs);
+	bpf_probe_read_kernel(&gso, sizeof(__u16), &shinfo->gso_size);
+	payload = BPF_CORE_READ(skb, len);
+	if (segs > 1 && gso && gso < payload)
+		payload = gso;
+
+	e = ev_new(MW_EV_RETRANS);
+	if (!e)
+		return 0;
+	sk_flow(sk, &e->flow);
+	hdr = BPF_CORE_READ(tp, tcp_header_len) + (e->flow.family == 6 ? 40 : 20);
+	e->netns = netns;
+	e->family = e->flow.family;
+	e->size = payload + hdr;
+	e->mtu = BPF_CORE_READ(icsk, icsk_pmtu_cookie);
+	e->aux = BPF_CORE_READ(icsk, icsk_retransmits);
+	e->aux2 = BPF_CORE_READ(tp, snd_una);
+	bpf_probe_read_kernel(&e->seq, sizeof(e->seq), (void *)skb->cb);
+	dst = BPF_CORE_READ(sk, sk_dst_cache);
+	if (dst)
+		e->ifindex = BPF_CORE_READ(dst, dev, ifindex);
+	if (e->size >= MW_LARGE_SEG)
+		stat_add(MW_STAT_LARGE_RETRANS, e->ifindex, netns, e->family, 0);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(mw_tp_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_retransmit(sk, skb);
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(mw_raw_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	return on_retransmit(sk, skb);
+}
+
+static __always_inline void flow_key_sk(const struct sock *sk, struct mw_flow *f, __u32 netns,
+					struct mw_flow_key *k)
+{
+	__builtin_memcpy(k->laddr, f->saddr, 16);
+	__builtin_memcpy(k->raddr, f->daddr, 16);
+	k->lport = f->sport;
+	k->rport = f->dport;
+	k->netns = netns;
+	k->family = f->family;
+}
+
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	struct mw_flow_key k = {};
+	struct mw_event *e;
+	struct mw_flow f = {};
+	__u32 netns;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* Only the edges of a flow's life are events: start, established, close. */
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_SENT && newstate != TCP_CLOSE)
+		return 0;
+	netns = sk_netns(sk);
+	if (!netns_wanted(netns))
+		return 0;
+	sk_flow(sk, &f);
+	flow_key_sk(sk, &f, netns, &k);
+	if (newstate == TCP_ESTABLISHED && netns == targ_self_netns) {
+		/* The first payload byte in each direction is where a handshake starts. */
+		struct mw_flow_val v = {};
+
+		v.d[MW_DIR_OUT].next_seq = BPF_CORE_READ(tp, snd_nxt);
+		v.d[MW_DIR_IN].next_seq = BPF_CORE_READ(tp, rcv_nxt);
+		v.d[MW_DIR_OUT].mss = BPF_CORE_READ(tp, advmss);
+		v.d[MW_DIR_IN].mss = BPF_CORE_READ(tp, rx_opt.mss_clamp);
+		if (!targ_hs_parse)
+			v.done = 3;
+		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY))
+			count(MW_CNT_FLOW_FULL);
+	} else if (newstate == TCP_CLOSE) {
+		bpf_map_delete_elem(&flows, &k);
+	}
+	e = ev_new(MW_EV_STATE);
+	if (!e)
+		return 0;
+	e->netns = netns;
+	e->family = f.family;
+	e->flow = f;
+	e->aux = oldstate;
+	e->aux2 = newstate;
+	if (newstate == TCP_ESTABLISHED) {
+		e->size = BPF_CORE_READ(tp, advmss);
+		e->mtu = BPF_CORE_READ(tp, rx_opt.mss_clamp);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(mw_tp_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(mw_raw_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	return on_state(sk, oldstate, newstate);
+}
+
+/* Optional: confirms that a Packet Too Big actually left (rate limits can suppress it). */
+SEC("tp_btf/icmp_send")
+int BPF_PROG(mw_tp_icmp_send, struct sk_buff *skb, int type, int code)
+{
+	struct net_device *dev;
+	__u32 netns;
+
+	if (type != ICMP_DEST_UNREACH || code != ICMP_FRAG_NEEDED)
+		return 0;
+	dev = BPF_CORE_READ(skb, dev);
+	netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+	if (!netns_wanted(netns))
+		return 0;
+	too_big(skb, netns, 1);
+	return 0;
+}

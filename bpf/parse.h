@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Header parsing shared by the tc egress and XDP programs. Both see a linear packet start
+ * (data .. data_end) that holds at least the headers; TCP payload is read with a load helper
+ * passed in by the caller, because tc and XDP have different ones.
+ */
+#ifndef MW_PARSE_H
+#define MW_PARSE_H
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define ETH_P_8021Q	0x8100
+#define ETH_P_8021AD	0x88A8
+#define IP_DF		0x4000
+#define IP_MF_OFFSET	0x3fff
+#define ICMP_DEST_UNREACH	3
+#define ICMP_FRAG_NEEDED	4
+#define ICMPV6_PKT_TOOBIG	2
+#define NEXTHDR_ICMP	58
+#define TCPOPT_MSS	2
+#define TCPOPT_EOL	0
+#define TCPOPT_NOP	1
+
+/* What a packet's headers say; filled by mw_parse(). */
+struct mw_pkt {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 l3_off;		/* offset of the IP header from data */
+	__u32 l4_off;		/* offset of the transport header */
+	__u32 l3_len;		/* IP total length as the header says */
+	__u32 l3_hdr;		/* IP header length */
+	__u8 family;
+	__u8 proto;
+	__u8 df;		/* IPv4 DF set, or IPv6 (never fragmented on the way) */
+	__u8 frag;		/* a non-first fragment: no transport header */
+};
+
+/* Skip up to two VLAN tags: the watched link may be a trunk. */
+static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__u16 proto;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	proto = eth->h_proto;
+
+	for (int i = 0; i < 2; i++) {
+		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+			struct vlan_hdr *vh = data + off;
+
+			if ((void *)(vh + 1) > data_end)
+				return -1;
+			proto = vh->h_vlan_encapsulated_proto;
+			off += sizeof(*vh);
+		}
+	}
+	p->l3_off = off;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + off;
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		ihl = ip->ihl * 4;
+		if (ihl < sizeof(*ip))
+			return -1;
+		p->family = 4;
+		p->proto = ip->protocol;
+		p->df = !!(ip->frag_off & bpf_htons(IP_DF));
+		p->frag = !!(ip->frag_off & bpf_htons(0x1fff));
+		p->l3_len = bpf_ntohs(ip->tot_len);
+		p->l3_hdr = ihl;
+		p->l4_off = off + ihl;
+		__builtin_memcpy(p->saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->daddr, &ip->daddr, 4);
+		return 0;
+	}
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		p->family = 6;
+		p->proto = ip6->nexthdr;
+		p->df = 1;
+		p->frag = 0;
+		p->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		p->l3_hdr = sizeof(*ip6);
+		p->l4_off = off + sizeof(*ip6);
+		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+/* The MSS option of a SYN; 0 when absent. Options are at most 40 bytes. */
+static __always_inline __u16 mw_tcp_mss(void *data, void *data_end, struct tcphdr *th)
+{
+	__u8 *opt = (__u8 *)(th + 1);
+	__u32 optlen = th->doff * 4;
+
+	if (optlen <= sizeof(*th))
+		return 0;
+	optlen -= sizeof(*th);
+
+	for (int i = 0; i < 10; i++) {
+		__u8 kind, len;
+
+		if (optlen < 1 || (void *)(opt + 1) > data_end)
+			return 0;
+		kind = opt[0];
+		if (kind == TCPOPT_EOL)
+			return 0;
+		if (kind == TCPOPT_NOP) {
+			opt++;
+			optlen--;
+			continue;
+		}
+		if (optlen < 2 || (void *)(opt + 2) > data_end)
+			return 0;
+		len = opt[1];
+		if (len < 2 || len > optlen)
+			return 0;
+		if (kind == TCPOPT_MSS && len == 4) {
+			if ((void *)(opt + 4) > data_end)
+				return 0;
+			return ((__u16)opt[2] << 8) | opt[3];
+		}
+		opt += len;
+		optlen -= len;
+	}
+	return 0;
+}
+
+#endif /* MW_PARSE_H */

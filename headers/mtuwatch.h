@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Types shared by the kernel programs and the user side. Data only: no functions.
+ *
+ * Every event that crosses the ring buffer, every event the user side synthesises (interfaces,
+ * route MTUs read back over rtnetlink, clock ticks) and every event stored by `record` is one
+ * struct mw_event. One decoder feeds one diagnosis core, so live, report and export agree.
+ * The layout is part of the record file format: append fields, never reorder them, and bump
+ * MW_EVENT_VERSION when the meaning of a field changes.
+ */
+#ifndef MTUWATCH_H
+#define MTUWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MW_EVENT_VERSION 1
+#define MW_IFNAME_LEN 16
+
+/* Event types. Values are stored in record files: never renumber. */
+enum mw_event_type {
+	MW_EV_NONE = 0,
+	/* kernel */
+	MW_EV_DF_MAX = 1,	/* tc egress: new largest DF size to a destination */
+	MW_EV_DF_OVER = 2,	/* tc egress: first DF packet over the path MTU we know */
+	MW_EV_PTB_RX = 3,	/* XDP: a Packet Too Big arrived */
+	MW_EV_PTB_DROP = 4,	/* kfree_skb: a Packet Too Big was dropped on this host */
+	MW_EV_PTB_SENT = 5,	/* kfree_skb(PKT_TOO_BIG) / icmp_send: this host is the bottleneck */
+	MW_EV_RETRANS = 6,	/* tcp_retransmit_skb */
+	MW_EV_SYN_MSS = 7,	/* XDP / tc: MSS option of a SYN or SYN-ACK */
+	MW_EV_STATE = 8,	/* inet_sock_set_state */
+	MW_EV_HS = 9,		/* a TLS / SSH handshake message was seen on a flow */
+	MW_EV_SEG_MAX = 10,	/* new largest segment sent / received on a tracked flow */
+	/* user side, synthesised into the same stream */
+	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
+	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
+	MW_EV_TICK = 66,	/* clock tick: lets stall timers fire identically on replay */
+	MW_EV_ATTACH = 67,	/* a program attached (aux = 1) or degraded (aux = 0); name in ifname */
+	MW_EV_LOST = 68,	/* events the kernel could not deliver (aux = running total) */
+	MW_EV_TYPE_MAX
+};
+
+/* Directions of a flow event, seen from the host mtuwatch runs on. */
+enum mw_dir {
+	MW_DIR_OUT = 0,
+	MW_DIR_IN = 1,
+};
+
+/* Protocols recognised from a flow's first payload bytes. */
+enum mw_app {
+	MW_APP_UNKNOWN = 0,
+	MW_APP_TLS = 1,
+	MW_APP_SSH = 2,
+	MW_APP_OTHER = 3,	/* payload seen, neither TLS nor SSH: stop looking */
+};
+
+/*
+ * Handshake steps (MW_EV_HS aux). TLS values are the handshake message types of RFC 8446
+ * plus MW_HS_TLS_CCS / MW_HS_TLS_APPDATA for the record types that end the clear-text
+ * part; SSH values are offset by 0x100 from the SSH message numbers.
+ */
+#define MW_HS_TLS_CLIENT_HELLO	1
+#define MW_HS_TLS_SERVER_HELLO	2
+#define MW_HS_TLS_CERTIFICATE	11
+#define MW_HS_TLS_SERVER_KEX	12
+#define MW_HS_TLS_SERVER_DONE	14
+#define MW_HS_TLS_CLIENT_KEX	16
+#define MW_HS_TLS_FINISHED	20
+#define MW_HS_TLS_CCS		0x80	/* ChangeCipherSpec record */
+#define MW_HS_TLS_APPDATA	0x81	/* first application_data record: encrypted from here */
+#define MW_HS_SSH_IDENT		0x100	/* "SSH-2.0-..." identification line */
+#define MW_HS_SSH_BASE		0x100	/* + SSH message number */
+#define MW_HS_SSH_KEXINIT	(MW_HS_SSH_BASE + 20)
+#define MW_HS_SSH_NEWKEYS	(MW_HS_SSH_BASE + 21)
+#define MW_HS_SSH_KEX_INIT	(MW_HS_SSH_BASE + 30)	/* KEX_ECDH_INIT / KEXDH_INIT */
+#define MW_HS_SSH_KEX_REPLY	(MW_HS_SSH_BASE + 31)	/* KEX_ECDH_REPLY / KEXDH_REPLY */
+
+/* Addresses are stored in network byte order; IPv4 uses the first 4 bytes. Ports: host order. */
+struct mw_flow {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;		/* 4 or 6 */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP, ... */
+	__u8 pad[2];
+};
+
+/*
+ * One event. Field use per type:
+ *   DF_MAX / DF_OVER: flow.daddr = destination, size = on-wire size, mtu = known path MTU
+ *   PTB_RX / PTB_DROP: peer = PTB sender, mtu = advertised MTU, flow = quoted inner header
+ *                      (as the original packet had it), seq = its TCP sequence,
+ *                      aux = drop reason value (PTB_DROP), aux2 = 1 if the PTB was outgoing
+ *   PTB_SENT: flow = the packet that was too big, size = its size, mtu = egress MTU,
+ *             ifindex = egress interface, aux = 1 when seen at icmp_send (emitted)
+ *   RETRANS: flow = local->remote, seq, size = on-wire segment size, mtu = socket's pmtu,
+ *            aux = consecutive retransmissions of this segment, aux2 = bytes acked (low 32 bits)
+ *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
+ *   STATE: flow = local->remote, aux = old state, aux2 = new state
+ *   HS: flow = local->remote, dir, aux = MW_HS_*, aux2 = enum mw_app, size = record length
+ *   SEG_MAX: flow = local->remote, dir, size = largest on-wire segment so far, aux = mss seen
+ *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex
+ *   ATTACH: ifname = program, ifindex (0 = global), aux = attached
+ *   LOST: aux = lost events so far (running total)
+ */
+struct mw_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u16 type;		/* enum mw_event_type */
+	__u8 family;		/* 4 or 6 (copied from flow where it applies) */
+	__u8 dir;		/* enum mw_dir */
+	__u32 netns;		/* inode number of the event's network namespace */
+	__u32 ifindex;
+	__u32 size;
+	__u32 mtu;
+	__u32 aux;
+	__u32 aux2;
+	__u32 seq;
+	__u8 peer[16];
+	struct mw_flow flow;
+	char ifname[MW_IFNAME_LEN];
+};
+
+/* Global counters: per-CPU array, summed by user space. */
+enum mw_counter {
+	MW_CNT_EVENTS_LOST = 0,	/* ring buffer reserve failed */
+	MW_CNT_TC_PKTS,		/* DF / IPv6 packets inspected at tc egress */
+	MW_CNT_XDP_PKTS,	/* packets inspected at XDP */
+	MW_CNT_DST_FULL,	/* destination map update failed */
+	MW_CNT_FLOW_FULL,	/* flow map update failed */
+	MW_CNT_MAX
+};
+
+/* Labelled counters for the exporter: per-CPU hash, updated only for packets that matter. */
+enum mw_stat_kind {
+	MW_STAT_PTB_RX = 1,	/* family */
+	MW_STAT_PTB_DROP = 2,	/* family, reason */
+	MW_STAT_PTB_SENT = 3,
+	MW_STAT_OVERSIZE_DF = 4,
+	MW_STAT_LARGE_RETRANS = 5,
+};
+
+struct mw_stat_key {
+	__u32 ifindex;
+	__u32 netns;
+	__u16 kind;		/* enum mw_stat_kind */
+	__u16 reason;		/* drop reason value (PTB_DROP) */
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* Per destination and egress interface, kept by tc egress. */
+struct mw_dst_key {
+	__u8 daddr[16];
+	__u32 ifindex;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct mw_dst_val {
+	__u32 max_df;		/* largest DF on-wire size sent */
+	__u32 pmtu;		/* path MTU user space has learned or bracketed (0 = unknown) */
+	__u32 over_seen;	/* packets over pmtu */
+	__u32 pad;
+};
+
+/* A TCP flow, local -> remote, in the namespace that owns it. */
+struct mw_flow_key {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 netns;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct mw_flow_dir {
+	__u32 next_seq;		/* where the next TLS record / SSH packet starts (0 = unknown) */
+	__u32 max_seg;		/* largest on-wire segment */
+	__u16 mss;		/* advertised MSS */
+	__u8 app_steps;		/* handshake messages parsed so far (bounded) */
+	__u8 pad;
+};
+
+struct mw_flow_val {
+	struct mw_flow_dir d[2];	/* indexed by enum mw_dir */
+	__u8 app;			/* enum mw_app */
+	__u8 done;			/* handshake over (encrypted or unrecognised): no more parsing */
+	__u8 pad[6];
+};
+
+/* Retransmission sizes at or above this count as "large" for the exporter's counter. */
+#define MW_LARGE_SEG 1280
+
+#endif /* MTUWATCH_H */

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef MW_COMMANDS_H
+#define MW_COMMANDS_H
+
+#include <getopt.h>
+#include "loader.h"
+
+#ifndef MW_VERSION
+#define MW_VERSION "0.1.0"
+#endif
+
+struct watch_opts {
+	struct mw_session_opts so;
+	int duration;		/* -1: until a signal */
+	int stall_after;
+	bool json;
+	bool help;
+};
+
+int parse_uint(const char *s, const char *what, long max, long *out);
+int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *extra_short,
+		     const struct option *extra_long, int (*extra)(int c, const char *arg, void *ctx),
+		     void *ctx);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+#endif

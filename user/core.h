@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The aggregation and diagnosis core. It sees only struct mw_event (kernel events and the
+ * ones the driver synthesises) and calls back with findings. It never touches the kernel,
+ * the clock or the network, so live, record/report and export judge an incident alike and
+ * unit tests can drive it with crafted events.
+ */
+#ifndef MW_CORE_H
+#define MW_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "mtuwatch.h"
+
+enum mw_verdict {
+	MW_V_NONE = 0,
+	MW_V_ICMP_BLACKHOLE,
+	MW_V_PTB_DROPPED,
+	MW_V_PMTU_LEARNED,
+	MW_V_PTB_SENT,
+	MW_V_STALLED_TLS,
+	MW_V_STALLED_SSH,
+	MW_V_MAX
+};
+
+#define MW_MAX_SIZES 8
+
+struct mw_finding {
+	enum mw_verdict verdict;
+	uint64_t ts_ns;
+	uint32_t netns;
+	bool foreign_netns;		/* not the namespace mtuwatch runs in */
+	uint8_t family;
+	uint8_t dst[16];		/* the path's destination */
+	uint8_t peer[16];		/* PTB sender (ptb_dropped, pmtu_learned) */
+	uint32_t ifindex;
+	char iface[MW_IFNAME_LEN];
+	uint32_t mtu;			/* advertised / learned / egress MTU */
+	uint32_t bracket_lo;		/* icmp_blackhole: largest size that got through */
+	uint32_t bracket_hi;		/* smallest that did not */
+	uint32_t reason;		/* drop reason value */
+	char drop_reason[64];		/* its name without SKB_DROP_REASON_ */
+	bool outgoing;			/* ptb_dropped: the PTB was dropped on its way out */
+	struct mw_flow flow;		/* quoted / stalled flow */
+	uint32_t count;			/* events behind the finding so far */
+	uint32_t sizes[MW_MAX_SIZES];	/* retransmitted on-wire sizes, distinct */
+	uint32_t nsizes;
+	/* stalls */
+	const char *proto;		/* "tls" / "ssh" */
+	char step[96];
+	bool client;			/* this host is the handshake's client */
+	bool mtu_evidence;
+	uint32_t peer_mss;
+	uint32_t max_seg_rcvd;
+	uint32_t stalled_secs;
+	char explain[320];
+	char remedy[320];
+};
+
+typedef void (*mw_finding_fn)(const struct mw_finding *f, void *ctx);
+/* Name of a drop reason value, NULL if unknown. */
+typedef const char *(*mw_reason_fn)(uint32_t value, void *ctx);
+
+struct mw_core_opts {
+	uint32_t self_netns;		/* namespace mtuwatch judges by default */
+	bool all_netns;			/* judge every namespace, label findings */
+	uint32_t stall_after_s;		/* handshake stall timer (default 3) */
+	mw_reason_fn reason_name;
+	void *reason_ctx;
+	mw_finding_fn on_finding;
+	void *ctx;
+};
+
+/* One row of the per-path summary. */
+struct mw_path_summary {
+	uint32_t netns;
+	uint8_t family;
+	uint8_t dst[16];
+	uint32_t ifindex;
+	char iface[MW_IFNAME_LEN];
+	uint32_t max_df;
+	uint32_t retrans;
+	uint32_t large_retrans;
+	uint32_t ptb_rx;
+	uint32_t ptb_dropped;
+	uint32_t ptb_sent;
+	uint32_t pmtu;			/* learned, or the bracket's upper end */
+	enum mw_verdict verdict;	/* the worst finding on this path */
+};
+
+struct mw_core;
+
+struct mw_core *core_new(const struct mw_core_opts *o);
+void core_free(struct mw_core *c);
+void core_feed(struct mw_core *c, const struct mw_event *e);
+/* Destinations whose route MTU the driver should read back (PTBs that were not dropped). */
+int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out, int max);
+void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),
+		void *ctx);
+uint64_t core_lost(const struct mw_core *c);
+uint32_t core_findings(const struct mw_core *c, enum mw_verdict v);
+const char *verdict_name(enum mw_verdict v);
+const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len);
+
+#endif /* MW_CORE_H */

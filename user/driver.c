@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include "driver.h"
+#include "log.h"
+#include "recfile.h"
+
+#define TICK_NS (500 * 1000000ULL)
+#define FLUSH_NS (1000 * 1000000ULL)
+
+volatile sig_atomic_t mw_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	mw_stop = 1;
+}
+
+void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal must interrupt poll() so that we leave promptly. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+void driver_event(const struct mw_event *e, void *ctx)
+{
+	struct mw_driver *d = ctx;
+
+	if (d->rec) {
+		if (recfile_write(d->rec, MW_REC_EVENT, e, sizeof(*e)) == 0)
+			d->rec_events++;
+	}
+	core_feed(d->core, e);
+}
+
+static void finding(const struct mw_finding *f, void *ctx)
+{
+	struct mw_driver *d = ctx;
+
+	/* Let tc egress flag the first packet over what we now know of the path. */
+	if (d->s.skel && !f->foreign_netns && f->ifindex &&
+	    (f->verdict == MW_V_PMTU_LEARNED || f->verdict == MW_V_ICMP_BLACKHOLE))
+		session_set_pmtu(&d->s, f->ifindex, f->family, f->dst, f->mtu);
+	if (d->on_finding)
+		d->on_finding(f, d->finding_ctx);
+}
+
+int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t stall_after)
+{
+	struct mw_core_opts co = {};
+	int err;
+
+	err = reasons_from_btf(&d->reasons, NULL);
+	if (err)
+		pr_warn("note: drop reason names unavailable from BTF (%s); reasons print as "
+			"numbers\n", strerror(-err));
+	co.self_netns = net_self_netns();
+	co.all_netns = so->all_netns;
+	co.stall_after_s = stall_after;
+	co.reason_name = reasons_name;
+	co.reason_ctx = &d->reasons;
+	co.on_finding = finding;
+	co.ctx = d;
+	d->core = core_new(&co);
+	if (!d->core) {
+		pr_warn("Failed: out of memory\n");
+		return 1;
+	}
+	err = session_open(&d->s, so, driver_event, d);
+	if (err)
+		return err;
+	session_describe(&d->s, mono_ns());
+	return 0;
+}
+
+static void route_checks(struct mw_driver *d, uint64_t now)
+{
+	struct mw_event req[16];
+	int n = core_route_requests(d->core, now, req, 16);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t mtu = 0, oif = 0;
+
+		if (net_route_mtu(req[i].family, req[i].flow.daddr, &mtu, &oif))
+			continue;
+		req[i].ts_ns = now;
+		req[i].mtu = mtu;
+		if (oif)
+			req[i].ifindex = oif;
+		driver_event(&req[i], d);
+	}
+}
+
+void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms))
+{
+	uint64_t start = mono_ns(), end = duration >= 0 ? start + duration * 1000000000ULL : 0;
+
+	while (!mw_stop) {
+		uint64_t now;
+		int err;
+
+		if (extra_poll)
+			err = extra_poll(d, 100);
+		else
+			err = session_poll(&d->s, 100);
+		if (err < 0 && err != -EINTR) {
+			pr_warn("Failed to read events: %s\n", strerror(-err));
+			break;
+		}
+		now = mono_ns();
+		route_checks(d, now);
+		if (now - d->last_tick >= TICK_NS) {
+			struct mw_event t = { .ts_ns = now, .type = MW_EV_TICK };
+			uint64_t lost = session_counter(&d->s, MW_CNT_EVENTS_LOST);
+
+			if (lost != d->lost) {
+				struct mw_event l = { .ts_ns = now, .type = MW_EV_LOST, .aux = lost };
+
+				d->lost = lost;
+				driver_event(&l, d);
+			}
+			d->last_tick = now;
+			driver_event(&t, d);
+			session_check_ifaces(&d->s);
+			if (d->on_tick)
+				d->on_tick(d);
+		}
+		if (d->rec && now - d->last_flush >= FLUSH_NS) {
+			recfile_flush(d->rec);
+			d->last_flush = now;
+		}
+		if (end && now >= end)
+			break;
+	}
+	/* Drain what is queued, then one last tick so timers judge up to now. */
+	session_poll(&d->s, 0);
+	{
+		struct mw_event t = { .ts_ns = mono_ns(), .type = MW_EV_TICK };
+
+		driver_event(&t, d);
+	}
+}
+
+void driver_close(struct mw_driver *d)
+{
+	session_close(&d->s);
+	core_free(d->core);
+	reasons_free(&d->reasons);
+	d->core = NULL;
+}

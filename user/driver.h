@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one data path of a live session: kernel events and the events the driver synthesises
+ * (interfaces, attach results, clock ticks, route MTUs read back, lost counts) go through
+ * driver_event() in one order, to the record file if any and to the core. live, record and
+ * export differ only in what they do with findings and when they stop.
+ */
+#ifndef MW_DRIVER_H
+#define MW_DRIVER_H
+
+#include <signal.h>
+#include "core.h"
+#include "loader.h"
+#include "reasons.h"
+
+struct recfile_writer;
+
+/* Record type of a struct mw_event in a record file (recfile reserves types below 16). */
+#define MW_REC_EVENT 16
+
+struct mw_driver {
+	struct mw_session s;
+	struct mw_core *core;
+	struct mw_reasons reasons;
+	struct recfile_writer *rec;
+	uint64_t rec_events;
+	uint64_t last_tick, last_flush;
+	uint64_t lost;
+	mw_finding_fn on_finding;	/* renderer */
+	void *finding_ctx;
+	/* called every tick (export: serve scrapes; record: child status) */
+	void (*on_tick)(struct mw_driver *d);
+	void *tick_ctx;
+};
+
+extern volatile sig_atomic_t mw_stop;
+
+uint64_t mono_ns(void);
+void install_signals(void);
+int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t stall_after);
+/* Runs until a signal, or duration seconds (negative: forever). */
+void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms));
+void driver_event(const struct mw_event *e, void *ctx);
+void driver_close(struct mw_driver *d);
+
+#endif

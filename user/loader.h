@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Loads and attaches the kernel side, with fallbacks: TCX -> clsact, native XDP -> generic,
+ * tp_btf -> raw_tp, optional programs dropped. What attached and what degraded is reported
+ * as MW_EV_ATTACH events so that live, record and export all show it.
+ */
+#ifndef MW_LOADER_H
+#define MW_LOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "mtuwatch.h"
+#include "netutil.h"
+
+#define MW_MAX_IFACES 64
+#define MW_MAX_ATTACH 96
+
+typedef void (*mw_event_fn)(const struct mw_event *e, void *ctx);
+
+struct mw_attach {
+	char prog[32];
+	char iface[MW_IFNAME_LEN];	/* "" for global programs */
+	char mode[16];			/* tcx, clsact, native, generic, tp_btf, raw_tp */
+	bool attached;
+};
+
+struct mw_session_opts {
+	const char *ifaces[MW_MAX_IFACES];
+	int nifaces;			/* 0: every up, non-loopback interface */
+	bool all_netns;
+	bool verbose;
+	bool no_handshakes;
+};
+
+struct mw_session {
+	struct mtuwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct mw_ifinfo ifaces[MW_MAX_IFACES];
+	int nifaces;
+	bool if_gone[MW_MAX_IFACES];
+	int link_fds[2 * MW_MAX_IFACES];
+	int nlink_fds;
+	int clsact_ifindex[MW_MAX_IFACES];	/* legacy filters to remove at exit */
+	int nclsact;
+	struct bpf_link *links[8];
+	int nlinks;
+	struct mw_attach att[MW_MAX_ATTACH];
+	int natt;
+	uint32_t self_netns;
+	const char *tp_mode;
+	mw_event_fn cb;
+	void *ctx;
+};
+
+/* Returns 0, or an exit code (1 runtime, 2 usage) after printing one line. */
+int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event_fn cb,
+		 void *ctx);
+/* Poll the ring buffer; returns events handled or -errno. */
+int session_poll(struct mw_session *s, int timeout_ms);
+uint64_t session_counter(struct mw_session *s, int idx);
+/* Tell tc egress the path MTU we know, so it reports the first packet over it. */
+void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
+		      uint32_t mtu);
+/* Interfaces that vanished since the last call (printed once each). */
+void session_check_ifaces(struct mw_session *s);
+void session_close(struct mw_session *s);
+/* Emit the IFACE and ATTACH events that describe this session. */
+void session_describe(struct mw_session *s, uint64_t now_ns);
+
+#endif

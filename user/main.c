@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * mtuwatch: finds the paths that black-hole large packets and says why Path MTU Discovery
+ * fails there. Commands: live (default), record, report, export.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include "commands.h"
+#include "driver.h"
+#include "log.h"
+#include "render.h"
+
+bool mw_verbose;
+
+int parse_uint(const char *s, const char *what, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max) {
+		pr_warn("Invalid %s '%s' -- expected a number from 0 to %ld\n", what, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void usage_live(FILE *o)
+{
+	fprintf(o,
+		"Usage: mtuwatch [live] [-i IFACE]... [--duration SECS] [--json] [--all-netns]\n"
+		"                [--stall-after SECS] [--no-handshakes] [-v]\n"
+		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
+		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
+		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
+		"       mtuwatch help | version\n"
+		"\n"
+		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
+		"dropped or is sent, retransmissions and stalled TLS/SSH handshakes, and prints one line\n"
+		"per finding with its cause and remedy, then a per-path summary.\n"
+		"\n"
+		"  -i, --interface IFACE   watch IFACE (repeatable; default: every up interface)\n"
+		"  -d, --duration SECS     stop after SECS (0: attach, detach and exit)\n"
+		"  -j, --json              NDJSON output: one object per finding\n"
+		"      --all-netns         judge every network namespace, label findings with it\n"
+		"      --stall-after SECS  handshake stall timer (default 3)\n"
+		"      --no-handshakes     do not parse TLS/SSH handshakes\n"
+		"  -v, --verbose           libbpf and debug messages\n"
+		"\n"
+		"EXAMPLES:\n"
+		"  mtuwatch                      watch every interface until Ctrl-C\n"
+		"  mtuwatch -i eth0 --json       NDJSON findings for eth0\n"
+		"  mtuwatch record -- curl https://host/   record while curl runs\n");
+}
+
+/* Options shared by live, record and export. Returns -1 on a usage error. */
+int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *extra_short,
+		     const struct option *extra_long, int (*extra)(int c, const char *arg, void *ctx),
+		     void *ctx)
+{
+	static const struct option base[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "all-netns", no_argument, NULL, 'A' },
+		{ "stall-after", required_argument, NULL, 'S' },
+		{ "no-handshakes", no_argument, NULL, 'H' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+	};
+	struct option longs[32] = {};
+	char shorts[64];
+	int n = 0, c;
+	long v;
+
+	for (size_t k = 0; k < sizeof(base) / sizeof(base[0]); k++)
+		longs[n++] = base[k];
+	for (int k = 0; extra_long && extra_long[k].name && n < 30; k++)
+		longs[n++] = extra_long[k];
+	snprintf(shorts, sizeof(shorts), "+i:d:jvh%s", extra_short ? extra_short : "");
+	w->duration = -1;
+	w->stall_after = 3;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (w->so.nifaces >= MW_MAX_IFACES) {
+				pr_warn("Too many interfaces (at most %d)\n", MW_MAX_IFACES);
+				return -1;
+			}
+			w->so.ifaces[w->so.nifaces++] = optarg;
+			break;
+		case 'd':
+			if (parse_uint(optarg, "duration", INT_MAX, &v))
+				return -1;
+			w->duration = v;
+			break;
+		case 'j':
+			w->json = true;
+			break;
+		case 'A':
+			w->so.all_netns = true;
+			break;
+		case 'S':
+			if (parse_uint(optarg, "stall time", 86400, &v) || v == 0) {
+				if (v == 0)
+					pr_warn("Invalid stall time 0 -- use at least 1 second\n");
+				return -1;
+			}
+			w->stall_after = v;
+			break;
+		case 'H':
+			w->so.no_handshakes = true;
+			break;
+		case 'v':
+			w->so.verbose = mw_verbose = true;
+			break;
+		case 'h':
+			w->help = true;
+			return 0;
+		default:
+			if (extra && c != '?' && extra(c, optarg, ctx) == 0)
+				break;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_live(int argc, char **argv)
+{
+	struct watch_opts w = {};
+	struct mw_driver d = {};
+	struct mw_render r = { .out = stdout };
+	int err;
+
+	if (parse_watch_opts(argc, argv, &w, NULL, NULL, NULL, NULL)) {
+		usage_live(stderr);
+		return 2;
+	}
+	if (w.help) {
+		usage_live(stdout);
+		return 0;
+	}
+	if (optind < argc) {
+		pr_warn("Unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	r.json = w.json;
+	r.all_netns = w.so.all_netns;
+	d.on_finding = render_finding;
+	d.finding_ctx = &r;
+	install_signals();
+	err = driver_open(&d, &w.so, w.stall_after);
+	if (err) {
+		driver_close(&d);
+		return err;
+	}
+	if (w.duration != 0) {
+		if (!w.json)
+			fprintf(stderr, "mtuwatch: watching %d interface(s); Ctrl-C for the summary\n",
+				d.s.nifaces);
+		driver_run(&d, w.duration, NULL);
+		render_summary(&r, d.core, d.lost);
+	}
+	driver_close(&d);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage_live(stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	struct utsname u;
+
+	(void)argc;
+	(void)argv;
+	uname(&u);
+	printf("mtuwatch %s (kernel %s)\n", MW_VERSION, u.release);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "live", cmd_live },
+	{ "record", cmd_record },
+	{ "report", cmd_report },
+	{ "export", cmd_export },
+	{ "help", cmd_help },
+	{ "version", cmd_version },
+};
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+	int match = -1, nmatch = 0;
+	size_t len;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || argv[1][0] == '-')
+		return cmd_live(argc, argv);
+	cmd = argv[1];
+	len = strlen(cmd);
+	/* Unambiguous prefixes, as bpftool accepts them. */
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+		if (!strcmp(cmds[k].name, cmd)) {
+			match = k;
+			nmatch = 1;
+			break;
+		}
+		if (!strncmp(cmds[k].name, cmd, len)) {
+			match = k;
+			nmatch++;
+		}
+	}
+	if (nmatch != 1) {
+		pr_warn("%s command '%s' -- try 'mtuwatch help'\n",
+			nmatch ? "Ambiguous" : "Unknown", cmd);
+		return 2;
+	}
+	return cmds[match].fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include "netutil.h"
+
+static int if_query(int fd, const char *name, struct mw_ifinfo *o)
+{
+	struct ifreq ifr = {};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr))
+		return -errno;
+	o->mtu = ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		return -errno;
+	o->up = ifr.ifr_flags & IFF_UP;
+	o->loopback = ifr.ifr_flags & IFF_LOOPBACK;
+	snprintf(o->name, sizeof(o->name), "%s", name);
+	return 0;
+}
+
+int net_iface(const char *name, struct mw_ifinfo *out)
+{
+	int fd, err;
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = if_nametoindex(name);
+	if (!out->ifindex)
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	err = if_query(fd, name, out);
+	close(fd);
+	return err;
+}
+
+int net_ifaces(struct mw_ifinfo *out, int max)
+{
+	struct if_nameindex *ni = if_nameindex(), *p;
+	int n = 0;
+
+	if (!ni)
+		return -errno;
+	for (p = ni; p->if_index && n < max; p++) {
+		if (net_iface(p->if_name, &out[n]) == 0)
+			n++;
+	}
+	if_freenameindex(ni);
+	return n;
+}
+
+uint32_t net_self_netns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return 0;
+	return st.st_ino;
+}
+
+int read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = 0;
+	return 0;
+}
+
+/* RTM_GETROUTE for one destination; the answer carries RTAX_MTU when a PMTU is cached. */
+int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req = {};
+	char buf[8192];
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct rtattr *rta;
+	int alen = family == 6 ? 16 : 4, fd, len, err = -ENOENT;
+	struct timeval tv = { .tv_sec = 1 };
+
+	*mtu = 0;
+	*oif = 0;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = family == 6 ? AF_INET6 : AF_INET;
+	req.rt.rtm_dst_len = alen * 8;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(alen);
+	memcpy(RTA_DATA(rta), dst, alen);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	len = recv(fd, buf, sizeof(buf), 0);
+	if (len < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
+	     nh = NLMSG_NEXT(nh, len)) {
+		struct rtmsg *rt;
+		int rlen;
+
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			struct nlmsgerr *ne = NLMSG_DATA(nh);
+
+			err = ne->error;
+			break;
+		}
+		if (nh->nlmsg_type != RTM_NEWROUTE)
+			continue;
+		rt = NLMSG_DATA(nh);
+		rlen = RTM_PAYLOAD(nh);
+		err = 0;
+		for (rta = RTM_RTA(rt); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+			if (rta->rta_type == RTA_OIF)
+				*oif = *(uint32_t *)RTA_DATA(rta);
+			if (rta->rta_type == RTA_METRICS) {
+				struct rtattr *m = RTA_DATA(rta);
+				int mlen = RTA_PAYLOAD(rta);
+
+				for (; RTA_OK(m, mlen); m = RTA_NEXT(m, mlen))
+					if (m->rta_type == RTAX_MTU)
+						*mtu = *(uint32_t *)RTA_DATA(m);
+			}
+		}
+		break;
+	}
+out:
+	close(fd);
+	return err;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* What the user side asks the network stack: interfaces, route MTUs, the namespace. */
+#ifndef MW_NETUTIL_H
+#define MW_NETUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "mtuwatch.h"
+
+struct mw_ifinfo {
+	uint32_t ifindex;
+	uint32_t mtu;
+	bool up;
+	bool loopback;
+	char name[MW_IFNAME_LEN];
+};
+
+/* Interfaces of the current namespace; returns the count or -errno. */
+int net_ifaces(struct mw_ifinfo *out, int max);
+/* One interface by name: 0, or -ENODEV. */
+int net_iface(const char *name, struct mw_ifinfo *out);
+/* The cached route MTU towards dst (0 when the route has none) and its egress interface. */
+int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif);
+/* Inode number of this process's network namespace (0 on failure). */
+uint32_t net_self_netns(void);
+/* Read a small text file (sysctl) into buf, newline stripped; -errno on failure. */
+int read_text(const char *path, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <string.h>
+#include "render.h"
+
+void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, len))
+		snprintf(buf, len, "?");
+}
+
+void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; s && *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+static void json_kv_str(FILE *o, const char *k, const char *v)
+{
+	fprintf(o, ",\"%s\":", k);
+	json_str(o, v);
+}
+
+static void render_json(FILE *o, const struct mw_finding *f)
+{
+	char dst[64], peer[64], src[64], fdst[64];
+
+	fmt_ip(f->family, f->dst, dst, sizeof(dst));
+	fprintf(o, "{\"verdict\":\"%s\",\"ts_ns\":%llu", verdict_name(f->verdict),
+		(unsigned long long)f->ts_ns);
+	json_kv_str(o, "dst", dst);
+	fprintf(o, ",\"family\":\"ipv%u\"", f->family);
+	json_kv_str(o, "iface", f->iface);
+	fprintf(o, ",\"mtu\":%u,\"netns\":%u", f->mtu, f->netns);
+	switch (f->verdict) {
+	case MW_V_ICMP_BLACKHOLE:
+		fprintf(o, ",\"bracket_lo\":%u,\"bracket_hi\":%u", f->bracket_lo, f->bracket_hi);
+		break;
+	case MW_V_PTB_DROPPED:
+	case MW_V_PMTU_LEARNED:
+		fmt_ip(f->family, f->peer, peer, sizeof(peer));
+		json_kv_str(o, "ptb_from", peer);
+		if (f->verdict == MW_V_PMTU_LEARNED)
+			break;
+		json_kv_str(o, "drop_reason", f->drop_reason);
+		fprintf(o, ",\"drop_reason_value\":%u,\"direction\":\"%s\"", f->reason,
+			f->outgoing ? "out" : "in");
+		break;
+	default:
+		break;
+	}
+	if (f->flow.family) {
+		fmt_ip(f->flow.family, f->flow.saddr, src, sizeof(src));
+		fmt_ip(f->flow.family, f->flow.daddr, fdst, sizeof(fdst));
+		fprintf(o, ",\"flow\":{\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
+			"\"proto\":%u}", src, fdst, f->flow.sport, f->flow.dport, f->flow.proto);
+	}
+	if (f->verdict == MW_V_STALLED_TLS || f->verdict == MW_V_STALLED_SSH) {
+		json_kv_str(o, "proto", f->proto);
+		json_kv_str(o, "step", f->step);
+		fprintf(o, ",\"role\":\"%s\",\"mtu_evidence\":%s,\"peer_mss\":%u,"
+			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u", f->client ? "client" : "server",
+			f->mtu_evidence ? "true" : "false", f->peer_mss, f->max_seg_rcvd,
+			f->stalled_secs);
+	}
+	if (f->nsizes) {
+		fprintf(o, ",\"retrans_sizes\":[");
+		for (uint32_t i = 0; i < f->nsizes; i++)
+			fprintf(o, "%s%u", i ? "," : "", f->sizes[i]);
+		fprintf(o, "]");
+	}
+	fprintf(o, ",\"count\":%u", f->count);
+	json_kv_str(o, "explain", f->explain);
+	json_kv_str(o, "remedy", f->remedy);
+	fprintf(o, "}\n");
+}
+
+void render_finding(const struct mw_finding *f, void *ctx)
+{
+	struct mw_render *r = ctx;
+	char dst[64];
+
+	if (r->json) {
+		render_json(r->out, f);
+	} else {
+		fmt_ip(f->family, f->dst, dst, sizeof(dst));
+		fprintf(r->out, "%-14s %s", verdict_name(f->verdict), dst);
+		if (r->all_netns || f->foreign_netns)
+			fprintf(r->out, " [netns %u]", f->netns);
+		fprintf(r->out, ": %s -- %s\n", f->explain, f->remedy);
+	}
+	fflush(r->out);
+}
+
+struct sum_ctx {
+	struct mw_render *r;
+	int rows;
+};
+
+static void sum_row(const struct mw_path_summary *p, void *ctx)
+{
+	struct sum_ctx *s = ctx;
+	FILE *o = s->r->out;
+	char dst[64], pm[16];
+
+	fmt_ip(p->family, p->dst, dst, sizeof(dst));
+	if (s->r->json) {
+		fprintf(o, "{\"summary\":true,\"dst\":\"%s\",\"iface\":", dst);
+		json_str(o, p->iface);
+		fprintf(o, ",\"netns\":%u,\"max_df\":%u,\"retrans\":%u,\"large_retrans\":%u,"
+			"\"ptb_rx\":%u,\"ptb_dropped\":%u,\"ptb_sent\":%u,\"mtu\":%u,"
+			"\"verdict\":\"%s\"}\n", p->netns, p->max_df, p->retrans, p->large_retrans,
+			p->ptb_rx, p->ptb_dropped, p->ptb_sent, p->pmtu, verdict_name(p->verdict));
+		s->rows++;
+		return;
+	}
+	if (!s->rows++)
+		fprintf(o, "\n%-39s %-10s %6s %7s %6s %7s %6s %6s  %s\n", "DESTINATION", "IFACE",
+			"MAX_DF", "RETRANS", "PTB_RX", "PTB_DRP", "PTB_TX", "MTU", "VERDICT");
+	snprintf(pm, sizeof(pm), p->pmtu ? "%u" : "-", p->pmtu);
+	fprintf(o, "%-39s %-10s %6u %7u %6u %7u %6u %6s  %s\n", dst, p->iface, p->max_df,
+		p->retrans, p->ptb_rx, p->ptb_dropped, p->ptb_sent, pm, verdict_name(p->verdict));
+}
+
+void render_summary(struct mw_render *r, struct mw_core *c, uint64_t lost)
+{
+	struct sum_ctx s = { .r = r };
+
+	core_paths(c, sum_row, &s);
+	if (r->json) {
+		fprintf(r->out, "{\"summary\":true,\"paths\":%d,\"events_lost\":%llu}\n", s.rows,
+			(unsigned long long)lost);
+	} else {
+		if (!s.rows)
+			fprintf(r->out, "\nno path showed retransmissions or Packet Too Big\n");
+		fprintf(r->out, "%llu events lost\n", (unsigned long long)lost);
+	}
+	fflush(r->out);
+}
+
+static const char *const ev_names[] = {
+	[MW_EV_DF_MAX] = "df_max", [MW_EV_DF_OVER] = "df_over", [MW_EV_PTB_RX] = "ptb_rx",
+	[MW_EV_PTB_DROP] = "ptb_drop", [MW_EV_PTB_SENT] = "ptb_sent",
+	[MW_EV_RETRANS] = "retrans", [MW_EV_SYN_MSS] = "syn_mss", [MW_EV_STATE] = "state",
+	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
+	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
+	[MW_EV_LOST] = "lost",
+};
+
+void render_event_raw(struct mw_render *r, const struct mw_event *e)
+{
+	const char *n = e->type < MW_EV_TYPE_MAX && ev_names[e->type] ? ev_names[e->type] : "?";
+	char s[64], d[64], p[64];
+
+	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.saddr, s, sizeof(s));
+	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.daddr, d, sizeof(d));
+	fmt_ip(e->family ? e->family : 4, e->peer, p, sizeof(p));
+	if (r->json) {
+		fprintf(r->out, "{\"ts_ns\":%llu,\"type\":\"%s\",\"netns\":%u,\"ifindex\":%u,"
+			"\"dir\":%u,\"size\":%u,\"mtu\":%u,\"aux\":%u,\"aux2\":%u,\"seq\":%u,"
+			"\"peer\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
+			"\"proto\":%u,\"name\":", (unsigned long long)e->ts_ns, n, e->netns,
+			e->ifindex, e->dir, e->size, e->mtu, e->aux, e->aux2, e->seq, p, s, d,
+			e->flow.sport, e->flow.dport, e->flow.proto);
+		json_str(r->out, e->ifname);
+		fprintf(r->out, "}\n");
+		return;
+	}
+	fprintf(r->out, "%llu.%09llu %-9s netns=%u if=%u dir=%s size=%u mtu=%u aux=%u aux2=%u "
+		"seq=%u peer=%s %s:%u > %s:%u proto=%u %s\n",
+		(unsigned long long)(e->ts_ns / 1000000000ULL),
+		(unsigned long long)(e->ts_ns % 1000000000ULL), n, e->netns, e->ifindex,
+		e->dir ? "in" : "out", e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
+		e->flow.sport, d, e->flow.dport, e->flow.proto, e->ifname);
+}
