@@ -1109,6 +1109,19 @@ static void t_slow_readers(struct server *s)
 		}
 		close(fd);
 	}
+	/*
+	 * Request, then close at once: the server gets the FIN (CLOSE_WAIT), its
+	 * response draws a RST, and the kernel turns that into EPIPE on the next
+	 * send -- which raises SIGPIPE unless MSG_NOSIGNAL is used.
+	 */
+	for (int i = 0; i < 5; i++) {
+		fd = connect_to(AF_INET, s->port, 0);
+		if (fd < 0)
+			break;
+		send_all(fd, GET_METRICS, strlen(GET_METRICS));
+		close(fd);
+		sleep_ms(20);
+	}
 	sleep_ms(100);
 	w = exchange(AF_INET, s->port, GET_METRICS, strlen(GET_METRICS), &r, 5000);
 	if (!server_alive(s))
