@@ -78,9 +78,10 @@
 #                               written to $MW_LAB_DIR/bulk.bytes, the iperf3 JSON
 #                               to $MW_LAB_DIR/bulk.json.
 #   lab_tls_server              start openssl s_server in mw-srv on
-#                               198.51.100.2:8443 (and [2001:db8:2::2]:8443 is not
-#                               used) with a 4-certificate RSA-4096 chain (~5.5 kB
-#                               Certificate message).  Returns 0 when listening.
+#                               198.51.100.2:8443 (IPv4 only) with a 4-certificate
+#                               RSA-4096 chain: the server's first flight is
+#                               ~6.4 kB.  Returns 0 when listening (keys are
+#                               generated on first use, ~5-10 s).
 #   lab_tls_client SECONDS [FAMILY]
 #                               openssl s_client from mw-cli bounded by SECONDS;
 #                               returns 0 if the handshake completed.  Log:
@@ -147,7 +148,7 @@ lab_exec() {
 }
 
 lab_variant() {
-	[ -f "$MW_LAB_DIR/variant" ] && ip netns list 2>/dev/null | grep -qw "^$MW_NS_CLI" &&
+	[ -f "$MW_LAB_DIR/variant" ] && [ -e "/run/netns/$MW_NS_CLI" ] &&
 		cat "$MW_LAB_DIR/variant"
 	return 0
 }
@@ -429,9 +430,11 @@ lab_tls_server() {
 	fi
 	_mw_tls_keys || { echo "lab_tls_server: key generation failed" >&2; return 2; }
 	d=$(_mw_keydir)/tls
-	lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" openssl s_server -quiet \
+	# -www: answers HTTP GETs and never reads stdin
+	lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" openssl s_server -www \
 		-accept "$MW_SRV4:$MW_TLS_PORT" -cert "$d/leaf.pem" -key "$d/leaf.key" \
 		-cert_chain "$d/chain.pem" </dev/null >"$MW_LAB_DIR/tls-server.log" 2>&1 &
+	disown $! 2>/dev/null
 	_mw_wait_listen srv "$MW_TLS_PORT" || { echo "lab_tls_server: not listening" >&2; return 2; }
 }
 
@@ -484,6 +487,7 @@ EOF
 		'mount -t tmpfs -o mode=755,size=1m mw-lab-run /run && mkdir -m 755 /run/sshd &&
 		 exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config" \
 		</dev/null >"$MW_LAB_DIR/sshd.log" 2>&1 &
+	disown $! 2>/dev/null
 	_mw_wait_listen srv "$MW_SSH_PORT" || {
 		echo "lab_ssh_server: not listening" >&2
 		cat "$MW_LAB_DIR/sshd.log" >&2

@@ -124,25 +124,30 @@ static void rec(struct buf *raw, uint16_t type, const void *d, uint32_t len)
 	add(raw, zero, (8 - len % 8) % 8);
 }
 
-static void zcomp(struct buf *out, const void *d, size_t n)
+static void zcomp(struct buf *out, const void *d, size_t n, int level)
 {
 	uLongf cl = compressBound(n);
 
 	out->len = 0;
 	add(out, NULL, cl);
-	if (compress2(out->p, &cl, d, n, 9) != Z_OK)
+	if (compress2(out->p, &cl, d, n, level) != Z_OK)
 		die("compress2");
 	out->len = cl;
 }
 
-static void block(struct buf *b, uint32_t seq, const struct buf *raw, uint32_t nrec)
+static void block_lvl(struct buf *b, uint32_t seq, const struct buf *raw, uint32_t nrec, int level)
 {
 	struct buf c = { 0 };
 
-	zcomp(&c, raw->p, raw->len);
+	zcomp(&c, raw->p, raw->len, level);
 	block_raw(b, seq, (uint32_t)c.len, (uint32_t)raw->len,
 		  (uint32_t)crc32(0, raw->p, (uInt)raw->len), nrec, c.p, c.len);
 	free(c.p);
+}
+
+static void block(struct buf *b, uint32_t seq, const struct buf *raw, uint32_t nrec)
+{
+	block_lvl(b, seq, raw, nrec, 9);
 }
 
 /* A small recording shaped like a real one: META, events, periodic flushes. */
@@ -224,14 +229,14 @@ int main(int argc, char **argv)
 		die("out of memory");
 
 	/* declares 1 KiB, inflates to 1 MiB */
-	zcomp(&c, zeros, 1u << 20);
+	zcomp(&c, zeros, 1u << 20, 9);
 	f.len = 0;
 	file_hdr(&f, 1, 0, 1);
 	block_raw(&f, 0, (uint32_t)c.len, 1024, (uint32_t)crc32(0, zeros, 1024), 1, c.p, c.len);
 	save("zipbomb-lying.mtw", f.p, f.len);
 
 	/* honest 2 MiB block: over the limit */
-	zcomp(&c, zeros, 2u << 20);
+	zcomp(&c, zeros, 2u << 20, 9);
 	f.len = 0;
 	file_hdr(&f, 1, 0, 1);
 	block_raw(&f, 0, (uint32_t)c.len, 2u << 20, (uint32_t)crc32(0, zeros, 2u << 20), 1, c.p,
@@ -257,6 +262,25 @@ int main(int argc, char **argv)
 	file_hdr(&f, 1, 3, 1 | 0x10000);
 	block(&f, 0, &raw, 4);
 	save("future-minor.mtw", f.p, f.len);
+
+	/*
+	 * Level 0 ("stored") blocks hold the records verbatim, so a fuzzer
+	 * built to ignore checksums mutates record headers directly.
+	 */
+	f.len = 0;
+	file_hdr(&f, 1, 0, 1);
+	raw.len = 0;
+	rec(&raw, 1, "kernel=6.1.0\nhostname=h\n", 24);
+	rec(&raw, 16, "abcdefghij", 10);
+	rec(&raw, 17, "", 0);
+	block_lvl(&f, 0, &raw, 3, 0);
+	raw.len = 0;
+	rec(&raw, 18, zeros, 40);
+	memset(end, 0, sizeof(end));
+	end[0] = 4;
+	rec(&raw, 2, end, 8);
+	block_lvl(&f, 1, &raw, 2, 0);
+	save("stored-blocks.mtw", f.p, f.len);
 
 	free(zeros);
 	free(f.p);

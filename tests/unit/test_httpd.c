@@ -791,6 +791,45 @@ static void t_pipelined(uint16_t port)
 	resp_free(&r);
 }
 
+/*
+ * A body the server refuses is mostly unread when the 413 is written. A plain
+ * close() with those bytes unread would RST the connection (and on some
+ * stacks destroy the response); lingering close must deliver the response
+ * followed by a clean FIN while the client is still sending.
+ */
+static void t_lingering_close(uint16_t port)
+{
+	const char *name = "lingering_close_after_refused_body";
+	size_t blen = 100000, off;
+	char *req = malloc(blen + 128);
+	struct resp r;
+	int fd;
+
+	off = (size_t)sprintf(req, "GET /metrics HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", blen);
+	memset(req + off, 'B', blen);
+	fd = connect_to(AF_INET, port, 0);
+	if (fd < 0) {
+		fail(name, "connect failed");
+		free(req);
+		return;
+	}
+	/* Headers and body in one go: most of the body is still unread at the 413. */
+	if (send_all(fd, req, off + blen)) {
+		fail(name, "sending the body failed: %s", strerror(errno));
+	} else {
+		read_resp(fd, &r, 3000);
+		if (r.status != 413)
+			fail(name, "status %d", r.status);
+		else if (!r.eof || r.err)
+			fail(name, "not a clean close (eof %d, %s)", r.eof, strerror(r.err));
+		else
+			pass(name);
+		resp_free(&r);
+	}
+	close(fd);
+	free(req);
+}
+
 /* xorshift: deterministic garbage so a failure is reproducible */
 static uint32_t rnd_state = 2463534242u;
 
@@ -1016,6 +1055,47 @@ static void t_conn_limit(struct server *s)
 	resp_free(&r);
 	for (i = 0; i < 6; i++)
 		close(fds[i]);
+}
+
+/*
+ * A connection flood must not evict a client that connected a moment ago and
+ * whose request is still in flight (HTTPD_EVICT_GRACE_MS): fill the table
+ * with old idle connections, connect the victim, then open eight more
+ * connections one by one before the victim sends its request.
+ */
+static void t_conn_limit_grace(struct server *s)
+{
+	const char *name = "conn_limit_spares_new_connection";
+	int idle[4], flood[8], victim, i;
+	struct resp r;
+
+	for (i = 0; i < 4; i++)
+		idle[i] = connect_to(AF_INET, s->port, 0);
+	sleep_ms(300);
+	victim = connect_to(AF_INET, s->port, 0);
+	for (i = 0; i < 8; i++) {
+		flood[i] = connect_to(AF_INET, s->port, 0);
+		sleep_ms(5);
+	}
+	sleep_ms(20);
+	if (victim < 0 || send_all(victim, GET_METRICS, strlen(GET_METRICS))) {
+		fail(name, "victim connect/send failed");
+	} else {
+		read_resp(victim, &r, 3000);
+		if (r.status != 200)
+			fail(name, "victim got status %d (evicted?)", r.status);
+		else
+			pass(name);
+		resp_free(&r);
+	}
+	if (victim >= 0)
+		close(victim);
+	for (i = 0; i < 4; i++)
+		if (idle[i] >= 0)
+			close(idle[i]);
+	for (i = 0; i < 8; i++)
+		if (flood[i] >= 0)
+			close(flood[i]);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1309,6 +1389,7 @@ int main(void)
 	t_oversized(a.port);
 	t_413(a.port);
 	t_pipelined(a.port);
+	t_lingering_close(a.port);
 	t_garbage(&a);
 	t_close_mid_request(&a);
 	t_bind_error(a.port);
@@ -1325,6 +1406,8 @@ int main(void)
 		fail("conn_limit_evicts_oldest_idle", "%s", err);
 	else
 		t_conn_limit(&b);
+	if (b.pid)
+		t_conn_limit_grace(&b);
 
 	if (start_server(&c, "127.0.0.1:0", &lc, R_BIG, err, sizeof(err)))
 		fail("slow_reader_does_not_block_scrape", "%s", err);

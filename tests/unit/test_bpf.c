@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * BPF program tests: load the real object, run tc egress and XDP on crafted packets with
+ * BPF_PROG_TEST_RUN and check the events they emit. Needs root (CAP_BPF), no network.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "mtuwatch.h"
+#include "mtuwatch.skel.h"
+
+#define SELF_NS 777
+
+static struct mw_event evs[64];
+static int nev;
+static struct mtuwatch_bpf *skel;
+static struct ring_buffer *rb;
+
+#define CHECK(name, cond, ...)                                                                 \
+	do {                                                                                   \
+		if (cond)                                                                      \
+			printf("PASS: %s\n", name);                                            \
+		else {                                                                         \
+			printf("FAIL: %s: ", name);                                            \
+			printf(__VA_ARGS__);                                                   \
+			printf("\n");                                                          \
+		}                                                                              \
+	} while (0)
+
+static int on_ev(void *ctx, void *data, size_t len)
+{
+	if (nev < 64)
+		memcpy(&evs[nev++], data, sizeof(struct mw_event));
+	return 0;
+}
+
+static const struct mw_event *ev_of(uint16_t type)
+{
+	for (int i = 0; i < nev; i++)
+		if (evs[i].type == type)
+			return &evs[i];
+	return NULL;
+}
+
+/* The i-th event of a type, or NULL. */
+static const struct mw_event *nth_of(uint16_t type, int i)
+{
+	for (int k = 0; k < nev; k++)
+		if (evs[k].type == type && !i--)
+			return &evs[k];
+	return NULL;
+}
+
+static int count_of(uint16_t type)
+{
+	int n = 0;
+
+	for (int i = 0; i < nev; i++)
+		n += evs[i].type == type;
+	return n;
+}
+
+/* Run a program on a packet; returns the program's verdict or -errno. */
+static int run(struct bpf_program *p, void *pkt, size_t len, struct __sk_buff *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len, .repeat = 1);
+	int err;
+
+	if (ctx) {
+		o.ctx_in = ctx;
+		o.ctx_size_in = sizeof(*ctx);
+	}
+	nev = 0;
+	err = bpf_prog_test_run_opts(bpf_program__fd(p), &o);
+	if (err)
+		return -errno;
+	ring_buffer__consume(rb);
+	return o.retval;
+}
+
+static size_t eth(uint8_t *b, uint16_t proto)
+{
+	struct ethhdr *e = (void *)b;
+
+	memset(e, 0, sizeof(*e));
+	e->h_proto = htons(proto);
+	return sizeof(*e);
+}
+
+static size_t ip4(uint8_t *b, const char *s, const char *d, uint8_t proto, uint16_t tot, bool df)
+{
+	struct iphdr *ip = (void *)b;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->tot_len = htons(tot);
+	ip->frag_off = df ? htons(0x4000) : 0;
+	inet_pton(AF_INET, s, &ip->saddr);
+	inet_pton(AF_INET, d, &ip->daddr);
+	return sizeof(*ip);
+}
+
+static size_t ip6(uint8_t *b, const char *s, const char *d, uint8_t nh, uint16_t plen)
+{
+	struct ipv6hdr *ip = (void *)b;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->version = 6;
+	ip->nexthdr = nh;
+	ip->hop_limit = 64;
+	ip->payload_len = htons(plen);
+	inet_pton(AF_INET6, s, &ip->saddr);
+	inet_pton(AF_INET6, d, &ip->daddr);
+	return sizeof(*ip);
+}
+
+static size_t tcp(uint8_t *b, uint16_t sp, uint16_t dp, uint32_t seq, bool syn, uint16_t mss)
+{
+	struct tcphdr *t = (void *)b;
+	size_t len = sizeof(*t);
+
+	memset(t, 0, sizeof(*t));
+	t->source = htons(sp);
+	t->dest = htons(dp);
+	t->seq = htonl(seq);
+	t->doff = 5;
+	t->ack = !syn;
+	t->syn = syn;
+	if (mss) {
+		uint8_t *o = b + len;
+
+		o[0] = 1;	/* NOP first: the parser must walk options */
+		o[1] = 2;
+		o[2] = 4;
+		o[3] = mss >> 8;
+		o[4] = mss & 0xff;
+		o[5] = o[6] = o[7] = 1;
+		len += 8;
+		t->doff = len / 4;
+	}
+	return len;
+}
+
+static void test_ptb4(void)
+{
+	uint8_t p[256] = {};
+	size_t n = eth(p, ETH_P_IP);
+	struct icmphdr *ic;
+	const struct mw_event *e;
+	char a[64];
+
+	n += ip4(p + n, "192.0.2.1", "192.0.2.2", IPPROTO_ICMP, 20 + 8 + 20 + 20, false);
+	ic = (void *)(p + n);
+	ic->type = 3;
+	ic->code = 4;
+	ic->un.frag.mtu = htons(1446);
+	n += sizeof(*ic);
+	n += ip4(p + n, "192.0.2.2", "198.51.100.2", IPPROTO_TCP, 9000, true);
+	n += tcp(p + n, 40000, 443, 0x01020304, false, 0);
+	CHECK("xdp-ptb4-pass", run(skel->progs.mw_xdp_ingress, p, n, NULL) == 2 /* XDP_PASS */,
+	      "verdict");
+	e = ev_of(MW_EV_PTB_RX);
+	CHECK("xdp-ptb4-event", e != NULL, "no PTB_RX event (%d events)", nev);
+	if (!e)
+		return;
+	inet_ntop(AF_INET, e->peer, a, sizeof(a));
+	CHECK("xdp-ptb4-mtu-sender", e->mtu == 1446 && !strcmp(a, "192.0.2.1"), "mtu %u from %s",
+	      e->mtu, a);
+	inet_ntop(AF_INET, e->flow.daddr, a, sizeof(a));
+	CHECK("xdp-ptb4-inner", !strcmp(a, "198.51.100.2") && e->flow.sport == 40000 &&
+	      e->flow.dport == 443 && e->seq == 0x01020304 && e->size == 9000 &&
+	      e->flow.proto == IPPROTO_TCP, "inner %s:%u seq %x size %u", a, e->flow.dport, e->seq,
+	      e->size);
+	CHECK("xdp-ptb4-netns", e->netns == SELF_NS, "%u", e->netns);
+}
+
+static void test_ptb6(void)
+{
+	uint8_t p[256] = {};
+	size_t n = eth(p, ETH_P_IPV6);
+	struct icmp6hdr *ic;
+	const struct mw_event *e;
+	char a[64];
+
+	n += ip6(p + n, "2001:db8:1::1", "2001:db8:1::2", 58, 8 + 40 + 20);
+	ic = (void *)(p + n);
+	ic->icmp6_type = 2;
+	ic->icmp6_dataun.un_data32[0] = htonl(1280);
+	n += sizeof(*ic);
+	n += ip6(p + n, "2001:db8:1::2", "2001:db8:2::2", IPPROTO_TCP, 8940);
+	n += tcp(p + n, 40001, 22, 77, false, 0);
+	run(skel->progs.mw_xdp_ingress, p, n, NULL);
+	e = ev_of(MW_EV_PTB_RX);
+	CHECK("xdp-ptb6-event", e != NULL, "no event");
+	if (!e)
+		return;
+	inet_ntop(AF_INET6, e->flow.daddr, a, sizeof(a));
+	CHECK("xdp-ptb6-fields", e->mtu == 1280 && e->family == 6 && !strcmp(a, "2001:db8:2::2") &&
+	      e->flow.dport == 22 && e->seq == 77 && e->size == 8980, "mtu %u dst %s size %u",
+	      e->mtu, a, e->size);
+}
+
+static void test_syn_mss(void)
+{
+	uint8_t p[256] = {};
+	size_t n = eth(p, ETH_P_IP);
+	const struct mw_event *e;
+
+	n += ip4(p + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 28, true);
+	n += tcp(p + n, 443, 40000, 1, true, 8960);
+	run(skel->progs.mw_xdp_ingress, p, n, NULL);
+	e = ev_of(MW_EV_SYN_MSS);
+	CHECK("xdp-syn-mss", e && e->aux == 8960, "%s %u", e ? "mss" : "no event", e ? e->aux : 0);
+}
+
+static void test_gso(void)
+{
+	uint8_t p[4096] = {};
+	struct __sk_buff ctx = {};
+	size_t n = eth(p, ETH_P_IP);
+	const struct mw_event *e;
+
+	n += ip4(p + n, "192.0.2.2", "198.51.100.9", IPPROTO_TCP, 20 + 20 + 2896, true);
+	n += tcp(p + n, 40002, 5201, 1, false, 0);
+	n += 2896;
+	ctx.gso_size = 1448;
+	ctx.gso_segs = 2;
+	CHECK("tc-gso-ok", run(skel->progs.mw_tc_egress, p, n, &ctx) == 0, "verdict not TC_ACT_OK");
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("tc-gso-segment-size", e && e->size == 20 + 20 + 1448, "size %u (skb len %zu)",
+	      e ? e->size : 0, n);
+	/* Same size again: nothing changed, no event. */
+	run(skel->progs.mw_tc_egress, p, n, &ctx);
+	CHECK("tc-no-event-when-unchanged", nev == 0, "%d events", nev);
+}
+
+static void test_ipv6_and_nondf(void)
+{
+	uint8_t p[2048] = {};
+	size_t n = eth(p, ETH_P_IPV6);
+	const struct mw_event *e;
+
+	n += ip6(p + n, "2001:db8:1::2", "2001:db8:2::7", IPPROTO_TCP, 20 + 1000);
+	n += tcp(p + n, 40003, 443, 1, false, 0);
+	n += 1000;
+	run(skel->progs.mw_tc_egress, p, n, NULL);
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("tc-ipv6-size", e && e->family == 6 && e->size == 1060, "%s %u",
+	      e ? "size" : "no event", e ? e->size : 0);
+
+	memset(p, 0, sizeof(p));
+	n = eth(p, ETH_P_IP);
+	n += ip4(p + n, "192.0.2.2", "198.51.100.10", IPPROTO_UDP, 1400, false);
+	n += 1380;
+	run(skel->progs.mw_tc_egress, p, n, NULL);
+	CHECK("tc-non-df-ignored", nev == 0, "%d events", nev);
+}
+
+/* A tracked flow (as inet_sock_set_state creates it) and a segment of it leaving. */
+static void track(uint16_t lport, uint32_t next_out)
+{
+	struct mw_flow_key k = {};
+	struct mw_flow_val v = {};
+
+	k.netns = SELF_NS;
+	k.family = 4;
+	inet_pton(AF_INET, "192.0.2.2", k.laddr);
+	inet_pton(AF_INET, "198.51.100.2", k.raddr);
+	k.lport = lport;
+	k.rport = 443;
+	v.d[MW_DIR_OUT].next_seq = next_out;
+	v.d[MW_DIR_IN].next_seq = 1;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY);
+}
+
+static int seg(uint16_t lport, uint32_t seq, const void *pl, size_t plen)
+{
+	uint8_t p[2048] = {};
+	size_t n = eth(p, ETH_P_IP);
+
+	n += ip4(p + n, "192.0.2.2", "198.51.100.2", IPPROTO_TCP, 40 + plen, true);
+	n += tcp(p + n, lport, 443, seq, false, 0);
+	memcpy(p + n, pl, plen);
+	return run(skel->progs.mw_tc_egress, p, n + plen, NULL);
+}
+
+static void test_handshakes(void)
+{
+	uint8_t ch[300] = { 22, 3, 1, 0, 200, 1 /* ClientHello */ };
+	uint8_t two[64] = { 20, 3, 3, 0, 1, 1, 23, 3, 3, 0, 20, 0 };
+	uint8_t ssh[128];
+	const char *ident = "SSH-2.0-OpenSSH_9.2p1 Debian\r\n";
+	size_t il = strlen(ident);
+	const struct mw_event *e;
+	int hs;
+
+	track(41000, 1000);
+	seg(41000, 1000, ch, 205);
+	e = ev_of(MW_EV_HS);
+	CHECK("tls-client-hello", e && e->aux == MW_HS_TLS_CLIENT_HELLO && e->aux2 == MW_APP_TLS &&
+	      e->dir == MW_DIR_OUT, "%s step %u", e ? "event" : "no event", e ? e->aux : 0);
+	/* next record starts at 1205: a segment at 1300 starts mid-record */
+	seg(41000, 1300, ch, 205);
+	CHECK("tls-mid-record-ignored", count_of(MW_EV_HS) == 0, "%d events", count_of(MW_EV_HS));
+	/* CCS and application data in one segment: two steps, then encrypted */
+	seg(41000, 1205, two, 6 + 25);
+	CHECK("tls-two-records", count_of(MW_EV_HS) == 2, "%d events", count_of(MW_EV_HS));
+	seg(41000, 1236, ch, 205);
+	CHECK("tls-stops-after-appdata", count_of(MW_EV_HS) == 0, "%d events",
+	      count_of(MW_EV_HS));
+
+	/* truncated record header */
+	track(41001, 1000);
+	CHECK("tls-truncated-no-crash", seg(41001, 1000, ch, 3) == 0 && count_of(MW_EV_HS) == 0,
+	      "%d events", count_of(MW_EV_HS));
+
+	/* not TLS on port 443 */
+	track(41002, 1000);
+	seg(41002, 1000, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+	seg(41002, 1027, ch, 205);
+	CHECK("non-tls-on-443", count_of(MW_EV_HS) == 0, "%d events", count_of(MW_EV_HS));
+
+	/* absurd TLS length */
+	track(41003, 1000);
+	{
+		uint8_t bad[16] = { 22, 3, 3, 0xff, 0xff, 1 };
+
+		seg(41003, 1000, bad, 16);
+		CHECK("tls-absurd-length", count_of(MW_EV_HS) == 0, "%d events",
+		      count_of(MW_EV_HS));
+	}
+
+	/* SSH: identification line and KEXINIT in one segment */
+	track(41004, 5000);
+	memcpy(ssh, ident, il);
+	memset(ssh + il, 0, sizeof(ssh) - il);
+	ssh[il + 3] = 60;	/* packet_length 60 */
+	ssh[il + 4] = 4;	/* padding */
+	ssh[il + 5] = 20;	/* SSH_MSG_KEXINIT */
+	seg(41004, 5000, ssh, il + 64);
+	hs = count_of(MW_EV_HS);
+	CHECK("ssh-ident-and-kexinit", hs == 2 && nth_of(MW_EV_HS, 0)->aux == MW_HS_SSH_IDENT &&
+	      nth_of(MW_EV_HS, 1)->aux == MW_HS_SSH_KEXINIT &&
+	      nth_of(MW_EV_HS, 1)->aux2 == MW_APP_SSH, "%d events", hs);
+	{
+		uint8_t kex[64] = { 0, 0, 0, 40, 6, 30 };
+
+		seg(41004, 5000 + il + 64, kex, 44);
+		e = ev_of(MW_EV_HS);
+		CHECK("ssh-kex-ecdh-init", e && e->aux == MW_HS_SSH_KEX_INIT, "%s",
+		      e ? "wrong step" : "no event");
+	}
+	/* SSH with an absurd packet length after the ident */
+	track(41005, 1);
+	memcpy(ssh, ident, il);
+	ssh[il] = 0xff;
+	ssh[il + 1] = 0xff;
+	seg(41005, 1, ssh, il + 8);
+	CHECK("ssh-absurd-length", count_of(MW_EV_HS) == 1, "%d events", count_of(MW_EV_HS));
+	/* a segment with payload but no tracked flow: nothing */
+	seg(41999, 1, ch, 205);
+	CHECK("untracked-flow-no-parse", count_of(MW_EV_HS) == 0, "%d events",
+	      count_of(MW_EV_HS));
+}
+
+int main(void)
+{
+	int err;
+
+	libbpf_set_print(NULL);
+	skel = mtuwatch_bpf__open();
+	if (!skel) {
+		printf("FAIL: bpf-open: %s\n", strerror(errno));
+		return 0;
+	}
+	skel->rodata->targ_self_netns = SELF_NS;
+	skel->rodata->targ_netns = SELF_NS;
+	err = mtuwatch_bpf__load(skel);
+	CHECK("bpf-load", !err, "%s -- need root and a BTF kernel", strerror(-err));
+	if (err)
+		return 0;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_ev, NULL, NULL);
+	test_ptb4();
+	test_ptb6();
+	test_syn_mss();
+	test_gso();
+	test_ipv6_and_nondf();
+	test_handshakes();
+	ring_buffer__free(rb);
+	mtuwatch_bpf__destroy(skel);
+	return 0;
+}

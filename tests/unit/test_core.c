@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Unit tests of the user side with no kernel: correlation, bracket estimation, reason-name
+ * lookup from BTF, stall detection and output. Events are crafted as the kernel sends them.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/btf.h>
+#include "core.h"
+#include "reasons.h"
+#include "render.h"
+
+#define NS_SELF 4026531840u
+#define NS_OTHER 4026532000u
+#define SEC 1000000000ULL
+
+static int failed;
+#define CHECK(name, cond, ...)                                                                 \
+	do {                                                                                   \
+		if (cond)                                                                      \
+			printf("PASS: %s\n", name);                                            \
+		else {                                                                         \
+			printf("FAIL: %s: ", name);                                            \
+			printf(__VA_ARGS__);                                                   \
+			printf("\n");                                                          \
+			failed++;                                                              \
+		}                                                                              \
+	} while (0)
+
+static struct mw_finding got[32];
+static int ngot;
+static struct mw_reasons reasons;
+
+static void collect(const struct mw_finding *f, void *ctx)
+{
+	if (ngot < 32)
+		got[ngot++] = *f;
+}
+
+static struct mw_core *mk(bool all)
+{
+	struct mw_core_opts o = {
+		.self_netns = NS_SELF, .all_netns = all, .stall_after_s = 3,
+		.reason_name = reasons_name, .reason_ctx = &reasons, .on_finding = collect,
+	};
+
+	ngot = 0;
+	return core_new(&o);
+}
+
+static const struct mw_finding *find(enum mw_verdict v)
+{
+	for (int i = 0; i < ngot; i++)
+		if (got[i].verdict == v)
+			return &got[i];
+	return NULL;
+}
+
+static void ip4(uint8_t *a, const char *s)
+{
+	inet_pton(AF_INET, s, a);
+}
+
+static struct mw_event ev(uint16_t type, uint64_t t)
+{
+	struct mw_event e = {};
+
+	e.type = type;
+	e.ts_ns = t;
+	e.netns = NS_SELF;
+	e.family = 4;
+	e.flow.family = 4;
+	e.flow.proto = 6;
+	ip4(e.flow.saddr, "192.0.2.2");
+	ip4(e.flow.daddr, "198.51.100.2");
+	e.flow.sport = 40000;
+	e.flow.dport = 443;
+	e.ifindex = 2;
+	return e;
+}
+
+static void iface(struct mw_core *c, uint32_t mtu)
+{
+	struct mw_event e = ev(MW_EV_IFACE, 1);
+
+	e.mtu = mtu;
+	strcpy(e.ifname, "c0");
+	core_feed(c, &e);
+}
+
+static void df(struct mw_core *c, uint64_t t, uint32_t size)
+{
+	struct mw_event e = ev(MW_EV_DF_MAX, t);
+
+	e.size = size;
+	core_feed(c, &e);
+}
+
+/* A retransmission: rto = consecutive timeouts, una = snd_una (seq == una: head stuck). */
+static void rt(struct mw_core *c, uint64_t t, uint32_t seq, uint32_t size, uint32_t rto,
+	       uint32_t una)
+{
+	struct mw_event e = ev(MW_EV_RETRANS, t);
+
+	e.seq = seq;
+	e.size = size;
+	e.aux = rto;
+	e.aux2 = una;
+	core_feed(c, &e);
+}
+
+static void test_blackhole(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+
+	iface(c, 9000);
+	df(c, SEC, 60);
+	df(c, SEC, 1200);
+	df(c, SEC, 9000);
+	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+	CHECK("blackhole-needs-two-timeouts", !find(MW_V_ICMP_BLACKHOLE), "fired after one");
+	rt(c, 3 * SEC, 1000, 9000, 2, 1000);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("blackhole-detected", f != NULL, "no icmp_blackhole");
+	if (f) {
+		CHECK("blackhole-bracket", f->bracket_lo == 1200 && f->bracket_hi == 9000,
+		      "bracket %u..%u", f->bracket_lo, f->bracket_hi);
+		CHECK("blackhole-iface-name", !strcmp(f->iface, "c0"), "iface '%s'", f->iface);
+		CHECK("blackhole-remedy", strstr(f->remedy, "clamp") && strstr(f->remedy, "mtu_probing"),
+		      "remedy '%s'", f->remedy);
+	}
+	rt(c, 5 * SEC, 1000, 9000, 3, 1000);
+	CHECK("blackhole-reported-once", core_findings(c, MW_V_ICMP_BLACKHOLE) == 1, "%u",
+	      core_findings(c, MW_V_ICMP_BLACKHOLE));
+	core_free(c);
+}
+
+static void test_ordinary_loss(void)
+{
+	struct mw_core *c = mk(false);
+
+	iface(c, 9000);
+	df(c, SEC, 600);
+	df(c, SEC, 9000);
+	/* fast retransmits and timeouts that are followed by progress: random loss */
+	for (uint32_t i = 0; i < 20; i++)
+		rt(c, 2 * SEC + i, 1000 + i * 9000, 9000, i % 2, 1000 + i * 9000 - (i % 2) * 5);
+	CHECK("loss-large-with-progress-no-alarm", ngot == 0, "%d findings", ngot);
+	core_free(c);
+
+	c = mk(false);
+	iface(c, 9000);
+	df(c, SEC, 600);
+	df(c, SEC, 9000);
+	/* small and large segments both stuck: a dead path, not an MTU problem */
+	rt(c, 2 * SEC, 50, 300, 1, 50);
+	rt(c, 3 * SEC, 50, 300, 2, 50);
+	rt(c, 4 * SEC, 70000, 9000, 1, 70000);
+	rt(c, 5 * SEC, 70000, 9000, 2, 70000);
+	CHECK("loss-small-stuck-vetoes", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole on dead path");
+	core_free(c);
+
+	c = mk(false);
+	df(c, SEC, 9000);
+	rt(c, 2 * SEC, 1, 9000, 1, 1);
+	rt(c, 3 * SEC, 1, 9000, 2, 1);
+	CHECK("blackhole-needs-smaller-delivery", !find(MW_V_ICMP_BLACKHOLE),
+	      "no smaller size ever sent, yet alarmed");
+	core_free(c);
+}
+
+static void ptb(struct mw_core *c, uint16_t type, uint64_t t, uint32_t mtu, uint32_t reason,
+		uint32_t netns)
+{
+	struct mw_event e = ev(type, t);
+
+	e.netns = netns;
+	e.mtu = mtu;
+	e.aux = reason;
+	ip4(e.peer, "203.0.113.1");
+	core_feed(c, &e);
+}
+
+static void test_ptb(void)
+{
+	int nf = reasons_value(&reasons, "NETFILTER_DROP");
+	int rp = reasons_value(&reasons, "IP_RPFILTER");
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+	struct mw_event r, req[4];
+	int n;
+
+	iface(c, 9000);
+	df(c, SEC, 600);
+	df(c, SEC, 9000);
+	ptb(c, MW_EV_PTB_RX, SEC, 1446, 0, NS_SELF);
+	ptb(c, MW_EV_PTB_DROP, SEC, 1446, nf, NS_SELF);
+	ptb(c, MW_EV_PTB_DROP, SEC + 5, 1446, nf, NS_SELF);
+	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+	rt(c, 3 * SEC, 1000, 9000, 2, 1000);
+	f = find(MW_V_PTB_DROPPED);
+	CHECK("ptb-dropped", f != NULL, "none");
+	if (f) {
+		CHECK("ptb-dropped-reason-name", !strcmp(f->drop_reason, "NETFILTER_DROP"),
+		      "'%s'", f->drop_reason);
+		CHECK("ptb-dropped-mtu", f->mtu == 1446, "%u", f->mtu);
+	}
+	CHECK("ptb-dropped-once", core_findings(c, MW_V_PTB_DROPPED) == 1, "%u",
+	      core_findings(c, MW_V_PTB_DROPPED));
+	CHECK("ptb-arrived-means-no-blackhole", !find(MW_V_ICMP_BLACKHOLE), "both verdicts");
+	n = core_route_requests(c, 10 * SEC, req, 4);
+	CHECK("dropped-ptb-no-route-check", n == 0, "%d requests", n);
+	core_free(c);
+
+	c = mk(false);
+	iface(c, 9000);
+	ptb(c, MW_EV_PTB_DROP, SEC, 1500, rp, NS_SELF);
+	f = find(MW_V_PTB_DROPPED);
+	CHECK("rpfilter-remedy", f && strstr(f->explain, "reverse-path") &&
+	      strstr(f->remedy, "not a production fix"), "%s", f ? f->remedy : "none");
+	core_free(c);
+
+	/* healthy: PTB arrives, not dropped; the route MTU read back falls */
+	c = mk(false);
+	iface(c, 9000);
+	df(c, SEC, 9000);
+	ptb(c, MW_EV_PTB_RX, SEC, 1500, 0, NS_SELF);
+	n = core_route_requests(c, SEC + 1, req, 4);
+	CHECK("route-check-waits", n == 0, "%d requests at once", n);
+	n = core_route_requests(c, 2 * SEC, req, 4);
+	CHECK("route-check-requested", n == 1, "%d requests", n);
+	r = ev(MW_EV_ROUTE, 2 * SEC);
+	r.mtu = 1500;
+	core_feed(c, &r);
+	f = find(MW_V_PMTU_LEARNED);
+	CHECK("pmtu-learned", f && f->mtu == 1500, "%s", f ? "wrong mtu" : "none");
+	CHECK("pmtu-learned-no-alarm", ngot == 1, "%d findings", ngot);
+	core_free(c);
+}
+
+static void test_netns(void)
+{
+	int nf = reasons_value(&reasons, "NETFILTER_DROP");
+	struct mw_core *c = mk(false);
+
+	ptb(c, MW_EV_PTB_DROP, SEC, 1500, nf, NS_OTHER);
+	CHECK("netns-other-ignored", ngot == 0, "%d findings", ngot);
+	core_free(c);
+	c = mk(true);
+	ptb(c, MW_EV_PTB_DROP, SEC, 1500, nf, NS_OTHER);
+	CHECK("netns-all-labelled", ngot == 1 && got[0].netns == NS_OTHER && got[0].foreign_netns,
+	      "%d findings", ngot);
+	core_free(c);
+}
+
+static void test_ptb_sent(void)
+{
+	struct mw_core *c = mk(false);
+	struct mw_event e = ev(MW_EV_PTB_SENT, SEC);
+
+	e.mtu = 1500;
+	e.size = 9000;
+	core_feed(c, &e);
+	core_feed(c, &e);
+	CHECK("ptb-sent", ngot == 1 && got[0].verdict == MW_V_PTB_SENT && got[0].mtu == 1500,
+	      "%d findings", ngot);
+	core_free(c);
+}
+
+static void hs(struct mw_core *c, uint64_t t, int dir, uint32_t step, uint8_t app)
+{
+	struct mw_event e = ev(MW_EV_HS, t);
+
+	e.dir = dir;
+	e.aux = step;
+	e.aux2 = app;
+	core_feed(c, &e);
+}
+
+static void tick(struct mw_core *c, uint64_t t)
+{
+	struct mw_event e = ev(MW_EV_TICK, t);
+
+	core_feed(c, &e);
+}
+
+static void established(struct mw_core *c, uint64_t t, uint32_t peer_mss)
+{
+	struct mw_event e = ev(MW_EV_STATE, t);
+
+	e.aux = 2;
+	e.aux2 = 1;
+	e.size = 8960;
+	e.mtu = peer_mss;
+	core_feed(c, &e);
+}
+
+static void test_stalls(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	tick(c, 3 * SEC);
+	CHECK("stall-not-before-timer", ngot == 0, "%d findings", ngot);
+	tick(c, 4 * SEC + 1);
+	f = find(MW_V_STALLED_TLS);
+	CHECK("stalled-tls", f != NULL, "none");
+	if (f) {
+		CHECK("stalled-tls-step", strstr(f->step, "after ClientHello") != NULL, "'%s'", f->step);
+		CHECK("stalled-tls-mtu-evidence", f->mtu_evidence && f->peer_mss == 8960,
+		      "evidence %d mss %u", f->mtu_evidence, f->peer_mss);
+	}
+	core_free(c);
+
+	/* complete handshake, then idle: not stalled */
+	c = mk(false);
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_IN, MW_HS_TLS_SERVER_HELLO, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_IN, MW_HS_TLS_CCS, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CCS, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_APPDATA, MW_APP_TLS);
+	tick(c, 60 * SEC);
+	CHECK("completed-idle-not-stalled", ngot == 0, "%d findings", ngot);
+	core_free(c);
+
+	/* SSH client waiting for the KEX reply */
+	c = mk(false);
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_IN, MW_HS_SSH_IDENT, MW_APP_SSH);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_SSH_IDENT, MW_APP_SSH);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_SSH_KEXINIT, MW_APP_SSH);
+	hs(c, SEC, MW_DIR_IN, MW_HS_SSH_KEXINIT, MW_APP_SSH);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_SSH_KEX_INIT, MW_APP_SSH);
+	tick(c, 10 * SEC);
+	f = find(MW_V_STALLED_SSH);
+	CHECK("stalled-ssh-kex-reply", f && strstr(f->step, "KEX_ECDH_REPLY"), "%s",
+	      f ? f->step : "none");
+	core_free(c);
+
+	/* stall with small segments lost too: no MTU claim */
+	c = mk(false);
+	established(c, SEC, 1460);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	rt(c, 2 * SEC, 5, 300, 1, 5);
+	tick(c, 10 * SEC);
+	f = find(MW_V_STALLED_TLS);
+	CHECK("stall-without-mtu-evidence", f && !f->mtu_evidence, "%s",
+	      f ? "claimed MTU" : "no stall");
+	core_free(c);
+}
+
+static void test_reasons_btf(void)
+{
+	struct btf *b = btf__new_empty();
+	struct mw_reasons r = {};
+	int id;
+
+	id = btf__add_enum(b, "skb_drop_reason", 4);
+	btf__add_enum_value(b, "SKB_DROP_REASON_NOT_SPECIFIED", 2);
+	btf__add_enum_value(b, "SKB_DROP_REASON_IP_RPFILTER", 77);
+	btf__add_enum_value(b, "SKB_DROP_REASON_NETFILTER_DROP", 5);
+	CHECK("reasons-btf-load", id > 0 && reasons_from_btf(&r, b) == 0, "load failed");
+	CHECK("reasons-btf-names", reasons_name(77, &r) && !strcmp(reasons_name(77, &r), "IP_RPFILTER") &&
+	      !strcmp(reasons_name(5, &r), "NETFILTER_DROP"), "wrong names");
+	CHECK("reasons-btf-unknown", reasons_name(6, &r) == NULL && reasons_name(5000, &r) == NULL,
+	      "unknown value named");
+	reasons_free(&r);
+	btf__free(b);
+}
+
+static void test_json(void)
+{
+	struct mw_finding f = {};
+	struct mw_render r = { .json = true };
+	char *buf = NULL;
+	size_t len = 0;
+
+	f.verdict = MW_V_PTB_DROPPED;
+	f.family = 4;
+	ip4(f.dst, "198.51.100.2");
+	ip4(f.peer, "203.0.113.1");
+	strcpy(f.iface, "c0");
+	f.mtu = 1446;
+	strcpy(f.drop_reason, "NETFILTER_DROP");
+	strcpy(f.explain, "quote \" and \\ and \n newline");
+	r.out = open_memstream(&buf, &len);
+	render_finding(&f, &r);
+	fclose(r.out);
+	CHECK("json-fields", strstr(buf, "\"verdict\":\"ptb_dropped\"") &&
+	      strstr(buf, "\"dst\":\"198.51.100.2\"") && strstr(buf, "\"iface\":\"c0\"") &&
+	      strstr(buf, "\"mtu\":1446") && strstr(buf, "\"drop_reason\":\"NETFILTER_DROP\""),
+	      "%s", buf);
+	CHECK("json-escaping", strstr(buf, "quote \\\" and \\\\ and \\u000a newline") != NULL,
+	      "%s", buf);
+	CHECK("json-one-line", strchr(buf, '\n') == buf + strlen(buf) - 1, "not one line");
+	free(buf);
+}
+
+int main(void)
+{
+	struct btf *b = btf__new_empty();
+
+	/* The core's reason table as the kernel's BTF would give it. */
+	btf__add_enum(b, "skb_drop_reason", 4);
+	btf__add_enum_value(b, "SKB_DROP_REASON_NETFILTER_DROP", 12);
+	btf__add_enum_value(b, "SKB_DROP_REASON_IP_RPFILTER", 16);
+	reasons_from_btf(&reasons, b);
+	btf__free(b);
+
+	test_blackhole();
+	test_ordinary_loss();
+	test_ptb();
+	test_netns();
+	test_ptb_sent();
+	test_stalls();
+	test_reasons_btf();
+	test_json();
+	reasons_free(&reasons);
+	return 0;
+}
