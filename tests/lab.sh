@@ -22,8 +22,9 @@
 #   fwdrop             9000  9000  1446  1446   srv routes advmss 8960/8940
 #   rpfilter           9000  9000  1500  1500   srv routes advmss 8960/8940
 #   healthy            9000  9000  1500  1500   srv routes advmss 8960/8940
-#   silent             9000  9000  1500  9000   s0: tso/gso off
-#   aligned            9000  9000  1500  1500   s0: tso/gso off
+#   silent             9000  9000  1500  9000   s0: tso/gso off; cli routes
+#                                               mtu 1500 advmss 8960/8940
+#   aligned            9000  9000  1500  1500   same as silent
 #
 # Variants filtered/fwdrop/rpfilter/healthy: the client is the big sender.
 #   The server's link is a consistent 1500 (so the server itself never sends
@@ -49,7 +50,13 @@
 #   KEX reply, or lab_bulk which runs reverse mode here).
 #   silent   : s0 MTU 9000 with TSO/GSO off (veth lets GSO super-packets
 #              through whatever the peer MTU is), r1 MTU 1500: the router's r1
-#              drops the server's oversize frames on receive, with NO ICMP.
+#              drops the server's oversize frames on receive (rx_dropped,
+#              kfree_skb reason NOT_SPECIFIED in __dev_forward_skb2), NO ICMP.
+#              The client's routes say `mtu 1500 advmss 8960` (v6: 8940): it
+#              advertises the jumbo MSS its 9000 link would give, but never
+#              sends >1500 itself, so it never gets a PTB and never learns a
+#              PMTU that would shrink the MSS of later connections: every
+#              connection stalls the same way.
 #   aligned  : same, but s0 MTU 1500: everything works.
 #
 # FUNCTIONS (return 0 = yes/success, 1 = no/failed/stalled, 2 = usage or setup
@@ -78,7 +85,7 @@
 #                               written to $MW_LAB_DIR/bulk.bytes, the iperf3 JSON
 #                               to $MW_LAB_DIR/bulk.json.
 #   lab_tls_server              start openssl s_server in mw-srv on
-#                               198.51.100.2:8443 (IPv4 only) with a 4-certificate
+#                               198.51.100.2:8443 and [2001:db8:2::2]:8443 with a 4-certificate
 #                               RSA-4096 chain: the server's first flight is
 #                               ~6.4 kB.  Returns 0 when listening (keys are
 #                               generated on first use, ~5-10 s).
@@ -430,12 +437,22 @@ lab_tls_server() {
 	fi
 	_mw_tls_keys || { echo "lab_tls_server: key generation failed" >&2; return 2; }
 	d=$(_mw_keydir)/tls
-	# -www: answers HTTP GETs and never reads stdin
-	lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" openssl s_server -www \
-		-accept "$MW_SRV4:$MW_TLS_PORT" -cert "$d/leaf.pem" -key "$d/leaf.key" \
-		-cert_chain "$d/chain.pem" </dev/null >"$MW_LAB_DIR/tls-server.log" 2>&1 &
-	disown $! 2>/dev/null
-	_mw_wait_listen srv "$MW_TLS_PORT" || { echo "lab_tls_server: not listening" >&2; return 2; }
+	# -www: answers HTTP GETs and never reads stdin.  One server per family
+	# (an [::] socket would be IPv6-only).
+	local a
+	for a in "$MW_SRV4:$MW_TLS_PORT" "[$MW_SRV6]:$MW_TLS_PORT"; do
+		lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" openssl s_server -www \
+			-accept "$a" -cert "$d/leaf.pem" -key "$d/leaf.key" \
+			-cert_chain "$d/chain.pem" </dev/null >>"$MW_LAB_DIR/tls-server.log" 2>&1 &
+		disown $! 2>/dev/null
+	done
+	local n=50
+	while [ "$(lab_exec srv ss -Hltn "sport = :$MW_TLS_PORT" 2>/dev/null | wc -l)" -lt 2 ]; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || { echo "lab_tls_server: not listening" >&2; return 2; }
+		sleep 0.1
+	done
+	return 0
 }
 
 lab_tls_client() {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Shared by the end-to-end tests: verdict lines, running mtuwatch in a lab namespace.
+OUT=${OUT:-build}
+# Namespaces of our own, so that a lab someone runs by hand is left alone.
+export MW_LAB_ID=${MW_LAB_ID:-e2e$$}
+MW=$(readlink -f "$OUT/mtuwatch")
+. "$(dirname "${BASH_SOURCE[0]}")/../lab.sh"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
+trap 'lab_down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+# check NAME COND-COMMAND... : PASS when the command succeeds.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name" "$(tail -c 600 "$LAST_OUT" 2>/dev/null | tr '\n' ' ')"; fi
+}
+
+# mw_start NODE OUTFILE ARGS... : mtuwatch in the background in a lab namespace.
+mw_start() {
+	local node=$1 out=$2
+	shift 2
+	LAST_OUT=$out
+	ip netns exec "$(lab_ns "$node")" timeout 120 "$MW" "$@" >"$out" 2>"$out.err" &
+	MW_PID=$!
+	# Attached once the programs show up; bounded wait.
+	for _ in $(seq 50); do
+		bpftool prog show 2>/dev/null | grep -q mw_xdp_ingress && break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+
+mw_stop() {
+	kill -INT "$MW_PID" 2>/dev/null
+	wait "$MW_PID"
+	MW_RC=$?
+}
+
+has() { grep -q -- "$2" "$1"; }
+hasnt() { ! grep -q -- "$2" "$1"; }
+# a JSON finding line with every pattern in it
+finding() {
+	local file=$1
+	shift
+	local lines
+	lines=$(grep '"verdict"' "$file" | grep -v '"summary"')
+	for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -- "$p"); done
+	[ -n "$lines" ]
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# mtuwatch live in each seed topology: the exact verdicts, namespace attribution, clean exits.
+. "$(dirname "$0")/lib.sh"
+
+variant() {
+	local v=$1 fam=${2:-4} out="$TMP/$1.$fam.json"
+	shift 2
+	lab_up "$v" >/dev/null 2>&1 || { fail "lab-$v" "lab_up failed"; return 1; }
+	mw_start cli "$out" --json "$@"
+	lab_bulk "$v" 3 "$fam" >/dev/null 2>&1
+	sleep 1
+	mw_stop
+	VOUT=$out
+}
+
+# (a) the router's ICMP is filtered: a black hole, nothing dropped here
+variant filtered 4
+check "filtered-icmp_blackhole" finding "$VOUT" '"verdict":"icmp_blackhole"' '"dst":"198.51.100.2"' '"iface":"c0"'
+check "filtered-bracket" finding "$VOUT" '"bracket_hi":9000'
+check "filtered-no-ptb_dropped" hasnt "$VOUT" '"verdict":"ptb_dropped"'
+check "sigint-exits-0-with-summary" test "$MW_RC" = 0 -a -n "$(grep '"summary":true' "$VOUT")"
+
+# the same incident seen from every namespace: the router's own PTB dies on its way out
+variant filtered 4 --all-netns
+check "all-netns-router-ptb_sent" finding "$VOUT" '"verdict":"ptb_sent"' '"mtu":1500'
+check "all-netns-router-drop-outgoing" finding "$VOUT" '"verdict":"ptb_dropped"' '"drop_reason":"NETFILTER_DROP"' '"direction":"out"'
+netns_cli=$(ip netns exec "$(lab_ns cli)" stat -L -c %i /proc/self/ns/net)
+check "all-netns-labels-foreign" bash -c "grep '\"verdict\":\"ptb_sent\"' '$VOUT' | grep -vq '\"netns\":$netns_cli,'"
+
+# (b) the PTB (mtu 1446) reaches the client, whose firewall drops it
+variant fwdrop 4
+check "fwdrop-ptb_dropped" finding "$VOUT" '"verdict":"ptb_dropped"' '"drop_reason":"NETFILTER_DROP"' '"mtu":1446' '"iface":"c0"'
+check "fwdrop-sender" finding "$VOUT" '"verdict":"ptb_dropped"' '"ptb_from":"192.0.2.1"'
+check "fwdrop-no-blackhole" hasnt "$VOUT" '"verdict":"icmp_blackhole"'
+variant fwdrop 6
+check "fwdrop-ipv6-ptb_dropped" finding "$VOUT" '"verdict":"ptb_dropped"' '"family":"ipv6"' '"mtu":1446' '"dst":"2001:db8:2::2"'
+
+# (c) the PTB comes from the router's management address: strict rp_filter drops it
+variant rpfilter 4
+check "rpfilter-ptb_dropped" finding "$VOUT" '"verdict":"ptb_dropped"' '"drop_reason":"IP_RPFILTER"' '"ptb_from":"203.0.113.1"'
+check "rpfilter-no-blackhole" hasnt "$VOUT" '"verdict":"icmp_blackhole"'
+
+# (d) healthy PMTUD: inform, never alarm
+variant healthy 4
+check "healthy-pmtu_learned" finding "$VOUT" '"verdict":"pmtu_learned"' '"mtu":1500' '"dst":"198.51.100.2"'
+check "healthy-no-alarm" bash -c "! grep -Eq '\"verdict\":\"(icmp_blackhole|ptb_dropped|stalled_tls|stalled_ssh)\"' '$VOUT'"
+
+# the bottleneck's own view: run on the router
+lab_up healthy >/dev/null 2>&1
+mw_start rtr "$TMP/rtr.json" --json
+lab_bulk healthy 2 >/dev/null 2>&1
+mw_stop
+check "router-ptb_sent" finding "$TMP/rtr.json" '"verdict":"ptb_sent"' '"iface":"r1"' '"mtu":1500'
+
+# plain output: one line per finding, then the table
+lab_up fwdrop >/dev/null 2>&1
+mw_start cli "$TMP/plain.txt"
+lab_bulk fwdrop 2 >/dev/null 2>&1
+mw_stop
+check "plain-finding-line" has "$TMP/plain.txt" '^ptb_dropped    198.51.100.2: .*NETFILTER_DROP.* -- '
+check "plain-summary-table" has "$TMP/plain.txt" '^DESTINATION .*VERDICT'
+
+# start-up and exit: --duration 0 attaches everything and leaves nothing behind
+LAST_OUT=$TMP/d0
+ip netns exec "$(lab_ns cli)" "$MW" --duration 0 >"$TMP/d0" 2>&1
+check "duration-0-exit-0" test $? = 0
+check "duration-0-nothing-attached" bash -c "! bpftool prog show | grep -q 'name mw_'"
+
+# SIGKILL: TCX and XDP links die with the process
+ip netns exec "$(lab_ns cli)" "$MW" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 50); do bpftool prog show | grep -q mw_xdp_ingress && break; sleep 0.1; done
+kill -KILL $pid; wait $pid 2>/dev/null
+sleep 0.5
+LAST_OUT=/dev/null
+check "sigkill-leaves-nothing" bash -c "! bpftool prog show | grep -q 'name mw_' && ! ip netns exec $(lab_ns cli) ip link show c0 | grep -q xdp && ! ip netns exec $(lab_ns cli) tc filter show dev c0 egress | grep -q bpf"
+
+# SIGTERM ends a session cleanly too
+ip netns exec "$(lab_ns cli)" "$MW" >"$TMP/term" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid; wait $pid
+check "sigterm-exit-0" test $? = 0
+
+# bad input: one line, exit 2 for usage, 1 for runtime
+LAST_OUT=$TMP/bad
+"$MW" -i no-such-if0 --duration 1 >"$TMP/bad" 2>&1
+rc=$?
+check "unknown-interface-exit-2" test "$rc" = 2
+check "unknown-interface-one-line" test "$(wc -l <"$TMP/bad")" = 1
+check "unknown-interface-says-which" has "$TMP/bad" "no-such-if0"
+"$MW" --duration nope >"$TMP/bad" 2>&1
+check "bad-duration-exit-2" test $? = 2
+"$MW" frobnicate >"$TMP/bad" 2>&1
+check "unknown-command-exit-2" test $? = 2
+ip netns exec "$(lab_ns cli)" setpriv --inh-caps=-all --bounding-set=-all "$MW" --duration 1 >"$TMP/bad" 2>&1
+rc=$?
+check "no-capabilities-exit-1" test "$rc" = 1
+check "no-capabilities-one-line" bash -c "test \$(wc -l <'$TMP/bad') = 1 && grep -q 'CAP_BPF' '$TMP/bad'"
+
+# an interface that disappears mid-run: said once, the rest keeps working
+ip netns exec "$(lab_ns cli)" ip link add mwtmp0 type veth peer name mwtmp1
+ip netns exec "$(lab_ns cli)" ip link set mwtmp0 up
+ip netns exec "$(lab_ns cli)" "$MW" -i c0 -i mwtmp0 --duration 3 >"$TMP/gone" 2>"$TMP/gone.err" &
+pid=$!
+sleep 1.2
+ip netns exec "$(lab_ns cli)" ip link del mwtmp0
+wait $pid
+rc=$?
+LAST_OUT=$TMP/gone.err
+check "iface-gone-keeps-running" test "$rc" = 0
+check "iface-gone-said" has "$TMP/gone.err" "mwtmp0 disappeared"
+lab_down >/dev/null 2>&1
