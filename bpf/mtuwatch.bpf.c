@@ -122,6 +122,18 @@ static __always_inline long pkt_load(void *ctx, bool xdp, __u32 off, void *to, _
 	return bpf_skb_load_bytes(ctx, off, to, len);
 }
 
+static __always_inline void flow_event_key(struct mw_event *e, struct mw_flow_key *k)
+{
+	e->netns = k->netns;
+	e->family = k->family;
+	__builtin_memcpy(e->flow.saddr, k->laddr, 16);
+	__builtin_memcpy(e->flow.daddr, k->raddr, 16);
+	e->flow.sport = k->lport;
+	e->flow.dport = k->rport;
+	e->flow.family = k->family;
+	e->flow.proto = IPPROTO_TCP;
+}
+
 static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step, __u8 app,
 				     __u32 len)
 {
@@ -129,18 +141,11 @@ static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step,
 
 	if (!e)
 		return;
-	e->netns = k->netns;
-	e->family = k->family;
+	flow_event_key(e, k);
 	e->dir = dir;
 	e->aux = step;
 	e->aux2 = app;
 	e->size = len;
-	__builtin_memcpy(e->flow.saddr, k->laddr, 16);
-	__builtin_memcpy(e->flow.daddr, k->raddr, 16);
-	e->flow.sport = k->lport;
-	e->flow.dport = k->rport;
-	e->flow.family = k->family;
-	e->flow.proto = IPPROTO_TCP;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -277,6 +282,33 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 		v->done |= 1 << dir;
 }
 
+/* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
+static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
+				       __u32 size)
+{
+	struct mw_event *e;
+
+	if (d->resend_seq == seq && d->resend_cnt) {
+		if (d->resend_cnt < 255)
+			d->resend_cnt++;
+	} else {
+		d->resend_seq = seq;
+		d->resend_cnt = 1;
+	}
+	if (size >= MW_LARGE_SEG)
+		stat_add(MW_STAT_LARGE_RETRANS, 0, k->netns, k->family, 0);
+	e = ev_new(MW_EV_RESEND);
+	if (!e)
+		return 1;
+	flow_event_key(e, k);
+	e->size = size;
+	e->seq = seq;
+	e->aux = d->resend_cnt;
+	e->aux2 = seq;
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
 /*
  * Per tracked flow: new largest segment, and handshake bytes. Only flows that established
  * while we run are in the map (inet_sock_set_state adds them), so this is a lookup and
@@ -304,23 +336,27 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
 		return;
+	if (dir == MW_DIR_OUT) {
+		struct mw_flow_dir *d = &v->d[MW_DIR_OUT];
+		__u32 seq = bpf_ntohl(th->seq), end = seq + plen;
+		bool again = d->snd_max && (__s32)(seq - d->snd_max) < 0 &&
+			     (__s32)(end - d->snd_max) <= 0;
+
+		if (!d->snd_max || (__s32)(end - d->snd_max) > 0)
+			d->snd_max = end;
+		if (again && flow_resend(&k, d, seq, seg_size))
+			return;
+	}
 	if (seg_size > v->d[dir].max_seg) {
 		struct mw_event *e;
 
 		v->d[dir].max_seg = seg_size;
 		e = ev_new(MW_EV_SEG_MAX);
 		if (e) {
-			e->netns = k.netns;
-			e->family = k.family;
+			flow_event_key(e, &k);
 			e->dir = dir;
 			e->size = seg_size;
 			e->aux = v->d[dir].mss;
-			__builtin_memcpy(e->flow.saddr, k.laddr, 16);
-			__builtin_memcpy(e->flow.daddr, k.raddr, 16);
-			e->flow.sport = k.lport;
-			e->flow.dport = k.rport;
-			e->flow.family = k.family;
-			e->flow.proto = IPPROTO_TCP;
 			bpf_ringbuf_submit(e, 0);
 		}
 	}
@@ -398,6 +434,7 @@ int mw_tc_egress(struct __sk_buff *skb)
 			if (th) {
 				e->flow.sport = bpf_ntohs(th->source);
 				e->flow.dport = bpf_ntohs(th->dest);
+				e->seq = bpf_ntohl(th->seq);
 			}
 			bpf_ringbuf_submit(e, 0);
 		}
@@ -574,6 +611,16 @@ static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 		BPF_CORE_READ_INTO((__u32 *)f->saddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)f->daddr, sk, __sk_common.skc_daddr);
 	}
+}
+
+static __always_inline void flow_key_sk(struct mw_flow *f, __u32 netns, struct mw_flow_key *k)
+{
+	__builtin_memcpy(k->laddr, f->saddr, 16);
+	__builtin_memcpy(k->raddr, f->daddr, 16);
+	k->lport = f->sport;
+	k->rport = f->dport;
+	k->netns = netns;
+	k->family = f->family;
 }
 
 /* Parse the IP + ICMP headers of a freed skb: is it a Packet Too Big? */
@@ -761,6 +808,17 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	if (segs > 1 && gso && gso < payload)
 		payload = gso;
 
+	if (netns == targ_self_netns) {
+		struct mw_flow_key k = {};
+		struct mw_flow f = {};
+
+		/* tc egress reports the retransmissions of the flows it tracks, with the size on
+		 * the wire: do not report them twice. */
+		sk_flow(sk, &f);
+		flow_key_sk(&f, netns, &k);
+		if (bpf_map_lookup_elem(&flows, &k))
+			return 0;
+	}
 	e = ev_new(MW_EV_RETRANS);
 	if (!e)
 		return 0;
@@ -794,17 +852,6 @@ int BPF_PROG(mw_raw_retransmit, const struct sock *sk, const struct sk_buff *skb
 	return on_retransmit(sk, skb);
 }
 
-static __always_inline void flow_key_sk(const struct sock *sk, struct mw_flow *f, __u32 netns,
-					struct mw_flow_key *k)
-{
-	__builtin_memcpy(k->laddr, f->saddr, 16);
-	__builtin_memcpy(k->raddr, f->daddr, 16);
-	k->lport = f->sport;
-	k->rport = f->dport;
-	k->netns = netns;
-	k->family = f->family;
-}
-
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
@@ -822,7 +869,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (!netns_wanted(netns))
 		return 0;
 	sk_flow(sk, &f);
-	flow_key_sk(sk, &f, netns, &k);
+	flow_key_sk(&f, netns, &k);
 	if (newstate == TCP_ESTABLISHED && netns == targ_self_netns) {
 		/* The first payload byte in each direction is where a handshake starts. */
 		struct mw_flow_val v = {};

@@ -32,6 +32,7 @@ enum mw_event_type {
 	MW_EV_STATE = 8,	/* inet_sock_set_state */
 	MW_EV_HS = 9,		/* a TLS / SSH handshake message was seen on a flow */
 	MW_EV_SEG_MAX = 10,	/* new largest segment sent / received on a tracked flow */
+	MW_EV_RESEND = 11,	/* tc egress: a tracked flow sent a sequence range again */
 	/* user side, synthesised into the same stream */
 	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
 	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
@@ -89,14 +90,18 @@ struct mw_flow {
 
 /*
  * One event. Field use per type:
- *   DF_MAX / DF_OVER: flow.daddr = destination, size = on-wire size, mtu = known path MTU
+ *   DF_MAX / DF_OVER: flow.daddr = destination, size = on-wire size, mtu = known path MTU,
+ *                     seq = TCP sequence number (TCP only)
  *   PTB_RX / PTB_DROP: peer = PTB sender, mtu = advertised MTU, flow = quoted inner header
  *                      (as the original packet had it), seq = its TCP sequence,
  *                      aux = drop reason value (PTB_DROP), aux2 = 1 if the PTB was outgoing
  *   PTB_SENT: flow = the packet that was too big, size = its size, mtu = egress MTU,
  *             ifindex = egress interface, aux = 1 when seen at icmp_send (emitted)
  *   RETRANS: flow = local->remote, seq, size = on-wire segment size, mtu = socket's pmtu,
- *            aux = consecutive retransmissions of this segment, aux2 = bytes acked (low 32 bits)
+ *            aux = consecutive timeout retransmissions, aux2 = snd_una
+ *   RESEND: as RETRANS, seen leaving by tc egress on a tracked flow (the tracepoint then stays
+ *           quiet for it); aux = times this seq left again, aux2 = seq, mtu = 0. It also sees
+ *           sends the stack retries after a local drop, which the tracepoint never reports.
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
  *   HS: flow = local->remote, dir, aux = MW_HS_*, aux2 = enum mw_app, size = record length
@@ -179,9 +184,11 @@ struct mw_flow_key {
 struct mw_flow_dir {
 	__u32 next_seq;		/* where the next TLS record / SSH packet starts (0 = unknown) */
 	__u32 max_seg;		/* largest on-wire segment */
+	__u32 snd_max;		/* end of the highest sequence range seen leaving (OUT only) */
+	__u32 resend_seq;	/* last sequence number seen leaving again */
 	__u16 mss;		/* advertised MSS */
 	__u8 app_steps;		/* handshake messages parsed so far (bounded) */
-	__u8 pad;
+	__u8 resend_cnt;	/* times resend_seq left again */
 };
 
 struct mw_flow_val {

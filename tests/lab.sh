@@ -32,14 +32,16 @@
 #   its SYN-ACK advertises MSS 8960 (v6: 8940).  The client (MTU 9000) then
 #   sends 9000-byte DF segments; the router cannot forward them out of r1 and
 #   drops them (kfree_skb reason PKT_TOO_BIG) and sends ICMP frag-needed /
-#   ICMPv6 packet-too-big with mtu 1500 (1446 in fwdrop).
+#   ICMPv6 packet-too-big with mtu 1500 (1446 in fwdrop).  (With GSO the
+#   client hands the router super-packets; the quoted inner IP header in the
+#   ICMP shows the super-packet length, e.g. 26896, not 9000.)
 #   filtered : the router's OUTPUT chain drops its own ICMP frag-needed
 #              (iptables) and packet-too-big (ip6tables).  Reason NETFILTER_DROP
 #              in mw-rtr; the client retransmits and never learns a PMTU.
 #   fwdrop   : r1 MTU 1446; the PTB (mtu 1446) reaches the client whose INPUT
 #              chain drops it (iptables + ip6tables).  NETFILTER_DROP in mw-cli.
-#   rpfilter : the router sources its ICMP errors from 203.0.113.1/32 (dummy
-#              on its lo; connected route to 192.0.2.0/24 has `src 203.0.113.1`);
+#   rpfilter : the router sources its ICMP errors from 203.0.113.1/32 (on its
+#              lo; its connected route to 192.0.2.0/24 has `src 203.0.113.1`);
 #              the client has strict rp_filter and no default route (only
 #              specific routes to 198.51.100.0/24 and 2001:db8:2::/64), so the
 #              ICMP is dropped with reason IP_RPFILTER.  IPv4 only: IPv6 PMTUD
@@ -84,10 +86,10 @@
 #                               1000000), 1 otherwise.  Received byte count is
 #                               written to $MW_LAB_DIR/bulk.bytes, the iperf3 JSON
 #                               to $MW_LAB_DIR/bulk.json.
-#   lab_tls_server              start openssl s_server in mw-srv on
-#                               198.51.100.2:8443 and [2001:db8:2::2]:8443 with a 4-certificate
-#                               RSA-4096 chain: the server's first flight is
-#                               ~6.4 kB.  Returns 0 when listening (keys are
+#   lab_tls_server              start openssl s_server (one per family) in mw-srv
+#                               on 198.51.100.2:8443 and [2001:db8:2::2]:8443
+#                               with a 4-certificate RSA-4096 chain: the server's
+#                               first flight after ServerHello is ~6.4 kB.  Returns 0 when listening (keys are
 #                               generated on first use, ~5-10 s).
 #   lab_tls_client SECONDS [FAMILY]
 #                               openssl s_client from mw-cli bounded by SECONDS;
@@ -98,7 +100,7 @@
 #                               host key (MW_LAB_SSH_KEYBITS, default 4096) as the
 #                               only host key algorithm and KEX pinned to
 #                               sntrup761x25519-sha512@openssh.com, so the
-#                               KEX_ECDH_REPLY is ~2.1 kB.  Returns 0 when
+#                               KEX_ECDH_REPLY segment is ~2.5 kB.  Returns 0 when
 #                               listening.  /run is a private tmpfs for sshd.
 #   lab_ssh_client SECONDS [FAMILY]
 #                               ssh -v from mw-cli (BatchMode, no host key
@@ -169,6 +171,7 @@ _mw_ns_del() {
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		[ -n "$pids" ] || break
+		# shellcheck disable=SC2086 # one pid per word
 		if [ "$i" -lt 6 ]; then
 			kill $pids 2>/dev/null
 		else
@@ -352,7 +355,7 @@ _mw_wait_listen() {
 }
 
 lab_bulk() {
-	local v=${1:--} secs=${2:-3} fam=${3:-4} cur dst rev= spid rc bytes
+	local v=${1:--} secs=${2:-3} fam=${3:-4} cur dst rev='' spid rc bytes
 	cur=$(lab_variant)
 	[ "$v" = - ] && v=$cur
 	if [ -z "$v" ]; then
@@ -458,7 +461,8 @@ lab_tls_server() {
 lab_tls_client() {
 	local secs=${1:-5} fam=${2:-4} dst
 	case $fam in 4) dst=$MW_SRV4 ;; 6) dst="[$MW_SRV6]" ;; *) return 2 ;; esac
-	lab_exec cli timeout "$secs" openssl s_client -connect "$dst:$MW_TLS_PORT" \
+	# stdbuf: keep the log complete even when timeout kills a stalled client
+	lab_exec cli timeout "$secs" stdbuf -oL openssl s_client -connect "$dst:$MW_TLS_PORT" \
 		-servername server.mw-lab.example </dev/null >"$MW_LAB_DIR/tls-client.log" 2>&1
 	grep -q '^SSL handshake has read' "$MW_LAB_DIR/tls-client.log"
 }
@@ -500,6 +504,7 @@ LogLevel VERBOSE
 EOF
 	# sshd needs /run/sshd; give it a private tmpfs /run (the mount namespace
 	# of `ip netns exec` is private, nothing leaks to the host).
+	# shellcheck disable=SC2016 # $1 is expanded by sh -c
 	lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" sh -c \
 		'mount -t tmpfs -o mode=755,size=1m mw-lab-run /run && mkdir -m 755 /run/sshd &&
 		 exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config" \

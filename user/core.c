@@ -25,7 +25,13 @@
 #define MAX_ROUTE_REQ 64
 #define NSEC 1000000000ULL
 #define ROUTE_DELAY_NS (100 * 1000000ULL)
-#define MIN_BLACKHOLE_SIZE 576	/* the IPv4 minimum every path must carry */
+#define SMALL_SEG 640		/* a stuck segment this small: not an MTU problem */
+/*
+ * A black-hole claim needs a stuck segment above this: IPv6's minimum MTU, and below what any
+ * real tunnel or overlay leaves. Under it, a segment stuck because its ACK rides on the peer's
+ * lost large flight would read as a tiny path MTU.
+ */
+#define MIN_BLACKHOLE_SIZE 1280
 
 struct stuck_seg {
 	uint32_t seq;
@@ -41,6 +47,7 @@ struct path {
 	uint32_t ifindex;
 	uint32_t max_df;
 	uint32_t sent_sizes[MW_MAX_SIZES];	/* staircase of new maxima (DF_MAX) */
+	uint32_t sent_seqs[MW_MAX_SIZES];	/* their TCP sequence numbers */
 	uint32_t nsent;
 	uint32_t retrans, large_retrans;
 	uint32_t rsizes[MW_MAX_SIZES], nrsizes;
@@ -66,7 +73,7 @@ struct flow {
 	uint8_t app;
 	int client;		/* -1 unknown, 1 we are the client, 0 the server */
 	uint32_t last_step[2];
-	uint32_t steps[2];	/* bitmask of steps seen per direction (coarse) */
+	uint32_t steps[2];	/* SSH: bitmask of SSH_SEEN_* per direction */
 	bool server_hello_in, server_hello_out;
 	bool done;
 	bool reported;
@@ -298,9 +305,16 @@ static uint32_t bracket_low(const struct path *p, uint32_t hi)
 {
 	uint32_t lo = 0;
 
-	for (uint32_t i = 0; i < p->nsent; i++)
-		if (p->sent_sizes[i] < hi && p->sent_sizes[i] > lo)
+	for (uint32_t i = 0; i < p->nsent; i++) {
+		bool stuck = false;
+
+		/* A segment that was itself sent again did not get through. */
+		for (uint32_t k = 0; k < p->nsegs; k++)
+			if (p->sent_seqs[i] && p->segs[k].seq == p->sent_seqs[i])
+				stuck = true;
+		if (!stuck && p->sent_sizes[i] < hi && p->sent_sizes[i] > lo)
 			lo = p->sent_sizes[i];
+	}
 	return lo;
 }
 
@@ -356,14 +370,14 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 static void on_df_max(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, true);
+	uint32_t i;
 
 	path_touch(c, p, e->ifindex);
 	if (e->size > p->max_df)
 		p->max_df = e->size;
-	if (p->nsent < MW_MAX_SIZES)
-		p->sent_sizes[p->nsent++] = e->size;
-	else
-		p->sent_sizes[MW_MAX_SIZES - 1] = e->size;
+	i = p->nsent < MW_MAX_SIZES ? p->nsent++ : MW_MAX_SIZES - 1;
+	p->sent_sizes[i] = e->size;
+	p->sent_seqs[i] = e->seq;
 }
 
 static struct flow *flow_of_retrans(struct mw_core *c, const struct mw_event *e)
@@ -387,7 +401,7 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 	if (fl) {
 		fl->retrans++;
 		add_size(fl->rsizes, &fl->nrsizes, e->size);
-		if (e->size <= MIN_BLACKHOLE_SIZE + 64)
+		if (e->size <= SMALL_SEG)
 			fl->small_retrans++;
 	}
 
@@ -405,7 +419,7 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 	}
 	s->rto++;
 	/* Small segments stuck too: the peer or the whole path is gone, not the MTU. */
-	if (s->rto == 2 && e->size <= MIN_BLACKHOLE_SIZE + 64)
+	if (s->rto == 2 && e->size <= SMALL_SEG)
 		p->small_stuck++;
 	check_blackhole(c, p);
 }
@@ -576,6 +590,28 @@ static void on_ptb_sent(struct mw_core *c, const struct mw_event *e)
 
 /* ---- flows and handshakes -------------------------------------------------------------- */
 
+enum {
+	SSH_SEEN_KEXINIT = 1,
+	SSH_SEEN_KEX_INIT = 2,
+	SSH_SEEN_KEX_REPLY = 4,
+	SSH_SEEN_NEWKEYS = 8,
+};
+
+static uint32_t ssh_bit(uint32_t step)
+{
+	switch (step) {
+	case MW_HS_SSH_KEXINIT:
+		return SSH_SEEN_KEXINIT;
+	case MW_HS_SSH_KEX_INIT:
+		return SSH_SEEN_KEX_INIT;
+	case MW_HS_SSH_KEX_REPLY:
+		return SSH_SEEN_KEX_REPLY;
+	case MW_HS_SSH_NEWKEYS:
+		return SSH_SEEN_NEWKEYS;
+	}
+	return 0;
+}
+
 static bool tls_client_done(uint32_t step)
 {
 	return step == MW_HS_TLS_CLIENT_KEX || step == MW_HS_TLS_CCS ||
@@ -612,9 +648,8 @@ static void on_hs(struct mw_core *c, const struct mw_event *e)
 	} else if (x->app == MW_APP_SSH) {
 		if (step == MW_HS_SSH_KEX_INIT)
 			x->client = dir == MW_DIR_OUT;
-		if (step == MW_HS_SSH_NEWKEYS)
-			x->steps[dir] |= 1;
-		if ((x->steps[0] & 1) && (x->steps[1] & 1))
+		x->steps[dir] |= ssh_bit(step);
+		if ((x->steps[0] & SSH_SEEN_NEWKEYS) && (x->steps[1] & SSH_SEEN_NEWKEYS))
 			x->done = true;
 	}
 }
@@ -667,16 +702,22 @@ static void stall_step(const struct flow *x, struct mw_finding *f)
 			snprintf(f->step, sizeof(f->step), "before ClientHello");
 		return;
 	}
-	if (x->client == 1 && out == MW_HS_SSH_KEX_INIT)
+	if (x->client == 1 && !(x->steps[MW_DIR_IN] & SSH_SEEN_KEX_REPLY))
 		snprintf(f->step, sizeof(f->step), "waiting for KEX_ECDH_REPLY");
-	else if (x->client == 0 && out == MW_HS_SSH_KEX_REPLY)
-		snprintf(f->step, sizeof(f->step), "sent KEX_ECDH_REPLY, waiting for the client's NEWKEYS");
-	else if (in == MW_HS_SSH_IDENT || out == MW_HS_SSH_IDENT)
-		snprintf(f->step, sizeof(f->step), "after the identification strings, waiting for KEXINIT");
-	else if (in == MW_HS_SSH_KEXINIT || out == MW_HS_SSH_KEXINIT)
+	else if (x->client == 1)
+		snprintf(f->step, sizeof(f->step), "after KEX_ECDH_REPLY, waiting for NEWKEYS");
+	else if (x->client == 0 && (x->steps[MW_DIR_OUT] & SSH_SEEN_KEX_REPLY))
+		snprintf(f->step, sizeof(f->step),
+			 "sent KEX_ECDH_REPLY, waiting for the client's NEWKEYS");
+	else if (x->client == 0)
+		snprintf(f->step, sizeof(f->step), "after KEX_ECDH_INIT, the server has not answered");
+	else if ((x->steps[0] | x->steps[1]) & SSH_SEEN_KEXINIT)
 		snprintf(f->step, sizeof(f->step), "after KEXINIT, waiting for the key exchange");
 	else
-		snprintf(f->step, sizeof(f->step), "in the key exchange");
+		snprintf(f->step, sizeof(f->step),
+			 "after the identification strings, waiting for KEXINIT");
+	(void)in;
+	(void)out;
 }
 
 static void check_stall(struct mw_core *c, struct flow *x)
@@ -685,6 +726,8 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	struct mw_finding f;
 	struct path *p;
 	uint32_t hdr = x->f.family == 6 ? 60 : 40, big_retrans = 0;
+	bool waiting;
+	char seen[80];
 	char peer[64];
 
 	if (x->reported || x->done || (x->app != MW_APP_TLS && x->app != MW_APP_SSH))
@@ -716,18 +759,22 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	 * MTU evidence: we retransmit only large segments, or the peer may send segments far
 	 * larger than anything that ever arrived from it (its big flight is what we wait for).
 	 */
-	if (x->retrans)
-		f.mtu_evidence = big_retrans && !x->small_retrans;
-	else
-		f.mtu_evidence = x->mss_peer && x->mss_peer + hdr > 1500 &&
-				 x->max_seg[MW_DIR_IN] < x->mss_peer + hdr &&
-				 x->max_seg[MW_DIR_IN] <= 1500;
+	waiting = x->client == 1;	/* the client waits for the server's large flight */
+	f.mtu_evidence = !x->small_retrans &&
+			 ((big_retrans) ||
+			  (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
+			   x->max_seg[MW_DIR_IN] <= 1500));
 	if (p && (p->reported & ((1u << MW_V_ICMP_BLACKHOLE) | (1u << MW_V_PTB_DROPPED))))
 		f.mtu_evidence = true;
 	if (p && p->bracket_hi)
 		f.mtu = p->bracket_hi - 1;
 	fmt_addr(x->f.family, x->f.daddr, peer, sizeof(peer));
-	if (f.mtu_evidence && x->retrans)
+	if (x->max_seg[MW_DIR_IN])
+		snprintf(seen, sizeof(seen), "no segment larger than %u bytes ever arrived from it",
+			 x->max_seg[MW_DIR_IN]);
+	else
+		snprintf(seen, sizeof(seen), "no data segment ever arrived from it");
+	if (f.mtu_evidence && big_retrans)
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; this host retransmits its "
 			 "%u-byte segments and they never get through: the path MTU is smaller than "
@@ -736,9 +783,9 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	else if (f.mtu_evidence)
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
-			 "no segment larger than %u bytes ever arrived from it: its large flight is "
-			 "lost on the way (path MTU)", x->app == MW_APP_TLS ? "TLS" : "SSH", peer,
-			 x->f.dport, f.step, f.stalled_secs, x->mss_peer, x->max_seg[MW_DIR_IN]);
+			 "%s: its large flight is lost on the way (path MTU)",
+			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
+			 f.stalled_secs, x->mss_peer, seen);
 	else
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; no sign that packet size is the "
@@ -805,6 +852,7 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		on_df_max(c, e);
 		break;
 	case MW_EV_RETRANS:
+	case MW_EV_RESEND:
 		on_retrans(c, e);
 		break;
 	case MW_EV_PTB_RX:

@@ -79,11 +79,7 @@ int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t 
 		pr_warn("Failed: out of memory\n");
 		return 1;
 	}
-	err = session_open(&d->s, so, driver_event, d);
-	if (err)
-		return err;
-	session_describe(&d->s, mono_ns());
-	return 0;
+	return session_open(&d->s, so, driver_event, d);
 }
 
 static void route_checks(struct mw_driver *d, uint64_t now)

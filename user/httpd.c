@@ -8,11 +8,9 @@
  */
 #define _GNU_SOURCE
 #include "httpd.h"
-#include <fcntl.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,8 +61,7 @@ struct conn {
 	/* response */
 	char hdr[320];
 	size_t hdr_len, hdr_off;
-	char *body;		/* malloc()ed by render, or static */
-	bool body_owned;
+	char *body;		/* malloc()ed by render(), NULL for error responses */
 	size_t body_len, body_off;
 
 	size_t drained;		/* bytes discarded while lingering */
@@ -322,12 +319,10 @@ static void conn_close(struct httpd *h, struct conn *c, bool abortive)
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
 	close(c->fd);
-	if (c->body_owned)
-		free(c->body);
+	free(c->body);
 	c->fd = -1;
 	c->st = C_FREE;
 	c->body = NULL;
-	c->body_owned = false;
 	h->nconns--;
 }
 
@@ -390,10 +385,8 @@ static int conn_flush(struct httpd *h, struct conn *c)
 			c->body_off += (size_t)r - hrem;
 		}
 	}
-	if (c->body_owned)
-		free(c->body);
+	free(c->body);
 	c->body = NULL;
-	c->body_owned = false;
 	c->body_len = c->body_off = 0;
 	/*
 	 * Half-close and drain rather than close(): closing with unread request
@@ -466,7 +459,6 @@ static void conn_respond(struct httpd *h, struct conn *c, int status, char *body
 	c->body = body;
 	c->body_len = len;
 	c->body_off = 0;
-	c->body_owned = body != NULL;
 	c->st = C_WRITE;
 	c->deadline_ms = now_ms() + h->lim.write_timeout_ms;
 	conn_flush(h, c);
@@ -531,6 +523,8 @@ static int parse_request_line(struct conn *c, const char *p, size_t n)
 
 	/* Target: origin-form "/path?query", absolute-form "http://host/path", or "*". */
 	te = sp2;
+	if (*t == '*' && tlen != 1)
+		return 400;
 	if (*t != '/' && *t != '*') {
 		const char *s = t;
 
@@ -562,7 +556,11 @@ static int parse_header_line(struct conn *c, const char *p, size_t n)
 	const char *colon = memchr(p, ':', n), *v, *end = p + n, *q;
 	size_t nlen;
 
-	/* Obsolete line folding is a smuggling vector; RFC 9112 lets us reject it. */
+	/*
+	 * The name must be a non-empty token right before the colon. That also
+	 * rejects obsolete line folding (a leading space), a request smuggling
+	 * vector that RFC 9112 lets a server refuse with 400.
+	 */
 	if (!colon || colon == p)
 		return 400;
 	nlen = (size_t)(colon - p);

@@ -163,6 +163,7 @@ static int cmd_live(int argc, char **argv)
 		driver_close(&d);
 		return err;
 	}
+	driver_describe(&d);
 	if (w.duration != 0) {
 		if (!w.json)
 			fprintf(stderr, "mtuwatch: watching %d interface(s); Ctrl-C for the summary\n",

@@ -284,6 +284,34 @@ static int writer_usable(struct recfile_writer *w)
 	return 0;
 }
 
+/*
+ * Make the new directory entry durable, so that after a power loss the
+ * blocks synced later are reachable. Best effort: some filesystems refuse
+ * fsync on directories and the recording is still usable without it.
+ */
+static void sync_parent_dir(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+	int fd;
+
+	if (!slash) {
+		strcpy(dir, ".");
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
 struct recfile_writer *recfile_create(const char *path, bool force, char *err, size_t errlen)
 {
 	struct recfile_writer *w;
@@ -356,6 +384,7 @@ struct recfile_writer *recfile_create(const char *path, bool force, char *err, s
 		goto fail;
 	}
 	w->written = sizeof(hdr);
+	sync_parent_dir(path);
 	return w;
 
 nomem:
@@ -599,6 +628,21 @@ static int rfail(struct recfile_reader *r, const char *fmt, ...)
 	return -1;
 }
 
+/* "corrupt block at offset N: ..." for the block being loaded */
+static int blkfail(struct recfile_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int blkfail(struct recfile_reader *r, const char *fmt, ...)
+{
+	char what[ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return rfail(r, "corrupt block at offset %llu: %s", (unsigned long long)r->blk_off, what);
+}
+
 /* Read up to @n bytes; fewer only at end of input. -1 on I/O error. */
 static ssize_t src_read(struct recfile_reader *r, void *dst, size_t n)
 {
@@ -691,7 +735,6 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 
 static int inflate_block(struct recfile_reader *r, uint32_t clen, uint32_t rlen)
 {
-	unsigned long long off = r->blk_off;
 	int ret;
 
 	if (!r->zinit) {
@@ -718,30 +761,30 @@ static int inflate_block(struct recfile_reader *r, uint32_t clen, uint32_t rlen)
 	switch (ret) {
 	case Z_STREAM_END:
 		if (r->zs.total_out != rlen)
-			return rfail(r, "corrupt block at offset %llu: inflates to %lu bytes, declared %u",
-				     off, r->zs.total_out, rlen);
+			return blkfail(r, "inflates to %lu bytes, declared %u", r->zs.total_out,
+				       rlen);
 		if (r->zs.avail_in)
-			return rfail(r, "corrupt block at offset %llu: %u bytes of garbage after the compressed data",
-				     off, r->zs.avail_in);
+			return blkfail(r, "%u bytes of garbage after the compressed data",
+				       r->zs.avail_in);
 		return 0;
 	case Z_OK:
 	case Z_BUF_ERROR:
 		if (!r->zs.avail_out)
-			return rfail(r, "corrupt block at offset %llu: compressed data inflates to more than the declared %u bytes",
-				     off, rlen);
-		return rfail(r, "corrupt block at offset %llu: compressed data ends early", off);
+			return blkfail(r, "compressed data inflates to more than the declared %u bytes",
+				       rlen);
+		return blkfail(r, "compressed data ends early");
 	case Z_MEM_ERROR:
-		return rfail(r, "out of memory inflating block at offset %llu", off);
+		return rfail(r, "out of memory inflating block at offset %llu",
+			     (unsigned long long)r->blk_off);
 	default:
-		return rfail(r, "corrupt block at offset %llu: invalid compressed data (%s)", off,
-			     r->zs.msg ? r->zs.msg : "zlib error");
+		return blkfail(r, "invalid compressed data (%s)",
+			       r->zs.msg ? r->zs.msg : "zlib error");
 	}
 }
 
 /* Walk every record of the freshly inflated block before handing any out. */
 static int check_records(struct recfile_reader *r, uint32_t rlen, uint32_t nrec)
 {
-	unsigned long long off = r->blk_off;
 	uint32_t pos = 0, i;
 
 	for (i = 0; i < nrec; i++) {
@@ -749,29 +792,24 @@ static int check_records(struct recfile_reader *r, uint32_t rlen, uint32_t nrec)
 		uint32_t len;
 
 		if (rlen - pos < REC_HDR_LEN)
-			return rfail(r, "corrupt block at offset %llu: record %u header runs past the block end",
-				     off, i);
+			return blkfail(r, "record %u header runs past the block end", i);
 		type = get16(r->raw + pos);
 		len = get32(r->raw + pos + 4);
 		if (len > RECFILE_MAX_RECORD)
-			return rfail(r, "corrupt block at offset %llu: record %u length %u exceeds limit %u",
-				     off, i, len, RECFILE_MAX_RECORD);
+			return blkfail(r, "record %u length %u exceeds limit %u", i, len,
+				       RECFILE_MAX_RECORD);
 		if (pad8(len) > rlen - pos - REC_HDR_LEN)
-			return rfail(r, "corrupt block at offset %llu: record %u length %u runs past the block end",
-				     off, i, len);
+			return blkfail(r, "record %u length %u runs past the block end", i, len);
 		if (type == RECFILE_TYPE_END) {
 			if (i != nrec - 1)
-				return rfail(r, "corrupt block at offset %llu: records after the END record",
-					     off);
+				return blkfail(r, "records after the END record");
 			if (len < END_PAYLOAD_LEN)
-				return rfail(r, "corrupt block at offset %llu: END record too short (%u bytes)",
-					     off, len);
+				return blkfail(r, "END record too short (%u bytes)", len);
 		}
 		pos += REC_HDR_LEN + pad8(len);
 	}
 	if (pos != rlen)
-		return rfail(r, "corrupt block at offset %llu: %u bytes after the last of %u records",
-			     off, rlen - pos, nrec);
+		return blkfail(r, "%u bytes after the last of %u records", rlen - pos, nrec);
 	return 0;
 }
 
@@ -796,35 +834,32 @@ static int load_block(struct recfile_reader *r)
 		z = zero_tail(r);
 		if (z >= 0)
 			return truncated(r, (uint64_t)n + (uint64_t)z, "zero ");
-		return rfail(r, "corrupt block at offset %llu: bad block magic", off);
+		return blkfail(r, "bad block magic");
 	}
 	/* a torn write leaves a prefix of a real header, so the magic must match */
 	if (memcmp(h, BLK_MAGIC, n < 4 ? (size_t)n : 4))
-		return rfail(r, "corrupt block at offset %llu: bad block magic", off);
+		return blkfail(r, "bad block magic");
 	if (n < BLK_HDR_LEN)
 		return truncated(r, (uint64_t)n, "");
 
 	if (!sum_ok(get32(h + 28), crc(h, 28)))
-		return rfail(r, "corrupt block at offset %llu: block header CRC mismatch", off);
+		return blkfail(r, "block header CRC mismatch");
 	seq = get32(h + 4);
 	clen = get32(h + 8);
 	rlen = get32(h + 12);
 	rcrc = get32(h + 16);
 	nrec = get32(h + 20);
 	if (seq != r->next_seq)
-		return rfail(r, "corrupt block at offset %llu: block number %u, expected %u (blocks missing or reordered)",
-			     off, seq, r->next_seq);
+		return blkfail(r, "block number %u, expected %u (blocks missing or reordered)",
+			       seq, r->next_seq);
 	if (rlen > RECFILE_MAX_BLOCK)
-		return rfail(r, "corrupt block at offset %llu: declared length %u exceeds limit %u",
-			     off, rlen, RECFILE_MAX_BLOCK);
+		return blkfail(r, "declared length %u exceeds limit %u", rlen, RECFILE_MAX_BLOCK);
 	if (clen > MAX_COMP)
-		return rfail(r, "corrupt block at offset %llu: declared compressed length %u exceeds limit %u",
-			     off, clen, MAX_COMP);
+		return blkfail(r, "declared compressed length %u exceeds limit %u", clen, MAX_COMP);
 	if (!nrec || !rlen || !clen)
-		return rfail(r, "corrupt block at offset %llu: empty block", off);
+		return blkfail(r, "empty block");
 	if (nrec > rlen / REC_HDR_LEN)
-		return rfail(r, "corrupt block at offset %llu: %u records cannot fit in %u bytes",
-			     off, nrec, rlen);
+		return blkfail(r, "%u records cannot fit in %u bytes", nrec, rlen);
 
 	if (grow(&r->comp, &r->compcap, clen) || grow(&r->raw, &r->rawcap, rlen))
 		return rfail(r, "out of memory reading block at offset %llu", off);
@@ -838,7 +873,7 @@ static int load_block(struct recfile_reader *r)
 	if (inflate_block(r, clen, rlen))
 		return -1;
 	if (!sum_ok(rcrc, crc(r->raw, rlen)))
-		return rfail(r, "corrupt block at offset %llu: CRC mismatch", off);
+		return blkfail(r, "CRC mismatch");
 	if (check_records(r, rlen, nrec))
 		return -1;
 

@@ -1,4 +1,407 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * perf-style sessions. `record` runs the live data path with a record file attached to it
+ * (every event that reaches the core is written, plus the context needed to judge it
+ * elsewhere); `report` replays the file through the very same core.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
 #include "commands.h"
-int cmd_record(int argc, char **argv) { return 2; }
-int cmd_report(int argc, char **argv) { return 2; }
+#include "driver.h"
+#include "log.h"
+#include "recfile.h"
+#include "render.h"
+
+#define DEFAULT_FILE "mtuwatch.data"
+
+struct rec_opts {
+	const char *out;
+	bool force;
+};
+
+static int rec_extra(int c, const char *arg, void *ctx)
+{
+	struct rec_opts *r = ctx;
+
+	switch (c) {
+	case 'o':
+		r->out = arg;
+		return 0;
+	case 'f':
+		r->force = true;
+		return 0;
+	}
+	return -1;
+}
+
+static void meta(struct recfile_writer *w, const char *k, const char *fmt, ...)
+{
+	char v[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	recfile_write_meta(w, k, v);
+}
+
+static void meta_sysctl(struct recfile_writer *w, const char *name)
+{
+	char path[256], v[128], key[160];
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	for (char *p = path + 10; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	if (read_text(path, v, sizeof(v)))
+		return;
+	snprintf(key, sizeof(key), "sysctl.%s", name);
+	recfile_write_meta(w, key, v);
+}
+
+/* Everything needed to judge the events on another machine, later. */
+static void write_context(struct mw_driver *d, struct recfile_writer *w, const struct watch_opts *o)
+{
+	static const char *const sysctls[] = {
+		"net.ipv4.conf.all.rp_filter", "net.ipv4.conf.default.rp_filter",
+		"net.ipv4.ip_no_pmtu_disc", "net.ipv4.tcp_mtu_probing", "net.ipv4.tcp_base_mss",
+		"net.ipv4.icmp_ratelimit", "net.ipv4.icmp_ratemask", "net.ipv4.route.min_pmtu",
+		"net.ipv4.route.mtu_expires", "net.ipv6.icmp.ratelimit", "net.ipv4.ip_forward",
+		"net.ipv6.conf.all.forwarding",
+	};
+	struct timespec rt, mono;
+	struct utsname u;
+	char host[256] = "", key[96];
+
+	uname(&u);
+	gethostname(host, sizeof(host) - 1);
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	meta(w, "tool", "mtuwatch %s", MW_VERSION);
+	meta(w, "event_version", "%d", MW_EVENT_VERSION);
+	meta(w, "event_size", "%zu", sizeof(struct mw_event));
+	meta(w, "hostname", "%s", host);
+	meta(w, "kernel", "%s %s %s", u.sysname, u.release, u.machine);
+	/* event ts (CLOCK_MONOTONIC) + this = wall clock */
+	meta(w, "time_base_ns", "%lld",
+	     (long long)(rt.tv_sec - mono.tv_sec) * 1000000000LL + (rt.tv_nsec - mono.tv_nsec));
+	meta(w, "start_realtime", "%lld", (long long)rt.tv_sec);
+	meta(w, "self_netns", "%u", d->s.self_netns);
+	meta(w, "all_netns", "%d", o->so.all_netns);
+	meta(w, "stall_after", "%d", o->stall_after);
+	meta(w, "tracepoints", "%s", d->s.tp_mode);
+	for (int i = 0; i < d->s.nifaces; i++) {
+		char v[64];
+
+		snprintf(key, sizeof(key), "iface.%s", d->s.ifaces[i].name);
+		snprintf(v, sizeof(v), "ifindex=%u mtu=%u", d->s.ifaces[i].ifindex,
+			 d->s.ifaces[i].mtu);
+		recfile_write_meta(w, key, v);
+		snprintf(key, sizeof(key), "net.ipv4.conf.%s.rp_filter", d->s.ifaces[i].name);
+		meta_sysctl(w, key);
+	}
+	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		meta_sysctl(w, sysctls[i]);
+	for (int i = 0; i < d->s.natt; i++) {
+		snprintf(key, sizeof(key), "program.%s%s%s", d->s.att[i].prog,
+			 d->s.att[i].iface[0] ? "@" : "", d->s.att[i].iface);
+		meta(w, key, "%s %s", d->s.att[i].attached ? "attached" : "degraded",
+		     d->s.att[i].mode);
+	}
+	for (uint32_t i = 0; i < d->reasons.n; i++) {
+		if (!d->reasons.name[i])
+			continue;
+		snprintf(key, sizeof(key), "drop_reason.%u", i);
+		recfile_write_meta(w, key, d->reasons.name[i]);
+	}
+}
+
+static pid_t child = -1;
+static int child_status;
+
+static int rec_poll(struct mw_driver *d, int ms)
+{
+	int err = session_poll(&d->s, ms);
+
+	if (child > 0 && waitpid(child, &child_status, WNOHANG) == child) {
+		child = 0;
+		mw_stop = 1;
+	}
+	return err;
+}
+
+static void rec_usage(FILE *o)
+{
+	fprintf(o, "Usage: mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS]\n"
+		   "                       [--all-netns] [--stall-after SECS] [-- COMMAND ARGS...]\n"
+		   "Writes every event and its context to FILE (default %s) for `mtuwatch report`.\n"
+		   "With COMMAND: records while it runs and returns its exit status.\n", DEFAULT_FILE);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{},
+	};
+	struct rec_opts ro = { .out = DEFAULT_FILE };
+	struct watch_opts w = {};
+	struct mw_driver d = {};
+	char err[256];
+	int rc = 0;
+
+	if (parse_watch_opts(argc, argv, &w, "o:f", longs, rec_extra, &ro)) {
+		rec_usage(stderr);
+		return 2;
+	}
+	if (w.help) {
+		rec_usage(stdout);
+		return 0;
+	}
+	d.rec = recfile_create(ro.out, ro.force, err, sizeof(err));
+	if (!d.rec) {
+		pr_warn("%s%s\n", err, errno == EEXIST ? " (use -f to overwrite)" : "");
+		return errno == EEXIST ? 2 : 1;
+	}
+	install_signals();
+	/* The context goes first, so that report knows how to judge the events after it. */
+	rc = driver_open(&d, &w.so, w.stall_after);
+	if (rc) {
+		recfile_discard(d.rec);
+		unlink(ro.out);
+		driver_close(&d);
+		return rc;
+	}
+	write_context(&d, d.rec, &w);
+	driver_describe(&d);
+	recfile_flush(d.rec);
+	if (optind < argc) {
+		child = fork();
+		if (child < 0) {
+			pr_warn("Failed to start %s: %s\n", argv[optind], strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		if (child == 0) {
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGPIPE, SIG_DFL);
+			execvp(argv[optind], argv + optind);
+			fprintf(stderr, "mtuwatch: cannot run %s: %s\n", argv[optind], strerror(errno));
+			_exit(127);
+		}
+	} else if (w.duration != 0) {
+		fprintf(stderr, "mtuwatch: recording to %s; Ctrl-C to stop\n", ro.out);
+	}
+	if (w.duration != 0 || child > 0)
+		driver_run(&d, child > 0 ? -1 : w.duration, rec_poll);
+	if (child > 0) {
+		/* We were told to stop before the command ended: pass it on. */
+		kill(child, SIGTERM);
+		waitpid(child, &child_status, 0);
+		child = 0;
+	}
+	if (child == 0)
+		rc = WIFEXITED(child_status) ? WEXITSTATUS(child_status) :
+		     128 + WTERMSIG(child_status);
+out:
+	meta(d.rec, "events_lost", "%llu", (unsigned long long)d.lost);
+	meta(d.rec, "end_monotonic_ns", "%llu", (unsigned long long)mono_ns());
+	{
+		unsigned long long n = d.rec_events;
+
+		if (recfile_close(d.rec, err, sizeof(err))) {
+			pr_warn("Failed to write %s: %s\n", ro.out, err);
+			rc = 1;
+		} else {
+			fprintf(stderr, "mtuwatch: wrote %llu events to %s\n", n, ro.out);
+		}
+	}
+	d.rec = NULL;
+	driver_close(&d);
+	return rc;
+}
+
+/* ---- report ---------------------------------------------------------------------------- */
+
+struct replay {
+	struct mw_core_opts co;
+	struct mw_reasons reasons;
+	struct mw_core *core;
+	struct mw_render r;
+	bool raw;
+	uint64_t lost;
+	unsigned event_size;
+};
+
+static bool key_is(const char *k, size_t kl, const char *want)
+{
+	return kl == strlen(want) && !memcmp(k, want, kl);
+}
+
+static int on_meta(struct replay *rp, const void *data, uint32_t len)
+{
+	const char *k, *v;
+	size_t kl, vl;
+	uint32_t pos = 0;
+	int rc;
+
+	while ((rc = recfile_meta_next(data, len, &pos, &k, &kl, &v, &vl)) == 1) {
+		char val[512];
+
+		snprintf(val, sizeof(val), "%.*s", (int)(vl < 511 ? vl : 511), v);
+		if (kl > 12 && !memcmp(k, "drop_reason.", 12)) {
+			char num[16];
+
+			snprintf(num, sizeof(num), "%.*s", (int)(kl - 12 < 15 ? kl - 12 : 15), k + 12);
+			reasons_set(&rp->reasons, strtoul(num, NULL, 10), val);
+		} else if (key_is(k, kl, "self_netns")) {
+			rp->co.self_netns = strtoul(val, NULL, 10);
+		} else if (key_is(k, kl, "all_netns")) {
+			rp->co.all_netns = atoi(val);
+			rp->r.all_netns = rp->co.all_netns;
+		} else if (key_is(k, kl, "stall_after")) {
+			rp->co.stall_after_s = strtoul(val, NULL, 10);
+		} else if (key_is(k, kl, "event_size")) {
+			rp->event_size = strtoul(val, NULL, 10);
+		} else if (key_is(k, kl, "event_version") && atoi(val) > MW_EVENT_VERSION) {
+			pr_warn("Failed: events of version %s, this mtuwatch reads %d -- use a newer "
+				"mtuwatch\n", val, MW_EVENT_VERSION);
+			return -1;
+		} else if (key_is(k, kl, "events_lost")) {
+			rp->lost = strtoull(val, NULL, 10);
+		}
+		if (!rp->r.json && !rp->raw && !rp->core && !(kl > 12 && !memcmp(k, "drop_reason.", 12)))
+			fprintf(rp->r.out, "# %.*s: %s\n", (int)kl, k, val);
+	}
+	if (rc < 0) {
+		pr_warn("Failed: corrupt metadata record in the file\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void rep_usage(FILE *o)
+{
+	fprintf(o, "Usage: mtuwatch report [-i FILE] [--json] [--raw]\n"
+		   "Replays a recording (default %s) through the diagnosis of `mtuwatch live`.\n"
+		   "  --raw   list the events themselves, one per line\n", DEFAULT_FILE);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "raw", no_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct replay rp = { .r.out = stdout };
+	const char *in = DEFAULT_FILE;
+	struct recfile_reader *r;
+	char err[256];
+	const void *data;
+	uint32_t len;
+	uint16_t type;
+	int c, rc = 0, n;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:jrvh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			in = optarg;
+			break;
+		case 'j':
+			rp.r.json = true;
+			break;
+		case 'r':
+			rp.raw = true;
+			break;
+		case 'v':
+			mw_verbose = true;
+			break;
+		case 'h':
+			rep_usage(stdout);
+			return 0;
+		default:
+			rep_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("Unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	r = recfile_open(in, err, sizeof(err));
+	if (!r) {
+		pr_warn("Failed to read %s: %s\n", in, err);
+		return 1;
+	}
+	rp.co.reason_name = reasons_name;
+	rp.co.reason_ctx = &rp.reasons;
+	rp.co.on_finding = render_finding;
+	rp.co.ctx = &rp.r;
+	while ((n = recfile_next(r, &type, &data, &len)) == 1) {
+		struct mw_event e = {};
+
+		if (type == RECFILE_TYPE_META) {
+			if (on_meta(&rp, data, len)) {
+				rc = 1;
+				break;
+			}
+			continue;
+		}
+		if (type != MW_REC_EVENT)
+			continue;	/* a newer writer's record type: skip it */
+		if (len < offsetof(struct mw_event, ifname)) {
+			pr_warn("Failed to read %s: event record of %u bytes is too short\n", in, len);
+			rc = 1;
+			break;
+		}
+		memcpy(&e, data, len < sizeof(e) ? len : sizeof(e));
+		if (rp.raw) {
+			render_event_raw(&rp.r, &e);
+			continue;
+		}
+		if (!rp.core) {
+			rp.core = core_new(&rp.co);
+			if (!rp.core) {
+				pr_warn("Failed: out of memory\n");
+				rc = 1;
+				break;
+			}
+		}
+		core_feed(rp.core, &e);
+	}
+	if (n < 0) {
+		pr_warn("Failed to read %s: %s\n", in, recfile_error(r));
+		rc = 1;
+	}
+	if (!rc && recfile_truncated(r))
+		pr_warn("warning: %s\n", recfile_warning(r));
+	if (!rc && !rp.raw) {
+		if (!rp.core)
+			rp.core = core_new(&rp.co);
+		if (rp.core) {
+			if (rp.co.self_netns == 0 && !rp.r.json)
+				fprintf(rp.r.out, "# (no events)\n");
+			render_summary(&rp.r, rp.core, rp.lost ? rp.lost : core_lost(rp.core));
+		}
+	}
+	core_free(rp.core);
+	reasons_free(&rp.reasons);
+	recfile_close_reader(r);
+	return rc;
+}

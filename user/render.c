@@ -154,7 +154,7 @@ static const char *const ev_names[] = {
 	[MW_EV_RETRANS] = "retrans", [MW_EV_SYN_MSS] = "syn_mss", [MW_EV_STATE] = "state",
 	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
 	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
-	[MW_EV_LOST] = "lost",
+	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend",
 };
 
 void render_event_raw(struct mw_render *r, const struct mw_event *e)

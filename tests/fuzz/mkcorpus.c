@@ -135,7 +135,8 @@ static void zcomp(struct buf *out, const void *d, size_t n, int level)
 	out->len = cl;
 }
 
-static void block_lvl(struct buf *b, uint32_t seq, const struct buf *raw, uint32_t nrec, int level)
+static void block_lvl(struct buf *b, uint32_t seq, const struct buf *raw, uint32_t nrec,
+		      int level)
 {
 	struct buf c = { 0 };
 
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
 	}
 	outdir = argv[1];
 
+	save("empty.mtw", "", 0);
 	write_valid("valid-multiblock.mtw", true);
 	write_valid("interrupted-no-end.mtw", false);
 

@@ -764,14 +764,13 @@ static void t_oversized(uint16_t port)
 
 static void t_413(uint16_t port)
 {
-	expect_status(port, "request_body_413",
-		      "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
-		      strlen("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"),
-		      413, 413);
-	expect_status(port, "transfer_encoding_413",
-		      "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-		      strlen("GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-			     "5\r\nhello\r\n0\r\n\r\n"), 413, 413);
+	static const char cl[] = "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
+				 "hello";
+	static const char te[] = "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+				 "5\r\nhello\r\n0\r\n\r\n";
+
+	expect_status(port, "request_body_413", cl, sizeof(cl) - 1, 413, 413);
+	expect_status(port, "transfer_encoding_413", te, sizeof(te) - 1, 413, 413);
 }
 
 static void t_pipelined(uint16_t port)
@@ -951,7 +950,7 @@ static void t_close_mid_request(struct server *s)
 
 static void t_slow_clients(struct server *s, int read_timeout_ms)
 {
-	static const char trickle[] = "GET /metrics HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	static const char trickle[] = "GET /metrics HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa";
 	int idle = connect_to(AF_INET, s->port, 0);
 	int slow = connect_to(AF_INET, s->port, 0);
 	long idle_closed = -1, slow_closed = -1, elapsed;

@@ -577,8 +577,9 @@ static const char *t_truncation_every_offset(void)
 			CHECK(!o.trunc && !o.msg[0], "complete file reported truncated");
 		} else {
 			CHECK(o.trunc, "cut %zu: not flagged truncated", cut);
-			CHECK(o.cut == cut - bounds[b], "cut %zu: bytes_cut %llu, expected %llu", cut,
-			      (unsigned long long)o.cut, (unsigned long long)(cut - bounds[b]));
+			CHECK(o.cut == cut - bounds[b], "cut %zu: bytes_cut %llu, expected %llu",
+			      cut, (unsigned long long)o.cut,
+			      (unsigned long long)(cut - bounds[b]));
 			CHECK(strstr(o.msg, "file truncated"), "cut %zu: warning '%s'", cut, o.msg);
 		}
 		tested++;
