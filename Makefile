@@ -91,7 +91,8 @@ $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 
 $(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c user/recfile.c user/recfile.h | $(OUT)
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -Iuser -D_GNU_SOURCE \
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser \
 		tests/fuzz/fuzz_recfile.c user/recfile.c -lz -o $@
 
 $(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o

@@ -284,7 +284,7 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
 static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
-				       __u32 size)
+				       __u32 size, __u32 ifindex)
 {
 	struct mw_event *e;
 
@@ -296,11 +296,12 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 		d->resend_cnt = 1;
 	}
 	if (size >= MW_LARGE_SEG)
-		stat_add(MW_STAT_LARGE_RETRANS, 0, k->netns, k->family, 0);
+		stat_add(MW_STAT_LARGE_RETRANS, ifindex, k->netns, k->family, 0);
 	e = ev_new(MW_EV_RESEND);
 	if (!e)
 		return 1;
 	flow_event_key(e, k);
+	e->ifindex = ifindex;
 	e->size = size;
 	e->seq = seq;
 	e->aux = d->resend_cnt;
@@ -315,7 +316,7 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
  * nothing more for every other TCP packet.
  */
 static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
-				     int dir, __u32 seg_size, __u32 poff, __u32 plen)
+				     int dir, __u32 seg_size, __u32 poff, __u32 plen, __u32 ifindex)
 {
 	struct mw_flow_key k = {};
 	struct mw_flow_val *v;
@@ -344,7 +345,7 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 
 		if (!d->snd_max || (__s32)(end - d->snd_max) > 0)
 			d->snd_max = end;
-		if (again && flow_resend(&k, d, seq, seg_size))
+		if (again && flow_resend(&k, d, seq, seg_size, ifindex))
 			return;
 	}
 	if (seg_size > v->d[dir].max_seg) {
@@ -445,7 +446,7 @@ flow:
 		__u32 plen = p.l3_len - p.l3_hdr - l4hdr;
 
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
-		flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen);
+		flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex);
 	}
 	return TC_ACT_OK;
 }
@@ -535,7 +536,8 @@ static __always_inline int xdp_main(struct xdp_md *ctx)
 		if (p.l3_len <= p.l3_hdr + l4hdr)
 			return XDP_PASS;
 		plen = p.l3_len - p.l3_hdr - l4hdr;
-		flow_seg(ctx, true, &p, th, MW_DIR_IN, p.l3_len, p.l4_off + l4hdr, plen);
+		flow_seg(ctx, true, &p, th, MW_DIR_IN, p.l3_len, p.l4_off + l4hdr, plen,
+			 ctx->ingress_ifindex);
 		return XDP_PASS;
 	}
 

@@ -1,3 +1,292 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `mtuwatch export`: the same live data path, rendered as Prometheus metrics, served over
+ * HTTP or written for node_exporter's textfile collector. Counters are read from the kernel's
+ * maps at scrape time; paths and stall counts come from the core.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "commands.h"
-int cmd_export(int argc, char **argv) { return 2; }
+#include "driver.h"
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
+#include "mtuwatch.skel.h"
+
+#define MAX_STATS 4096
+
+struct exp {
+	struct httpd *h;
+	const char *textfile_dir;
+	int interval;
+	uint64_t next_write;
+	int prefix4, prefix6, top;
+	char kernel[128];
+	struct mw_metric_stat *stats;
+};
+
+static struct exp X;
+
+static void ifname_of(struct mw_driver *d, uint32_t ifindex, uint32_t netns, char *buf, size_t len)
+{
+	char n[IF_NAMESIZE];
+
+	if (!ifindex)
+		snprintf(buf, len, "%s", "");
+	else if (netns == d->s.self_netns && if_indextoname(ifindex, n))
+		snprintf(buf, len, "%s", n);
+	else
+		snprintf(buf, len, "if%u", ifindex);
+}
+
+/* Sum the per-CPU labelled counters of the kernel's stats map. */
+static int read_stats(struct mw_driver *d, struct mw_metric_stat *out, int max)
+{
+	int fd = bpf_map__fd(d->s.skel->maps.stats), ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct mw_stat_key k, next, *prev = NULL;
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct mw_metric_stat *s = &out[n];
+		const char *rn;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		memset(s, 0, sizeof(*s));
+		for (int i = 0; i < ncpu; i++)
+			s->value += vals[i];
+		s->kind = k.kind;
+		s->family = k.family;
+		ifname_of(d, k.ifindex, k.netns, s->iface, sizeof(s->iface));
+		rn = k.kind == MW_STAT_PTB_DROP ? reasons_name(k.reason, &d->reasons) : NULL;
+		if (rn)
+			snprintf(s->reason, sizeof(s->reason), "%s", rn);
+		else
+			snprintf(s->reason, sizeof(s->reason), "REASON_%u", k.reason);
+		n++;
+	}
+	free(vals);
+	return n;
+}
+
+static int render(void *ctx, char **body, size_t *len)
+{
+	struct mw_driver *d = ctx;
+	struct mw_metric_attach att[MW_MAX_ATTACH];
+	struct mw_metrics_in in = {};
+
+	for (int i = 0; i < d->s.natt; i++) {
+		snprintf(att[i].program, sizeof(att[i].program), "%s", d->s.att[i].prog);
+		snprintf(att[i].iface, sizeof(att[i].iface), "%s", d->s.att[i].iface);
+		att[i].attached = d->s.att[i].attached;
+	}
+	/* Queued events first, so that a scrape sees everything up to now. */
+	session_poll(&d->s, 0);
+	in.stats = X.stats;
+	in.nstats = read_stats(d, X.stats, MAX_STATS);
+	in.att = att;
+	in.natt = d->s.natt;
+	in.core = d->core;
+	in.prefix4 = X.prefix4;
+	in.prefix6 = X.prefix6;
+	in.top = X.top;
+	in.events_lost = session_counter(&d->s, MW_CNT_EVENTS_LOST);
+	in.version = MW_VERSION;
+	in.kernel = X.kernel;
+	return metrics_render(&in, body, len);
+}
+
+static int write_textfile(struct mw_driver *d)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], *body = NULL;
+	size_t len = 0;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/mtuwatch.prom", X.textfile_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.mtuwatch.prom.%d", X.textfile_dir, getpid());
+	if (render(d, &body, &len))
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* Write then rename: the collector never reads a half-written file. */
+	if (write(fd, body, len) != (ssize_t)len || fsync(fd))
+		err = errno ? -errno : -EIO;
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	free(body);
+	return err;
+}
+
+static int exp_poll(struct mw_driver *d, int ms)
+{
+	struct pollfd fds[1 + 64];
+	int n = 1, t, err;
+
+	fds[0].fd = ring_buffer__epoll_fd(d->s.rb);
+	fds[0].events = POLLIN;
+	if (X.h) {
+		n += httpd_pollfds(X.h, fds + 1, 64);
+		t = httpd_next_timeout_ms(X.h);
+		if (t >= 0 && t < ms)
+			ms = t;
+	}
+	err = poll(fds, n, ms);
+	if (err < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (fds[0].revents)
+		ring_buffer__consume(d->s.rb);
+	if (X.h)
+		httpd_process(X.h, fds + 1, n - 1, render, d);
+	return 0;
+}
+
+static void exp_tick(struct mw_driver *d)
+{
+	uint64_t now = mono_ns();
+	int err;
+
+	if (!X.textfile_dir || now < X.next_write)
+		return;
+	X.next_write = now + (uint64_t)X.interval * 1000000000ULL;
+	err = write_textfile(d);
+	if (err)
+		pr_warn("Failed to write %s/mtuwatch.prom: %s\n", X.textfile_dir, strerror(-err));
+}
+
+static int exp_extra(int c, const char *arg, void *ctx)
+{
+	long v;
+
+	switch (c) {
+	case 'l':
+		*(const char **)ctx = arg;
+		return 0;
+	case 't':
+		X.textfile_dir = arg;
+		return 0;
+	case 'I':
+		if (parse_uint(arg, "interval", 86400, &v) || !v)
+			return -1;
+		X.interval = v;
+		return 0;
+	case '4':
+		if (parse_uint(arg, "IPv4 prefix length", 32, &v))
+			return -1;
+		X.prefix4 = v;
+		return 0;
+	case '6':
+		if (parse_uint(arg, "IPv6 prefix length", 128, &v))
+			return -1;
+		X.prefix6 = v;
+		return 0;
+	case 'T':
+		if (parse_uint(arg, "top", 256, &v))
+			return -1;
+		X.top = v;
+		return 0;
+	}
+	return -1;
+}
+
+static void exp_usage(FILE *o)
+{
+	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
+		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
+		   "                       [--top N]\n"
+		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
+		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
+		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"
+		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "textfile", required_argument, NULL, 't' },
+		{ "interval", required_argument, NULL, 'I' },
+		{ "prefix4", required_argument, NULL, '4' },
+		{ "prefix6", required_argument, NULL, '6' },
+		{ "top", required_argument, NULL, 'T' },
+		{},
+	};
+	const char *listen = NULL;
+	struct watch_opts w = {};
+	struct mw_driver d = {};
+	struct utsname u;
+	char err[256];
+	int rc;
+
+	X = (struct exp){ .interval = 15, .prefix4 = 24, .prefix6 = 64, .top = 20 };
+	if (parse_watch_opts(argc, argv, &w, "", longs, exp_extra, &listen)) {
+		exp_usage(stderr);
+		return 2;
+	}
+	if (w.help) {
+		exp_usage(stdout);
+		return 0;
+	}
+	if (listen && X.textfile_dir) {
+		pr_warn("Choose one of --listen and --textfile\n");
+		return 2;
+	}
+	if (!X.textfile_dir && !listen)
+		listen = "127.0.0.1:9877";
+	if (X.textfile_dir && access(X.textfile_dir, W_OK)) {
+		pr_warn("Cannot write to %s: %s -- give node_exporter's textfile directory\n",
+			X.textfile_dir, strerror(errno));
+		return 2;
+	}
+	uname(&u);
+	snprintf(X.kernel, sizeof(X.kernel), "%s", u.release);
+	X.stats = calloc(MAX_STATS, sizeof(*X.stats));
+	if (!X.stats)
+		return 1;
+	if (listen) {
+		X.h = httpd_new(listen, NULL, err, sizeof(err));
+		if (!X.h) {
+			pr_warn("%s\n", err);
+			free(X.stats);
+			return errno == EINVAL ? 2 : 1;
+		}
+	}
+	install_signals();
+	rc = driver_open(&d, &w.so, w.stall_after);
+	if (!rc) {
+		driver_describe(&d);
+		d.on_tick = exp_tick;
+		fprintf(stderr, "mtuwatch: exporting %s%s\n", listen ? "on " : "to ",
+			listen ? listen : X.textfile_dir);
+		if (X.textfile_dir)
+			exp_tick(&d);
+		driver_run(&d, w.duration, exp_poll);
+	}
+	driver_close(&d);
+	httpd_free(X.h);
+	free(X.stats);
+	return rc;
+}

@@ -1,1 +1,175 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "metrics.h"
+#include "render.h"
+
+#define MAX_PREFIXES 256
+
+/* Label values: escape backslash, quote and newline as the exposition format requires. */
+static void label(FILE *o, const char *name, const char *v, bool first)
+{
+	fprintf(o, "%s%s=\"", first ? "" : ",", name);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(o, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", o);
+		else
+			fputc(*v, o);
+	}
+	fputc('"', o);
+}
+
+static void head(FILE *o, const char *name, const char *type, const char *help)
+{
+	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static const char *fam(uint8_t f)
+{
+	return f == 6 ? "ipv6" : "ipv4";
+}
+
+static void stat_series(FILE *o, const struct mw_metrics_in *in, uint16_t kind, const char *name,
+			bool with_family, bool with_reason)
+{
+	for (int i = 0; i < in->nstats; i++) {
+		const struct mw_metric_stat *s = &in->stats[i];
+
+		if (s->kind != kind)
+			continue;
+		fprintf(o, "%s{", name);
+		label(o, "iface", s->iface, true);
+		if (with_family)
+			label(o, "family", fam(s->family), false);
+		if (with_reason)
+			label(o, "reason", s->reason, false);
+		fprintf(o, "} %llu\n", (unsigned long long)s->value);
+	}
+}
+
+struct prefix_row {
+	uint8_t family;
+	uint8_t net[16];
+	char iface[MW_IFNAME_LEN];
+	uint32_t mtu;
+};
+
+struct prefix_ctx {
+	const struct mw_metrics_in *in;
+	struct prefix_row rows[MAX_PREFIXES];
+	int n;
+};
+
+static void mask(uint8_t *a, int alen, int bits)
+{
+	for (int i = 0; i < alen; i++) {
+		int keep = bits - i * 8;
+
+		if (keep >= 8)
+			continue;
+		a[i] &= keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+	}
+}
+
+static void path_row(const struct mw_path_summary *p, void *ctx)
+{
+	struct prefix_ctx *pc = ctx;
+	int alen = p->family == 6 ? 16 : 4;
+	struct prefix_row r = { .family = p->family, .mtu = p->pmtu };
+
+	if (!p->pmtu)
+		return;
+	memcpy(r.net, p->dst, alen);
+	mask(r.net, alen, p->family == 6 ? pc->in->prefix6 : pc->in->prefix4);
+	snprintf(r.iface, sizeof(r.iface), "%s", p->iface);
+	/* One series per prefix and interface: the smallest MTU judged in it. */
+	for (int i = 0; i < pc->n; i++) {
+		struct prefix_row *x = &pc->rows[i];
+
+		if (x->family == r.family && !memcmp(x->net, r.net, alen) &&
+		    !strcmp(x->iface, r.iface)) {
+			if (r.mtu < x->mtu)
+				x->mtu = r.mtu;
+			return;
+		}
+	}
+	if (pc->n < pc->in->top && pc->n < MAX_PREFIXES)
+		pc->rows[pc->n++] = r;
+}
+
+int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
+{
+	struct prefix_ctx *pc;
+	FILE *o = open_memstream(body, len);
+
+	if (!o)
+		return -errno;
+	head(o, "mtuwatch_ptb_received_total", "counter",
+	     "Packet Too Big (ICMP frag-needed / ICMPv6 type 2) messages that arrived.");
+	stat_series(o, in, MW_STAT_PTB_RX, "mtuwatch_ptb_received_total", true, false);
+	head(o, "mtuwatch_ptb_dropped_total", "counter",
+	     "Packet Too Big messages this host dropped, by the kernel's drop reason.");
+	stat_series(o, in, MW_STAT_PTB_DROP, "mtuwatch_ptb_dropped_total", true, true);
+	head(o, "mtuwatch_ptb_sent_total", "counter",
+	     "Packets this host dropped as too big for the egress MTU (it sends Packet Too Big).");
+	stat_series(o, in, MW_STAT_PTB_SENT, "mtuwatch_ptb_sent_total", false, false);
+	head(o, "mtuwatch_oversized_df_packets_total", "counter",
+	     "DF packets larger than the path MTU mtuwatch learned for their destination.");
+	stat_series(o, in, MW_STAT_OVERSIZE_DF, "mtuwatch_oversized_df_packets_total", false, false);
+	head(o, "mtuwatch_large_retransmits_total", "counter",
+	     "TCP retransmissions of segments of 1280 bytes or more.");
+	stat_series(o, in, MW_STAT_LARGE_RETRANS, "mtuwatch_large_retransmits_total", false, false);
+
+	head(o, "mtuwatch_stalled_handshakes_total", "counter",
+	     "TLS and SSH handshakes that stalled (stalled_tls / stalled_ssh findings).");
+	fprintf(o, "mtuwatch_stalled_handshakes_total{proto=\"tls\"} %u\n",
+		in->core ? core_findings(in->core, MW_V_STALLED_TLS) : 0);
+	fprintf(o, "mtuwatch_stalled_handshakes_total{proto=\"ssh\"} %u\n",
+		in->core ? core_findings(in->core, MW_V_STALLED_SSH) : 0);
+
+	head(o, "mtuwatch_path_mtu_bytes", "gauge",
+	     "Path MTU judged per destination prefix: learned from Packet Too Big, or the upper "
+	     "end of a black hole's bracket.");
+	pc = calloc(1, sizeof(*pc));
+	if (pc && in->core) {
+		pc->in = in;
+		core_paths(in->core, path_row, pc);
+		for (int i = 0; i < pc->n; i++) {
+			char a[64], pfx[80];
+
+			fmt_ip(pc->rows[i].family, pc->rows[i].net, a, sizeof(a));
+			snprintf(pfx, sizeof(pfx), "%s/%d", a,
+				 pc->rows[i].family == 6 ? in->prefix6 : in->prefix4);
+			fprintf(o, "mtuwatch_path_mtu_bytes{");
+			label(o, "dst_prefix", pfx, true);
+			label(o, "iface", pc->rows[i].iface, false);
+			fprintf(o, "} %u\n", pc->rows[i].mtu);
+		}
+	}
+	free(pc);
+
+	head(o, "mtuwatch_program_attached", "gauge",
+	     "1 if the program attached, 0 where it degraded.");
+	for (int i = 0; i < in->natt; i++) {
+		fprintf(o, "mtuwatch_program_attached{");
+		label(o, "program", in->att[i].program, true);
+		label(o, "iface", in->att[i].iface, false);
+		fprintf(o, "} %d\n", in->att[i].attached);
+	}
+	head(o, "mtuwatch_events_lost_total", "counter",
+	     "Events the kernel could not hand to mtuwatch (ring buffer full).");
+	fprintf(o, "mtuwatch_events_lost_total %llu\n", (unsigned long long)in->events_lost);
+	head(o, "mtuwatch_build_info", "gauge", "mtuwatch version and the kernel it runs on.");
+	fprintf(o, "mtuwatch_build_info{");
+	label(o, "version", in->version, true);
+	label(o, "kernel", in->kernel, false);
+	fprintf(o, "} 1\n");
+	if (fclose(o))
+		return -errno;
+	return 0;
+}

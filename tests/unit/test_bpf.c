@@ -311,15 +311,25 @@ static void test_handshakes(void)
 	e = ev_of(MW_EV_HS);
 	CHECK("tls-client-hello", e && e->aux == MW_HS_TLS_CLIENT_HELLO && e->aux2 == MW_APP_TLS &&
 	      e->dir == MW_DIR_OUT, "%s step %u", e ? "event" : "no event", e ? e->aux : 0);
-	/* next record starts at 1205: a segment at 1300 starts mid-record */
-	seg(41000, 1300, ch, 205);
-	CHECK("tls-mid-record-ignored", count_of(MW_EV_HS) == 0, "%d events", count_of(MW_EV_HS));
 	/* CCS and application data in one segment: two steps, then encrypted */
 	seg(41000, 1205, two, 6 + 25);
 	CHECK("tls-two-records", count_of(MW_EV_HS) == 2, "%d events", count_of(MW_EV_HS));
 	seg(41000, 1236, ch, 205);
 	CHECK("tls-stops-after-appdata", count_of(MW_EV_HS) == 0, "%d events",
 	      count_of(MW_EV_HS));
+
+	/* a flow whose first record starts at 1000: a segment at 1100 starts mid-record */
+	track(41006, 1000);
+	seg(41006, 1100, ch, 205);
+	CHECK("tls-mid-record-ignored", count_of(MW_EV_HS) == 0, "%d events", count_of(MW_EV_HS));
+	/* the same bytes again: a resend, reported as such and never parsed twice */
+	seg(41000, 1000, ch, 205);
+	CHECK("tc-resend-event", count_of(MW_EV_RESEND) == 1 && count_of(MW_EV_HS) == 0 &&
+	      ev_of(MW_EV_RESEND)->seq == 1000 && ev_of(MW_EV_RESEND)->size == 245, "%d resends",
+	      count_of(MW_EV_RESEND));
+	seg(41000, 1000, ch, 205);
+	CHECK("tc-resend-counts", ev_of(MW_EV_RESEND) && ev_of(MW_EV_RESEND)->aux == 2, "aux %u",
+	      ev_of(MW_EV_RESEND) ? ev_of(MW_EV_RESEND)->aux : 0);
 
 	/* truncated record header */
 	track(41001, 1000);

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The exposition format of a crafted snapshot: names, HELP/TYPE, labels, aggregation. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "metrics.h"
+
+#define CHECK(name, cond, ...)                                                                 \
+	do {                                                                                   \
+		if (cond)                                                                      \
+			printf("PASS: %s\n", name);                                            \
+		else {                                                                         \
+			printf("FAIL: %s: ", name);                                            \
+			printf(__VA_ARGS__);                                                   \
+			printf("\n");                                                          \
+		}                                                                              \
+	} while (0)
+
+static void feed_path(struct mw_core *c, const char *dst, uint32_t mtu)
+{
+	struct mw_event e = { .type = MW_EV_IFACE, .ts_ns = 1, .ifindex = 2, .mtu = 9000 };
+
+	strcpy(e.ifname, "c0");
+	core_feed(c, &e);
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = 2;
+	e.type = MW_EV_PTB_RX;
+	e.family = e.flow.family = 4;
+	e.ifindex = 2;
+	e.mtu = mtu;
+	inet_pton(AF_INET, dst, e.flow.daddr);
+	core_feed(c, &e);
+	e.type = MW_EV_ROUTE;
+	core_feed(c, &e);
+}
+
+int main(void)
+{
+	struct mw_metric_stat st[] = {
+		{ .kind = MW_STAT_PTB_DROP, .iface = "c0", .family = 4, .reason = "IP_RPFILTER",
+		  .value = 7 },
+		{ .kind = MW_STAT_PTB_RX, .iface = "c0", .family = 6, .value = 3 },
+		{ .kind = MW_STAT_LARGE_RETRANS, .iface = "we\"ird", .value = 2 },
+	};
+	struct mw_metric_attach att[] = { { "mw_xdp_ingress", "c0", 1 }, { "mw_tp_icmp_send", "", 0 } };
+	struct mw_core_opts co = {};
+	struct mw_metrics_in in = {
+		.stats = st, .nstats = 3, .att = att, .natt = 2, .prefix4 = 24, .prefix6 = 64,
+		.top = 20, .events_lost = 5, .version = "0.1.0", .kernel = "6.18",
+	};
+	char *b = NULL;
+	size_t len = 0;
+
+	in.core = core_new(&co);
+	feed_path(in.core, "198.51.100.2", 1500);
+	feed_path(in.core, "198.51.100.77", 1400);
+	feed_path(in.core, "203.0.113.9", 1446);
+	CHECK("metrics-render", metrics_render(&in, &b, &len) == 0 && len == strlen(b), "render");
+	CHECK("metrics-ptb-dropped", strstr(b, "mtuwatch_ptb_dropped_total{iface=\"c0\",family=\"ipv4\","
+					 "reason=\"IP_RPFILTER\"} 7\n") != NULL, "%s", b);
+	CHECK("metrics-help-type", strstr(b, "# HELP mtuwatch_ptb_dropped_total ") &&
+	      strstr(b, "# TYPE mtuwatch_ptb_dropped_total counter\n") &&
+	      strstr(b, "# TYPE mtuwatch_path_mtu_bytes gauge\n"), "missing HELP/TYPE");
+	CHECK("metrics-label-escaping", strstr(b, "iface=\"we\\\"ird\"") != NULL, "not escaped");
+	CHECK("metrics-prefix-aggregated",
+	      strstr(b, "mtuwatch_path_mtu_bytes{dst_prefix=\"198.51.100.0/24\",iface=\"c0\"} 1400\n") &&
+	      strstr(b, "dst_prefix=\"203.0.113.0/24\"") && !strstr(b, "198.51.100.2/"),
+	      "%s", b);
+	CHECK("metrics-self", strstr(b, "mtuwatch_program_attached{program=\"mw_tp_icmp_send\",iface=\"\"} 0") &&
+	      strstr(b, "mtuwatch_events_lost_total 5\n") &&
+	      strstr(b, "mtuwatch_build_info{version=\"0.1.0\",kernel=\"6.18\"} 1\n"), "%s", b);
+	free(b);
+	in.top = 1;
+	metrics_render(&in, &b, &len);
+	{
+		int n = 0;
+
+		for (char *p = b; (p = strstr(p, "\nmtuwatch_path_mtu_bytes{")); p++)
+			n++;
+		CHECK("metrics-top-n-bounds-series", n == 1, "%d series", n);
+	}
+	free(b);
+	core_free(in.core);
+	return 0;
+}

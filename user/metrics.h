@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Prometheus text exposition of a snapshot: in-kernel counters read at scrape time, the
+ * core's judged paths and findings, and self-metrics. Pure: the exporter fills the snapshot,
+ * tests fill it by hand.
+ */
+#ifndef MW_METRICS_H
+#define MW_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core.h"
+
+struct mw_metric_stat {
+	uint16_t kind;		/* enum mw_stat_kind */
+	char iface[MW_IFNAME_LEN];
+	uint8_t family;
+	char reason[64];
+	uint64_t value;
+};
+
+struct mw_metric_attach {
+	char program[32];
+	char iface[MW_IFNAME_LEN];
+	int attached;
+};
+
+struct mw_metrics_in {
+	const struct mw_metric_stat *stats;
+	int nstats;
+	const struct mw_metric_attach *att;
+	int natt;
+	struct mw_core *core;		/* paths and stall counts; may be NULL */
+	int prefix4, prefix6;		/* destinations are aggregated to these prefix lengths */
+	int top;			/* at most this many path series */
+	uint64_t events_lost;
+	const char *version;
+	const char *kernel;
+};
+
+/* Renders into a malloc'd buffer; 0 or -errno. */
+int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len);
+
+#endif
