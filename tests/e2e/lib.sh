@@ -20,18 +20,21 @@ check() {
 
 # mw_start NODE OUTFILE ARGS... : mtuwatch in the background in a lab namespace.
 mw_start() {
-	local node=$1 out=$2
+	local node=$1 out=$2 before
 	shift 2
 	LAST_OUT=$out
+	before=$(mw_progs)
 	ip netns exec "$(lab_ns "$node")" timeout 120 "$MW" "$@" >"$out" 2>"$out.err" &
 	MW_PID=$!
-	# Attached once the programs show up; bounded wait.
+	# Attached once one more XDP program of ours shows up; bounded wait.
 	for _ in $(seq 50); do
-		bpftool prog show 2>/dev/null | grep -q mw_xdp_ingress && break
+		[ "$(mw_progs)" -gt "$before" ] && break
 		sleep 0.1
 	done
 	sleep 0.3
 }
+
+mw_progs() { bpftool prog show 2>/dev/null | grep -c 'name mw_xdp_ingress'; }
 
 mw_stop() {
 	kill -INT "$MW_PID" 2>/dev/null

@@ -28,10 +28,10 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$why"; fi
 }
 
-_t_stop_pid() { # pid: SIGINT, then wait up to 10 s, then SIGKILL
-	local p=$1 i
+_t_stop_pid() { # PID [SIGNAL]: SIGNAL (default TERM), wait up to 10 s, SIGKILL
+	local p=$1 sig=${2:-TERM} i
 	[ -n "$p" ] || return 0
-	kill -INT "$p" 2>/dev/null
+	kill "-$sig" "$p" 2>/dev/null
 	for i in $(seq 50); do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.2
@@ -142,7 +142,9 @@ bt_start() {
 	BT_PID=
 	return 1
 }
-bt_stop() { _t_stop_pid "$BT_PID"; BT_PID=; }
+# SIGINT makes bpftrace print its maps (tcpdump, which inherits an ignored
+# SIGINT as a background job, is stopped with SIGTERM instead)
+bt_stop() { _t_stop_pid "$BT_PID" INT; BT_PID=; }
 # bt_count REASON_NAME NODE: drops with that reason in NODE's namespace
 bt_count() {
 	local r ino
