@@ -16,7 +16,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_OK	0
+/*
+ * TC_ACT_UNSPEC: "no opinion", so that the next program on the hook runs (TCX_NEXT, or the
+ * next clsact filter). TC_ACT_OK would end the chain and blind whatever runs after us.
+ */
+#define TC_ACT_UNSPEC	(-1)
 #define AF_INET		2
 #define AF_INET6	10
 #define TCP_ESTABLISHED	1
@@ -379,14 +383,14 @@ int mw_tc_egress(struct __sk_buff *skb)
 	__u32 size, l4hdr = 0;
 
 	if (mw_parse(data, data_end, &p) || !p.df)
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	count(MW_CNT_TC_PKTS);
 
 	size = p.l3_len;
 	if (p.proto == IPPROTO_TCP && !p.frag) {
 		th = data + p.l4_off;
 		if ((void *)(th + 1) > data_end)
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		l4hdr = th->doff * 4;
 	}
 	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
@@ -406,7 +410,7 @@ int mw_tc_egress(struct __sk_buff *skb)
 		dv = bpf_map_lookup_elem(&dsts, &dk);
 		if (!dv) {
 			count(MW_CNT_DST_FULL);
-			return TC_ACT_OK;
+			return TC_ACT_UNSPEC;
 		}
 	}
 	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
@@ -448,7 +452,7 @@ flow:
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
 		flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex);
 	}
-	return TC_ACT_OK;
+	return TC_ACT_UNSPEC;
 }
 
 /* ---- XDP ingress ---------------------------------------------------------------------- */
@@ -495,31 +499,35 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
 	return 0;
 }
 
-static __always_inline int xdp_main(struct xdp_md *ctx)
+/*
+ * Arrivals: Packet Too Big, SYN MSS, handshake bytes. Runs at XDP, or at tc ingress where
+ * XDP cannot attach (another program holds the interface's XDP hook). `xdp` is a constant
+ * at both call sites. Returns nothing: both hooks always pass the packet on.
+ */
+static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *data_end,
+					 __u32 ifindex, __u32 gso_size)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct mw_pkt p = {};
 	struct mw_event *e;
 
 	if (mw_parse(data, data_end, &p) || p.frag)
-		return XDP_PASS;
+		return;
 
 	if (p.proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + p.l4_off;
 		__u32 l4hdr, plen;
 
 		if ((void *)(th + 1) > data_end)
-			return XDP_PASS;
+			return;
 		l4hdr = th->doff * 4;
 		if (th->syn) {
 			__u16 mss = mw_tcp_mss(data, data_end, th);
 
 			e = ev_new(MW_EV_SYN_MSS);
 			if (!e)
-				return XDP_PASS;
+				return;
 			e->netns = targ_self_netns;
-			e->ifindex = ctx->ingress_ifindex;
+			e->ifindex = ifindex;
 			e->family = p.family;
 			e->dir = MW_DIR_IN;
 			e->aux = mss;
@@ -531,28 +539,30 @@ static __always_inline int xdp_main(struct xdp_md *ctx)
 			e->flow.sport = bpf_ntohs(th->source);
 			e->flow.dport = bpf_ntohs(th->dest);
 			bpf_ringbuf_submit(e, 0);
-			return XDP_PASS;
+			return;
 		}
 		if (p.l3_len <= p.l3_hdr + l4hdr)
-			return XDP_PASS;
+			return;
 		plen = p.l3_len - p.l3_hdr - l4hdr;
-		flow_seg(ctx, true, &p, th, MW_DIR_IN, p.l3_len, p.l4_off + l4hdr, plen,
-			 ctx->ingress_ifindex);
-		return XDP_PASS;
+		/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
+		flow_seg(ctx, xdp, &p, th, MW_DIR_IN,
+			 gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len, p.l4_off + l4hdr,
+			 plen, ifindex);
+		return;
 	}
 
 	if (p.proto == IPPROTO_ICMP && p.family == 4) {
 		struct icmphdr *ic = data + p.l4_off;
 
 		if ((void *)(ic + 1) > data_end)
-			return XDP_PASS;
+			return;
 		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
-			return XDP_PASS;
+			return;
 		count(MW_CNT_XDP_PKTS);
-		stat_add(MW_STAT_PTB_RX, ctx->ingress_ifindex, targ_self_netns, 4, 0);
+		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
 		e = ev_new(MW_EV_PTB_RX);
 		if (!e)
-			return XDP_PASS;
+			return;
 		e->mtu = bpf_ntohs(ic->un.frag.mtu);
 		e->family = 4;
 		__builtin_memcpy(e->peer, p.saddr, 4);
@@ -561,33 +571,43 @@ static __always_inline int xdp_main(struct xdp_md *ctx)
 		struct icmp6hdr *ic = data + p.l4_off;
 
 		if ((void *)(ic + 1) > data_end)
-			return XDP_PASS;
+			return;
 		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
-			return XDP_PASS;
+			return;
 		count(MW_CNT_XDP_PKTS);
-		stat_add(MW_STAT_PTB_RX, ctx->ingress_ifindex, targ_self_netns, 6, 0);
+		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
 		e = ev_new(MW_EV_PTB_RX);
 		if (!e)
-			return XDP_PASS;
+			return;
 		e->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
 		e->family = 6;
 		__builtin_memcpy(e->peer, p.saddr, 16);
 		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, e);
 	} else {
-		return XDP_PASS;
+		return;
 	}
 	e->netns = targ_self_netns;
-	e->ifindex = ctx->ingress_ifindex;
+	e->ifindex = ifindex;
 	e->dir = MW_DIR_IN;
 	bpf_ringbuf_submit(e, 0);
-	return XDP_PASS;
 }
 
 /* Frags-aware so that it attaches on jumbo MTUs; headers are always in the first buffer. */
 SEC("xdp.frags")
 int mw_xdp_ingress(struct xdp_md *ctx)
 {
-	return xdp_main(ctx);
+	ingress_main(ctx, true, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+		     ctx->ingress_ifindex, 0);
+	return XDP_PASS;
+}
+
+/* The same at tc ingress, for interfaces whose XDP hook is taken. */
+SEC("tc")
+int mw_tc_ingress(struct __sk_buff *skb)
+{
+	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
+		     skb->ifindex, skb->gso_size);
+	return TC_ACT_UNSPEC;
 }
 
 /* ---- tracepoints ---------------------------------------------------------------------- */

@@ -12,7 +12,9 @@
 #include "loader.h"
 #include "mtuwatch.skel.h"
 
-#define MW_BPF_TCX_EGRESS 47	/* enum bpf_attach_type; libbpf 1.1's headers predate it */
+/* enum bpf_attach_type values; libbpf 1.1's headers predate TCX. */
+#define MW_BPF_TCX_INGRESS 46
+#define MW_BPF_TCX_EGRESS 47
 
 static bool verbose;
 
@@ -71,6 +73,7 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, enum
 	bpf_program__set_autoload(sk->progs.mw_raw_sock_state, !btf);
 	/* TCX wants the attach type at load time; clsact ignores it. */
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress, MW_BPF_TCX_EGRESS);
+	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress, MW_BPF_TCX_INGRESS);
 	err = mtuwatch_bpf__load(sk);
 	if (err) {
 		mtuwatch_bpf__destroy(sk);
@@ -81,17 +84,23 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, enum
 	return 0;
 }
 
-static int attach_tc(struct mw_session *s, struct mw_ifinfo *i)
+/* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
+static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 {
-	int pfd = bpf_program__fd(s->skel->progs.mw_tc_egress);
-	int fd = bpf_link_create(pfd, i->ifindex, MW_BPF_TCX_EGRESS, NULL);
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0x4d57, .priority = 0x4d57);
+	struct bpf_program *p = ingress ? s->skel->progs.mw_tc_ingress :
+					  s->skel->progs.mw_tc_egress;
+	const char *name = ingress ? "mw_tc_ingress" : "mw_tc_egress";
+	int pfd = bpf_program__fd(p);
+	int fd = bpf_link_create(pfd, i->ifindex, ingress ? MW_BPF_TCX_INGRESS : MW_BPF_TCX_EGRESS,
+				 NULL);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MW_TC_HANDLE, .priority = MW_TC_HANDLE);
 	int err;
 
 	if (fd >= 0) {
 		s->link_fds[s->nlink_fds++] = fd;
-		att_add(s, "mw_tc_egress", i->name, "tcx", true);
+		att_add(s, name, i->name, "tcx", true);
 		return 0;
 	}
 	pr_debug("TCX attach on %s failed (%s), trying a clsact filter\n", i->name,
@@ -104,15 +113,18 @@ static int attach_tc(struct mw_session *s, struct mw_ifinfo *i)
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
 		goto fail;
-	s->clsact_ifindex[s->nclsact++] = i->ifindex;
-	att_add(s, "mw_tc_egress", i->name, "clsact", true);
+	s->clsact[s->nclsact].ifindex = i->ifindex;
+	s->clsact[s->nclsact++].ingress = ingress;
+	att_add(s, name, i->name, "clsact", true);
 	pr_warn("note: %s: kernel has no TCX, used a clsact filter (it outlives a SIGKILL: "
-		"tc filter del dev %s egress handle 0x4d57 prio 0x4d57 bpf)\n", i->name, i->name);
+		"tc filter del dev %s %s handle 0x%x prio 0x%x bpf)\n", i->name, i->name,
+		ingress ? "ingress" : "egress", MW_TC_HANDLE, MW_TC_HANDLE);
 	return 0;
 fail:
-	att_add(s, "mw_tc_egress", i->name, "none", false);
-	pr_warn("Failed to attach tc egress on %s: %s -- sizes of outgoing packets are not seen "
-		"there\n", i->name, strerror(-err));
+	att_add(s, name, i->name, "none", false);
+	pr_warn("Failed to attach tc %s on %s: %s -- %s\n", ingress ? "ingress" : "egress",
+		i->name, strerror(-err), ingress ? "arriving Packet Too Big is seen only when dropped" :
+		"sizes of outgoing packets are not seen there");
 	return err;
 }
 
@@ -136,11 +148,12 @@ static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 		return 0;
 	}
 	att_add(s, "mw_xdp_ingress", i->name, "none", false);
-	pr_warn("Failed to attach XDP on %s: %s -- %sarriving Packet Too Big is still seen when "
-		"dropped, not when accepted\n", i->name, strerror(errno),
-		errno == EBUSY || errno == EEXIST ? "another XDP program is attached; " :
-		i->mtu > 3500 ? "MTU above 3500 needs xdp.frags (kernel >= 5.18); " : "");
-	return -errno;
+	/* tc ingress sees the same arrivals, a little later and after GRO. */
+	pr_debug("XDP on %s failed (%s), using tc ingress\n", i->name, strerror(errno));
+	if (errno == EBUSY || errno == EEXIST)
+		pr_warn("note: %s: another XDP program holds the interface, watching arrivals at tc "
+			"ingress instead\n", i->name);
+	return attach_tc(s, i, true);
 }
 
 static void attach_tp(struct mw_session *s, struct bpf_program *p, const char *name,
@@ -225,7 +238,7 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 	attach_tp(s, s->skel->progs.mw_tp_icmp_send, "mw_tp_icmp_send", false);
 
 	for (int k = 0; k < s->nifaces; k++) {
-		attach_tc(s, &s->ifaces[k]);
+		attach_tc(s, &s->ifaces[k], false);
 		attach_xdp(s, &s->ifaces[k]);
 	}
 
@@ -314,9 +327,9 @@ void session_check_ifaces(struct mw_session *s)
 void session_close(struct mw_session *s)
 {
 	for (int k = 0; k < s->nclsact; k++) {
-		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = s->clsact_ifindex[k],
-			    .attach_point = BPF_TC_EGRESS);
-		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0x4d57, .priority = 0x4d57);
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = s->clsact[k].ifindex,
+			    .attach_point = s->clsact[k].ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = MW_TC_HANDLE, .priority = MW_TC_HANDLE);
 
 		bpf_tc_detach(&hook, &opts);
 	}

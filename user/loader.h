@@ -13,7 +13,8 @@
 #include "netutil.h"
 
 #define MW_MAX_IFACES 64
-#define MW_MAX_ATTACH 96
+#define MW_MAX_ATTACH 160
+#define MW_TC_HANDLE 0x4d57	/* "MW": handle and priority of our clsact filters */
 
 typedef void (*mw_event_fn)(const struct mw_event *e, void *ctx);
 
@@ -38,9 +39,12 @@ struct mw_session {
 	struct mw_ifinfo ifaces[MW_MAX_IFACES];
 	int nifaces;
 	bool if_gone[MW_MAX_IFACES];
-	int link_fds[2 * MW_MAX_IFACES];
+	int link_fds[3 * MW_MAX_IFACES];
 	int nlink_fds;
-	int clsact_ifindex[MW_MAX_IFACES];	/* legacy filters to remove at exit */
+	struct {
+		int ifindex;
+		bool ingress;
+	} clsact[2 * MW_MAX_IFACES];		/* legacy filters to remove at exit */
 	int nclsact;
 	struct bpf_link *links[8];
 	int nlinks;

@@ -68,6 +68,15 @@ static void meta_sysctl(struct recfile_writer *w, const char *name)
 	recfile_write_meta(w, key, v);
 }
 
+/* META keys allow [A-Za-z0-9_.-]: interface names may hold more. */
+static void key_clean(char *k)
+{
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
+		      (*k >= '0' && *k <= '9') || *k == '_' || *k == '.' || *k == '-'))
+			*k = '_';
+}
+
 /* Everything needed to judge the events on another machine, later. */
 static void write_context(struct mw_driver *d, struct recfile_writer *w, const struct watch_opts *o)
 {
@@ -103,17 +112,23 @@ static void write_context(struct mw_driver *d, struct recfile_writer *w, const s
 		char v[64];
 
 		snprintf(key, sizeof(key), "iface.%s", d->s.ifaces[i].name);
-		snprintf(v, sizeof(v), "ifindex=%u mtu=%u", d->s.ifaces[i].ifindex,
-			 d->s.ifaces[i].mtu);
+		key_clean(key);
+		snprintf(v, sizeof(v), "name=%s ifindex=%u mtu=%u", d->s.ifaces[i].name,
+			 d->s.ifaces[i].ifindex, d->s.ifaces[i].mtu);
 		recfile_write_meta(w, key, v);
-		snprintf(key, sizeof(key), "net.ipv4.conf.%s.rp_filter", d->s.ifaces[i].name);
-		meta_sysctl(w, key);
+		/* a dot in an interface name is a slash in /proc/sys */
+		if (!strchr(d->s.ifaces[i].name, '.')) {
+			snprintf(key, sizeof(key), "net.ipv4.conf.%s.rp_filter",
+				 d->s.ifaces[i].name);
+			meta_sysctl(w, key);
+		}
 	}
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		meta_sysctl(w, sysctls[i]);
 	for (int i = 0; i < d->s.natt; i++) {
 		snprintf(key, sizeof(key), "program.%s%s%s", d->s.att[i].prog,
-			 d->s.att[i].iface[0] ? "@" : "", d->s.att[i].iface);
+			 d->s.att[i].iface[0] ? "." : "", d->s.att[i].iface);
+		key_clean(key);
 		meta(w, key, "%s %s", d->s.att[i].attached ? "attached" : "degraded",
 		     d->s.att[i].mode);
 	}
@@ -346,7 +361,8 @@ int cmd_report(int argc, char **argv)
 	}
 	r = recfile_open(in, err, sizeof(err));
 	if (!r) {
-		pr_warn("Failed to read %s: %s\n", in, err);
+		/* err names the file already */
+		pr_warn("Failed to read %s\n", err);
 		return 1;
 	}
 	rp.co.reason_name = reasons_name;
@@ -389,8 +405,6 @@ int cmd_report(int argc, char **argv)
 		pr_warn("Failed to read %s: %s\n", in, recfile_error(r));
 		rc = 1;
 	}
-	if (!rc && recfile_truncated(r))
-		pr_warn("warning: %s\n", recfile_warning(r));
 	if (!rc && !rp.raw) {
 		if (!rp.core)
 			rp.core = core_new(&rp.co);
@@ -399,6 +413,12 @@ int cmd_report(int argc, char **argv)
 				fprintf(rp.r.out, "# (no events)\n");
 			render_summary(&rp.r, rp.core, rp.lost ? rp.lost : core_lost(rp.core));
 		}
+	}
+	/* A cut file (recorder killed, disk full) is read up to its last whole block, and
+	 * said so last, where it is seen; the exit status tells scripts it is incomplete. */
+	if (!rc && recfile_truncated(r)) {
+		pr_warn("%s: %s\n", in, recfile_warning(r));
+		rc = 1;
 	}
 	core_free(rp.core);
 	reasons_free(&rp.reasons);

@@ -67,9 +67,10 @@ mkdir -p "$T_WORK"
 
 # --- helpers ---------------------------------------------------------------
 
-# /proc/net/snmp counter: snmp NODE Proto Field (e.g. snmp cli Tcp RetransSegs)
+# /proc/net/snmp counter: snmp NODE Proto Field (e.g. snmp cli Tcp RetransSegs);
+# with FILE=netstat: /proc/net/netstat (e.g. TcpExt IPReversePathFilter)
 snmp() {
-	lab_exec "$1" cat /proc/net/snmp | awk -v p="$2:" -v f="$3" '
+	lab_exec "$1" cat "/proc/net/${FILE:-snmp}" | awk -v p="$2:" -v f="$3" '
 		$1 == p && !h { for (i = 2; i <= NF; i++) idx[$i] = i; h = 1; next }
 		$1 == p && h { print $(idx[f]); exit }'
 }
@@ -270,6 +271,8 @@ if up rpfilter; then
 		grep -q "$MW_RTR_MGMT4 > $MW_CLI4: ICMP $MW_SRV4 unreachable - need to frag (mtu 1500)" "$T_WORK/cap.txt"
 	n=$(snmp cli Icmp InDestUnreachs)
 	check rpfilter_icmp_not_delivered "client Icmp InDestUnreachs=$n" eq0 "$n"
+	n=$(FILE=netstat snmp cli TcpExt IPReversePathFilter)
+	check rpfilter_client_rp_counter "client TcpExt IPReversePathFilter=$n" gt0 "$n"
 	check rpfilter_no_pmtu_learned "$(lab_exec cli ip route get "$MW_SRV4" | tr '\n' ' ')" \
 		eval '! route_has_mtu cli "$MW_SRV4"'
 	check rpfilter_no_route_to_mgmt "client has a route to $MW_RTR_MGMT4" \

@@ -184,6 +184,11 @@ static void test_ptb4(void)
 	      e->flow.proto == IPPROTO_TCP, "inner %s:%u seq %x size %u", a, e->flow.dport, e->seq,
 	      e->size);
 	CHECK("xdp-ptb4-netns", e->netns == SELF_NS, "%u", e->netns);
+	/* the same packet at tc ingress, the fallback when XDP is taken */
+	CHECK("tc-ingress-ptb4-unspec", run(skel->progs.mw_tc_ingress, p, n, NULL) == -1, "verdict");
+	e = ev_of(MW_EV_PTB_RX);
+	CHECK("tc-ingress-ptb4-event", e && e->mtu == 1446 && e->flow.dport == 443, "%s",
+	      e ? "fields" : "no event");
 }
 
 static void test_ptb6(void)
@@ -237,7 +242,8 @@ static void test_gso(void)
 	n += 2896;
 	ctx.gso_size = 1448;
 	ctx.gso_segs = 2;
-	CHECK("tc-gso-ok", run(skel->progs.mw_tc_egress, p, n, &ctx) == 0, "verdict not TC_ACT_OK");
+	CHECK("tc-gso-unspec", run(skel->progs.mw_tc_egress, p, n, &ctx) == -1,
+	      "verdict not TC_ACT_UNSPEC: programs after ours would not run");
 	e = ev_of(MW_EV_DF_MAX);
 	CHECK("tc-gso-segment-size", e && e->size == 20 + 20 + 1448, "size %u (skb len %zu)",
 	      e ? e->size : 0, n);
@@ -333,7 +339,7 @@ static void test_handshakes(void)
 
 	/* truncated record header */
 	track(41001, 1000);
-	CHECK("tls-truncated-no-crash", seg(41001, 1000, ch, 3) == 0 && count_of(MW_EV_HS) == 0,
+	CHECK("tls-truncated-no-crash", seg(41001, 1000, ch, 3) == -1 && count_of(MW_EV_HS) == 0,
 	      "%d events", count_of(MW_EV_HS));
 
 	/* not TLS on port 443 */

@@ -1,0 +1,387 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# `mtuwatch export` against the real Prometheus toolchain (promtool, a Prometheus
+# server, node_exporter's textfile collector) in the fwdrop lab, plus the HTTP
+# hardening, exit codes and the least-privilege claim of deploy/mtuwatch-exporter.service.
+# Run as root: OUT=build bash tests/e2e/test-export.sh (one PASS/FAIL line per case,
+# exit 0). Everything runs inside the lab's client namespace on its own loopback;
+# every background process is bounded by `timeout` and killed at the end.
+. "$(dirname "$0")/lib.sh"
+
+NS=$(lab_ns cli)
+EXP_PORT=19877    # the exporter under test (Prometheus target)
+CAP_PORT=19878    # exporters of the capability experiments
+PROM_PORT=19090   # Prometheus
+NODE_PORT=19100   # node_exporter
+# A private copy: others may rebuild $OUT/mtuwatch while this runs.
+cp "$MW" "$TMP/mtuwatch" && MW=$TMP/mtuwatch
+BG=()
+# shellcheck disable=SC2317 # called from the trap
+bg_cleanup() {
+	local p
+	for p in "${BG[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${BG[@]}"; do wait "$p" 2>/dev/null; done
+	BG=()
+}
+trap 'bg_cleanup; lab_down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
+
+nsx() { ip netns exec "$NS" "$@"; }
+oneline() { tail -c 400 "$1" 2>/dev/null | tr '\n' ' '; }
+# wait_listen PORT [TENTHS]: a TCP listener on PORT in the client namespace
+wait_listen() {
+	local n=${2:-50}
+	while [ "$n" -gt 0 ]; do
+		nsx ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+# mw_under PID: the mtuwatch process started by the background job PID (a subshell,
+# `ip netns exec`, `timeout`, `setpriv` may sit in between); waits up to 3 s.
+mw_under() {
+	local n=30 p q kids
+	while [ "$n" -gt 0 ]; do
+		kids=$1
+		while [ -n "$kids" ]; do
+			p=
+			for q in $kids; do
+				[ "$(cat /proc/"$q"/comm 2>/dev/null)" = mtuwatch ] && { echo "$q"; return 0; }
+				p="$p $(pgrep -P "$q" | tr '\n' ' ')"
+			done
+			kids=$(echo $p)
+		done
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+# http_code URL [CURL-ARGS...]: status code of one request from the client namespace
+http_code() {
+	local url=$1
+	shift
+	nsx curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$@" "$url"
+}
+# a counter's value on line(s) matching all patterns (labels in any order)
+value_of() {
+	local file=$1 l
+	shift
+	l=$(grep -v '^#' "$file" | grep -F "$1")
+	shift
+	for p in "$@"; do l=$(printf '%s\n' "$l" | grep -F -- "$p"); done
+	printf '%s\n' "$l" | awk 'NF { print $NF; exit }'
+}
+
+lab_up fwdrop >/dev/null 2>&1 || { fail "lab-fwdrop" "lab_up failed"; exit 0; }
+nsx ip link set lo up
+
+# --- 7. least privilege: CAP_BPF + CAP_NET_ADMIN + CAP_PERFMON, nothing else ------------
+# As the unit runs it: uid 0, bounding set = ambient = inheritable = the three caps.
+# First, while nothing else of ours is attached to c0.
+caps_run() { # caps_run CAPLIST OUTFILE ARGS...: mtuwatch export with exactly CAPLIST
+	local c=$1 out=$2
+	shift 2
+	nsx timeout 15 setpriv --inh-caps="$c" --ambient-caps="$c" --bounding-set="$c" \
+		"$MW" export "$@" >"$out" 2>&1
+}
+MIN=-all,+bpf,+net_admin,+perfmon
+caps_run "$MIN" "$TMP/caps.out" --listen 127.0.0.1:$CAP_PORT --duration 3 &
+pid=$!
+BG+=("$pid")
+mwp=$(mw_under "$pid")
+wait_listen $CAP_PORT 30
+capeff=$(awk '/^CapEff:/ { print $2 }' "/proc/$mwp/status" 2>/dev/null)
+# A scrape waits in the backlog until the programs are loaded and the loop runs.
+nsx curl -s --max-time 5 "http://127.0.0.1:$CAP_PORT/metrics" >"$TMP/caps.metrics"
+wait "$pid"
+rc=$?
+att=$(grep '^mtuwatch_program_attached{' "$TMP/caps.metrics")
+want='program="mw_tp_kfree_skb" program="mw_tp_retransmit" program="mw_tp_sock_state"
+program="mw_tc_egress",iface="c0" program="mw_xdp_ingress",iface="c0"'
+missing=
+for w in $want; do printf '%s\n' "$att" | grep -F -- "$w" | grep -q ' 1$' || missing="$missing $w"; done
+# CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39): 0x000000c000001000
+if [ "$capeff" != 000000c000001000 ]; then
+	fail "caps-bpf-net_admin-perfmon-suffice" "experiment not run with exactly the 3 caps: CapEff=$capeff"
+elif [ "$rc" != 0 ] || [ -n "$missing" ] || printf '%s\n' "$att" | grep -q ' 0$'; then
+	fail "caps-bpf-net_admin-perfmon-suffice" "rc=$rc not attached:$missing; $(printf '%s ' "$att") $(oneline "$TMP/caps.out")"
+else
+	pass "caps-bpf-net_admin-perfmon-suffice"
+fi
+# ... and each of the three is needed: without it, loading fails (exit 1).
+why=
+for drop in bpf net_admin perfmon; do
+	c=-all
+	for k in bpf net_admin perfmon; do [ $k = "$drop" ] || c="$c,+$k"; done
+	caps_run "$c" "$TMP/caps-$drop.out" --listen 127.0.0.1:$CAP_PORT --duration 1
+	rc=$?
+	[ "$rc" = 1 ] || why="$why without $drop: rc=$rc $(oneline "$TMP/caps-$drop.out");"
+done
+if [ -z "$why" ]; then pass "caps-each-one-needed"; else fail "caps-each-one-needed" "$why"; fi
+# no capabilities at all: exit 1, one line
+caps_run -all "$TMP/nocaps.out" --listen 127.0.0.1:$CAP_PORT --duration 1
+rc=$?
+if [ "$rc" = 1 ] && [ "$(wc -l <"$TMP/nocaps.out")" = 1 ]; then
+	pass "no-capabilities-exit-1-one-line"
+else
+	fail "no-capabilities-exit-1-one-line" "rc=$rc lines=$(wc -l <"$TMP/nocaps.out"): $(oneline "$TMP/nocaps.out")"
+fi
+
+# --- the exporter under test, scraped by a real Prometheus while fwdrop runs -----------
+nsx timeout 90 "$MW" export --listen 127.0.0.1:$EXP_PORT >"$TMP/exp.out" 2>"$TMP/exp.err" &
+EXP=$!
+BG+=("$EXP")
+EXPMW=$(mw_under "$EXP")
+mkdir -p "$TMP/prom-data"
+cat >"$TMP/prometheus.yml" <<EOF
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: mtuwatch
+    static_configs:
+      - targets: ['127.0.0.1:$EXP_PORT']
+EOF
+nsx timeout 60 /usr/bin/prometheus --config.file="$TMP/prometheus.yml" \
+	--storage.tsdb.path="$TMP/prom-data" --web.listen-address=127.0.0.1:$PROM_PORT \
+	--log.level=warn >"$TMP/prom.log" 2>&1 &
+PROM=$!
+BG+=("$PROM")
+for _ in $(seq 100); do
+	[ "$(http_code "http://127.0.0.1:$PROM_PORT/-/ready")" = 200 ] && break
+	sleep 0.1
+done
+wait_listen $EXP_PORT 30
+# the programs are attached once the exporter answers
+http_code "http://127.0.0.1:$EXP_PORT/metrics" >/dev/null
+lab_bulk fwdrop 2 >/dev/null 2>&1
+
+# --- 2. Prometheus stored the drop: query its HTTP API (bounded: ~20 s) ----------------
+q=
+for _ in $(seq 40); do
+	nsx curl -s --max-time 2 \
+		"http://127.0.0.1:$PROM_PORT/api/v1/query?query=mtuwatch_ptb_dropped_total" >"$TMP/query.json"
+	q=$(jq -r '.data.result[] | select(.metric.reason == "NETFILTER_DROP" and .metric.iface == "c0"
+		and .metric.family == "ipv4" and .metric.job == "mtuwatch") | .value[1]
+		| tonumber | select(. > 0)' "$TMP/query.json" 2>/dev/null | head -1)
+	[ -n "$q" ] && break
+	sleep 0.5
+done
+if [ -n "$q" ]; then
+	pass "prometheus-query-ptb-dropped-netfilter"
+else
+	fail "prometheus-query-ptb-dropped-netfilter" "no NETFILTER_DROP series > 0 after 20 s: $(head -c 300 "$TMP/query.json") prom: $(oneline "$TMP/prom.log")"
+fi
+nsx curl -s --max-time 2 "http://127.0.0.1:$PROM_PORT/api/v1/targets" >"$TMP/targets.json"
+health=$(jq -r '.data.activeTargets[] | select(.labels.job == "mtuwatch") | .health + " " + .lastError' \
+	"$TMP/targets.json" 2>/dev/null)
+check "prometheus-target-up" test "$health" = "up "
+[ "$health" = "up " ] || echo "   target: $health"
+
+# --- 1. a curl scrape passes promtool check metrics -----------------------------------
+LAST_OUT=$TMP/promtool.out
+nsx curl -s --max-time 5 "http://127.0.0.1:$EXP_PORT/metrics" >"$TMP/scrape.txt"
+if grep -q '^mtuwatch_build_info{' "$TMP/scrape.txt" &&
+	promtool check metrics <"$TMP/scrape.txt" >"$TMP/promtool.out" 2>&1; then
+	pass "promtool-check-metrics"
+else
+	fail "promtool-check-metrics" "$(oneline "$TMP/promtool.out") body: $(head -c 200 "$TMP/scrape.txt" | tr '\n' ' ')"
+fi
+missing=
+for m in mtuwatch_ptb_received_total mtuwatch_ptb_dropped_total mtuwatch_ptb_sent_total \
+	mtuwatch_oversized_df_packets_total mtuwatch_large_retransmits_total \
+	mtuwatch_stalled_handshakes_total mtuwatch_path_mtu_bytes mtuwatch_program_attached \
+	mtuwatch_events_lost_total mtuwatch_build_info; do
+	grep -q "^# TYPE $m " "$TMP/scrape.txt" || missing="$missing $m"
+done
+if [ -z "$missing" ] && grep -q '^mtuwatch_ptb_dropped_total{iface="c0",family="ipv4",reason="NETFILTER_DROP"} [1-9]' "$TMP/scrape.txt"; then
+	pass "scrape-has-every-family-and-the-drop"
+else
+	fail "scrape-has-every-family-and-the-drop" "missing:$missing; $(grep '^mtuwatch_ptb_dropped' "$TMP/scrape.txt" | tr '\n' ' ')"
+fi
+
+# --- 4. hardening ------------------------------------------------------------------
+U=http://127.0.0.1:$EXP_PORT
+code=$(nsx curl -s -o /dev/null -D "$TMP/post.hdr" --max-time 5 -w '%{http_code}' -X POST --data x "$U/metrics")
+if [ "$code" = 405 ] && grep -qi '^Allow: .*GET' "$TMP/post.hdr"; then
+	pass "post-405-with-allow"
+else
+	fail "post-405-with-allow" "status $code, headers: $(tr '\r\n' '  ' <"$TMP/post.hdr")"
+fi
+code=$(http_code "$U/nope")
+check "get-unknown-path-404" test "$code" = 404
+[ "$code" = 404 ] || echo "   got $code"
+big=$(head -c 20480 /dev/zero | tr '\0' a)
+code=$(http_code "$U/metrics" -H "X-Big: $big")
+if [ "$code" = 431 ] || [ "$code" = 413 ]; then pass "oversized-headers-431"; else fail "oversized-headers-431" "status $code"; fi
+
+# Slow clients: more idle/trickling connections than the 16 slots, sending nothing
+# (or half a request line) and never closing; a scrape must still be served promptly.
+nsx timeout 10 bash -c '
+	for i in $(seq 20); do
+		exec {fd}<>/dev/tcp/127.0.0.1/'"$EXP_PORT"' || exit 1
+		[ $((i % 2)) = 0 ] && printf "GET /metr" >&$fd
+	done
+	sleep 8' >/dev/null 2>&1 &
+HOLD=$!
+BG+=("$HOLD")
+# client ends of the holder's connections, in any state (the exporter closes the ones
+# it evicts)
+held() { nsx ss -Htn state all "( dport = :$EXP_PORT )" | grep -vc '^TIME-WAIT'; }
+for _ in $(seq 30); do
+	[ "$(held)" -ge 20 ] && break
+	sleep 0.1
+done
+held=$(held)
+sleep 0.2 # older than the 100 ms eviction grace
+res=$(nsx curl -s -o "$TMP/slow.txt" --max-time 4 -w '%{http_code} %{time_total}' "$U/metrics")
+set -- $res
+if [ "$held" -ge 20 ] && [ "$1" = 200 ] && awk -v t="$2" 'BEGIN { exit !(t < 1.0) }' &&
+	grep -q '^mtuwatch_build_info{' "$TMP/slow.txt"; then
+	pass "slow-clients-do-not-block-scrape"
+else
+	fail "slow-clients-do-not-block-scrape" "$held connections held, scrape: ${res:-none}"
+fi
+kill "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
+
+# Garbage: random bytes, NULs, a request line without end, binary in the method.
+nsx timeout 10 bash -c '
+	send() { exec 3<>/dev/tcp/127.0.0.1/'"$EXP_PORT"' || return; cat >&3; timeout 2 cat <&3 >/dev/null; exec 3>&-; }
+	head -c 4096 /dev/urandom | send
+	printf "GET /metrics HTTP/1.1\r\nHost: a\0b\r\n\r\n" | send
+	head -c 9000 /dev/zero | tr "\0" x | send
+	printf "\xff\xfe\x01 / HTTP/1.1\r\n\r\n" | send
+	printf "GET /metrics HTTP/9.9\r\n\r\n" | send
+	printf "GET /metrics HTTP/1.1\r\nContent-Length: -1\r\n\r\n" | send
+	printf "\r\n\r\n\r\n" | send' >/dev/null 2>&1
+code=$(http_code "$U/metrics")
+if kill -0 "$EXPMW" 2>/dev/null && [ "$code" = 200 ]; then
+	pass "garbage-does-not-crash"
+else
+	fail "garbage-does-not-crash" "scrape after garbage: $code, $(oneline "$TMP/exp.err")"
+fi
+
+# --- 5. the port is taken by another process (Prometheus): exit 1, one line -----------
+nsx timeout 10 "$MW" export --listen 127.0.0.1:$PROM_PORT --duration 1 >"$TMP/busy.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && [ "$(wc -l <"$TMP/busy.out")" = 1 ] && grep -qF "127.0.0.1:$PROM_PORT" "$TMP/busy.out"; then
+	pass "port-in-use-exit-1-one-line"
+else
+	fail "port-in-use-exit-1-one-line" "rc=$rc: $(oneline "$TMP/busy.out")"
+fi
+
+# --- 6. SIGTERM: exit 0, everything it loaded and attached is gone --------------------
+ids=$(grep -h -E '^(prog_id|link_id):' /proc/"$EXPMW"/fdinfo/* 2>/dev/null | sort -u | tr -d '\t ')
+kill -TERM "$PROM" 2>/dev/null
+kill -TERM "$EXPMW"
+wait "$EXP"
+rc=$?
+wait "$PROM" 2>/dev/null
+LAST_OUT=$TMP/exp.err
+check "sigterm-exit-0" test "$rc" = 0
+left=
+for _ in $(seq 30); do
+	left=
+	for i in $ids; do
+		case $i in
+		prog_id:*) bpftool prog show id "${i#*:}" >/dev/null 2>&1 && left="$left $i" ;;
+		link_id:*) bpftool link show id "${i#*:}" >/dev/null 2>&1 && left="$left $i" ;;
+		esac
+	done
+	[ -z "$left" ] && break
+	sleep 0.1
+done
+nsx ip link show c0 | grep -q xdp && left="$left xdp-on-c0"
+nsx tc filter show dev c0 egress 2>/dev/null | grep -q bpf && left="$left tc-filter-on-c0"
+if [ -z "$ids" ]; then
+	fail "sigterm-nothing-attached" "found no BPF ids held by the exporter"
+elif [ -n "$left" ]; then
+	fail "sigterm-nothing-attached" "still there:$left"
+else
+	pass "sigterm-nothing-attached"
+fi
+
+# --- 3. textfile for node_exporter ------------------------------------------------------
+TF=$TMP/textfile
+mkdir -p "$TF"
+nsx timeout 40 "$MW" export --textfile "$TF" --interval 1 >"$TMP/tf.out" 2>"$TMP/tf.err" &
+TFP=$!
+BG+=("$TFP")
+TFMW=$(mw_under "$TFP")
+nsx timeout 40 /usr/bin/prometheus-node-exporter --collector.disable-defaults --collector.textfile \
+	--collector.textfile.directory="$TF" --web.listen-address=127.0.0.1:$NODE_PORT \
+	>"$TMP/node.log" 2>&1 &
+NODE=$!
+BG+=("$NODE")
+# Watch the directory: every name that appears, and a copy of each version of the file.
+mkdir -p "$TMP/snap"
+timeout 30 bash -c '
+	i=0
+	while [ ! -e "$3/stop" ]; do
+		ls -A "$1" >>"$2/names"
+		# an empty or partial copy is kept (and fails below); a missing file is not
+		if cat "$1/mtuwatch.prom" >"$2/s.$i" 2>/dev/null; then
+			stat -L -c %i "$1/mtuwatch.prom" >>"$2/inodes" 2>/dev/null
+		else
+			rm -f "$2/s.$i"
+		fi
+		i=$((i + 1))
+		sleep 0.02
+	done' tfwatch "$TF" "$TMP/snap" "$TMP" >/dev/null 2>&1 &
+WATCH=$!
+BG+=("$WATCH")
+wait_listen $NODE_PORT 50
+for _ in $(seq 30); do [ -s "$TF/mtuwatch.prom" ] && break; sleep 0.1; done
+lab_bulk fwdrop 2 >/dev/null 2>&1
+# The traffic is over: wait for a write that has the drop, then compare with node_exporter.
+same=
+for _ in $(seq 20); do
+	sleep 0.5
+	cp "$TF/mtuwatch.prom" "$TMP/tf.now" 2>/dev/null || continue
+	fv=$(value_of "$TMP/tf.now" 'mtuwatch_ptb_dropped_total{' 'iface="c0"' 'family="ipv4"' 'reason="NETFILTER_DROP"')
+	[ -n "$fv" ] && [ "$fv" != 0 ] || continue
+	nsx curl -s --max-time 3 "http://127.0.0.1:$NODE_PORT/metrics" >"$TMP/node.txt"
+	nv=$(value_of "$TMP/node.txt" 'mtuwatch_ptb_dropped_total{' 'iface="c0"' 'family="ipv4"' 'reason="NETFILTER_DROP"')
+	if [ -n "$nv" ] && awk -v a="$fv" -v b="$nv" 'BEGIN { exit !(a + 0 == b + 0) }'; then
+		same=1
+		break
+	fi
+done
+scrape_err=$(value_of "$TMP/node.txt" 'node_textfile_scrape_error')
+if [ -n "$same" ] && [ "$scrape_err" = 0 ]; then
+	pass "node-exporter-serves-textfile-drop"
+else
+	fail "node-exporter-serves-textfile-drop" "file ${fv:-none} node_exporter ${nv:-none} scrape_error ${scrape_err:-none} $(oneline "$TMP/tf.err")"
+fi
+sleep 1.2 # one more write while watched
+touch "$TMP/stop"
+wait "$WATCH" 2>/dev/null
+kill -TERM "$TFMW"
+wait "$TFP"
+tfrc=$?
+kill "$NODE" 2>/dev/null
+wait "$NODE" 2>/dev/null
+# Atomic replacement: node_exporter (which reads *.prom) never sees another file, each
+# version is a new inode (write + rename, not rewritten in place), every version parses,
+# and no temporary file is left behind.
+other=$(sort -u "$TMP/snap/names" 2>/dev/null | grep -v -x 'mtuwatch.prom' | grep '\.prom$')
+ninodes=$(sort -u "$TMP/snap/inodes" 2>/dev/null | wc -l)
+bad=0 versions=0
+for f in $(md5sum "$TMP"/snap/s.* 2>/dev/null | sort -u -k1,1 | awk '{ print $2 }'); do
+	versions=$((versions + 1))
+	promtool check metrics <"$f" >"$TMP/tf.check" 2>&1 && grep -q '^mtuwatch_build_info{' "$f" ||
+		{ bad=$((bad + 1)); cp "$f" "$TMP/tf.bad"; }
+done
+final=$(ls -A "$TF" | tr '\n' ' ')
+if [ -z "$other" ] && [ "$ninodes" -ge 2 ] && [ "$versions" -ge 2 ] && [ "$bad" = 0 ] &&
+	[ "$final" = "mtuwatch.prom " ] && [ "$tfrc" = 0 ]; then
+	pass "textfile-replaced-atomically"
+else
+	fail "textfile-replaced-atomically" "other .prom: '$other' inodes=$ninodes versions=$versions unparsable=$bad ($(oneline "$TMP/tf.check")) left: '$final' exit=$tfrc"
+fi
+
+bg_cleanup
+lab_down >/dev/null 2>&1
+exit 0
