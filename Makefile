@@ -25,7 +25,8 @@ PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
-               iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev
+               iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
+               curl netcat-openbsd procps util-linux
 
 ifeq ($(V),1)
 Q :=
@@ -36,7 +37,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check check-unit check-bpf check-e2e demo install uninstall clean fuzz bench
+.PHONY: all deps check check-run check-unit demo demo-run install uninstall clean fuzz bench
 
 all: $(OUT)/mtuwatch
 
@@ -101,7 +102,11 @@ $(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
 
 TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/mtuwatch
 
-check: $(TEST_BINS) $(OUT)/fuzz_recfile
+# check and demo install what they need first (a no-op when it is there), as the README says.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-run
+
+check-run: $(TEST_BINS) $(OUT)/fuzz_recfile
 	$(Q)OUT=$(OUT) bash tests/run.sh
 
 check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile
@@ -114,17 +119,22 @@ fuzz: $(OUT)/fuzz_recfile
 bench: $(OUT)/mtuwatch
 	bash tests/bench.sh
 
-demo: $(OUT)/mtuwatch
-	$(Q)bash tests/demo.sh
+demo: deps
+	$(Q)$(MAKE) --no-print-directory demo-run
+
+demo-run: $(OUT)/mtuwatch
+	$(Q)OUT=$(OUT) bash tests/demo.sh
 
 deps:
-	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 1; fi
-	@missing=$$(for p in $(DEBIAN_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "all build and test dependencies are installed"; fi
+	@missing=$$(for p in $(DEBIAN_DEPS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "missing packages:" $$missing "-- run: sudo make deps"; exit 1; fi; \
+	echo "installing:" $$missing; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends $$missing
 
 install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch
