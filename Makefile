@@ -10,7 +10,7 @@ VERSION   := 0.1.0
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
+CFLAGS    += -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
 LDLIBS    += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \

@@ -759,11 +759,15 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	 * MTU evidence: we retransmit only large segments, or the peer may send segments far
 	 * larger than anything that ever arrived from it (its big flight is what we wait for).
 	 */
-	waiting = x->client == 1;	/* the client waits for the server's large flight */
-	f.mtu_evidence = !x->small_retrans &&
-			 ((big_retrans) ||
-			  (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
-			   x->max_seg[MW_DIR_IN] <= 1500));
+	/*
+	 * Sending end: only large segments are re-sent. Waiting end (the client waits for the
+	 * server's large flight): the peer may send far more than ever arrived. Our own small
+	 * re-sends do not veto the latter: the peer's ACKs ride on the flight that is lost.
+	 */
+	waiting = x->client == 1;
+	f.mtu_evidence = (big_retrans && !x->small_retrans) ||
+			 (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
+			  x->max_seg[MW_DIR_IN] <= 1500);
 	if (p && (p->reported & ((1u << MW_V_ICMP_BLACKHOLE) | (1u << MW_V_PTB_DROPPED))))
 		f.mtu_evidence = true;
 	if (p && p->bracket_hi)
@@ -783,7 +787,7 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	else if (f.mtu_evidence)
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
-			 "%s: its large flight is lost on the way (path MTU)",
+			 "%s: its large flight is most likely lost on the way (path MTU)",
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
 			 f.stalled_secs, x->mss_peer, seen);
 	else

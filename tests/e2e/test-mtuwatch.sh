@@ -62,10 +62,12 @@ check "plain-finding-line" has "$TMP/plain.txt" '^ptb_dropped    198.51.100.2: .
 check "plain-summary-table" has "$TMP/plain.txt" '^DESTINATION .*VERDICT'
 
 # start-up and exit: --duration 0 attaches everything and leaves nothing behind
+all_progs() { bpftool prog show 2>/dev/null | grep -c 'name mw_'; }
 LAST_OUT=$TMP/d0
+before=$(all_progs)
 ip netns exec "$(lab_ns cli)" "$MW" --duration 0 >"$TMP/d0" 2>&1
 check "duration-0-exit-0" test $? = 0
-check "duration-0-nothing-attached" bash -c "! bpftool prog show | grep -q 'name mw_'"
+check "duration-0-nothing-attached" test "$(all_progs)" = "$before"
 
 # SIGKILL: TCX and XDP links die with the process
 ip netns exec "$(lab_ns cli)" "$MW" >/dev/null 2>&1 &
@@ -74,7 +76,7 @@ for _ in $(seq 50); do bpftool prog show | grep -q mw_xdp_ingress && break; slee
 kill -KILL $pid; wait $pid 2>/dev/null
 sleep 0.5
 LAST_OUT=/dev/null
-check "sigkill-leaves-nothing" bash -c "! bpftool prog show | grep -q 'name mw_' && ! ip netns exec $(lab_ns cli) ip link show c0 | grep -q xdp && ! ip netns exec $(lab_ns cli) tc filter show dev c0 egress | grep -q bpf"
+check "sigkill-leaves-nothing" bash -c "test \$(bpftool prog show | grep -c 'name mw_') = $before && ! ip netns exec $(lab_ns cli) ip link show c0 | grep -q xdp && ! ip netns exec $(lab_ns cli) tc filter show dev c0 egress | grep -q bpf"
 
 # SIGTERM ends a session cleanly too
 ip netns exec "$(lab_ns cli)" "$MW" >"$TMP/term" 2>&1 &

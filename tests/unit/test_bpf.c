@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "mtuwatch.h"
+#include "check.h"
 #include "mtuwatch.skel.h"
 
 #define SELF_NS 777
@@ -25,16 +26,6 @@ static int nev;
 static struct mtuwatch_bpf *skel;
 static struct ring_buffer *rb;
 
-#define CHECK(name, cond, ...)                                                                 \
-	do {                                                                                   \
-		if (cond)                                                                      \
-			printf("PASS: %s\n", name);                                            \
-		else {                                                                         \
-			printf("FAIL: %s: ", name);                                            \
-			printf(__VA_ARGS__);                                                   \
-			printf("\n");                                                          \
-		}                                                                              \
-	} while (0)
 
 static int on_ev(void *ctx, void *data, size_t len)
 {

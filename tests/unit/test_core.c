@@ -11,23 +11,12 @@
 #include "core.h"
 #include "reasons.h"
 #include "render.h"
+#include "check.h"
 
 #define NS_SELF 4026531840u
 #define NS_OTHER 4026532000u
 #define SEC 1000000000ULL
 
-static int failed;
-#define CHECK(name, cond, ...)                                                                 \
-	do {                                                                                   \
-		if (cond)                                                                      \
-			printf("PASS: %s\n", name);                                            \
-		else {                                                                         \
-			printf("FAIL: %s: ", name);                                            \
-			printf(__VA_ARGS__);                                                   \
-			printf("\n");                                                          \
-			failed++;                                                              \
-		}                                                                              \
-	} while (0)
 
 static struct mw_finding got[32];
 static int ngot;

@@ -5,17 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "check.h"
 
-#define CHECK(name, cond, ...)                                                                 \
-	do {                                                                                   \
-		if (cond)                                                                      \
-			printf("PASS: %s\n", name);                                            \
-		else {                                                                         \
-			printf("FAIL: %s: ", name);                                            \
-			printf(__VA_ARGS__);                                                   \
-			printf("\n");                                                          \
-		}                                                                              \
-	} while (0)
 
 static void feed_path(struct mw_core *c, const char *dst, uint32_t mtu)
 {
