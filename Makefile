@@ -139,8 +139,9 @@ deps:
 install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch
 	install -D -m 0644 docs/mtuwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8
-	install -D -m 0644 deploy/mtuwatch-exporter.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/mtuwatch|$(PREFIX)/sbin/mtuwatch|' deploy/mtuwatch-exporter.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/mtuwatch $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8 \

@@ -33,6 +33,7 @@ enum mw_event_type {
 	MW_EV_HS = 9,		/* a TLS / SSH handshake message was seen on a flow */
 	MW_EV_SEG_MAX = 10,	/* new largest segment sent / received on a tracked flow */
 	MW_EV_RESEND = 11,	/* tc egress: a tracked flow sent a sequence range again */
+	MW_EV_ACKED = 12,	/* the peer acknowledged more of a tracked flow's handshake data */
 	/* user side, synthesised into the same stream */
 	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
 	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
@@ -100,12 +101,15 @@ struct mw_flow {
  *   RETRANS: flow = local->remote, seq, size = on-wire segment size, mtu = socket's pmtu,
  *            aux = consecutive timeout retransmissions, aux2 = snd_una
  *   RESEND: as RETRANS, seen leaving by tc egress on a tracked flow (the tracepoint then stays
- *           quiet for it); aux = times this seq left again, aux2 = seq, mtu = 0. It also sees
+ *           quiet for it); aux = times this seq left again, aux2 = seq, mtu = bytes sent so
+ *           far (from the first payload byte, not an MTU). It also sees
  *           sends the stack retries after a local drop, which the tracepoint never reports.
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
  *   HS: flow = local->remote, dir, aux = MW_HS_*, aux2 = enum mw_app, size = record length
  *   SEG_MAX: flow = local->remote, dir, size = largest on-wire segment so far, aux = mss seen
+ *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent
+ *          (both counted from the first payload byte; only until the handshake is over)
  *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex
  *   ATTACH: ifname = program, ifindex (0 = global), aux = attached
  *   LOST: aux = lost events so far (running total)
@@ -186,6 +190,8 @@ struct mw_flow_dir {
 	__u32 max_seg;		/* largest on-wire segment */
 	__u32 snd_max;		/* end of the highest sequence range seen leaving (OUT only) */
 	__u32 resend_seq;	/* last sequence number seen leaving again */
+	__u32 start_seq;	/* sequence number of the first payload byte */
+	__u32 acked;		/* bytes acknowledged by the other side (OUT only) */
 	__u16 mss;		/* advertised MSS */
 	__u8 app_steps;		/* handshake messages parsed so far (bounded) */
 	__u8 resend_cnt;	/* times resend_seq left again */

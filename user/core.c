@@ -84,6 +84,7 @@ struct flow {
 	uint32_t rsizes[MW_MAX_SIZES], nrsizes;
 	uint32_t retrans, small_retrans;
 	uint32_t flight_out;	/* bytes of the last handshake message we sent */
+	uint32_t bytes_sent, bytes_acked;	/* of our data, from the first payload byte */
 };
 
 struct iface {
@@ -399,6 +400,8 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 
 	fl = flow_of_retrans(c, e);
 	if (fl) {
+		if (e->type == MW_EV_RESEND && e->mtu > fl->bytes_sent)
+			fl->bytes_sent = e->mtu;
 		fl->retrans++;
 		add_size(fl->rsizes, &fl->nrsizes, e->size);
 		if (e->size <= SMALL_SEG)
@@ -665,6 +668,18 @@ static void on_seg_max(struct mw_core *c, const struct mw_event *e)
 		x->progress_ns = c->now;
 }
 
+static void on_acked(struct mw_core *c, const struct mw_event *e)
+{
+	struct flow *x = flow_get(c, e->netns, &e->flow, false);
+
+	if (!x)
+		return;
+	x->bytes_acked = e->size;
+	if (e->aux > x->bytes_sent)
+		x->bytes_sent = e->aux;
+	x->progress_ns = c->now;
+}
+
 static void on_state(struct mw_core *c, const struct mw_event *e)
 {
 	struct flow *x;
@@ -720,6 +735,17 @@ static void stall_step(const struct flow *x, struct mw_finding *f)
 	(void)out;
 }
 
+/* The smallest large size re-sent: the one that tells the path MTU's upper bound. */
+static uint32_t big_size(const struct flow *x)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 0; i < x->nrsizes; i++)
+		if (x->rsizes[i] >= MW_LARGE_SEG && (!m || x->rsizes[i] < m))
+			m = x->rsizes[i];
+	return m;
+}
+
 static void check_stall(struct mw_core *c, struct flow *x)
 {
 	uint64_t after = (uint64_t)c->o.stall_after_s * NSEC;
@@ -743,6 +769,8 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	f.peer_mss = x->mss_peer;
 	f.max_seg_rcvd = x->max_seg[MW_DIR_IN];
 	f.stalled_secs = (c->now - x->progress_ns) / NSEC;
+	f.bytes_sent = x->bytes_sent;
+	f.bytes_acked = x->bytes_acked;
 	memcpy(f.sizes, x->rsizes, sizeof(f.sizes));
 	f.nsizes = x->nrsizes;
 	f.count = x->retrans;
@@ -780,10 +808,11 @@ static void check_stall(struct mw_core *c, struct flow *x)
 		snprintf(seen, sizeof(seen), "no data segment ever arrived from it");
 	if (f.mtu_evidence && big_retrans)
 		snprintf(f.explain, sizeof(f.explain),
-			 "%s handshake with %s:%u stalled %s for %us; this host retransmits its "
-			 "%u-byte segments and they never get through: the path MTU is smaller than "
-			 "this host believes", x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport,
-			 f.step, f.stalled_secs, f.nsizes ? f.sizes[0] : 0);
+			 "%s handshake with %s:%u stalled %s for %us; this host re-sends its "
+			 "%u-byte segments and they never get through (the peer acknowledged %u of %u "
+			 "bytes): the path MTU is smaller than this host believes",
+			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
+			 f.stalled_secs, big_size(x), x->bytes_acked, x->bytes_sent);
 	else if (f.mtu_evidence)
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
@@ -876,6 +905,9 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		break;
 	case MW_EV_SEG_MAX:
 		on_seg_max(c, e);
+		break;
+	case MW_EV_ACKED:
+		on_acked(c, e);
 		break;
 	case MW_EV_STATE:
 		on_state(c, e);

@@ -54,6 +54,8 @@ struct mw_finding {
 	uint32_t peer_mss;
 	uint32_t max_seg_rcvd;
 	uint32_t stalled_secs;
+	uint32_t bytes_sent;		/* of our data since the first payload byte (0: unknown) */
+	uint32_t bytes_acked;		/* of those, acknowledged by the peer */
 	char explain[320];
 	char remedy[320];
 };

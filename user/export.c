@@ -4,6 +4,7 @@
  * HTTP or written for node_exporter's textfile collector. Counters are read from the kernel's
  * maps at scrape time; paths and stall counts come from the core.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -212,6 +213,36 @@ static int exp_extra(int c, const char *arg, void *ctx)
 	return -1;
 }
 
+/* ADDR:PORT, [V6]:PORT or :PORT, numeric; a typo is a usage error, found before any work. */
+static bool listen_spec_ok(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char addr[64], *end;
+	unsigned char buf[16];
+	size_t alen;
+	long port;
+
+	if (!colon || !colon[1])
+		return false;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port < 0 || port > 65535)
+		return false;
+	alen = colon - spec;
+	if (alen == 0)
+		return true;
+	if (alen >= sizeof(addr))
+		return false;
+	if (spec[0] == '[') {
+		if (alen < 3 || spec[alen - 1] != ']')
+			return false;
+		snprintf(addr, sizeof(addr), "%.*s", (int)(alen - 2), spec + 1);
+		return inet_pton(AF_INET6, addr, buf) == 1;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)alen, spec);
+	return inet_pton(AF_INET, addr, buf) == 1;
+}
+
 static void exp_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
@@ -256,6 +287,11 @@ int cmd_export(int argc, char **argv)
 	}
 	if (!X.textfile_dir && !listen)
 		listen = "127.0.0.1:9877";
+	if (listen && !listen_spec_ok(listen)) {
+		pr_warn("Invalid listen address '%s' -- expected ADDR:PORT with a numeric address, "
+			"e.g. 127.0.0.1:9877 or [::1]:9877\n", listen);
+		return 2;
+	}
 	if (X.textfile_dir && access(X.textfile_dir, W_OK)) {
 		pr_warn("Cannot write to %s: %s -- give node_exporter's textfile directory\n",
 			X.textfile_dir, strerror(errno));
@@ -271,7 +307,7 @@ int cmd_export(int argc, char **argv)
 		if (!X.h) {
 			pr_warn("%s\n", err);
 			free(X.stats);
-			return errno == EINVAL ? 2 : 1;
+			return 1;
 		}
 	}
 	install_signals();

@@ -69,9 +69,9 @@ static void render_json(FILE *o, const struct mw_finding *f)
 		json_kv_str(o, "proto", f->proto);
 		json_kv_str(o, "step", f->step);
 		fprintf(o, ",\"role\":\"%s\",\"mtu_evidence\":%s,\"peer_mss\":%u,"
-			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u", f->client ? "client" : "server",
-			f->mtu_evidence ? "true" : "false", f->peer_mss, f->max_seg_rcvd,
-			f->stalled_secs);
+			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u,\"bytes_sent\":%u,\"bytes_acked\":%u",
+			f->client ? "client" : "server", f->mtu_evidence ? "true" : "false",
+			f->peer_mss, f->max_seg_rcvd, f->stalled_secs, f->bytes_sent, f->bytes_acked);
 	}
 	if (f->nsizes) {
 		fprintf(o, ",\"retrans_sizes\":[");
@@ -154,7 +154,7 @@ static const char *const ev_names[] = {
 	[MW_EV_RETRANS] = "retrans", [MW_EV_SYN_MSS] = "syn_mss", [MW_EV_STATE] = "state",
 	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
 	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
-	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend",
+	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend", [MW_EV_ACKED] = "acked",
 };
 
 void render_event_raw(struct mw_render *r, const struct mw_event *e)

@@ -277,8 +277,8 @@ static void track(uint16_t lport, uint32_t next_out)
 	inet_pton(AF_INET, "198.51.100.2", k.raddr);
 	k.lport = lport;
 	k.rport = 443;
-	v.d[MW_DIR_OUT].next_seq = next_out;
-	v.d[MW_DIR_IN].next_seq = 1;
+	v.d[MW_DIR_OUT].next_seq = v.d[MW_DIR_OUT].start_seq = next_out;
+	v.d[MW_DIR_IN].next_seq = v.d[MW_DIR_IN].start_seq = 1;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY);
 }
 
@@ -376,6 +376,25 @@ static void test_handshakes(void)
 	ssh[il + 1] = 0xff;
 	seg(41005, 1, ssh, il + 8);
 	CHECK("ssh-absurd-length", count_of(MW_EV_HS) == 1, "%d events", count_of(MW_EV_HS));
+	/* the peer acknowledges 100 bytes of our handshake data: progress, said once */
+	track(41007, 5000);
+	{
+		uint8_t a[128] = {};
+		size_t n = eth(a, ETH_P_IP);
+		struct tcphdr *t;
+
+		n += ip4(a + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 40, true);
+		t = (void *)(a + n);
+		n += tcp(a + n, 443, 41007, 1, false, 0);
+		t->ack_seq = htonl(5100);
+		run(skel->progs.mw_xdp_ingress, a, n, NULL);
+		e = ev_of(MW_EV_ACKED);
+		CHECK("xdp-ack-progress", e && e->size == 100 && e->flow.sport == 41007, "%s",
+		      e ? "wrong fields" : "no event");
+		run(skel->progs.mw_xdp_ingress, a, n, NULL);
+		CHECK("xdp-dup-ack-no-event", count_of(MW_EV_ACKED) == 0, "%d events",
+		      count_of(MW_EV_ACKED));
+	}
 	/* a segment with payload but no tracked flow: nothing */
 	seg(41999, 1, ch, 205);
 	CHECK("untracked-flow-no-parse", count_of(MW_EV_HS) == 0, "%d events",
