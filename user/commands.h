@@ -3,6 +3,7 @@
 #define MW_COMMANDS_H
 
 #include <getopt.h>
+#include "core.h"
 #include "loader.h"
 
 #ifndef MW_VERSION
@@ -13,6 +14,8 @@ struct watch_opts {
 	struct mw_session_opts so;
 	int duration;		/* -1: until a signal */
 	int stall_after;
+	uint16_t ports[MW_MAX_HINT_PORTS];	/* --port */
+	int nports;
 	bool json;
 	bool help;
 };

@@ -125,13 +125,21 @@ const char *verdict_name(enum mw_verdict v)
 	return v < MW_V_MAX ? verdict_names[v] : "unknown";
 }
 
+static const uint16_t default_hints[] = { 22, 443, 636, 6443, 7001, 8443, 9142 };
+
 struct mw_core *core_new(const struct mw_core_opts *o)
 {
 	struct mw_core *c = calloc(1, sizeof(*c));
+	int n = 0;
 
 	if (!c)
 		return NULL;
 	c->o = *o;
+	while (n < MW_MAX_HINT_PORTS && c->o.hint_ports[n])
+		n++;
+	for (size_t i = 0; i < sizeof(default_hints) / sizeof(default_hints[0]); i++)
+		if (n < MW_MAX_HINT_PORTS)
+			c->o.hint_ports[n++] = default_hints[i];
 	if (!c->o.stall_after_s)
 		c->o.stall_after_s = 3;
 	return c;
@@ -778,6 +786,9 @@ static void check_stall(struct mw_core *c, struct flow *x)
 		if (x->rsizes[i] >= MW_LARGE_SEG)
 			big_retrans++;
 	stall_step(x, &f);
+	for (int i = 0; i < MW_MAX_HINT_PORTS && c->o.hint_ports[i]; i++)
+		if (c->o.hint_ports[i] == x->f.dport || c->o.hint_ports[i] == x->f.sport)
+			f.port_hint = true;
 	p = path_get(c, x->netns, x->f.family, x->f.daddr, false);
 	if (p && !f.ifindex) {
 		f.ifindex = p->ifindex;

@@ -51,6 +51,7 @@ struct mw_finding {
 	char step[96];
 	bool client;			/* this host is the handshake's client */
 	bool mtu_evidence;
+	bool port_hint;			/* the flow's port is a well-known one for proto */
 	uint32_t peer_mss;
 	uint32_t max_seg_rcvd;
 	uint32_t stalled_secs;
@@ -64,7 +65,11 @@ typedef void (*mw_finding_fn)(const struct mw_finding *f, void *ctx);
 /* Name of a drop reason value, NULL if unknown. */
 typedef const char *(*mw_reason_fn)(uint32_t value, void *ctx);
 
+#define MW_MAX_HINT_PORTS 32
+
 struct mw_core_opts {
+	/* Well-known ports of TLS/SSH services: only a hint, the bytes decide (0 = end). */
+	uint16_t hint_ports[MW_MAX_HINT_PORTS];
 	uint32_t self_netns;		/* namespace mtuwatch judges by default */
 	bool all_netns;			/* judge every namespace, label findings */
 	uint32_t stall_after_s;		/* handshake stall timer (default 3) */

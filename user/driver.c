@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include "commands.h"
 #include "driver.h"
 #include "log.h"
 #include "recfile.h"
@@ -58,8 +59,9 @@ static void finding(const struct mw_finding *f, void *ctx)
 		d->on_finding(f, d->finding_ctx);
 }
 
-int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t stall_after)
+int driver_open(struct mw_driver *d, const struct watch_opts *w)
 {
+	const struct mw_session_opts *so = &w->so;
 	struct mw_core_opts co = {};
 	int err;
 
@@ -69,7 +71,8 @@ int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t 
 			"numbers\n", strerror(-err));
 	co.self_netns = net_self_netns();
 	co.all_netns = so->all_netns;
-	co.stall_after_s = stall_after;
+	co.stall_after_s = w->stall_after;
+	memcpy(co.hint_ports, w->ports, sizeof(w->ports));
 	co.reason_name = reasons_name;
 	co.reason_ctx = &d->reasons;
 	co.on_finding = finding;

@@ -37,7 +37,8 @@ extern volatile sig_atomic_t mw_stop;
 
 uint64_t mono_ns(void);
 void install_signals(void);
-int driver_open(struct mw_driver *d, const struct mw_session_opts *so, uint32_t stall_after);
+struct watch_opts;
+int driver_open(struct mw_driver *d, const struct watch_opts *w);
 /* The session's interfaces and attach results, as events: call once, before driver_run(). */
 #define driver_describe(d) session_describe(&(d)->s, mono_ns())
 /* Runs until a signal, or duration seconds (negative: forever). */

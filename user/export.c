@@ -311,7 +311,7 @@ int cmd_export(int argc, char **argv)
 		}
 	}
 	install_signals();
-	rc = driver_open(&d, &w.so, w.stall_after);
+	rc = driver_open(&d, &w);
 	if (!rc) {
 		driver_describe(&d);
 		d.on_tick = exp_tick;

@@ -36,7 +36,7 @@ static void usage_live(FILE *o)
 {
 	fprintf(o,
 		"Usage: mtuwatch [live] [-i IFACE]... [--duration SECS] [--json] [--all-netns]\n"
-		"                [--stall-after SECS] [--no-handshakes] [-v]\n"
+		"                [--stall-after SECS] [--port PORT]... [--no-handshakes] [-v]\n"
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
 		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
@@ -51,6 +51,8 @@ static void usage_live(FILE *o)
 		"  -j, --json              NDJSON output: one object per finding\n"
 		"      --all-netns         judge every network namespace, label findings with it\n"
 		"      --stall-after SECS  handshake stall timer (default 3)\n"
+		"      --port PORT         add a TLS/SSH port hint (repeatable; built in: 22 443\n"
+		"                          636 6443 7001 8443 9142); the bytes decide, ports label\n"
 		"      --no-handshakes     do not parse TLS/SSH handshakes\n"
 		"  -v, --verbose           libbpf and debug messages\n"
 		"\n"
@@ -72,6 +74,7 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 		{ "all-netns", no_argument, NULL, 'A' },
 		{ "stall-after", required_argument, NULL, 'S' },
 		{ "no-handshakes", no_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 	};
@@ -119,6 +122,19 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 		case 'H':
 			w->so.no_handshakes = true;
 			break;
+		case 'P':
+			if (parse_uint(optarg, "port", 65535, &v))
+				return -1;
+			if (!v) {
+				pr_warn("Invalid port 0 -- expected 1 to 65535\n");
+				return -1;
+			}
+			if (w->nports >= MW_MAX_HINT_PORTS - 8) {
+				pr_warn("Too many --port (at most %d)\n", MW_MAX_HINT_PORTS - 8);
+				return -1;
+			}
+			w->ports[w->nports++] = v;
+			break;
 		case 'v':
 			w->so.verbose = mw_verbose = true;
 			break;
@@ -158,7 +174,7 @@ static int cmd_live(int argc, char **argv)
 	d.on_finding = render_finding;
 	d.finding_ctx = &r;
 	install_signals();
-	err = driver_open(&d, &w.so, w.stall_after);
+	err = driver_open(&d, &w);
 	if (err) {
 		driver_close(&d);
 		return err;

@@ -107,6 +107,14 @@ static void write_context(struct mw_driver *d, struct recfile_writer *w, const s
 	meta(w, "self_netns", "%u", d->s.self_netns);
 	meta(w, "all_netns", "%d", o->so.all_netns);
 	meta(w, "stall_after", "%d", o->stall_after);
+	{
+		char ports[256] = "";
+		size_t n = 0;
+
+		for (int i = 0; i < o->nports; i++)
+			n += snprintf(ports + n, sizeof(ports) - n, "%s%u", i ? "," : "", o->ports[i]);
+		meta(w, "hint_ports", "%s", ports);
+	}
 	meta(w, "tracepoints", "%s", d->s.tp_mode);
 	for (int i = 0; i < d->s.nifaces; i++) {
 		char v[64];
@@ -190,7 +198,7 @@ int cmd_record(int argc, char **argv)
 	}
 	install_signals();
 	/* The context goes first, so that report knows how to judge the events after it. */
-	rc = driver_open(&d, &w.so, w.stall_after);
+	rc = driver_open(&d, &w);
 	if (rc) {
 		recfile_discard(d.rec);
 		unlink(ro.out);
@@ -287,6 +295,19 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 			rp->r.all_netns = rp->co.all_netns;
 		} else if (key_is(k, kl, "stall_after")) {
 			rp->co.stall_after_s = strtoul(val, NULL, 10);
+		} else if (key_is(k, kl, "hint_ports")) {
+			char *p = val;
+			int n = 0;
+
+			while (*p && n < MW_MAX_HINT_PORTS - 8) {
+				unsigned long port = strtoul(p, &p, 10);
+
+				if (port && port < 65536)
+					rp->co.hint_ports[n++] = port;
+				if (*p != ',')
+					break;
+				p++;
+			}
 		} else if (key_is(k, kl, "event_size")) {
 			rp->event_size = strtoul(val, NULL, 10);
 		} else if (key_is(k, kl, "event_version") && atoi(val) > MW_EVENT_VERSION) {

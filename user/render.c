@@ -68,6 +68,7 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	if (f->verdict == MW_V_STALLED_TLS || f->verdict == MW_V_STALLED_SSH) {
 		json_kv_str(o, "proto", f->proto);
 		json_kv_str(o, "step", f->step);
+		fprintf(o, ",\"port_hint\":%s", f->port_hint ? "true" : "false");
 		fprintf(o, ",\"role\":\"%s\",\"mtu_evidence\":%s,\"peer_mss\":%u,"
 			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u,\"bytes_sent\":%u,\"bytes_acked\":%u",
 			f->client ? "client" : "server", f->mtu_evidence ? "true" : "false",
