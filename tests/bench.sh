@@ -29,14 +29,17 @@ sleep 1
 lab_bulk aligned 5 >/dev/null 2>&1
 sleep 0.5
 echo "per-run cost under a 5 s bulk transfer (bpf_stats):"
-# Only this run's programs: bpftool lists the owning pid on the line after each program.
-bpftool prog show | awk -v pid="$pid" '
-	/^[0-9]+: / { name = ""; t = 0; c = 0; for (i = 1; i <= NF; i++) {
-		if ($i == "name") name = $(i + 1)
-		if ($i == "run_time_ns") t = $(i + 1)
-		if ($i == "run_cnt") c = $(i + 1) } }
-	/pids / && index($0, "(" pid ")") && name ~ /^mw_/ {
-		if (c > 0) printf "  %-18s %10d runs %8.1f ns/run\n", name, c, t / c
-		else printf "  %-18s %10d runs\n", name, 0 }'
+# Only this run's programs: the prog ids its file descriptors hold (this bpftool shows no pids).
+mwpid=$(pgrep -P "$pid" mtuwatch || echo "$pid")
+ids=$(grep -h '^prog_id:' /proc/"$mwpid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un)
+for id in $ids; do
+	bpftool prog show id "$id" | awk '
+		/^[0-9]+: / { for (i = 1; i <= NF; i++) {
+			if ($i == "name") name = $(i + 1)
+			if ($i == "run_time_ns") t = $(i + 1)
+			if ($i == "run_cnt") c = $(i + 1) }
+			if (c > 0) printf "  %-18s %10d runs %8.1f ns/run\n", name, c, t / c
+			else printf "  %-18s %10d runs\n", name, 0 }'
+done
 kill -INT $pid 2>/dev/null
 wait $pid 2>/dev/null

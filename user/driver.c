@@ -59,22 +59,35 @@ static void finding(const struct mw_finding *f, void *ctx)
 		d->on_finding(f, d->finding_ctx);
 }
 
+/*
+ * Drop reason names come from the kernel's BTF, whose parse costs about 100 ms: done on the
+ * first drop that needs a name (or by record, which stores them all), not at start-up.
+ */
+const char *driver_reason(uint32_t value, void *ctx)
+{
+	struct mw_driver *d = ctx;
+	int err;
+
+	if (!d->reasons_tried) {
+		d->reasons_tried = true;
+		err = reasons_from_btf(&d->reasons, NULL);
+		if (err)
+			pr_warn("note: drop reason names unavailable from BTF (%s); reasons print as "
+				"numbers\n", strerror(-err));
+	}
+	return reasons_name(value, &d->reasons);
+}
+
 int driver_open(struct mw_driver *d, const struct watch_opts *w)
 {
 	const struct mw_session_opts *so = &w->so;
 	struct mw_core_opts co = {};
-	int err;
-
-	err = reasons_from_btf(&d->reasons, NULL);
-	if (err)
-		pr_warn("note: drop reason names unavailable from BTF (%s); reasons print as "
-			"numbers\n", strerror(-err));
 	co.self_netns = net_self_netns();
 	co.all_netns = so->all_netns;
 	co.stall_after_s = w->stall_after;
 	memcpy(co.hint_ports, w->ports, sizeof(w->ports));
-	co.reason_name = reasons_name;
-	co.reason_ctx = &d->reasons;
+	co.reason_name = driver_reason;
+	co.reason_ctx = d;
 	co.on_finding = finding;
 	co.ctx = d;
 	d->core = core_new(&co);

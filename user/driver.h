@@ -21,7 +21,8 @@ struct recfile_writer;
 struct mw_driver {
 	struct mw_session s;
 	struct mw_core *core;
-	struct mw_reasons reasons;
+	struct mw_reasons reasons;	/* loaded on first use: driver_reason() */
+	bool reasons_tried;
 	struct recfile_writer *rec;
 	uint64_t rec_events;
 	uint64_t last_tick, last_flush;
@@ -44,6 +45,7 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w);
 /* Runs until a signal, or duration seconds (negative: forever). */
 void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms));
 void driver_event(const struct mw_event *e, void *ctx);
+const char *driver_reason(uint32_t value, void *ctx);
 void driver_close(struct mw_driver *d);
 
 #endif

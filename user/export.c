@@ -76,7 +76,7 @@ static int read_stats(struct mw_driver *d, struct mw_metric_stat *out, int max)
 		s->kind = k.kind;
 		s->family = k.family;
 		ifname_of(d, k.ifindex, k.netns, s->iface, sizeof(s->iface));
-		rn = k.kind == MW_STAT_PTB_DROP ? reasons_name(k.reason, &d->reasons) : NULL;
+		rn = k.kind == MW_STAT_PTB_DROP ? driver_reason(k.reason, d) : NULL;
 		if (rn)
 			snprintf(s->reason, sizeof(s->reason), "%s", rn);
 		else

@@ -140,6 +140,7 @@ static void write_context(struct mw_driver *d, struct recfile_writer *w, const s
 		meta(w, key, "%s %s", d->s.att[i].attached ? "attached" : "degraded",
 		     d->s.att[i].mode);
 	}
+	driver_reason(0, d);	/* all the names, so that report shows this kernel's */
 	for (uint32_t i = 0; i < d->reasons.n; i++) {
 		if (!d->reasons.name[i])
 			continue;
