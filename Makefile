@@ -140,7 +140,7 @@ install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch
 	install -D -m 0644 docs/mtuwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/bin/mtuwatch|$(PREFIX)/sbin/mtuwatch|' deploy/mtuwatch-exporter.service \
+	sed 's|/usr/local/sbin/mtuwatch|$(PREFIX)/sbin/mtuwatch|' deploy/mtuwatch-exporter.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
 
 uninstall:
