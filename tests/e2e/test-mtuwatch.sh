@@ -19,7 +19,10 @@ variant filtered 4
 check "filtered-icmp_blackhole" finding "$VOUT" '"verdict":"icmp_blackhole"' '"dst":"198.51.100.2"' '"iface":"c0"'
 check "filtered-bracket" finding "$VOUT" '"bracket_hi":9000'
 check "filtered-no-ptb_dropped" hasnt "$VOUT" '"verdict":"ptb_dropped"'
-check "sigint-exits-0-with-summary" test "$MW_RC" = 0 -a -n "$(grep '"summary":true' "$VOUT")"
+SIGINT_OUT=$VOUT SIGINT_RC=$MW_RC
+variant filtered 6
+check "filtered-ipv6-icmp_blackhole" finding "$VOUT" '"verdict":"icmp_blackhole"' '"dst":"2001:db8:2::2"' '"family":"ipv6"'
+check "sigint-exits-0-with-summary" test "$SIGINT_RC" = 0 -a -n "$(grep '"summary":true' "$SIGINT_OUT")"
 
 # the same incident seen from every namespace: the router's own PTB dies on its way out
 variant filtered 4 --all-netns
@@ -45,6 +48,9 @@ check "rpfilter-no-blackhole" hasnt "$VOUT" '"verdict":"icmp_blackhole"'
 variant healthy 4
 check "healthy-pmtu_learned" finding "$VOUT" '"verdict":"pmtu_learned"' '"mtu":1500' '"dst":"198.51.100.2"'
 check "healthy-no-alarm" bash -c "! grep -Eq '\"verdict\":\"(icmp_blackhole|ptb_dropped|stalled_tls|stalled_ssh)\"' '$VOUT'"
+variant healthy 6
+check "healthy-ipv6-pmtu_learned" finding "$VOUT" '"verdict":"pmtu_learned"' '"dst":"2001:db8:2::2"' '"mtu":1500'
+check "healthy-ipv6-no-alarm" bash -c "! grep -Eq '\"verdict\":\"(icmp_blackhole|ptb_dropped)\"' '$VOUT'"
 
 # the bottleneck's own view: run on the router
 lab_up healthy >/dev/null 2>&1
