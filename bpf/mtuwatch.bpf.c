@@ -303,6 +303,7 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 		d->resend_seq = seq;
 		d->resend_cnt = 1;
 	}
+	d->resend_size = size;
 	if (size >= MW_LARGE_SEG)
 		stat_add(MW_STAT_LARGE_RETRANS, ifindex, k->netns, k->family, 0);
 	e = ev_new(MW_EV_RESEND);
@@ -313,15 +314,16 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 	e->size = size;
 	e->seq = seq;
 	e->aux = d->resend_cnt;
-	e->aux2 = seq;
+	e->aux2 = d->una;
 	e->mtu = d->snd_max - d->start_seq;
 	bpf_ringbuf_submit(e, 0);
 	return 1;
 }
 
 /*
- * While the handshake is in clear text, the peer acknowledging more of our bytes is progress
- * worth an event; after it (done == 3) ACKs cost a lookup and a compare, nothing more.
+ * The peer's ACKs on a tracked flow: a store per ACK, an event only when it means something.
+ * A re-sent range being acknowledged (RECOVERED) is what tells loss from a black hole; while
+ * the handshake is in clear text, more of our bytes acknowledged (ACKED) is its progress.
  */
 static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack)
 {
@@ -329,7 +331,21 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 	__u32 acked = ack - d->start_seq;
 	struct mw_event *e;
 
-	if ((__s32)acked <= 0 || (__s32)(acked - d->acked) <= 0)
+	if (d->una && (__s32)(ack - d->una) <= 0)
+		return;
+	d->una = ack;
+	if (d->resend_cnt && (__s32)(ack - d->resend_seq) > 0) {
+		e = ev_new(MW_EV_RECOVERED);
+		if (e) {
+			flow_event_key(e, k);
+			e->seq = d->resend_seq;
+			e->size = d->resend_size;
+			e->aux = d->resend_cnt;
+			bpf_ringbuf_submit(e, 0);
+		}
+		d->resend_cnt = 0;
+	}
+	if (v->done == 3 || (__s32)acked <= 0 || (__s32)(acked - d->acked) <= 0)
 		return;
 	d->acked = acked;
 	e = ev_new(MW_EV_ACKED);
@@ -368,7 +384,7 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
 		return;
-	if (dir == MW_DIR_IN && th->ack && v->done != 3)
+	if (dir == MW_DIR_IN && th->ack)
 		flow_acked(&k, v, bpf_ntohl(th->ack_seq));
 	if (!plen)
 		return;

@@ -34,6 +34,7 @@ enum mw_event_type {
 	MW_EV_SEG_MAX = 10,	/* new largest segment sent / received on a tracked flow */
 	MW_EV_RESEND = 11,	/* tc egress: a tracked flow sent a sequence range again */
 	MW_EV_ACKED = 12,	/* the peer acknowledged more of a tracked flow's handshake data */
+	MW_EV_RECOVERED = 13,	/* the peer acknowledged a range a tracked flow had re-sent */
 	/* user side, synthesised into the same stream */
 	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
 	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
@@ -101,8 +102,9 @@ struct mw_flow {
  *   RETRANS: flow = local->remote, seq, size = on-wire segment size, mtu = socket's pmtu,
  *            aux = consecutive timeout retransmissions, aux2 = snd_una
  *   RESEND: as RETRANS, seen leaving by tc egress on a tracked flow (the tracepoint then stays
- *           quiet for it); aux = times this seq left again, aux2 = seq, mtu = bytes sent so
- *           far (from the first payload byte, not an MTU). It also sees
+ *           quiet for it); aux = times this seq left again, aux2 = the peer's highest ACK
+ *           seen (snd_una as the wire shows it; 0 = none yet), mtu = bytes sent so far (from
+ *           the first payload byte, not an MTU). It also sees
  *           sends the stack retries after a local drop, which the tracepoint never reports.
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
@@ -110,6 +112,8 @@ struct mw_flow {
  *   SEG_MAX: flow = local->remote, dir, size = largest on-wire segment so far, aux = mss seen
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent
  *          (both counted from the first payload byte; only until the handshake is over)
+ *   RECOVERED: flow = local->remote, seq = the re-sent sequence number now acknowledged,
+ *              size = its on-wire size, aux = times it had been re-sent
  *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex
  *   ATTACH: ifname = program, ifindex (0 = global), aux = attached
  *   LOST: aux = lost events so far (running total)
@@ -192,6 +196,8 @@ struct mw_flow_dir {
 	__u32 resend_seq;	/* last sequence number seen leaving again */
 	__u32 start_seq;	/* sequence number of the first payload byte */
 	__u32 acked;		/* bytes acknowledged by the other side (OUT only) */
+	__u32 una;		/* the other side's highest ACK number (OUT only) */
+	__u32 resend_size;	/* on-wire size of resend_seq's last re-send */
 	__u16 mss;		/* advertised MSS */
 	__u8 app_steps;		/* handshake messages parsed so far (bounded) */
 	__u8 resend_cnt;	/* times resend_seq left again */

@@ -21,8 +21,11 @@ run() {
 	printf '%s\n' "$out" | grep -E '^(PASS|FAIL)' || true
 	p=$(printf '%s\n' "$out" | grep -c '^PASS')
 	f=$(printf '%s\n' "$out" | grep -c '^FAIL')
-	if [ "$rc" -ge 128 ] || { [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; }; then
-		echo "FAIL: $name: exited $rc with no verdicts; output follows"
+	# A crash, no verdicts at all, or a failing exit that no FAIL line explains: the cases
+	# it did not reach were never counted.
+	if [ "$rc" -ge 128 ] || { [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; } ||
+		{ [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }; then
+		echo "FAIL: $name: exited $rc; output follows"
 		printf '%s\n' "$out" | tail -20
 		f=$((f + 1))
 	fi

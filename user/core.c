@@ -32,11 +32,17 @@
  * lost large flight would read as a tiny path MTU.
  */
 #define MIN_BLACKHOLE_SIZE 1280
+/* A segment must stay stuck this long: loss recovers within an RTO or two, a black hole never. */
+#define STUCK_NS (1000 * 1000000ULL)
 
+/* A segment re-sent at the head of its flow's queue: stuck until the peer acknowledges it. */
 struct stuck_seg {
 	uint32_t seq;
 	uint32_t size;
-	uint32_t rto;		/* timeout retransmissions of this segment seen */
+	uint32_t rto;		/* times it was re-sent at the head of the queue */
+	uint16_t sport, dport;	/* its flow: sequence numbers mean nothing across flows */
+	uint64_t first_ns;	/* first re-send */
+	bool recovered;		/* acknowledged since: it got through */
 };
 
 struct path {
@@ -53,7 +59,7 @@ struct path {
 	uint32_t rsizes[MW_MAX_SIZES], nrsizes;
 	struct stuck_seg segs[MAX_SEGS];
 	uint32_t nsegs;
-	uint32_t small_stuck;			/* small segments retransmitted by timeout */
+	uint32_t delivered_max;			/* largest re-sent segment that got through */
 	uint32_t ptb_rx, ptb_dropped, ptb_sent;
 	uint32_t ptb_mtu;
 	uint8_t ptb_peer[16];
@@ -85,6 +91,7 @@ struct flow {
 	uint32_t retrans, small_retrans;
 	uint32_t flight_out;	/* bytes of the last handshake message we sent */
 	uint32_t bytes_sent, bytes_acked;	/* of our data, from the first payload byte */
+	uint32_t unacked_resends;	/* re-sends since the peer last acknowledged anything */
 };
 
 struct iface {
@@ -327,6 +334,25 @@ static uint32_t bracket_low(const struct path *p, uint32_t hi)
 	return lo;
 }
 
+/* Largest TCP segment sent to the destination and never sent again: it got through. */
+static uint32_t proven_size(const struct path *p)
+{
+	uint32_t m = 0;
+
+	for (uint32_t i = 0; i < p->nsent; i++) {
+		bool again = false;
+
+		if (!p->sent_seqs[i])
+			continue;	/* not TCP: nothing says whether it arrived */
+		for (uint32_t k = 0; k < p->nsegs; k++)
+			if (p->segs[k].seq == p->sent_seqs[i])
+				again = true;
+		if (!again && p->sent_sizes[i] > m)
+			m = p->sent_sizes[i];
+	}
+	return m;
+}
+
 static void check_blackhole(struct mw_core *c, struct path *p)
 {
 	uint32_t hi = 0, stuck = 0, lo;
@@ -335,16 +361,26 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 
 	if (p->reported & (1u << MW_V_ICMP_BLACKHOLE))
 		return;
-	if (p->ptb_rx || p->ptb_dropped || p->small_stuck)
+	if (p->ptb_rx || p->ptb_dropped)
 		return;
 	for (uint32_t i = 0; i < p->nsegs; i++) {
-		if (p->segs[i].rto < 2)
+		struct stuck_seg *s = &p->segs[i];
+
+		if (s->recovered || s->rto < 2)
+			continue;
+		/* Small segments stuck too: the peer or the whole path is gone, not the MTU. */
+		if (s->size <= SMALL_SEG)
+			return;
+		if (s->size <= MIN_BLACKHOLE_SIZE || c->now < s->first_ns + STUCK_NS)
 			continue;
 		stuck++;
-		if (!hi || p->segs[i].size < hi)
-			hi = p->segs[i].size;
+		if (!hi || s->size < hi)
+			hi = s->size;
 	}
-	if (!stuck || hi <= MIN_BLACKHOLE_SIZE)
+	if (!stuck)
+		return;
+	/* A segment this large got through before: the path carries it, this is loss. */
+	if (p->delivered_max >= hi || proven_size(p) >= hi)
 		return;
 	lo = bracket_low(p, hi);
 	/* Nothing smaller ever went out: no proof that the path works at all. */
@@ -394,6 +430,21 @@ static struct flow *flow_of_retrans(struct mw_core *c, const struct mw_event *e)
 	return flow_get(c, e->netns, &e->flow, false);
 }
 
+/* Every stuck segment of the flow below ack got through: remember how large it was. */
+static void seg_progress(struct path *p, uint16_t sport, uint16_t dport, uint32_t ack)
+{
+	for (uint32_t i = 0; i < p->nsegs; i++) {
+		struct stuck_seg *s = &p->segs[i];
+
+		if (s->recovered || s->sport != sport || s->dport != dport ||
+		    (int32_t)(ack - s->seq) <= 0)
+			continue;
+		s->recovered = true;
+		if (s->size > p->delivered_max)
+			p->delivered_max = s->size;
+	}
+}
+
 static void on_retrans(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, true);
@@ -411,28 +462,51 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 		if (e->type == MW_EV_RESEND && e->mtu > fl->bytes_sent)
 			fl->bytes_sent = e->mtu;
 		fl->retrans++;
+		fl->unacked_resends++;
 		add_size(fl->rsizes, &fl->nrsizes, e->size);
 		if (e->size <= SMALL_SEG)
 			fl->small_retrans++;
 	}
 
-	/* Only timeout retransmissions of the oldest unacknowledged segment say "stuck". */
-	if (!e->aux || e->seq != e->aux2)
+	/* The peer's ACK moved past a stuck segment of this flow: it got through after all. */
+	if (e->aux2)
+		seg_progress(p, e->flow.sport, e->flow.dport, e->aux2);
+	/*
+	 * Only re-sends of the oldest unacknowledged segment say "stuck": the tracepoint's
+	 * timeout retransmissions with seq == snd_una, and tc's re-sends at the peer's ACK
+	 * (or before any ACK was seen).
+	 */
+	if (e->type == MW_EV_RETRANS ? (!e->aux || e->seq != e->aux2) :
+				       (e->aux2 && e->seq != e->aux2))
 		return;
 	for (uint32_t i = 0; i < p->nsegs; i++)
-		if (p->segs[i].seq == e->seq)
+		if (p->segs[i].seq == e->seq && p->segs[i].sport == e->flow.sport &&
+		    p->segs[i].dport == e->flow.dport)
 			s = &p->segs[i];
 	if (!s) {
 		s = &p->segs[p->nsegs < MAX_SEGS ? p->nsegs++ : MAX_SEGS - 1];
+		memset(s, 0, sizeof(*s));
 		s->seq = e->seq;
-		s->size = e->size;
-		s->rto = 0;
+		s->sport = e->flow.sport;
+		s->dport = e->flow.dport;
+		s->first_ns = c->now;
 	}
+	s->size = e->size;
 	s->rto++;
-	/* Small segments stuck too: the peer or the whole path is gone, not the MTU. */
-	if (s->rto == 2 && e->size <= SMALL_SEG)
-		p->small_stuck++;
 	check_blackhole(c, p);
+}
+
+static void on_recovered(struct mw_core *c, const struct mw_event *e)
+{
+	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, false);
+	struct flow *x = flow_get(c, e->netns, &e->flow, false);
+
+	if (x) {
+		x->unacked_resends = 0;
+		x->progress_ns = c->now;
+	}
+	if (p)
+		seg_progress(p, e->flow.sport, e->flow.dport, e->seq + 1);
 }
 
 static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t len)
@@ -685,6 +759,7 @@ static void on_acked(struct mw_core *c, const struct mw_event *e)
 	x->bytes_acked = e->size;
 	if (e->aux > x->bytes_sent)
 		x->bytes_sent = e->aux;
+	x->unacked_resends = 0;
 	x->progress_ns = c->now;
 }
 
@@ -800,13 +875,14 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	 */
 	/*
 	 * Sending end: only large segments are re-sent. Waiting end (the client waits for the
-	 * server's large flight): the peer may send far more than ever arrived. Our own small
-	 * re-sends do not veto the latter: the peer's ACKs ride on the flight that is lost.
+	 * server's large flight): the peer may send far more than ever arrived, and our last
+	 * request is re-sent unacknowledged because the peer's ACK rides on that lost flight. A
+	 * server that acknowledged the request and is merely slow is not an MTU problem.
 	 */
 	waiting = x->client == 1;
 	f.mtu_evidence = (big_retrans && !x->small_retrans) ||
-			 (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
-			  x->max_seg[MW_DIR_IN] <= 1500);
+			 (waiting && x->unacked_resends && x->mss_peer &&
+			  x->mss_peer + hdr > 1500 && x->max_seg[MW_DIR_IN] <= 1500);
 	if (p && (p->reported & ((1u << MW_V_ICMP_BLACKHOLE) | (1u << MW_V_PTB_DROPPED))))
 		f.mtu_evidence = true;
 	if (p && p->bracket_hi)
@@ -830,6 +906,15 @@ static void check_stall(struct mw_core *c, struct flow *x)
 			 "%s: its large flight is most likely lost on the way (path MTU)",
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
 			 f.stalled_secs, x->mss_peer, seen);
+	else if (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
+		 x->max_seg[MW_DIR_IN] <= 1500 && !x->small_retrans)
+		/* From this end a lost large flight and a slow peer look alike: say both. */
+		snprintf(f.explain, sizeof(f.explain),
+			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
+			 "%s: either its large flight is lost on the way (path MTU: run mtuwatch on "
+			 "the peer, or ping -M do -s %u it) or the peer is slow",
+			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
+			 f.stalled_secs, x->mss_peer, seen, x->mss_peer + hdr - 28);
 	else
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; no sign that packet size is the "
@@ -849,6 +934,9 @@ static void check_stall(struct mw_core *c, struct flow *x)
 
 static void on_tick(struct mw_core *c)
 {
+	for (int i = 0; i < MAX_PATHS; i++)
+		if (c->paths[i].used && c->paths[i].nsegs)
+			check_blackhole(c, &c->paths[i]);
 	for (int i = 0; i < MAX_FLOWS; i++)
 		if (c->flows[i].used)
 			check_stall(c, &c->flows[i]);
@@ -919,6 +1007,9 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		break;
 	case MW_EV_ACKED:
 		on_acked(c, e);
+		break;
+	case MW_EV_RECOVERED:
+		on_recovered(c, e);
 		break;
 	case MW_EV_STATE:
 		on_state(c, e);

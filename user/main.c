@@ -181,9 +181,9 @@ static int cmd_live(int argc, char **argv)
 	}
 	driver_describe(&d);
 	if (w.duration != 0) {
-		if (!w.json)
-			fprintf(stderr, "mtuwatch: watching %d interface(s); Ctrl-C for the summary\n",
-				d.s.nifaces);
+		/* On stderr in every mode: it also tells scripts that everything is attached. */
+		fprintf(stderr, "mtuwatch: watching %d interface(s); Ctrl-C for the summary\n",
+			d.s.nifaces);
 		driver_run(&d, w.duration, NULL);
 		render_summary(&r, d.core, d.lost);
 	}

@@ -18,23 +18,30 @@ check() {
 	if "$@"; then pass "$name"; else fail "$name" "$(tail -c 600 "$LAST_OUT" 2>/dev/null | tr '\n' ' ')"; fi
 }
 
-# mw_start NODE OUTFILE ARGS... : mtuwatch in the background in a lab namespace.
+# mw_start NODE OUTFILE ARGS... : mtuwatch in the background in a lab namespace; returns once
+# it says on stderr that it is watching (or recording, or exporting), bounded.
 mw_start() {
-	local node=$1 out=$2 before
+	local node=$1 out=$2
 	shift 2
 	LAST_OUT=$out
-	before=$(mw_progs)
 	ip netns exec "$(lab_ns "$node")" timeout 120 "$MW" "$@" >"$out" 2>"$out.err" &
 	MW_PID=$!
-	# Attached once one more XDP program of ours shows up; bounded wait.
-	for _ in $(seq 50); do
-		[ "$(mw_progs)" -gt "$before" ] && break
-		sleep 0.1
+	for _ in $(seq 100); do
+		grep -Eq 'watching|recording to|exporting' "$out.err" 2>/dev/null && break
+		kill -0 "$MW_PID" 2>/dev/null || break
+		sleep 0.05
 	done
-	sleep 0.3
 }
 
-mw_progs() { bpftool prog show 2>/dev/null | grep -c 'name mw_xdp_ingress'; }
+# wait_progs N: until at most N mtuwatch programs are loaded host-wide (freeing is
+# asynchronous after a process dies), bounded; true if reached.
+wait_progs() {
+	for _ in $(seq 40); do
+		[ "$(bpftool prog show 2>/dev/null | grep -c 'name mw_')" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 mw_stop() {
 	kill -INT "$MW_PID" 2>/dev/null

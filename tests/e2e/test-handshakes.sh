@@ -31,8 +31,10 @@ LAST_OUT=$CLI
 check "silent-tls-client-hangs" test "$CLIENT_RC" != 0
 check "silent-tls-client-stalled_tls" finding "$CLI" '"verdict":"stalled_tls"' '"role":"client"' '"dport":8443'
 check "silent-tls-client-step" finding "$CLI" '"verdict":"stalled_tls"' '"step":"after ClientHello'
-check "silent-tls-client-mtu-evidence" finding "$CLI" '"verdict":"stalled_tls"' '"mtu_evidence":true' '"peer_mss":8960'
+# from the client a lost flight and a slow server look alike: the finding gives the numbers
+check "silent-tls-client-mss-vs-received" finding "$CLI" '"verdict":"stalled_tls"' '"peer_mss":8960' '"max_seg_rcvd":0,' 'path MTU'
 LAST_OUT=$SRV
+check "silent-tls-server-mtu-evidence" finding "$SRV" '"verdict":"stalled_tls"' '"mtu_evidence":true'
 check "silent-tls-server-finding" bash -c "grep -E '\"verdict\":\"(stalled_tls|icmp_blackhole)\"' '$SRV' | grep -q '\"retrans_sizes\":\[[0-9]'"
 check "silent-tls-server-large-retrans" bash -c "grep '\"retrans_sizes\"' '$SRV' | grep -Eq '\"retrans_sizes\":\[([0-9]+,)*(1[5-9][0-9][0-9]|[2-9][0-9]{3})'"
 check "silent-tls-server-step" finding "$SRV" '"verdict":"stalled_tls"' '"role":"server"' '"step":"sent ServerHello'

@@ -73,16 +73,19 @@ LAST_OUT=$TMP/d0
 before=$(all_progs)
 ip netns exec "$(lab_ns cli)" "$MW" --duration 0 >"$TMP/d0" 2>&1
 check "duration-0-exit-0" test $? = 0
-check "duration-0-nothing-attached" test "$(all_progs)" = "$before"
+check "duration-0-nothing-attached" wait_progs "$before"
 
 # SIGKILL: TCX and XDP links die with the process
 ip netns exec "$(lab_ns cli)" "$MW" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 50); do bpftool prog show | grep -q mw_xdp_ingress && break; sleep 0.1; done
+for _ in $(seq 50); do ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && break; sleep 0.1; done
 kill -KILL $pid; wait $pid 2>/dev/null
-sleep 0.5
 LAST_OUT=/dev/null
-check "sigkill-leaves-nothing" bash -c "test \$(bpftool prog show | grep -c 'name mw_') = $before && ! ip netns exec $(lab_ns cli) ip link show c0 | grep -q xdp && ! ip netns exec $(lab_ns cli) tc filter show dev c0 egress | grep -q bpf"
+leftover=0
+wait_progs "$before" || leftover=1
+ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && leftover=1
+ip netns exec "$(lab_ns cli)" tc filter show dev c0 egress | grep -q bpf && leftover=1
+check "sigkill-leaves-nothing" test "$leftover" = 0
 
 # SIGTERM ends a session cleanly too
 ip netns exec "$(lab_ns cli)" "$MW" >"$TMP/term" 2>&1 &
@@ -119,4 +122,19 @@ rc=$?
 LAST_OUT=$TMP/gone.err
 check "iface-gone-keeps-running" test "$rc" = 0
 check "iface-gone-said" has "$TMP/gone.err" "mwtmp0 disappeared"
+lab_down >/dev/null 2>&1
+
+# ordinary loss is not an MTU finding: 5% random drops on an aligned path, both ends watched
+lab_up aligned >/dev/null 2>&1
+lab_exec rtr iptables -A FORWARD -m statistic --mode random --probability 0.05 -j DROP
+mw_start srv "$TMP/loss.srv.json" --json
+SRV_PID=$MW_PID
+mw_start cli "$TMP/loss.cli.json" --json
+lab_bulk aligned 6 >/dev/null 2>&1
+sleep 1
+mw_stop
+MW_PID=$SRV_PID mw_stop
+LAST_OUT=$TMP/loss.srv.json
+check "random-loss-retransmits" bash -c "grep '\"summary\":true,\"dst\"' '$TMP/loss.srv.json' | grep -Eq '\"retrans\":[1-9][0-9]'"
+check "random-loss-no-alarm" bash -c "! grep -Eq '\"verdict\":\"(icmp_blackhole|ptb_dropped|stalled_tls|stalled_ssh)\"' '$TMP/loss.srv.json' '$TMP/loss.cli.json'"
 lab_down >/dev/null 2>&1

@@ -100,6 +100,30 @@ static void rt(struct mw_core *c, uint64_t t, uint32_t seq, uint32_t size, uint3
 	core_feed(c, &e);
 }
 
+static void tick(struct mw_core *c, uint64_t t);
+
+/* tc egress's view: seq re-sent, una = the peer's highest ACK when it left. */
+static void rs(struct mw_core *c, uint64_t t, uint32_t seq, uint32_t size, uint32_t cnt,
+	       uint32_t una)
+{
+	struct mw_event e = ev(MW_EV_RESEND, t);
+
+	e.seq = seq;
+	e.size = size;
+	e.aux = cnt;
+	e.aux2 = una;
+	core_feed(c, &e);
+}
+
+static void recovered(struct mw_core *c, uint64_t t, uint32_t seq, uint32_t size)
+{
+	struct mw_event e = ev(MW_EV_RECOVERED, t);
+
+	e.seq = seq;
+	e.size = size;
+	core_feed(c, &e);
+}
+
 static void test_blackhole(void)
 {
 	struct mw_core *c = mk(false);
@@ -111,7 +135,10 @@ static void test_blackhole(void)
 	df(c, SEC, 9000);
 	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
 	CHECK("blackhole-needs-two-timeouts", !find(MW_V_ICMP_BLACKHOLE), "fired after one");
-	rt(c, 3 * SEC, 1000, 9000, 2, 1000);
+	rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
+	tick(c, 2 * SEC + SEC / 2 + 1);
+	CHECK("blackhole-needs-time-stuck", !find(MW_V_ICMP_BLACKHOLE), "fired after 0.5 s");
+	tick(c, 3 * SEC + 1);
 	f = find(MW_V_ICMP_BLACKHOLE);
 	CHECK("blackhole-detected", f != NULL, "no icmp_blackhole");
 	if (f) {
@@ -122,8 +149,21 @@ static void test_blackhole(void)
 		      "remedy '%s'", f->remedy);
 	}
 	rt(c, 5 * SEC, 1000, 9000, 3, 1000);
+	tick(c, 6 * SEC);
 	CHECK("blackhole-reported-once", core_findings(c, MW_V_ICMP_BLACKHOLE) == 1, "%u",
 	      core_findings(c, MW_V_ICMP_BLACKHOLE));
+	core_free(c);
+
+	/* the same from tc's re-sends, as a server whose flight is lost sees it */
+	c = mk(false);
+	iface(c, 9000);
+	df(c, SEC, 60);
+	df(c, SEC, 6424);
+	rs(c, SEC + SEC / 5, 5000, 6424, 1, 5000);
+	rs(c, SEC + SEC / 2, 5000, 6424, 2, 5000);
+	rs(c, 2 * SEC, 5000, 6424, 3, 5000);
+	tick(c, 3 * SEC);
+	CHECK("blackhole-from-resends", find(MW_V_ICMP_BLACKHOLE) != NULL, "none");
 	core_free(c);
 }
 
@@ -131,24 +171,65 @@ static void test_ordinary_loss(void)
 {
 	struct mw_core *c = mk(false);
 
-	iface(c, 9000);
+	iface(c, 1500);
 	df(c, SEC, 600);
-	df(c, SEC, 9000);
-	/* fast retransmits and timeouts that are followed by progress: random loss */
-	for (uint32_t i = 0; i < 20; i++)
-		rt(c, 2 * SEC + i, 1000 + i * 9000, 9000, i % 2, 1000 + i * 9000 - (i % 2) * 5);
-	CHECK("loss-large-with-progress-no-alarm", ngot == 0, "%d findings", ngot);
+	df(c, SEC, 1500);
+	/* 5% random loss: re-sends at the head, some twice, each acknowledged soon after */
+	{
+		struct mw_event e = ev(MW_EV_DF_MAX, SEC);
+
+		e.size = 1500;
+		e.seq = 50000;	/* the first full-size segment, never re-sent: it arrived */
+		core_feed(c, &e);
+	}
+	for (uint32_t i = 0; i < 200; i++) {
+		uint64_t t = 2 * SEC + i * (SEC / 20);
+		uint32_t seq = 100000 + i * 14480;
+
+		rs(c, t, seq, 1500, 1, seq);
+		if (i % 7 == 0)
+			rs(c, t + SEC / 5, seq, 1500, 2, seq);
+		recovered(c, t + SEC / 4, seq, 1500);
+		tick(c, t + SEC / 4 + 1);
+	}
+	tick(c, 30 * SEC);
+	CHECK("loss-random-resends-no-alarm", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole on loss");
+	core_free(c);
+
+	/* a dead peer mid-download: 1500-byte segments went through for minutes, then nothing */
+	c = mk(false);
+	iface(c, 1500);
+	df(c, SEC, 600);
+	df(c, SEC, 1500);
+	rs(c, 2 * SEC, 7000, 1500, 1, 7000);
+	recovered(c, 2 * SEC + SEC / 5, 7000, 1500);
+	rs(c, 100 * SEC, 900000, 1500, 1, 900000);
+	rs(c, 101 * SEC, 900000, 1500, 2, 900000);
+	rs(c, 103 * SEC, 900000, 1500, 3, 900000);
+	tick(c, 110 * SEC);
+	CHECK("dead-peer-no-blackhole", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole on a dead peer");
 	core_free(c);
 
 	c = mk(false);
 	iface(c, 9000);
 	df(c, SEC, 600);
 	df(c, SEC, 9000);
-	/* small and large segments both stuck: a dead path, not an MTU problem */
-	rt(c, 2 * SEC, 50, 300, 1, 50);
-	rt(c, 3 * SEC, 50, 300, 2, 50);
+	/* small and large segments both stuck (two flows): a dead path, not an MTU problem */
+	{
+		struct mw_event e = ev(MW_EV_RETRANS, 2 * SEC);
+
+		e.flow.sport = 40001;
+		e.seq = e.aux2 = 50;
+		e.size = 300;
+		e.aux = 1;
+		core_feed(c, &e);
+		e.ts_ns = 3 * SEC;
+		e.aux = 2;
+		core_feed(c, &e);
+	}
 	rt(c, 4 * SEC, 70000, 9000, 1, 70000);
 	rt(c, 5 * SEC, 70000, 9000, 2, 70000);
+	tick(c, 9 * SEC);
 	CHECK("loss-small-stuck-vetoes", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole on dead path");
 	core_free(c);
 
@@ -156,6 +237,7 @@ static void test_ordinary_loss(void)
 	df(c, SEC, 9000);
 	rt(c, 2 * SEC, 1, 9000, 1, 1);
 	rt(c, 3 * SEC, 1, 9000, 2, 1);
+	tick(c, 9 * SEC);
 	CHECK("blackhole-needs-smaller-delivery", !find(MW_V_ICMP_BLACKHOLE),
 	      "no smaller size ever sent, yet alarmed");
 	core_free(c);
@@ -294,6 +376,8 @@ static void test_stalls(void)
 
 	established(c, SEC, 8960);
 	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	/* the ClientHello is re-sent: its ACK would have ridden on the lost flight */
+	rs(c, SEC + SEC / 5, 1000, 379, 1, 1000);
 	tick(c, 3 * SEC);
 	CHECK("stall-not-before-timer", ngot == 0, "%d findings", ngot);
 	tick(c, 4 * SEC + 1);
@@ -304,6 +388,23 @@ static void test_stalls(void)
 		CHECK("stalled-tls-mtu-evidence", f->mtu_evidence && f->peer_mss == 8960,
 		      "evidence %d mss %u", f->mtu_evidence, f->peer_mss);
 	}
+	core_free(c);
+
+	/* a slow server on a jumbo LAN: it acknowledged the ClientHello and says nothing */
+	c = mk(false);
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	{
+		struct mw_event a = ev(MW_EV_ACKED, SEC + 1);
+
+		a.size = 327;
+		a.aux = 327;
+		core_feed(c, &a);
+	}
+	tick(c, 10 * SEC);
+	f = find(MW_V_STALLED_TLS);
+	CHECK("slow-server-stall-without-mtu-claim", f && !f->mtu_evidence, "%s",
+	      f ? "claimed MTU" : "no stall");
 	core_free(c);
 
 	/* complete handshake, then idle: not stalled */
