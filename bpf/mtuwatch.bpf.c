@@ -439,6 +439,8 @@ int mw_tc_egress(struct __sk_buff *skb)
 		if ((void *)(th + 1) > data_end)
 			return TC_ACT_UNSPEC;
 		l4hdr = th->doff * 4;
+		if (l4hdr < sizeof(*th))
+			return TC_ACT_UNSPEC;
 	}
 	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
 	if (skb->gso_size && th)
@@ -567,6 +569,15 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if ((void *)(th + 1) > data_end)
 			return;
 		l4hdr = th->doff * 4;
+		if (l4hdr < sizeof(*th))
+			return;
+		/*
+		 * The MSS a server offers us, from its SYN-ACK (bounded by our own connects). A
+		 * server's peer MSS comes from its socket at ESTABLISHED: no event per SYN, which
+		 * a SYN flood would turn into a ring buffer flood.
+		 */
+		if (th->syn && !th->ack)
+			return;
 		if (th->syn) {
 			__u16 mss = mw_tcp_mss(data, data_end, th);
 
@@ -718,7 +729,8 @@ static __always_inline int skb_ptb(struct sk_buff *skb, struct mw_event *e)
 		inner = l4 + 8;
 		if ((b[inner & 63] >> 4) == 4) {
 			__u32 iihl = (b[inner & 63] & 0xf) * 4;
-			__u32 ip4 = inner & 31;
+			/* The outer header is 20 or 24 bytes (checked above): two constant offsets. */
+			__u32 ip4 = inner == 28 ? 28 : 32;
 
 			e->flow.family = 4;
 			e->flow.proto = b[ip4 + 9];
@@ -808,12 +820,20 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 
 static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 {
+	struct mw_event tmp = {}, *e;
 	struct net_device *dev;
-	struct mw_event *e;
 	__u32 netns;
+	__u16 proto;
 
-	/* Most frees are of no interest: decide on the reason and protocol before any read. */
-	if (reason <= SKB_DROP_REASON_NOT_SPECIFIED)
+	/*
+	 * Most frees are of no interest: decide on the reason and the protocol before anything
+	 * else, and reserve ring buffer space only for a Packet Too Big (a drop storm must not
+	 * contend on the ring's lock or count as lost events).
+	 */
+	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	proto = BPF_CORE_READ(skb, protocol);
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return 0;
 	dev = BPF_CORE_READ(skb, dev);
 	if (dev)
@@ -827,20 +847,21 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 		too_big(skb, netns, 0);
 		return 0;
 	}
+	if (skb_ptb(skb, &tmp))
+		return 0;
+	tmp.netns = netns;
+	tmp.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
+	tmp.aux = reason;
+	/* A PTB dropped on its way out (the router's own firewall) vs. one that arrived. */
+	tmp.aux2 = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
+	tmp.dir = tmp.aux2 ? MW_DIR_OUT : MW_DIR_IN;
+	stat_add(MW_STAT_PTB_DROP, tmp.ifindex, netns, tmp.family, reason);
 	e = ev_new(MW_EV_PTB_DROP);
 	if (!e)
 		return 0;
-	if (skb_ptb(skb, e)) {
-		bpf_ringbuf_discard(e, 0);
-		return 0;
-	}
-	e->netns = netns;
-	e->ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
-	e->aux = reason;
-	/* A PTB dropped on its way out (the router's own firewall) vs. one that arrived. */
-	e->aux2 = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
-	e->dir = e->aux2 ? MW_DIR_OUT : MW_DIR_IN;
-	stat_add(MW_STAT_PTB_DROP, e->ifindex, netns, e->family, reason);
+	tmp.ts_ns = e->ts_ns;
+	tmp.type = MW_EV_PTB_DROP;
+	__builtin_memcpy(e, &tmp, sizeof(tmp));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

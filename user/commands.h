@@ -21,6 +21,8 @@ struct watch_opts {
 };
 
 int parse_uint(const char *s, const char *what, long max, long *out);
+int usage_error(void);
+void bad_option(char **argv);
 int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *extra_short,
 		     const struct option *extra_long, int (*extra)(int c, const char *arg, void *ctx),
 		     void *ctx);

@@ -555,10 +555,14 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	fmt_addr(e->family, e->peer, peer, sizeof(peer));
 	fmt_addr(p->family, p->dst, dst, sizeof(dst));
 	if (f.outgoing) {
+		char to[64];
+
+		/* The PTB goes back to the source of the packet it quotes. */
+		fmt_addr(e->flow.family ? e->flow.family : e->family, e->flow.saddr, to, sizeof(to));
 		snprintf(f.explain, sizeof(f.explain),
 			 "this host's own Packet Too Big (mtu %u) to %s for traffic to %s was "
 			 "dropped on its way out (%s): the senders behind it never learn the path MTU",
-			 e->mtu, peer, dst, rn);
+			 e->mtu, to, dst, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
 			 "let ICMP type 3 code 4 / ICMPv6 type 2 leave this host (firewall OUTPUT "
 			 "and FORWARD rules), or clamp the MSS on this router");

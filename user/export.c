@@ -190,8 +190,12 @@ static int exp_extra(int c, const char *arg, void *ctx)
 		X.textfile_dir = arg;
 		return 0;
 	case 'I':
-		if (parse_uint(arg, "interval", 86400, &v) || !v)
+		if (parse_uint(arg, "interval", 86400, &v))
 			return -1;
+		if (!v) {
+			pr_warn("Invalid interval 0 -- use at least 1 second\n");
+			return -1;
+		}
 		X.interval = v;
 		return 0;
 	case '4':
@@ -273,10 +277,8 @@ int cmd_export(int argc, char **argv)
 	int rc;
 
 	X = (struct exp){ .interval = 15, .prefix4 = 24, .prefix6 = 64, .top = 20 };
-	if (parse_watch_opts(argc, argv, &w, "", longs, exp_extra, &listen)) {
-		exp_usage(stderr);
-		return 2;
-	}
+	if (parse_watch_opts(argc, argv, &w, "", longs, exp_extra, &listen))
+		return usage_error();
 	if (w.help) {
 		exp_usage(stdout);
 		return 0;

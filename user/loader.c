@@ -17,13 +17,29 @@
 #define MW_BPF_TCX_EGRESS 47
 
 static bool verbose;
+static char failed_prog[64];	/* the program libbpf last said failed to load */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	char line[512], *p, *q;
+	va_list cp;
+
+	/* Remember which program failed, so that only that one is dropped and retried. */
+	va_copy(cp, ap);
+	vsnprintf(line, sizeof(line), fmt, cp);
+	va_end(cp);
+	p = strstr(line, "prog '");
+	if (level == LIBBPF_WARN && p && (strstr(line, "failed to load") ||
+					  strstr(line, "load failed"))) {
+		p += 6;
+		q = strchr(p, '\'');
+		if (q)
+			snprintf(failed_prog, sizeof(failed_prog), "%.*s", (int)(q - p), p);
+	}
 	/* libbpf's chatter, warnings included, only with -v: errors get our own one line. */
 	if (!verbose)
 		return 0;
-	return vfprintf(stderr, fmt, ap);
+	return fputs(line, stderr);
 }
 
 static void att_add(struct mw_session *s, const char *prog, const char *iface, const char *mode,
@@ -50,13 +66,37 @@ static int rb_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Which tracepoint flavour a load attempt uses. */
-enum tp_flavour { TP_BTF_ALL, TP_BTF_CORE, TP_RAW };
+/*
+ * Every program and what is lost without it. A program the kernel refuses falls back to its
+ * raw_tp twin if it has one, else is left out (the essential tc egress excepted), and the
+ * load is retried; each degradation is said in one line.
+ */
+enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_XDP, P_TC_IN, P_MAX };
+enum { M_BTF, M_RAW, M_OFF };
 
-static int open_load(struct mw_session *s, const struct mw_session_opts *o, enum tp_flavour fl)
+static const struct {
+	const char *name, *raw;
+	const char *lost;
+} roles[P_MAX] = {
+	[P_KFREE] = { "mw_tp_kfree_skb", "mw_raw_kfree_skb",
+		      "Packet Too Big dropped or sent by this host is not seen" },
+	[P_RETRANS] = { "mw_tp_retransmit", "mw_raw_retransmit",
+			"retransmissions of flows older than this run are not seen" },
+	[P_STATE] = { "mw_tp_sock_state", "mw_raw_sock_state",
+		      "flows are not tracked: no handshake stalls, no re-sends" },
+	[P_ICMP] = { "mw_tp_icmp_send", NULL, "ptb_sent is not confirmed by icmp_send" },
+	[P_XDP] = { "mw_xdp_ingress", NULL, "arrivals are watched at tc ingress instead" },
+	[P_TC_IN] = { "mw_tc_ingress", NULL, "arrivals are seen only where XDP attaches" },
+};
+
+static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *name)
+{
+	return name ? bpf_object__find_program_by_name(sk->obj, name) : NULL;
+}
+
+static int open_load(struct mw_session *s, const struct mw_session_opts *o, int *mode)
 {
 	struct mtuwatch_bpf *sk = mtuwatch_bpf__open();
-	bool btf = fl != TP_RAW;
 	int err;
 
 	if (!sk)
@@ -64,27 +104,68 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, enum
 	sk->rodata->targ_netns = o->all_netns ? 0 : s->self_netns;
 	sk->rodata->targ_self_netns = s->self_netns;
 	sk->rodata->targ_hs_parse = !o->no_handshakes;
-	bpf_program__set_autoload(sk->progs.mw_tp_kfree_skb, btf);
-	bpf_program__set_autoload(sk->progs.mw_tp_retransmit, btf);
-	bpf_program__set_autoload(sk->progs.mw_tp_sock_state, btf);
-	bpf_program__set_autoload(sk->progs.mw_tp_icmp_send, fl == TP_BTF_ALL);
-	bpf_program__set_autoload(sk->progs.mw_raw_kfree_skb, !btf);
-	bpf_program__set_autoload(sk->progs.mw_raw_retransmit, !btf);
-	bpf_program__set_autoload(sk->progs.mw_raw_sock_state, !btf);
+	for (int r = 0; r < P_MAX; r++) {
+		struct bpf_program *btf = prog_by_name(sk, roles[r].name);
+		struct bpf_program *raw = prog_by_name(sk, roles[r].raw);
+
+		bpf_program__set_autoload(btf, mode[r] == M_BTF);
+		if (raw)
+			bpf_program__set_autoload(raw, mode[r] == M_RAW);
+	}
 	/* TCX wants the attach type at load time; clsact ignores it. */
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress, MW_BPF_TCX_EGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress, MW_BPF_TCX_INGRESS);
+	failed_prog[0] = 0;
 	err = mtuwatch_bpf__load(sk);
 	if (err) {
 		mtuwatch_bpf__destroy(sk);
 		return err;
 	}
 	s->skel = sk;
-	s->tp_mode = btf ? "tp_btf" : "raw_tp";
+	return 0;
+}
+
+/* Load, dropping what this kernel refuses one program at a time. */
+static int load_all(struct mw_session *s, const struct mw_session_opts *o)
+{
+	int mode[P_MAX] = {}, err, r;
+
+	for (int tries = 0; tries < 2 * P_MAX; tries++) {
+		err = open_load(s, o, mode);
+		if (!err)
+			break;
+		if (err == -EPERM || err == -EACCES)
+			return err;
+		for (r = 0; r < P_MAX; r++)
+			if (!strcmp(failed_prog, roles[r].name) ||
+			    (roles[r].raw && !strcmp(failed_prog, roles[r].raw)))
+				break;
+		if (r == P_MAX)
+			return err;	/* tc egress, or a failure we cannot place */
+		pr_debug("%s did not load (%s), retrying without it\n", failed_prog,
+			 strerror(-err));
+		mode[r] = mode[r] == M_BTF && roles[r].raw ? M_RAW : M_OFF;
+	}
+	if (err)
+		return err;
+	if (mode[P_XDP] == M_OFF && mode[P_TC_IN] == M_OFF)
+		pr_warn("note: neither XDP nor tc ingress loads on this kernel -- arriving Packet "
+			"Too Big is seen only when it is dropped\n");
+	for (r = 0; r < P_MAX; r++) {
+		s->mode[r] = mode[r];
+		if (mode[r] == M_OFF && !(r == P_TC_IN && mode[P_XDP] != M_OFF) &&
+		    !(r == P_XDP && mode[P_TC_IN] == M_OFF))
+			pr_warn("note: %s does not load on this kernel -- %s; the rest still "
+				"works\n", roles[r].name, roles[r].lost);
+		if (mode[r] == M_OFF)
+			att_add(s, roles[r].name, NULL, "none", false);
+	}
 	return 0;
 }
 
 /* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
+static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd);
+
 static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 {
 	struct bpf_program *p = ingress ? s->skel->progs.mw_tc_ingress :
@@ -131,6 +212,14 @@ fail:
 static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 {
 	int pfd = bpf_program__fd(s->skel->progs.mw_xdp_ingress);
+
+	if (s->mode[P_XDP] == M_OFF)
+		return s->mode[P_TC_IN] == M_OFF ? -EOPNOTSUPP : attach_tc(s, i, true);
+	return attach_xdp_prog(s, i, pfd);
+}
+
+static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
+{
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 0);
 	int fd = bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo);
 
@@ -157,21 +246,18 @@ static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 }
 
 static void attach_tp(struct mw_session *s, struct bpf_program *p, const char *name,
-		      bool required)
+		      const char *mode, const char *lost)
 {
-	struct bpf_link *l;
+	struct bpf_link *l = bpf_program__attach(p);
 
-	if (!bpf_program__autoload(p))
-		return;
-	l = bpf_program__attach(p);
 	if (!l) {
-		att_add(s, name, NULL, s->tp_mode, false);
-		pr_warn("%s tracepoint %s did not attach (%s)%s\n", required ? "Failed:" : "note:",
-			name, strerror(errno), required ? "" : " -- optional, continuing");
+		att_add(s, name, NULL, mode, false);
+		pr_warn("note: tracepoint program %s did not attach (%s) -- %s; the rest still "
+			"works\n", name, strerror(errno), lost);
 		return;
 	}
 	s->links[s->nlinks++] = l;
-	att_add(s, name, NULL, s->tp_mode, true);
+	att_add(s, name, NULL, mode, true);
 }
 
 int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event_fn cb,
@@ -210,15 +296,7 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 			"CONFIG_DEBUG_INFO_BTF=y; nothing can be watched\n");
 		return 1;
 	}
-	err = open_load(s, o, TP_BTF_ALL);
-	if (err) {
-		pr_debug("load with BTF tracepoints and icmp_send failed (%d), retrying\n", err);
-		err = open_load(s, o, TP_BTF_CORE);
-	}
-	if (err) {
-		pr_debug("load with BTF tracepoints failed (%d), trying raw tracepoints\n", err);
-		err = open_load(s, o, TP_RAW);
-	}
+	err = load_all(s, o);
 	if (err) {
 		pr_warn("Failed to load the BPF programs: %s -- %s\n", strerror(-err),
 			err == -EPERM || err == -EACCES ?
@@ -226,16 +304,14 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 			"kernel too old? (rerun with -v for the verifier's log)");
 		return 1;
 	}
-	if (!bpf_program__autoload(s->skel->progs.mw_tp_icmp_send))
-		att_add(s, "mw_tp_icmp_send", NULL, "none", false);
-
-	attach_tp(s, s->skel->progs.mw_tp_kfree_skb, "mw_tp_kfree_skb", true);
-	attach_tp(s, s->skel->progs.mw_raw_kfree_skb, "mw_raw_kfree_skb", true);
-	attach_tp(s, s->skel->progs.mw_tp_retransmit, "mw_tp_retransmit", true);
-	attach_tp(s, s->skel->progs.mw_raw_retransmit, "mw_raw_retransmit", true);
-	attach_tp(s, s->skel->progs.mw_tp_sock_state, "mw_tp_sock_state", true);
-	attach_tp(s, s->skel->progs.mw_raw_sock_state, "mw_raw_sock_state", true);
-	attach_tp(s, s->skel->progs.mw_tp_icmp_send, "mw_tp_icmp_send", false);
+	for (int r = P_KFREE; r <= P_ICMP; r++) {
+		if (s->mode[r] == M_OFF)
+			continue;
+		attach_tp(s, prog_by_name(s->skel, s->mode[r] == M_RAW ? roles[r].raw :
+				    roles[r].name), s->mode[r] == M_RAW ? roles[r].raw :
+				    roles[r].name, s->mode[r] == M_RAW ? "raw_tp" : "tp_btf",
+			  roles[r].lost);
+	}
 
 	for (int k = 0; k < s->nifaces; k++) {
 		attach_tc(s, &s->ifaces[k], false);

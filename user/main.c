@@ -32,6 +32,18 @@ int parse_uint(const char *s, const char *what, long max, long *out)
 	return 0;
 }
 
+/* A usage error is one line, already printed: this only gives its exit status. */
+int usage_error(void)
+{
+	return 2;
+}
+
+/* getopt stays quiet (opterr = 0): its complaint is ours, on one line, with the way out. */
+void bad_option(char **argv)
+{
+	pr_warn("Unknown option or missing value '%s' -- see 'mtuwatch help'\n", argv[optind - 1]);
+}
+
 static void usage_live(FILE *o)
 {
 	fprintf(o,
@@ -81,7 +93,7 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 	struct option longs[32] = {};
 	char shorts[64];
 	int n = 0, c;
-	long v;
+	long v = 0;
 
 	for (size_t k = 0; k < sizeof(base) / sizeof(base[0]); k++)
 		longs[n++] = base[k];
@@ -91,6 +103,7 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 	w->duration = -1;
 	w->stall_after = 3;
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -112,9 +125,10 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 			w->so.all_netns = true;
 			break;
 		case 'S':
-			if (parse_uint(optarg, "stall time", 86400, &v) || v == 0) {
-				if (v == 0)
-					pr_warn("Invalid stall time 0 -- use at least 1 second\n");
+			if (parse_uint(optarg, "stall time", 86400, &v))
+				return -1;
+			if (v == 0) {
+				pr_warn("Invalid stall time 0 -- use at least 1 second\n");
 				return -1;
 			}
 			w->stall_after = v;
@@ -142,8 +156,10 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 			w->help = true;
 			return 0;
 		default:
-			if (extra && c != '?' && extra(c, optarg, ctx) == 0)
+			if (extra && c != '?' && c != ':' && extra(c, optarg, ctx) == 0)
 				break;
+			if (c == '?' || c == ':')
+				bad_option(argv);
 			return -1;
 		}
 	}
@@ -157,10 +173,8 @@ static int cmd_live(int argc, char **argv)
 	struct mw_render r = { .out = stdout };
 	int err;
 
-	if (parse_watch_opts(argc, argv, &w, NULL, NULL, NULL, NULL)) {
-		usage_live(stderr);
-		return 2;
-	}
+	if (parse_watch_opts(argc, argv, &w, NULL, NULL, NULL, NULL))
+		return usage_error();
 	if (w.help) {
 		usage_live(stdout);
 		return 0;

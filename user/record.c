@@ -115,7 +115,6 @@ static void write_context(struct mw_driver *d, struct recfile_writer *w, const s
 			n += snprintf(ports + n, sizeof(ports) - n, "%s%u", i ? "," : "", o->ports[i]);
 		meta(w, "hint_ports", "%s", ports);
 	}
-	meta(w, "tracepoints", "%s", d->s.tp_mode);
 	for (int i = 0; i < d->s.nifaces; i++) {
 		char v[64];
 
@@ -184,10 +183,8 @@ int cmd_record(int argc, char **argv)
 	char err[256];
 	int rc = 0;
 
-	if (parse_watch_opts(argc, argv, &w, "o:f", longs, rec_extra, &ro)) {
-		rec_usage(stderr);
-		return 2;
-	}
+	if (parse_watch_opts(argc, argv, &w, "o:f", longs, rec_extra, &ro))
+		return usage_error();
 	if (w.help) {
 		rec_usage(stdout);
 		return 0;
@@ -355,6 +352,7 @@ int cmd_report(int argc, char **argv)
 	int c, rc = 0, n;
 
 	optind = 1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "i:jrvh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -373,8 +371,8 @@ int cmd_report(int argc, char **argv)
 			rep_usage(stdout);
 			return 0;
 		default:
-			rep_usage(stderr);
-			return 2;
+			bad_option(argv);
+			return usage_error();
 		}
 	}
 	if (optind < argc) {
@@ -384,7 +382,8 @@ int cmd_report(int argc, char **argv)
 	r = recfile_open(in, err, sizeof(err));
 	if (!r) {
 		/* err names the file already */
-		pr_warn("Failed to read %s\n", err);
+		pr_warn("Failed: %s%s\n", err, errno == ENOENT ?
+			" -- record one with 'mtuwatch record', or name it with -i FILE" : "");
 		return 1;
 	}
 	rp.co.reason_name = reasons_name;
@@ -431,8 +430,6 @@ int cmd_report(int argc, char **argv)
 		if (!rp.core)
 			rp.core = core_new(&rp.co);
 		if (rp.core) {
-			if (rp.co.self_netns == 0 && !rp.r.json)
-				fprintf(rp.r.out, "# (no events)\n");
 			render_summary(&rp.r, rp.core, rp.lost ? rp.lost : core_lost(rp.core));
 		}
 	}

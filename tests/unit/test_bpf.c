@@ -213,12 +213,18 @@ static void test_syn_mss(void)
 	uint8_t p[256] = {};
 	size_t n = eth(p, ETH_P_IP);
 	const struct mw_event *e;
+	struct tcphdr *t;
 
 	n += ip4(p + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 28, true);
+	t = (void *)(p + n);
 	n += tcp(p + n, 443, 40000, 1, true, 8960);
 	run(skel->progs.mw_xdp_ingress, p, n, NULL);
+	CHECK("xdp-syn-no-event", count_of(MW_EV_SYN_MSS) == 0, "a SYN made an event");
+	t->ack = 1;
+	run(skel->progs.mw_xdp_ingress, p, n, NULL);
 	e = ev_of(MW_EV_SYN_MSS);
-	CHECK("xdp-syn-mss", e && e->aux == 8960, "%s %u", e ? "mss" : "no event", e ? e->aux : 0);
+	CHECK("xdp-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
+	      e ? "mss" : "no event", e ? e->aux : 0);
 }
 
 static void test_gso(void)
