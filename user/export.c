@@ -46,6 +46,8 @@ static void ifname_of(struct mw_driver *d, uint32_t ifindex, uint32_t netns, cha
 		snprintf(buf, len, "%s", "");
 	else if (netns == d->s.self_netns && if_indextoname(ifindex, n))
 		snprintf(buf, len, "%s", n);
+	else if (netns != d->s.self_netns)
+		snprintf(buf, len, "if%u@%u", ifindex, netns);	/* another namespace's */
 	else
 		snprintf(buf, len, "if%u", ifindex);
 }
@@ -81,7 +83,7 @@ static int read_stats(struct mw_driver *d, struct mw_metric_stat *out, int max)
 			snprintf(s->reason, sizeof(s->reason), "%s", rn);
 		else
 			snprintf(s->reason, sizeof(s->reason), "REASON_%u", k.reason);
-		n++;
+		n = metrics_merge_stat(out, n);
 	}
 	free(vals);
 	return n;

@@ -102,6 +102,26 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 		pc->rows[pc->n++] = r;
 }
 
+/*
+ * The kernel counts per (ifindex, netns, family, reason); a metric shows fewer labels. Sum
+ * the rows that render alike, or Prometheus would see one series twice.
+ */
+int metrics_merge_stat(struct mw_metric_stat *out, int n)
+{
+	struct mw_metric_stat *s = &out[n];
+	bool fam = s->kind == MW_STAT_PTB_RX || s->kind == MW_STAT_PTB_DROP;
+	bool rsn = s->kind == MW_STAT_PTB_DROP;
+
+	for (int i = 0; i < n; i++) {
+		if (out[i].kind != s->kind || strcmp(out[i].iface, s->iface) ||
+		    (fam && out[i].family != s->family) || (rsn && strcmp(out[i].reason, s->reason)))
+			continue;
+		out[i].value += s->value;
+		return n;
+	}
+	return n + 1;
+}
+
 int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 {
 	struct prefix_ctx *pc;

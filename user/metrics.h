@@ -38,6 +38,8 @@ struct mw_metrics_in {
 	const char *kernel;
 };
 
+/* Folds out[n] into an earlier row that renders with the same labels; returns the count. */
+int metrics_merge_stat(struct mw_metric_stat *out, int n);
 /* Renders into a malloc'd buffer; 0 or -errno. */
 int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len);
 

@@ -72,6 +72,22 @@ int main(void)
 		CHECK("metrics-top-n-bounds-series", n == 1, "%d series", n);
 	}
 	free(b);
+	{
+		/* IPv4 and IPv6 large retransmits on one interface: one series, summed */
+		struct mw_metric_stat m[3] = {
+			{ .kind = MW_STAT_LARGE_RETRANS, .iface = "c0", .family = 4, .value = 2 },
+			{ .kind = MW_STAT_LARGE_RETRANS, .iface = "c0", .family = 6, .value = 3 },
+			{ .kind = MW_STAT_PTB_RX, .iface = "c0", .family = 6, .value = 1 },
+		};
+		int n = 0;
+
+		for (int i = 0; i < 3; i++) {
+			m[n] = m[i];
+			n = metrics_merge_stat(m, n);
+		}
+		CHECK("metrics-no-duplicate-series", n == 2 && m[0].value == 5, "%d rows, %llu", n,
+		      (unsigned long long)m[0].value);
+	}
 	core_free(in.core);
 	return 0;
 }
