@@ -418,8 +418,7 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 
 /* ---- tc egress ------------------------------------------------------------------------ */
 
-SEC("tc")
-int mw_tc_egress(struct __sk_buff *skb)
+static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -429,7 +428,7 @@ int mw_tc_egress(struct __sk_buff *skb)
 	struct tcphdr *th = NULL;
 	__u32 size, l4hdr = 0;
 
-	if (mw_parse(data, data_end, &p) || !p.df)
+	if (mw_parse(data, data_end, &p, l3) || !p.df)
 		return TC_ACT_UNSPEC;
 	count(MW_CNT_TC_PKTS);
 
@@ -504,6 +503,19 @@ flow:
 	return TC_ACT_UNSPEC;
 }
 
+SEC("tc")
+int mw_tc_egress(struct __sk_buff *skb)
+{
+	return tc_egress(skb, false);
+}
+
+/* The same for devices without a link-layer header (tun, WireGuard, ipip). */
+SEC("tc")
+int mw_tc_egress_l3(struct __sk_buff *skb)
+{
+	return tc_egress(skb, true);
+}
+
 /* ---- XDP ingress ---------------------------------------------------------------------- */
 
 /* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
@@ -554,12 +566,12 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
  * at both call sites. Returns nothing: both hooks always pass the packet on.
  */
 static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *data_end,
-					 __u32 ifindex, __u32 gso_size)
+					 __u32 ifindex, __u32 gso_size, bool l3)
 {
 	struct mw_pkt p = {};
 	struct mw_event *e;
 
-	if (mw_parse(data, data_end, &p) || p.frag)
+	if (mw_parse(data, data_end, &p, l3) || p.frag)
 		return;
 
 	if (p.proto == IPPROTO_TCP) {
@@ -654,7 +666,7 @@ SEC("xdp.frags")
 int mw_xdp_ingress(struct xdp_md *ctx)
 {
 	ingress_main(ctx, true, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
-		     ctx->ingress_ifindex, 0);
+		     ctx->ingress_ifindex, 0, false);
 	return XDP_PASS;
 }
 
@@ -663,7 +675,15 @@ SEC("tc")
 int mw_tc_ingress(struct __sk_buff *skb)
 {
 	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
-		     skb->ifindex, skb->gso_size);
+		     skb->ifindex, skb->gso_size, false);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int mw_tc_ingress_l3(struct __sk_buff *skb)
+{
+	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
+		     skb->ifindex, skb->gso_size, true);
 	return TC_ACT_UNSPEC;
 }
 

@@ -35,13 +35,26 @@ struct mw_pkt {
 	__u8 frag;		/* a non-first fragment: no transport header */
 };
 
-/* Skip up to two VLAN tags: the watched link may be a trunk. */
-static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p)
+/*
+ * Skip up to two VLAN tags: the watched link may be a trunk. An L3 device (tun, WireGuard,
+ * ipip: no link-layer header) starts at the IP header; `l3` is a constant per program.
+ */
+static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p, bool l3)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);
 	__u16 proto;
 
+	if (l3) {
+		__u8 *v = data;
+
+		if ((void *)(v + 1) > data_end)
+			return -1;
+		off = 0;
+		proto = (*v >> 4) == 4 ? bpf_htons(ETH_P_IP) :
+			(*v >> 4) == 6 ? bpf_htons(ETH_P_IPV6) : 0;
+		goto l3;
+	}
 	if ((void *)(eth + 1) > data_end)
 		return -1;
 	proto = eth->h_proto;
@@ -56,6 +69,7 @@ static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p
 			off += sizeof(*vh);
 		}
 	}
+l3:
 	p->l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;

@@ -71,7 +71,7 @@ static int rb_event(void *ctx, void *data, size_t len)
  * raw_tp twin if it has one, else is left out (the essential tc egress excepted), and the
  * load is retried; each degradation is said in one line.
  */
-enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_XDP, P_TC_IN, P_MAX };
+enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3, P_MAX };
 enum { M_BTF, M_RAW, M_OFF };
 
 static const struct {
@@ -87,6 +87,8 @@ static const struct {
 	[P_ICMP] = { "mw_tp_icmp_send", NULL, "ptb_sent is not confirmed by icmp_send" },
 	[P_XDP] = { "mw_xdp_ingress", NULL, "arrivals are watched at tc ingress instead" },
 	[P_TC_IN] = { "mw_tc_ingress", NULL, "arrivals are seen only where XDP attaches" },
+	[P_TC_EG_L3] = { "mw_tc_egress_l3", NULL, "sizes leaving tun/WireGuard devices are not seen" },
+	[P_TC_IN_L3] = { "mw_tc_ingress_l3", NULL, "arrivals on tun/WireGuard devices are not seen" },
 };
 
 static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *name)
@@ -115,6 +117,8 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	/* TCX wants the attach type at load time; clsact ignores it. */
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress, MW_BPF_TCX_EGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress, MW_BPF_TCX_INGRESS);
+	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress_l3, MW_BPF_TCX_EGRESS);
+	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress_l3, MW_BPF_TCX_INGRESS);
 	failed_prog[0] = 0;
 	err = mtuwatch_bpf__load(sk);
 	if (err) {
@@ -129,6 +133,13 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 {
 	int mode[P_MAX] = {}, err, r;
+	bool l3 = false;
+
+	/* The L3 variants cost verifier time: only when a watched device needs them. */
+	for (int k = 0; k < s->nifaces; k++)
+		l3 |= s->ifaces[k].l3;
+	if (!l3)
+		mode[P_TC_EG_L3] = mode[P_TC_IN_L3] = M_OFF;
 
 	for (int tries = 0; tries < 2 * P_MAX; tries++) {
 		err = open_load(s, o, mode);
@@ -153,6 +164,8 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 			"Too Big is seen only when it is dropped\n");
 	for (r = 0; r < P_MAX; r++) {
 		s->mode[r] = mode[r];
+		if ((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3)
+			continue;
 		if (mode[r] == M_OFF && !(r == P_TC_IN && mode[P_XDP] != M_OFF) &&
 		    !(r == P_XDP && mode[P_TC_IN] == M_OFF))
 			pr_warn("note: %s does not load on this kernel -- %s; the rest still "
@@ -168,9 +181,9 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd);
 
 static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 {
-	struct bpf_program *p = ingress ? s->skel->progs.mw_tc_ingress :
-					  s->skel->progs.mw_tc_egress;
-	const char *name = ingress ? "mw_tc_ingress" : "mw_tc_egress";
+	int role = i->l3 ? (ingress ? P_TC_IN_L3 : P_TC_EG_L3) : ingress ? P_TC_IN : -1;
+	const char *name = role >= 0 ? roles[role].name : "mw_tc_egress";
+	struct bpf_program *p = prog_by_name(s->skel, name);
 	int pfd = bpf_program__fd(p);
 	int fd = bpf_link_create(pfd, i->ifindex, ingress ? MW_BPF_TCX_INGRESS : MW_BPF_TCX_EGRESS,
 				 NULL);
@@ -213,8 +226,10 @@ static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 {
 	int pfd = bpf_program__fd(s->skel->progs.mw_xdp_ingress);
 
-	if (s->mode[P_XDP] == M_OFF)
-		return s->mode[P_TC_IN] == M_OFF ? -EOPNOTSUPP : attach_tc(s, i, true);
+	/* No XDP on L3 devices: their packets start at the IP header, tc handles that. */
+	if (s->mode[P_XDP] == M_OFF || i->l3)
+		return s->mode[i->l3 ? P_TC_IN_L3 : P_TC_IN] == M_OFF ? -EOPNOTSUPP :
+		       attach_tc(s, i, true);
 	return attach_xdp_prog(s, i, pfd);
 }
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@ static int if_query(int fd, const char *name, struct mw_ifinfo *o)
 		return -errno;
 	o->up = ifr.ifr_flags & IFF_UP;
 	o->loopback = ifr.ifr_flags & IFF_LOOPBACK;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0)
+		o->l3 = ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER && !o->loopback;
 	snprintf(o->name, sizeof(o->name), "%s", name);
 	return 0;
 }

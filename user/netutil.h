@@ -13,6 +13,7 @@ struct mw_ifinfo {
 	uint32_t mtu;
 	bool up;
 	bool loopback;
+	bool l3;		/* no link-layer header: tun, WireGuard, ipip (not ARPHRD_ETHER) */
 	char name[MW_IFNAME_LEN];
 };
 

@@ -124,6 +124,23 @@ check "iface-gone-keeps-running" test "$rc" = 0
 check "iface-gone-said" has "$TMP/gone.err" "mwtmp0 disappeared"
 lab_down >/dev/null 2>&1
 
+# a tun device (no link-layer header, like WireGuard): the L3 programs attach and see sizes
+lab_up healthy >/dev/null 2>&1
+lab_exec cli ip tuntap add dev tun0 mode tun
+lab_exec cli ip addr add 203.0.113.5/32 dev tun0
+lab_exec cli ip link set tun0 up
+lab_exec cli ip route add 203.0.113.77/32 dev tun0
+mw_start cli "$TMP/tun.out" record -f -o "$TMP/tun.data" -i tun0
+head -c 1200 /dev/zero | lab_exec cli timeout 2 nc -u -w1 203.0.113.77 9
+sleep 0.5
+mw_stop
+"$MW" report -i "$TMP/tun.data" --raw >"$TMP/tun.raw" 2>&1
+"$MW" report -i "$TMP/tun.data" >"$TMP/tun.rep" 2>&1
+LAST_OUT=$TMP/tun.rep
+check "tun-l3-programs-attached" bash -c "grep -q 'program.mw_tc_egress_l3.tun0: attached' '$TMP/tun.rep' && grep -q 'program.mw_tc_ingress_l3.tun0: attached' '$TMP/tun.rep'"
+LAST_OUT=$TMP/tun.raw
+check "tun-l3-df-size" has "$TMP/tun.raw" 'df_max .* size=1228 .*203.0.113.77:0 proto=17'
+
 # ordinary loss is not an MTU finding: 5% random drops on an aligned path, both ends watched
 lab_up aligned >/dev/null 2>&1
 lab_exec rtr iptables -A FORWARD -m statistic --mode random --probability 0.05 -j DROP

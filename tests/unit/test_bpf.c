@@ -175,6 +175,10 @@ static void test_ptb4(void)
 	      e->flow.proto == IPPROTO_TCP, "inner %s:%u seq %x size %u", a, e->flow.dport, e->seq,
 	      e->size);
 	CHECK("xdp-ptb4-netns", e->netns == SELF_NS, "%u", e->netns);
+	/* on a tun/WireGuard device the same PTB starts at its IP header */
+	CHECK("tc-ingress-l3-ptb4", run(skel->progs.mw_tc_ingress_l3, p + ETH_HLEN, n - ETH_HLEN,
+					NULL) == -1 && ev_of(MW_EV_PTB_RX) &&
+	      ev_of(MW_EV_PTB_RX)->mtu == 1446, "no PTB_RX from an L3 packet");
 	/* the same packet at tc ingress, the fallback when XDP is taken */
 	CHECK("tc-ingress-ptb4-unspec", run(skel->progs.mw_tc_ingress, p, n, NULL) == -1, "verdict");
 	e = ev_of(MW_EV_PTB_RX);
@@ -261,6 +265,15 @@ static void test_ipv6_and_nondf(void)
 	run(skel->progs.mw_tc_egress, p, n, NULL);
 	e = ev_of(MW_EV_DF_MAX);
 	CHECK("tc-ipv6-size", e && e->family == 6 && e->size == 1060, "%s %u",
+	      e ? "size" : "no event", e ? e->size : 0);
+
+	/* tun/WireGuard egress: no link-layer header */
+	memset(p, 0, sizeof(p));
+	n = ip4(p, "192.0.2.2", "203.0.113.77", IPPROTO_UDP, 1228, true);
+	n += 1208;
+	run(skel->progs.mw_tc_egress_l3, p, n, NULL);
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("tc-egress-l3-size", e && e->size == 1228 && e->family == 4, "%s %u",
 	      e ? "size" : "no event", e ? e->size : 0);
 
 	memset(p, 0, sizeof(p));
