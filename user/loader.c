@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -96,6 +97,29 @@ static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *nam
 	return name ? bpf_object__find_program_by_name(sk->obj, name) : NULL;
 }
 
+/*
+ * Test hook: MW_TEST_REFUSE=prog,prog makes the load fail as a kernel that refuses those
+ * programs would, so that the fallbacks and their messages are tested on any kernel.
+ */
+static int test_refuse(struct mtuwatch_bpf *sk)
+{
+	const char *list = getenv("MW_TEST_REFUSE");
+	struct bpf_program *p;
+
+	if (!list)
+		return 0;
+	bpf_object__for_each_program(p, sk->obj) {
+		const char *n = bpf_program__name(p), *hit = strstr(list, n);
+		size_t len = strlen(n);
+
+		if (!bpf_program__autoload(p) || !hit || (hit[len] && hit[len] != ','))
+			continue;
+		snprintf(failed_prog, sizeof(failed_prog), "%s", n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int open_load(struct mw_session *s, const struct mw_session_opts *o, int *mode)
 {
 	struct mtuwatch_bpf *sk = mtuwatch_bpf__open();
@@ -120,7 +144,9 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress_l3, MW_BPF_TCX_EGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress_l3, MW_BPF_TCX_INGRESS);
 	failed_prog[0] = 0;
-	err = mtuwatch_bpf__load(sk);
+	err = test_refuse(sk);
+	if (!err)
+		err = mtuwatch_bpf__load(sk);
 	if (err) {
 		mtuwatch_bpf__destroy(sk);
 		return err;
@@ -313,7 +339,8 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 	}
 	err = load_all(s, o);
 	if (err) {
-		pr_warn("Failed to load the BPF programs: %s -- %s\n", strerror(-err),
+		pr_warn("Failed to load %s: %s -- %s\n",
+			failed_prog[0] ? failed_prog : "the BPF programs", strerror(-err),
 			err == -EPERM || err == -EACCES ?
 			"run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
 			"kernel too old? (rerun with -v for the verifier's log)");

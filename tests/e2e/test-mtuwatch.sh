@@ -110,6 +110,37 @@ rc=$?
 check "no-capabilities-exit-1" test "$rc" = 1
 check "no-capabilities-one-line" bash -c "test \$(wc -l <'$TMP/bad') = 1 && grep -q 'CAP_BPF' '$TMP/bad'"
 
+# a kernel without BTF: one line, exit 1 (the BTF directory hidden in a private mount namespace)
+unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$MW' --duration 1" >"$TMP/nobtf" 2>&1
+rc=$?
+LAST_OUT=$TMP/nobtf
+check "no-btf-exit-1-one-line" test "$rc" = 1 -a "$(wc -l <"$TMP/nobtf")" = 1
+check "no-btf-says-so" has "$TMP/nobtf" 'no BTF.*CONFIG_DEBUG_INFO_BTF'
+
+# a kernel that refuses programs (MW_TEST_REFUSE makes the load fail as such a kernel would):
+# one line per loss, and the rest still works
+lab_up healthy >/dev/null 2>&1
+MW_TEST_REFUSE=mw_xdp_ingress mw_start cli "$TMP/noxdp.json" --json
+lab_bulk healthy 2 >/dev/null 2>&1
+mw_stop
+LAST_OUT=$TMP/noxdp.json.err
+check "refused-xdp-says-tc-ingress" has "$TMP/noxdp.json.err" 'mw_xdp_ingress does not load on this kernel -- arrivals are watched at tc ingress instead'
+LAST_OUT=$TMP/noxdp.json
+check "refused-xdp-pmtu_learned-via-tc" finding "$TMP/noxdp.json" '"verdict":"pmtu_learned"' '"mtu":1500'
+lab_up fwdrop >/dev/null 2>&1
+MW_TEST_REFUSE=mw_tp_kfree_skb,mw_raw_kfree_skb mw_start cli "$TMP/nokfree.json" --json
+lab_bulk fwdrop 2 >/dev/null 2>&1
+mw_stop
+LAST_OUT=$TMP/nokfree.json.err
+check "refused-kfree-says-what-is-lost" has "$TMP/nokfree.json.err" 'mw_tp_kfree_skb does not load on this kernel -- Packet Too Big dropped or sent by this host is not seen; the rest still works'
+check "refused-kfree-runs-on" test "$MW_RC" = 0
+LAST_OUT=$TMP/nokfree.json
+check "refused-kfree-no-false-blackhole" hasnt "$TMP/nokfree.json" '"verdict":"icmp_blackhole"'
+MW_TEST_REFUSE=mw_tc_egress "$MW" --duration 1 >"$TMP/notc" 2>&1
+rc=$?
+LAST_OUT=$TMP/notc
+check "refused-tc-egress-exit-1-names-it" test "$rc" = 1 -a "$(wc -l <"$TMP/notc")" = 1 -a -n "$(grep 'Failed to load mw_tc_egress' "$TMP/notc")"
+
 # an interface that disappears mid-run: said once, the rest keeps working
 ip netns exec "$(lab_ns cli)" ip link add mwtmp0 type veth peer name mwtmp1
 ip netns exec "$(lab_ns cli)" ip link set mwtmp0 up
