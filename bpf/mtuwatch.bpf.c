@@ -430,7 +430,6 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 
 	if (mw_parse(data, data_end, &p, l3) || !p.df)
 		return TC_ACT_UNSPEC;
-	count(MW_CNT_TC_PKTS);
 
 	size = p.l3_len;
 	if (p.proto == IPPROTO_TCP && !p.frag) {
@@ -627,7 +626,6 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			return;
 		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
 			return;
-		count(MW_CNT_XDP_PKTS);
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
 		e = ev_new(MW_EV_PTB_RX);
 		if (!e)
@@ -643,7 +641,6 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			return;
 		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 			return;
-		count(MW_CNT_XDP_PKTS);
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
 		e = ev_new(MW_EV_PTB_RX);
 		if (!e)

@@ -138,8 +138,6 @@ struct mw_event {
 /* Global counters: per-CPU array, summed by user space. */
 enum mw_counter {
 	MW_CNT_EVENTS_LOST = 0,	/* ring buffer reserve failed */
-	MW_CNT_TC_PKTS,		/* DF / IPv6 packets inspected at tc egress */
-	MW_CNT_XDP_PKTS,	/* packets inspected at XDP */
 	MW_CNT_DST_FULL,	/* destination map update failed */
 	MW_CNT_FLOW_FULL,	/* flow map update failed */
 	MW_CNT_MAX
