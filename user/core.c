@@ -106,6 +106,7 @@ struct mw_core {
 	struct flow flows[MAX_FLOWS];
 	struct iface ifaces[MAX_IFACES];
 	int nifaces;
+	int paths_hw, flows_hw;		/* one past the highest slot ever used */
 	uint64_t now;
 	uint64_t lost;
 	uint32_t nfind[MW_V_MAX];
@@ -203,7 +204,8 @@ static struct path *path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 {
 	struct path *free_p = NULL, *oldest = NULL;
 
-	for (int i = 0; i < MAX_PATHS; i++) {
+	/* Only up to the highest slot ever used: a host with few paths scans few. */
+	for (int i = 0; i < c->paths_hw; i++) {
 		struct path *p = &c->paths[i];
 
 		if (!p->used) {
@@ -219,6 +221,8 @@ static struct path *path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 	}
 	if (!create)
 		return NULL;
+	if (!free_p && c->paths_hw < MAX_PATHS)
+		free_p = &c->paths[c->paths_hw++];
 	if (!free_p)
 		free_p = oldest;	/* bounded: forget the quietest path */
 	memset(free_p, 0, sizeof(*free_p));
@@ -242,7 +246,7 @@ static struct flow *flow_get(struct mw_core *c, uint32_t netns, const struct mw_
 {
 	struct flow *free_f = NULL, *oldest = NULL;
 
-	for (int i = 0; i < MAX_FLOWS; i++) {
+	for (int i = 0; i < c->flows_hw; i++) {
 		struct flow *x = &c->flows[i];
 
 		if (!x->used) {
@@ -257,6 +261,8 @@ static struct flow *flow_get(struct mw_core *c, uint32_t netns, const struct mw_
 	}
 	if (!create)
 		return NULL;
+	if (!free_f && c->flows_hw < MAX_FLOWS)
+		free_f = &c->flows[c->flows_hw++];
 	if (!free_f)
 		free_f = oldest;
 	memset(free_f, 0, sizeof(*free_f));
@@ -938,10 +944,10 @@ static void check_stall(struct mw_core *c, struct flow *x)
 
 static void on_tick(struct mw_core *c)
 {
-	for (int i = 0; i < MAX_PATHS; i++)
+	for (int i = 0; i < c->paths_hw; i++)
 		if (c->paths[i].used && c->paths[i].nsegs)
 			check_blackhole(c, &c->paths[i]);
-	for (int i = 0; i < MAX_FLOWS; i++)
+	for (int i = 0; i < c->flows_hw; i++)
 		if (c->flows[i].used)
 			check_stall(c, &c->flows[i]);
 }
@@ -1027,7 +1033,7 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 {
 	int n = 0;
 
-	for (int i = 0; i < MAX_PATHS && n < max; i++) {
+	for (int i = 0; i < c->paths_hw && n < max; i++) {
 		struct path *p = &c->paths[i];
 
 		if (!p->used || !p->route_due || p->route_due > now_ns)
@@ -1051,7 +1057,7 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),
 		void *ctx)
 {
-	for (int i = 0; i < MAX_PATHS; i++) {
+	for (int i = 0; i < c->paths_hw; i++) {
 		struct path *p = &c->paths[i];
 		struct mw_path_summary s = {};
 

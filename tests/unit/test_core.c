@@ -445,6 +445,32 @@ static void test_stalls(void)
 	core_free(c);
 }
 
+static void count_path(const struct mw_path_summary *p, void *ctx)
+{
+	(*(int *)ctx)++;
+}
+
+/* A busy host: more destinations than the core keeps. It forgets the quietest, stays bounded. */
+static void test_bounded(void)
+{
+	struct mw_core *c = mk(false);
+	int n = 0;
+
+	for (uint32_t i = 0; i < 5000; i++) {
+		struct mw_event e = ev(MW_EV_PTB_RX, SEC + i);
+
+		e.flow.daddr[0] = 198;
+		e.flow.daddr[1] = 51;
+		e.flow.daddr[2] = i >> 8;
+		e.flow.daddr[3] = i & 0xff;
+		e.mtu = 1400;
+		core_feed(c, &e);
+	}
+	core_paths(c, count_path, &n);
+	CHECK("core-tables-bounded", n == 4096, "%d paths kept", n);
+	core_free(c);
+}
+
 static void test_reasons_btf(void)
 {
 	struct btf *b = btf__new_empty();
@@ -509,6 +535,7 @@ int main(void)
 	test_netns();
 	test_ptb_sent();
 	test_stalls();
+	test_bounded();
 	test_reasons_btf();
 	test_json();
 	reasons_free(&reasons);
