@@ -17,6 +17,10 @@
 #define ICMP_FRAG_NEEDED	4
 #define ICMPV6_PKT_TOOBIG	2
 #define NEXTHDR_ICMP	58
+#define NEXTHDR_HOP	0
+#define NEXTHDR_ROUTING	43
+#define NEXTHDR_FRAGMENT	44
+#define NEXTHDR_DEST	60
 #define TCPOPT_MSS	2
 #define TCPOPT_EOL	0
 #define TCPOPT_NOP	1
@@ -96,15 +100,33 @@ l3:
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
+		__u32 l4 = off + sizeof(*ip6);
+		__u8 nh = ip6->nexthdr;
+
 		p->family = 6;
-		p->proto = ip6->nexthdr;
 		p->df = 1;
 		p->frag = 0;
 		p->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
-		p->l3_hdr = sizeof(*ip6);
-		p->l4_off = off + sizeof(*ip6);
 		__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 		__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+		/* Hop-by-hop, routing and destination options may stand before ICMPv6 or TCP. */
+		for (int i = 0; i < 3; i++) {
+			__u8 *x = data + (l4 & 0xfff);
+
+			if (nh == NEXTHDR_FRAGMENT) {
+				p->frag = 1;
+				break;
+			}
+			if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING && nh != NEXTHDR_DEST)
+				break;
+			if ((void *)(x + 2) > data_end)
+				return -1;
+			nh = x[0];
+			l4 += (x[1] + 1) * 8;
+		}
+		p->proto = nh;
+		p->l3_hdr = l4 - off;
+		p->l4_off = l4;
 		return 0;
 	}
 	return -1;

@@ -212,6 +212,32 @@ static void test_ptb6(void)
 	      e->mtu, a, e->size);
 }
 
+/* The same PTB behind a hop-by-hop options header. */
+static void test_ptb6_ext(void)
+{
+	uint8_t p[256] = {};
+	size_t n = eth(p, ETH_P_IPV6);
+	struct icmp6hdr *ic;
+	const struct mw_event *e;
+
+	n += ip6(p + n, "2001:db8:1::1", "2001:db8:1::2", 0 /* hop-by-hop */, 8 + 8 + 40 + 20);
+	p[n] = 58;	/* next: ICMPv6 */
+	p[n + 1] = 0;	/* 8 bytes */
+	p[n + 2] = 1;	/* PadN */
+	p[n + 3] = 4;
+	n += 8;
+	ic = (void *)(p + n);
+	ic->icmp6_type = 2;
+	ic->icmp6_dataun.un_data32[0] = htonl(1400);
+	n += sizeof(*ic);
+	n += ip6(p + n, "2001:db8:1::2", "2001:db8:2::2", IPPROTO_TCP, 8940);
+	n += tcp(p + n, 40001, 22, 77, false, 0);
+	run(skel->progs.mw_xdp_ingress, p, n, NULL);
+	e = ev_of(MW_EV_PTB_RX);
+	CHECK("xdp-ptb6-behind-hop-by-hop", e && e->mtu == 1400 && e->flow.dport == 22, "%s",
+	      e ? "fields" : "no event");
+}
+
 static void test_syn_mss(void)
 {
 	uint8_t p[256] = {};
@@ -472,6 +498,7 @@ int main(void)
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_ev, NULL, NULL);
 	test_ptb4();
 	test_ptb6();
+	test_ptb6_ext();
 	test_syn_mss();
 	test_gso();
 	test_ipv6_and_nondf();
