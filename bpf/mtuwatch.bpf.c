@@ -720,16 +720,14 @@ static __always_inline void flow_key_sk(struct mw_flow *f, __u32 netns, struct m
 }
 
 /* Parse the IP + ICMP headers of a freed skb: is it a Packet Too Big? */
-static __always_inline int skb_ptb(struct sk_buff *skb, struct mw_event *e)
+/* proto: skb->protocol, already known to be IPv4 or IPv6 by the caller. */
+static __always_inline int skb_ptb(struct sk_buff *skb, __u16 proto, struct mw_event *e)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 proto = BPF_CORE_READ(skb, protocol);
 	__u8 b[96];
 	__u32 l4, inner;
 
-	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
-		return -1;
 	if (bpf_probe_read_kernel(b, sizeof(b), head + nh))
 		return -1;
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -864,7 +862,7 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 		too_big(skb, netns, 0);
 		return 0;
 	}
-	if (skb_ptb(skb, &tmp))
+	if (skb_ptb(skb, proto, &tmp))
 		return 0;
 	tmp.netns = netns;
 	tmp.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;

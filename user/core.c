@@ -78,7 +78,6 @@ struct flow {
 	struct mw_flow f;	/* local -> remote */
 	uint8_t app;
 	int client;		/* -1 unknown, 1 we are the client, 0 the server */
-	uint32_t last_step[2];
 	uint32_t steps[2];	/* SSH: bitmask of SSH_SEEN_* per direction */
 	bool server_hello_in, server_hello_out;
 	bool done;
@@ -89,7 +88,6 @@ struct flow {
 	uint32_t ifindex;
 	uint32_t rsizes[MW_MAX_SIZES], nrsizes;
 	uint32_t retrans, small_retrans;
-	uint32_t flight_out;	/* bytes of the last handshake message we sent */
 	uint32_t bytes_sent, bytes_acked;	/* of our data, from the first payload byte */
 	uint32_t unacked_resends;	/* re-sends since the peer last acknowledged anything */
 };
@@ -431,11 +429,6 @@ static void on_df_max(struct mw_core *c, const struct mw_event *e)
 	p->sent_seqs[i] = e->seq;
 }
 
-static struct flow *flow_of_retrans(struct mw_core *c, const struct mw_event *e)
-{
-	return flow_get(c, e->netns, &e->flow, false);
-}
-
 /* Every stuck segment of the flow below ack got through: remember how large it was. */
 static void seg_progress(struct path *p, uint16_t sport, uint16_t dport, uint32_t ack)
 {
@@ -463,7 +456,7 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 		p->large_retrans++;
 	add_size(p->rsizes, &p->nrsizes, e->size);
 
-	fl = flow_of_retrans(c, e);
+	fl = flow_get(c, e->netns, &e->flow, false);
 	if (fl) {
 		if (e->type == MW_EV_RESEND && e->mtu > fl->bytes_sent)
 			fl->bytes_sent = e->mtu;
@@ -721,9 +714,6 @@ static void on_hs(struct mw_core *c, const struct mw_event *e)
 
 	x->app = e->aux2;
 	x->progress_ns = c->now;
-	x->last_step[dir] = step;
-	if (dir == MW_DIR_OUT)
-		x->flight_out = e->size;
 	if (x->app == MW_APP_TLS) {
 		if (step == MW_HS_TLS_CLIENT_HELLO)
 			x->client = dir == MW_DIR_OUT;
@@ -792,8 +782,6 @@ static void on_state(struct mw_core *c, const struct mw_event *e)
 
 static void stall_step(const struct flow *x, struct mw_finding *f)
 {
-	uint32_t in = x->last_step[MW_DIR_IN], out = x->last_step[MW_DIR_OUT];
-
 	if (x->app == MW_APP_TLS) {
 		if (x->client == 1 && !x->server_hello_in)
 			snprintf(f->step, sizeof(f->step),
@@ -824,8 +812,6 @@ static void stall_step(const struct flow *x, struct mw_finding *f)
 	else
 		snprintf(f->step, sizeof(f->step),
 			 "after the identification strings, waiting for KEXINIT");
-	(void)in;
-	(void)out;
 }
 
 /* The smallest large size re-sent: the one that tells the path MTU's upper bound. */
