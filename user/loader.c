@@ -55,6 +55,8 @@ static void att_add(struct mw_session *s, const char *prog, const char *iface, c
 	snprintf(a->iface, sizeof(a->iface), "%s", iface ? iface : "");
 	snprintf(a->mode, sizeof(a->mode), "%s", mode);
 	a->attached = ok;
+	pr_debug("%s%s%s: %s (%s)\n", prog, iface && iface[0] ? " on " : "", iface ? iface : "",
+		 ok ? "attached" : "degraded", mode);
 }
 
 static int rb_event(void *ctx, void *data, size_t len)
