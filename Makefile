@@ -18,7 +18,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibp
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
-             user/metrics.c
+             user/metrics.c user/facts.c
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests link without a kernel.
 PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o

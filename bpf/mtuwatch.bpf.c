@@ -25,7 +25,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6	10
 #define TCP_ESTABLISHED	1
 #define TCP_SYN_SENT	2
+#define TCP_FIN_WAIT1	4
 #define TCP_CLOSE	7
+#define TCP_CLOSE_WAIT	8
 #define HS_MAX_STEPS	24	/* stop parsing a flow after this many messages */
 
 /* Set by user space between open and load. */
@@ -65,6 +67,23 @@ struct {
 	__type(key, struct mw_flow_key);
 	__type(value, struct mw_flow_val);
 } flows SEC(".maps");
+
+/* Packet Too Big by kind: a flood of identical (or forged) PTBs is counted, not streamed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct mw_ptb_key);
+	__type(value, __u64);
+} ptbs SEC(".maps");
+
+/* Per-CPU budget of events for new kinds of PTB: [0] = second it counts, [1] = used. */
+#define PTB_NEW_PER_SEC	256
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} ptb_budget SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {
@@ -111,6 +130,41 @@ static __always_inline struct mw_event *ev_new(__u16 type)
 static __always_inline bool netns_wanted(__u32 ns)
 {
 	return !targ_netns || ns == targ_netns;
+}
+
+/*
+ * Count a Packet Too Big of its kind; returns the running count when it deserves an event
+ * (the 1st, 2nd, 4th, 8th, ... of its kind), 0 otherwise. New kinds are limited to a budget
+ * per second and CPU, so that forged PTBs from random sources cannot flood the ring either.
+ */
+static __always_inline __u32 ptb_count(struct mw_ptb_key *k)
+{
+	__u64 *n = bpf_map_lookup_elem(&ptbs, k), one = 1;
+	__u32 i0 = 0, i1 = 1;
+	__u64 *sec, *used, now;
+
+	if (n) {
+		__u64 c = __sync_fetch_and_add(n, 1) + 1;
+
+		if (c > 0xffffffffULL)
+			return 0;
+		return (c & (c - 1)) ? 0 : (__u32)c;
+	}
+	sec = bpf_map_lookup_elem(&ptb_budget, &i0);
+	used = bpf_map_lookup_elem(&ptb_budget, &i1);
+	if (!sec || !used)
+		return 0;
+	now = bpf_ktime_get_ns() >> 30;		/* about a second */
+	if (*sec != now) {
+		*sec = now;
+		*used = 0;
+	}
+	if (++*used > PTB_NEW_PER_SEC) {
+		count(MW_CNT_PTB_SUPPRESSED);
+		return 0;
+	}
+	bpf_map_update_elem(&ptbs, k, &one, BPF_NOEXIST);
+	return 1;
 }
 
 /* ---- TLS / SSH handshake recognition ------------------------------------------------- */
@@ -292,7 +346,7 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
 static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
-				       __u32 size, __u32 ifindex)
+				       __u32 size, __u32 ifindex, __u8 df)
 {
 	struct mw_event *e;
 
@@ -310,6 +364,7 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 	if (!e)
 		return 1;
 	flow_event_key(e, k);
+	e->dir = MW_DIR_OUT | (df ? 0 : MW_DIR_F_NODF);
 	e->ifindex = ifindex;
 	e->size = size;
 	e->seq = seq;
@@ -334,6 +389,18 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 	if (d->una && (__s32)(ack - d->una) <= 0)
 		return;
 	d->una = ack;
+	/* A larger DF segment than any before is acknowledged: the path carries that size. */
+	if (d->pend_end && (__s32)(ack - d->pend_end) >= 0) {
+		e = ev_new(MW_EV_DELIVERED);
+		if (e) {
+			flow_event_key(e, k);
+			e->size = d->pend_size;
+			e->seq = d->pend_end;
+			bpf_ringbuf_submit(e, 0);
+		}
+		d->proven = d->pend_size;
+		d->pend_end = 0;
+	}
 	if (d->resend_cnt && (__s32)(ack - d->resend_seq) > 0) {
 		e = ev_new(MW_EV_RECOVERED);
 		if (e) {
@@ -396,8 +463,13 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 
 		if (!d->snd_max || (__s32)(end - d->snd_max) > 0)
 			d->snd_max = end;
-		if (again && flow_resend(&k, d, seq, seg_size, ifindex))
+		if (again && flow_resend(&k, d, seq, seg_size, ifindex, p->df))
 			return;
+		/* Only an ACK proves that a size got through; DF alone says it was not split. */
+		if (p->df && seg_size > d->proven && seg_size > d->pend_size) {
+			d->pend_end = end;
+			d->pend_size = seg_size;
+		}
 	}
 	if (seg_size > v->d[dir].max_seg) {
 		struct mw_event *e;
@@ -428,7 +500,14 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	struct tcphdr *th = NULL;
 	__u32 size, l4hdr = 0;
 
-	if (mw_parse(data, data_end, &p, l3) || !p.df)
+	/*
+	 * Every segment of a tracked flow matters to its handshake and ACK accounting, whatever
+	 * its DF bit (Linux clears DF under ip_no_pmtu_disc, `mtu lock` routes and
+	 * IP_PMTUDISC_DONT); DF only gates the size evidence of the destination map.
+	 */
+	if (mw_parse(data, data_end, &p, l3))
+		return TC_ACT_UNSPEC;
+	if (!p.df && p.proto != IPPROTO_TCP)
 		return TC_ACT_UNSPEC;
 
 	size = p.l3_len;
@@ -446,6 +525,8 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	else if (skb->gso_size && p.proto == IPPROTO_UDP)
 		size = p.l3_hdr + 8 + skb->gso_size;
 
+	if (!p.df)
+		goto flow;
 	dk.ifindex = skb->ifindex;
 	dk.family = p.family;
 	__builtin_memcpy(dk.daddr, p.daddr, 16);
@@ -568,7 +649,9 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 					 __u32 ifindex, __u32 gso_size, bool l3)
 {
 	struct mw_pkt p = {};
-	struct mw_event *e;
+	struct mw_event *e, tmp = {};
+	struct mw_ptb_key pk = {};
+	__u32 n;
 
 	if (mw_parse(data, data_end, &p, l3) || p.frag)
 		return;
@@ -627,13 +710,10 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
-		e = ev_new(MW_EV_PTB_RX);
-		if (!e)
-			return;
-		e->mtu = bpf_ntohs(ic->un.frag.mtu);
-		e->family = 4;
-		__builtin_memcpy(e->peer, p.saddr, 4);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, e);
+		tmp.mtu = bpf_ntohs(ic->un.frag.mtu);
+		tmp.family = 4;
+		__builtin_memcpy(tmp.peer, p.saddr, 4);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, &tmp);
 	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
 		struct icmp6hdr *ic = data + p.l4_off;
 
@@ -642,19 +722,31 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
-		e = ev_new(MW_EV_PTB_RX);
-		if (!e)
-			return;
-		e->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
-		e->family = 6;
-		__builtin_memcpy(e->peer, p.saddr, 16);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, e);
+		tmp.mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
+		tmp.family = 6;
+		__builtin_memcpy(tmp.peer, p.saddr, 16);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, &tmp);
 	} else {
 		return;
 	}
-	e->netns = targ_self_netns;
-	e->ifindex = ifindex;
-	e->dir = MW_DIR_IN;
+	__builtin_memcpy(pk.peer, tmp.peer, 16);
+	__builtin_memcpy(pk.dst, tmp.flow.daddr, 16);
+	pk.mtu = tmp.mtu;
+	pk.netns = targ_self_netns;
+	pk.family = tmp.family;
+	n = ptb_count(&pk);
+	if (!n)
+		return;
+	e = ev_new(MW_EV_PTB_RX);
+	if (!e)
+		return;
+	tmp.ts_ns = e->ts_ns;
+	tmp.type = MW_EV_PTB_RX;
+	tmp.netns = targ_self_netns;
+	tmp.ifindex = ifindex;
+	tmp.dir = MW_DIR_IN;
+	tmp.aux = n;
+	__builtin_memcpy(e, &tmp, sizeof(tmp));
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -836,6 +928,8 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 {
 	struct mw_event tmp = {}, *e;
+	struct mw_ptb_key pk = {};
+	bool out;
 	struct net_device *dev;
 	__u32 netns;
 	__u16 proto;
@@ -868,9 +962,19 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 	tmp.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
 	tmp.aux = reason;
 	/* A PTB dropped on its way out (the router's own firewall) vs. one that arrived. */
-	tmp.aux2 = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
-	tmp.dir = tmp.aux2 ? MW_DIR_OUT : MW_DIR_IN;
+	out = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
+	tmp.dir = out ? MW_DIR_OUT : MW_DIR_IN;
 	stat_add(MW_STAT_PTB_DROP, tmp.ifindex, netns, tmp.family, reason);
+	__builtin_memcpy(pk.peer, tmp.peer, 16);
+	__builtin_memcpy(pk.dst, tmp.flow.daddr, 16);
+	pk.mtu = tmp.mtu;
+	pk.netns = netns;
+	pk.reason = reason ? reason : 0xffff;
+	pk.family = tmp.family;
+	pk.dir = tmp.dir;
+	tmp.aux2 = ptb_count(&pk);
+	if (!tmp.aux2)
+		return 0;
 	e = ev_new(MW_EV_PTB_DROP);
 	if (!e)
 		return 0;
@@ -967,7 +1071,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	/* Only the edges of a flow's life are events: start, established, close. */
-	if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_SENT && newstate != TCP_CLOSE)
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_SENT && newstate != TCP_CLOSE &&
+	    newstate != TCP_FIN_WAIT1 && newstate != TCP_CLOSE_WAIT)
 		return 0;
 	netns = sk_netns(sk);
 	if (!netns_wanted(netns))

@@ -35,12 +35,16 @@ enum mw_event_type {
 	MW_EV_RESEND = 11,	/* tc egress: a tracked flow sent a sequence range again */
 	MW_EV_ACKED = 12,	/* the peer acknowledged more of a tracked flow's handshake data */
 	MW_EV_RECOVERED = 13,	/* the peer acknowledged a range a tracked flow had re-sent */
+	MW_EV_DELIVERED = 14,	/* the peer acknowledged a new largest DF segment of a flow */
 	/* user side, synthesised into the same stream */
 	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
 	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
 	MW_EV_TICK = 66,	/* clock tick: lets stall timers fire identically on replay */
 	MW_EV_ATTACH = 67,	/* a program attached (aux = 1) or degraded (aux = 0); name in ifname */
 	MW_EV_LOST = 68,	/* events the kernel could not deliver (aux = running total) */
+	MW_EV_SYSCTL = 69,	/* a sysctl that changes how PMTUD works: aux = enum mw_sysctl */
+	MW_EV_LINK = 70,	/* what lies under a watched interface: overlay, veth peer */
+	MW_EV_SNMP = 71,	/* a namespace counter that moved: aux = enum mw_snmp */
 	MW_EV_TYPE_MAX
 };
 
@@ -48,6 +52,30 @@ enum mw_event_type {
 enum mw_dir {
 	MW_DIR_OUT = 0,
 	MW_DIR_IN = 1,
+};
+/* Or'ed into mw_event.dir of RESEND / DELIVERED: the segment left without DF. */
+#define MW_DIR_F_NODF	0x2
+
+/* MW_EV_SYSCTL aux: which setting; size = its value; ifindex where it is per interface. */
+enum mw_sysctl {
+	MW_SYS_TCP_MTU_PROBING = 1,
+	MW_SYS_IP_NO_PMTU_DISC = 2,
+	MW_SYS_RP_FILTER = 3,		/* effective value: max(all, interface) */
+};
+
+/* MW_EV_SNMP aux: counters of the namespace that tell why a Packet Too Big was ignored. */
+enum mw_snmp {
+	MW_SNMP_OUT_OF_WINDOW_ICMPS = 1,	/* TcpExt OutOfWindowIcmps: quoted seq not in flight */
+	MW_SNMP_ICMP_IN_ERRORS = 2,		/* Icmp InErrors: among others, no socket matched */
+	MW_SNMP_ICMP6_IN_ERRORS = 3,		/* Icmp6 InErrors */
+};
+
+/* MW_EV_LINK aux: the kind of device that changes what fits on the wire. */
+enum mw_link_kind {
+	MW_LINK_OTHER = 0,
+	MW_LINK_VETH = 1,	/* size = the peer's MTU (in whatever namespace) */
+	MW_LINK_OVERLAY = 2,	/* a tunnel: size = lower device MTU, aux2 = overhead */
+	MW_LINK_BRIDGE_PORT = 3,	/* size = the smallest MTU among the bridge's ports */
 };
 
 /* Protocols recognised from a flow's first payload bytes. */
@@ -96,7 +124,7 @@ struct mw_flow {
  *                     seq = TCP sequence number (TCP only)
  *   PTB_RX / PTB_DROP: peer = PTB sender, mtu = advertised MTU, flow = quoted inner header
  *                      (as the original packet had it), seq = its TCP sequence,
- *                      aux = drop reason value (PTB_DROP), aux2 = 1 if the PTB was outgoing
+ *                      size = the quoted packet's length, aux = drop reason (PTB_DROP)
  *   PTB_SENT: flow = the packet that was too big, size = its size, mtu = egress MTU,
  *             ifindex = egress interface, aux = 1 when seen at icmp_send (emitted)
  *   RETRANS: flow = local->remote, seq, size = on-wire segment size, mtu = socket's pmtu,
@@ -114,7 +142,19 @@ struct mw_flow {
  *          (both counted from the first payload byte; only until the handshake is over)
  *   RECOVERED: flow = local->remote, seq = the re-sent sequence number now acknowledged,
  *              size = its on-wire size, aux = times it had been re-sent
- *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex
+ *   DELIVERED: flow = local->remote, size = on-wire size of the segment now acknowledged,
+ *              seq = its sequence number (DF segments only; one per new largest size)
+ *   PTB_RX / PTB_DROP are aggregated in the kernel per (sender, quoted destination, MTU,
+ *              drop reason): an event only for the 1st, 2nd, 4th, 8th... of each, carrying
+ *              the running count (PTB_RX: aux; PTB_DROP: aux2; 0 in old recordings = 1).
+ *              PTB_DROP's direction is in dir (MW_DIR_OUT: dropped on its way out).
+ *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex,
+ *          aux = 1 when the route's MTU is locked (RTAX_LOCK)
+ *   SYSCTL: aux = enum mw_sysctl, size = value, ifindex (0 = namespace-wide)
+ *   LINK: ifindex, ifname = the device, mtu = its MTU, aux = enum mw_link_kind, size = the
+ *         lower device's (or veth peer's) MTU, aux2 = encapsulation overhead, seq = lower
+ *         ifindex, peer = lower device name (NUL-padded, 16 bytes)
+ *   SNMP: aux = enum mw_snmp, size = increase since the last SNMP event, aux2 = total
  *   ATTACH: ifname = program, ifindex (0 = global), aux = attached
  *   LOST: aux = lost events so far (running total)
  */
@@ -140,6 +180,7 @@ enum mw_counter {
 	MW_CNT_EVENTS_LOST = 0,	/* ring buffer reserve failed */
 	MW_CNT_DST_FULL,	/* destination map update failed */
 	MW_CNT_FLOW_FULL,	/* flow map update failed */
+	MW_CNT_PTB_SUPPRESSED,	/* new kinds of Packet Too Big over the per-second budget: no event */
 	MW_CNT_MAX
 };
 
@@ -196,6 +237,9 @@ struct mw_flow_dir {
 	__u32 acked;		/* bytes acknowledged by the other side (OUT only) */
 	__u32 una;		/* the other side's highest ACK number (OUT only) */
 	__u32 resend_size;	/* on-wire size of resend_seq's last re-send */
+	__u32 proven;		/* largest DF segment the peer acknowledged (OUT only) */
+	__u32 pend_end;		/* end of a larger DF segment awaiting its ACK (0 = none) */
+	__u32 pend_size;	/* its on-wire size */
 	__u16 mss;		/* advertised MSS */
 	__u8 app_steps;		/* handshake messages parsed so far (bounded) */
 	__u8 resend_cnt;	/* times resend_seq left again */
@@ -206,6 +250,17 @@ struct mw_flow_val {
 	__u8 app;			/* enum mw_app */
 	__u8 done;			/* handshake over (encrypted or unrecognised): no more parsing */
 	__u8 pad[6];
+};
+
+/* Packet Too Big aggregated in the kernel: one entry per kind, counted. */
+struct mw_ptb_key {
+	__u8 peer[16];		/* the PTB's sender */
+	__u8 dst[16];		/* the quoted packet's destination: the path */
+	__u32 mtu;
+	__u32 netns;
+	__u16 reason;		/* 0: arrived (XDP / tc ingress); else the drop reason */
+	__u8 family;
+	__u8 dir;		/* drops: MW_DIR_OUT when it died on its way out */
 };
 
 /* Retransmission sizes at or above this count as "large" for the exporter's counter. */

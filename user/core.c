@@ -4,13 +4,17 @@
  * and handshakes per path (destination, egress interface) and per flow.
  *
  * False alarms cost an SRE as much as misses, so each verdict needs positive evidence:
- *  - icmp_blackhole: the same DF segment is retransmitted by timeout at least twice with no
- *    progress, every such segment is larger than something that got through, and no Packet
- *    Too Big for the destination arrived or was dropped. Loss of small segments (a dead
- *    peer, a congested link) vetoes it.
+ *  - icmp_blackhole: the same DF segment is re-sent at the head of its flow at least twice and
+ *    stays unacknowledged; nothing of its size got through since (only an ACK proves
+ *    delivery, and proof ages: a path can shrink); the destination still answers; and no
+ *    Packet Too Big that could explain it arrived or was dropped. Loss of small segments (a
+ *    dead peer, a congested link) vetoes it.
  *  - ptb_dropped: the kernel said so (kfree_skb with a reason), nothing inferred.
+ *  - ptb_ignored: a PTB arrived, was not dropped, and segments above its MTU keep leaving;
+ *    the route read back and the namespace's counters say why.
  *  - pmtu_learned: the route MTU read back after a Packet Too Big arrived fell below the
  *    interface MTU.
+ * Every alarm names its causes (enum mw_cause), most likely first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +38,17 @@
 #define MIN_BLACKHOLE_SIZE 1280
 /* A segment must stay stuck this long: loss recovers within an RTO or two, a black hole never. */
 #define STUCK_NS (1000 * 1000000ULL)
+/* A PTB is judged this long after it arrived: the route read-back and a counter tick are in. */
+#define PTB_JUDGE_NS (700 * 1000000ULL)
+/* Segments that leave this soon after a PTB may have been queued before it was processed. */
+#define PTB_GRACE_NS (50 * 1000000ULL)
+/* Counters that move this close to a PTB are taken to be about it. */
+#define SNMP_WINDOW_NS (1500 * 1000000ULL)
+/* Below these no path carries less: IPv6's minimum MTU; IPv4's conventional 576 (RFC 1122). */
+#define FLOOR4 576
+#define FLOOR6 1280
+#define MAX_LINKS 64
+
 
 /* A segment re-sent at the head of its flow's queue: stuck until the peer acknowledges it. */
 struct stuck_seg {
@@ -43,7 +58,16 @@ struct stuck_seg {
 	uint16_t sport, dport;	/* its flow: sequence numbers mean nothing across flows */
 	uint64_t first_ns;	/* first re-send */
 	bool recovered;		/* acknowledged since: it got through */
+	bool nodf;		/* left without DF: routers fragment it, not evidence of a size */
 };
+
+/* What a path has shown to get through: a size and when it was last acknowledged. */
+struct proof {
+	uint32_t size;
+	uint64_t ns;
+};
+
+
 
 struct path {
 	bool used;
@@ -65,6 +89,20 @@ struct path {
 	uint8_t ptb_peer[16];
 	uint32_t pmtu;
 	uint32_t bracket_lo, bracket_hi;
+	struct proof proofs[MW_MAX_SIZES];	/* sizes acknowledged, the largest per slot */
+	uint32_t nproofs;
+	uint64_t alive_ns;			/* the destination last answered */
+	uint64_t ptb_first_ns, ptb_last_ns;
+	struct mw_flow ptb_flow;		/* the first PTB's quoted flow */
+	uint32_t over_after_ptb;		/* DF re-sends above the PTB's MTU since it came */
+	uint32_t resent_after_ptb;		/* re-sends of any size since */
+	uint32_t route_mtu;			/* last read back (0: none cached) */
+	bool route_seen, route_locked;
+	bool ptb_judged;			/* ptb_ignored decided (found or not) */
+	bool ptb_forged;			/* the PTBs do not speak for this path's ICMP */
+	uint32_t ignored_reasons;		/* bitmask of enum mw_ignore reported */
+	uint8_t causes[MW_MAX_CAUSES];		/* of the path's alarm, for its stalls */
+	uint8_t ncauses;
 	uint64_t route_due;			/* route read-back wanted at this time */
 	uint64_t last_ns;
 	uint32_t reported;			/* bitmask of verdicts reported */
@@ -82,6 +120,7 @@ struct flow {
 	bool server_hello_in, server_hello_out;
 	bool done;
 	bool reported;
+	bool closing;		/* FIN sent or received: never a stall */
 	uint64_t start_ns, progress_ns;
 	uint32_t mss_local, mss_peer;
 	uint32_t max_seg[2];
@@ -98,12 +137,25 @@ struct iface {
 	char name[MW_IFNAME_LEN];
 };
 
+/* What lies under a watched interface (MW_EV_LINK). */
+struct link {
+	uint32_t ifindex;
+	uint32_t kind;		/* enum mw_link_kind */
+	uint32_t mtu, lower_mtu, overhead;
+	char name[MW_IFNAME_LEN], lower[MW_IFNAME_LEN];
+};
+
 struct mw_core {
 	struct mw_core_opts o;
 	struct path paths[MAX_PATHS];
 	struct flow flows[MAX_FLOWS];
 	struct iface ifaces[MAX_IFACES];
 	int nifaces;
+	struct link links[MAX_LINKS];
+	int nlinks;
+	/* the namespace's settings and counters (mtuwatch's own namespace) */
+	int32_t mtu_probing, no_pmtu_disc;	/* -1: unknown */
+	uint64_t snmp_ns[4];			/* last rise of each enum mw_snmp */
 	int paths_hw, flows_hw;		/* one past the highest slot ever used */
 	uint64_t now;
 	uint64_t lost;
@@ -118,12 +170,48 @@ static const char *const verdict_names[MW_V_MAX] = {
 	[MW_V_PTB_SENT] = "ptb_sent",
 	[MW_V_STALLED_TLS] = "stalled_tls",
 	[MW_V_STALLED_SSH] = "stalled_ssh",
+	[MW_V_PTB_IGNORED] = "ptb_ignored",
 };
+
+static const char *const cause_names[MW_C_MAX] = {
+	[MW_C_NONE] = "none",
+	[MW_C_ICMP_FILTERED] = "icmp_filtered",
+	[MW_C_L2_MTU_MISMATCH] = "l2_mtu_mismatch",
+	[MW_C_PTB_DROPPED_LOCAL] = "ptb_dropped_local",
+	[MW_C_RP_FILTER] = "rp_filter",
+	[MW_C_ROUTE_MTU_LOCKED] = "route_mtu_locked",
+	[MW_C_OUT_OF_WINDOW_PTB] = "out_of_window_ptb",
+	[MW_C_UNTRANSLATED_PTB] = "untranslated_ptb",
+	[MW_C_PMTUDISC_OFF] = "pmtudisc_off",
+	[MW_C_OVERLAY_MTU] = "overlay_mtu",
+	[MW_C_MTU_PROBING_ACTIVE] = "mtu_probing_active",
+	[MW_C_BAD_PTB_MTU] = "bad_ptb_mtu",
+};
+
+static const char *const ignore_names[MW_IGN_MAX] = {
+	[MW_IGN_UNKNOWN] = "unknown",
+	[MW_IGN_ROUTE_MTU_LOCKED] = "route_mtu_locked",
+	[MW_IGN_OUT_OF_WINDOW] = "out_of_window",
+	[MW_IGN_NO_SOCKET] = "no_socket",
+	[MW_IGN_PMTUDISC_OFF] = "pmtudisc_off",
+	[MW_IGN_MTU_NOT_LOWER] = "mtu_not_lower",
+};
+
+const char *cause_name(enum mw_cause c)
+{
+	return c < MW_C_MAX ? cause_names[c] : "unknown";
+}
+
+const char *ignore_name(enum mw_ignore r)
+{
+	return r < MW_IGN_MAX ? ignore_names[r] : "unknown";
+}
 
 /* How alarming each verdict is, for the summary's worst-of column. */
 static const int severity[MW_V_MAX] = {
 	[MW_V_PMTU_LEARNED] = 1, [MW_V_PTB_SENT] = 2, [MW_V_STALLED_TLS] = 3,
-	[MW_V_STALLED_SSH] = 3, [MW_V_PTB_DROPPED] = 4, [MW_V_ICMP_BLACKHOLE] = 5,
+	[MW_V_STALLED_SSH] = 3, [MW_V_PTB_IGNORED] = 4, [MW_V_PTB_DROPPED] = 4,
+	[MW_V_ICMP_BLACKHOLE] = 5,
 };
 
 const char *verdict_name(enum mw_verdict v)
@@ -148,6 +236,7 @@ struct mw_core *core_new(const struct mw_core_opts *o)
 			c->o.hint_ports[n++] = default_hints[i];
 	if (!c->o.stall_after_s)
 		c->o.stall_after_s = 3;
+	c->mtu_probing = c->no_pmtu_disc = -1;
 	return c;
 }
 
@@ -311,6 +400,69 @@ static void emit(struct mw_core *c, struct mw_finding *f, struct path *p)
 		c->o.on_finding(f, c->o.ctx);
 }
 
+/* ---- host facts ------------------------------------------------------------------------- */
+
+static struct link *link_get(struct mw_core *c, uint32_t ifindex)
+{
+	for (int i = 0; i < c->nlinks; i++)
+		if (c->links[i].ifindex == ifindex)
+			return &c->links[i];
+	return NULL;
+}
+
+static void on_link(struct mw_core *c, const struct mw_event *e)
+{
+	struct link *l = link_get(c, e->ifindex);
+
+	if (!l) {
+		if (c->nlinks >= MAX_LINKS)
+			return;
+		l = &c->links[c->nlinks++];
+	}
+	l->ifindex = e->ifindex;
+	l->kind = e->aux;
+	l->mtu = e->mtu;
+	l->lower_mtu = e->size;
+	l->overhead = e->aux2;
+	/* Names from a file are bounded by their fields, whatever the file says. */
+	snprintf(l->name, sizeof(l->name), "%.*s", (int)sizeof(e->ifname), e->ifname);
+	snprintf(l->lower, sizeof(l->lower), "%.*s", (int)sizeof(e->peer), (const char *)e->peer);
+}
+
+static void on_sysctl(struct mw_core *c, const struct mw_event *e)
+{
+	if (e->aux == MW_SYS_TCP_MTU_PROBING)
+		c->mtu_probing = e->size;
+	else if (e->aux == MW_SYS_IP_NO_PMTU_DISC)
+		c->no_pmtu_disc = e->size;
+}
+
+static void on_snmp(struct mw_core *c, const struct mw_event *e)
+{
+	if (e->aux < 4 && e->size)
+		c->snmp_ns[e->aux] = c->now;
+}
+
+static bool snmp_near(const struct mw_core *c, enum mw_snmp k, const struct path *p)
+{
+	uint64_t t = c->snmp_ns[k];
+
+	return t && t + SNMP_WINDOW_NS >= p->ptb_first_ns && t <= p->ptb_last_ns + SNMP_WINDOW_NS;
+}
+
+/* Loopback never crosses a link: no MTU path, in any namespace. */
+static bool is_loopback(uint8_t family, const uint8_t *a)
+{
+	static const uint8_t v6lo[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family == 4)
+		return a[0] == 127;
+	if (family == 6)
+		return !memcmp(a, v6lo, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
+	return false;
+}
+
 /* ---- paths ------------------------------------------------------------------------------ */
 
 static void path_touch(struct mw_core *c, struct path *p, uint32_t ifindex)
@@ -320,62 +472,289 @@ static void path_touch(struct mw_core *c, struct path *p, uint32_t ifindex)
 		p->ifindex = ifindex;
 }
 
-/* Largest size sent that is smaller than every stuck segment: presumed to have got through. */
-static uint32_t bracket_low(const struct path *p, uint32_t hi)
+/* The destination answered (a handshake, an ACK, data): it is alive now. */
+static void path_alive(struct mw_core *c, uint32_t netns, uint8_t family, const uint8_t *dst)
 {
-	uint32_t lo = 0;
+	struct path *p = path_get(c, netns, family, dst, true);
 
-	for (uint32_t i = 0; i < p->nsent; i++) {
-		bool stuck = false;
-
-		/* A segment that was itself sent again did not get through. */
-		for (uint32_t k = 0; k < p->nsegs; k++)
-			if (p->sent_seqs[i] && p->segs[k].seq == p->sent_seqs[i])
-				stuck = true;
-		if (!stuck && p->sent_sizes[i] < hi && p->sent_sizes[i] > lo)
-			lo = p->sent_sizes[i];
-	}
-	return lo;
+	p->alive_ns = c->now;
 }
 
-/* Largest TCP segment sent to the destination and never sent again: it got through. */
-static uint32_t proven_size(const struct path *p)
+/* The peer acknowledged a segment of this size: the path carries it (as of now). */
+static void path_proof(struct mw_core *c, struct path *p, uint32_t size)
 {
-	uint32_t m = 0;
+	uint32_t i, min = 0;
 
-	for (uint32_t i = 0; i < p->nsent; i++) {
-		bool again = false;
-
-		if (!p->sent_seqs[i])
-			continue;	/* not TCP: nothing says whether it arrived */
-		for (uint32_t k = 0; k < p->nsegs; k++)
-			if (p->segs[k].seq == p->sent_seqs[i])
-				again = true;
-		if (!again && p->sent_sizes[i] > m)
-			m = p->sent_sizes[i];
+	for (i = 0; i < p->nproofs; i++)
+		if (p->proofs[i].size == size)
+			break;
+	if (i == p->nproofs) {
+		if (p->nproofs < MW_MAX_SIZES) {
+			p->nproofs++;
+		} else {
+			/* Full: forget the smallest, the least telling. */
+			for (i = 1, min = 0; i < MW_MAX_SIZES; i++)
+				if (p->proofs[i].size < p->proofs[min].size)
+					min = i;
+			i = min;
+		}
 	}
-	return m;
+	p->proofs[i].size = size;
+	p->proofs[i].ns = c->now;
+	p->alive_ns = c->now;
+	if (size > p->delivered_max)
+		p->delivered_max = size;
+}
+
+static uint32_t family_floor(uint8_t family)
+{
+	return family == 6 ? FLOOR6 : FLOOR4;
+}
+
+static void add_cause(uint8_t *causes, uint8_t *n, enum mw_cause cause)
+{
+	for (uint8_t i = 0; i < *n; i++)
+		if (causes[i] == cause)
+			return;
+	if (*n < MW_MAX_CAUSES)
+		causes[(*n)++] = cause;
+}
+
+/*
+ * An overlay under the egress whose MTU is above what its lower device carries after
+ * encapsulation: the numbers go into the finding.
+ */
+static struct link *overlay_over(struct mw_core *c, uint32_t ifindex)
+{
+	struct link *l = link_get(c, ifindex);
+
+	if (l && l->kind == MW_LINK_OVERLAY && l->lower_mtu &&
+	    l->mtu + l->overhead > l->lower_mtu)
+		return l;
+	return NULL;
+}
+
+/* A veth or bridge port whose other side takes smaller frames than `size`. */
+static struct link *l2_smaller(struct mw_core *c, uint32_t ifindex, uint32_t size)
+{
+	struct link *l = link_get(c, ifindex);
+
+	if (l && (l->kind == MW_LINK_VETH || l->kind == MW_LINK_BRIDGE_PORT) && l->lower_mtu &&
+	    l->lower_mtu < size)
+		return l;
+	return NULL;
+}
+
+/*
+ * Causes of a black hole seen from the sender: no PTB arrived, so a filtered router and a
+ * silent layer-2 hop look alike; the host's own devices say which is more likely.
+ */
+static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
+			     struct mw_finding *f)
+{
+	struct link *ov = overlay_over(c, p->ifindex);
+
+	if (ov) {
+		add_cause(f->causes, &f->ncauses, MW_C_OVERLAY_MTU);
+		snprintf(f->overlay_iface, sizeof(f->overlay_iface), "%s", ov->name);
+		snprintf(f->lower_iface, sizeof(f->lower_iface), "%s", ov->lower);
+		f->overlay_mtu = ov->mtu;
+		f->lower_mtu = ov->lower_mtu;
+		f->overhead = ov->overhead;
+	}
+	if (l2_smaller(c, p->ifindex, hi)) {
+		add_cause(f->causes, &f->ncauses, MW_C_L2_MTU_MISMATCH);
+		add_cause(f->causes, &f->ncauses, MW_C_ICMP_FILTERED);
+	} else {
+		add_cause(f->causes, &f->ncauses, MW_C_ICMP_FILTERED);
+		add_cause(f->causes, &f->ncauses, MW_C_L2_MTU_MISMATCH);
+	}
+	if (c->mtu_probing > 0 && p->netns == c->o.self_netns)
+		add_cause(f->causes, &f->ncauses, MW_C_MTU_PROBING_ACTIVE);
+}
+
+/* `ping` payload that makes a packet of `mtu` bytes: 28 bytes of headers, 48 for IPv6. */
+static void ping_cmd(uint8_t family, const char *dst, uint32_t mtu, char *buf, size_t len)
+{
+	if (family == 6)
+		snprintf(buf, len, "ping -6 -M do -s %u %s", mtu > 48 ? mtu - 48 : 0, dst);
+	else
+		snprintf(buf, len, "ping -M do -s %u %s", mtu > 28 ? mtu - 28 : 0, dst);
+}
+
+static const char *ptb_words(uint8_t family)
+{
+	return family == 6 ? "ICMPv6 Packet Too Big" : "ICMP fragmentation-needed";
+}
+
+static const char *ptb_allow(uint8_t family)
+{
+	return family == 6 ? "ICMPv6 type 2 (ip6tables -I INPUT -p ipv6-icmp --icmpv6-type "
+			     "packet-too-big -j ACCEPT)" :
+			     "ICMP type 3 code 4 (iptables -I INPUT -p icmp --icmp-type "
+			     "fragmentation-needed -j ACCEPT)";
+}
+
+static const char *clamp_cmd(uint8_t family)
+{
+	return family == 6 ? "ip6tables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
+			     "TCPMSS --clamp-mss-to-pmtu" :
+			     "iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
+			     "TCPMSS --clamp-mss-to-pmtu";
+}
+
+/* The next lower RFC 1191 plateau, for a PTB that advertises MTU 0 (pre-RFC 1191 routers). */
+static uint32_t plateau_below(uint32_t size)
+{
+	static const uint32_t plateaus[] = { 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296,
+					     68 };
+
+	for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
+		if (plateaus[i] < size)
+			return plateaus[i];
+	return 68;
+}
+
+/*
+ * The kernel counts PTBs of a kind and sends an event for the 1st, 2nd, 4th, 8th...: the
+ * event carrying n stands for n/2 new ones (0, in recordings of older versions, for one).
+ */
+static uint32_t ptb_new(uint32_t n)
+{
+	return n > 1 ? n - n / 2 : 1;
+}
+
+static uint32_t ptb_mtu_of(const struct mw_event *e)
+{
+	if (e->mtu)
+		return e->mtu;
+	return e->size ? plateau_below(e->size) : 0;
+}
+
+/* Is a stuck segment's size shown to get through since it got stuck? */
+static bool delivered_since(const struct path *p, const struct stuck_seg *s)
+{
+	for (uint32_t i = 0; i < p->nproofs; i++)
+		if (p->proofs[i].size >= s->size && p->proofs[i].ns + STUCK_NS / 4 >= s->first_ns)
+			return true;
+	return false;
+}
+
+static bool delivered_ever(const struct path *p, uint32_t size)
+{
+	for (uint32_t i = 0; i < p->nproofs; i++)
+		if (p->proofs[i].size >= size)
+			return true;
+	return false;
+}
+
+/* The largest size proven to get through that is below hi, at least the family's floor. */
+static uint32_t bracket_low(const struct path *p, uint32_t hi)
+{
+	uint32_t lo = family_floor(p->family);
+
+	for (uint32_t i = 0; i < p->nproofs; i++)
+		if (p->proofs[i].size < hi && p->proofs[i].size > lo)
+			lo = p->proofs[i].size;
+	return lo < hi ? lo : 0;
+}
+
+static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_finding *f,
+			      uint32_t lo, uint32_t hi)
+{
+	char d[64], ping[96], probe[96], probing[120] = "";
+	const char *fam = p->family == 6 ? "ICMPv6 Packet Too Big" : "ICMP fragmentation-needed";
+	uint32_t mtu = f->mtu;
+
+	fmt_addr(p->family, p->dst, d, sizeof(d));
+	ping_cmd(p->family, d, mtu, ping, sizeof(ping));
+	snprintf(probe, sizeof(probe), "mtuwatch probe %s", d);
+	if (c->mtu_probing <= 0)
+		snprintf(probing, sizeof(probing), ", or set net.ipv4.tcp_mtu_probing=1 on the "
+			 "senders");
+	if (f->ncauses && f->causes[0] == MW_C_OVERLAY_MTU) {
+		snprintf(f->explain, sizeof(f->explain),
+			 "DF packets of %u bytes to %s leave via %s and are re-sent without "
+			 "progress: %s is an overlay with MTU %u over %s (MTU %u), and with its "
+			 "%u bytes of encapsulation only %u fit, so larger packets are lost and no "
+			 "%s comes back; the path MTU is between %u and %u bytes",
+			 hi, d, f->iface, f->overlay_iface, f->overlay_mtu, f->lower_iface,
+			 f->lower_mtu, f->overhead, f->lower_mtu - f->overhead, fam, lo, mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "set the overlay (and pod) MTU to the physical MTU minus the encapsulation: "
+			 "%u - %u = %u, or raise the underlay's MTU to %u; meanwhile clamp the MSS "
+			 "(%s); confirm with %s",
+			 f->lower_mtu, f->overhead, f->lower_mtu - f->overhead,
+			 f->overlay_mtu + f->overhead, clamp_cmd(p->family), ping);
+		return;
+	}
+	if (f->ncauses && f->causes[0] == MW_C_L2_MTU_MISMATCH) {
+		struct link *l = link_get(c, p->ifindex);
+
+		snprintf(f->explain, sizeof(f->explain),
+			 "DF packets of %u bytes to %s via %s are re-sent without progress and no %s "
+			 "arrives: %s's other side takes at most %u bytes and drops larger frames "
+			 "on receive, a silent layer-2 mismatch where no ICMP can exist; the path "
+			 "MTU is between %u and %u bytes",
+			 hi, d, f->iface, fam, f->iface, l ? l->lower_mtu : 0, lo, mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "give both sides of the link the same MTU (or lower %s's to %u)%s; clamping "
+			 "the MSS on a router helps only routed traffic; confirm with %s",
+			 f->iface, l ? l->lower_mtu : mtu, probing, ping);
+		return;
+	}
+	snprintf(f->explain, sizeof(f->explain),
+		 "DF packets of %u bytes to %s via %s are re-sent without progress and no %s "
+		 "arrives, while the destination still answers smaller packets: the path MTU is "
+		 "between %u and %u bytes. A hop drops the larger packets silently: either a router "
+		 "whose %s is filtered on its way back, or a layer-2 hop (switch, vSwitch, veth) "
+		 "with a smaller MTU that cannot send any; from this end the two look alike%s",
+		 hi, d, f->iface, fam, lo, mtu, fam,
+		 c->mtu_probing > 0 ? "; tcp_mtu_probing is on here, so TCP shrinks its segments "
+				      "after repeated timeouts and works around it, slowly" : "");
+	snprintf(f->remedy, sizeof(f->remedy),
+		 "find the hop (%s finds the exact MTU; %s tests it by hand), then align the MTUs "
+		 "on the path or lower %s's to it, or clamp the MSS on the router (%s)%s; have "
+		 "whoever filters ICMP let %s through",
+		 probe, ping, f->iface, clamp_cmd(p->family), probing,
+		 p->family == 6 ? "ICMPv6 type 2" : "type 3 code 4");
 }
 
 static void check_blackhole(struct mw_core *c, struct path *p)
 {
 	uint32_t hi = 0, stuck = 0, lo;
 	struct mw_finding f;
-	char d[64];
 
 	if (p->reported & (1u << MW_V_ICMP_BLACKHOLE))
 		return;
-	if (p->ptb_rx || p->ptb_dropped)
+	/* A PTB was dropped here (its own finding) or accepted: not a silent hop. */
+	if (p->ptb_dropped || (p->reported & (1u << MW_V_PMTU_LEARNED)))
+		return;
+	/*
+	 * A PTB arrived: it speaks for the path unless it is shown forged or untranslated
+	 * (it then tells nothing about whether the real hop's ICMP comes back). Until judged,
+	 * wait.
+	 */
+	if (p->ptb_rx && (!p->ptb_judged || !p->ptb_forged))
 		return;
 	for (uint32_t i = 0; i < p->nsegs; i++) {
 		struct stuck_seg *s = &p->segs[i];
 
-		if (s->recovered || s->rto < 2)
+		if (s->recovered || s->rto < 2 || s->nodf)
 			continue;
 		/* Small segments stuck too: the peer or the whole path is gone, not the MTU. */
 		if (s->size <= SMALL_SEG)
 			return;
 		if (s->size <= MIN_BLACKHOLE_SIZE || c->now < s->first_ns + STUCK_NS)
+			continue;
+		/* Something this large got through since: this is loss, not a size limit. */
+		if (delivered_since(p, s))
+			continue;
+		/*
+		 * The size used to get through: the path changed, or the peer died. Only a sign
+		 * of life since tells them apart.
+		 */
+		if (delivered_ever(p, s->size) ? p->alive_ns < s->first_ns : !p->alive_ns)
 			continue;
 		stuck++;
 		if (!hi || s->size < hi)
@@ -383,13 +762,7 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 	}
 	if (!stuck)
 		return;
-	/* A segment this large got through before: the path carries it, this is loss. */
-	if (p->delivered_max >= hi || proven_size(p) >= hi)
-		return;
 	lo = bracket_low(p, hi);
-	/* Nothing smaller ever went out: no proof that the path works at all. */
-	if (!lo)
-		return;
 	p->bracket_lo = lo;
 	p->bracket_hi = hi;
 	p->pmtu = hi - 1;
@@ -402,17 +775,15 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 	f.count = p->retrans;
 	memcpy(f.sizes, p->rsizes, sizeof(f.sizes));
 	f.nsizes = p->nrsizes;
-	fmt_addr(p->family, p->dst, d, sizeof(d));
-	snprintf(f.explain, sizeof(f.explain),
-		 "DF packets of %u bytes to %s via %s are retransmitted without progress and no "
-		 "Packet Too Big arrives: the path MTU is between %u and %u bytes and a hop on the "
-		 "way drops the oversized packets silently (its ICMP is filtered)",
-		 hi, d, f.iface, lo, hi - 1);
-	snprintf(f.remedy, sizeof(f.remedy),
-		 "align the MTUs along the path (or lower %s's MTU to the path's), clamp the TCP "
-		 "MSS on the router (iptables -t mangle ... TCPMSS --clamp-mss-to-pmtu), or set "
-		 "net.ipv4.tcp_mtu_probing=1 on the senders; ask whoever filters ICMP to let type 3 "
-		 "code 4 / ICMPv6 type 2 through", f.iface);
+	blackhole_causes(c, p, hi, &f);
+	/* What the overlay lets through is tighter than what the segments showed. */
+	if (f.lower_mtu && f.lower_mtu - f.overhead < f.mtu && f.lower_mtu - f.overhead >= lo) {
+		f.mtu = f.lower_mtu - f.overhead;
+		p->pmtu = f.mtu;
+	}
+	memcpy(p->causes, f.causes, sizeof(p->causes));
+	p->ncauses = f.ncauses;
+	explain_blackhole(c, p, &f, lo, hi);
 	emit(c, &f, p);
 }
 
@@ -427,10 +798,14 @@ static void on_df_max(struct mw_core *c, const struct mw_event *e)
 	i = p->nsent < MW_MAX_SIZES ? p->nsent++ : MW_MAX_SIZES - 1;
 	p->sent_sizes[i] = e->size;
 	p->sent_seqs[i] = e->seq;
+	if (p->ptb_first_ns && c->now > p->ptb_first_ns + PTB_GRACE_NS && p->ptb_mtu &&
+	    e->size > p->ptb_mtu)
+		p->over_after_ptb++;
 }
 
 /* Every stuck segment of the flow below ack got through: remember how large it was. */
-static void seg_progress(struct path *p, uint16_t sport, uint16_t dport, uint32_t ack)
+static void seg_progress(struct mw_core *c, struct path *p, uint16_t sport, uint16_t dport,
+			 uint32_t ack)
 {
 	for (uint32_t i = 0; i < p->nsegs; i++) {
 		struct stuck_seg *s = &p->segs[i];
@@ -439,14 +814,15 @@ static void seg_progress(struct path *p, uint16_t sport, uint16_t dport, uint32_
 		    (int32_t)(ack - s->seq) <= 0)
 			continue;
 		s->recovered = true;
-		if (s->size > p->delivered_max)
-			p->delivered_max = s->size;
+		if (!s->nodf)
+			path_proof(c, p, s->size);
 	}
 }
 
 static void on_retrans(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, true);
+	bool nodf = e->type == MW_EV_RESEND && (e->dir & MW_DIR_F_NODF);
 	struct stuck_seg *s = NULL;
 	struct flow *fl;
 
@@ -455,6 +831,11 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 	if (e->size >= MW_LARGE_SEG)
 		p->large_retrans++;
 	add_size(p->rsizes, &p->nrsizes, e->size);
+	if (p->ptb_first_ns && c->now > p->ptb_first_ns + PTB_GRACE_NS) {
+		p->resent_after_ptb++;
+		if (!nodf && p->ptb_mtu && e->size > p->ptb_mtu)
+			p->over_after_ptb++;
+	}
 
 	fl = flow_get(c, e->netns, &e->flow, false);
 	if (fl) {
@@ -469,7 +850,7 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 
 	/* The peer's ACK moved past a stuck segment of this flow: it got through after all. */
 	if (e->aux2)
-		seg_progress(p, e->flow.sport, e->flow.dport, e->aux2);
+		seg_progress(c, p, e->flow.sport, e->flow.dport, e->aux2);
 	/*
 	 * Only re-sends of the oldest unacknowledged segment say "stuck": the tracepoint's
 	 * timeout retransmissions with seq == snd_una, and tc's re-sends at the peer's ACK
@@ -491,6 +872,7 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 		s->first_ns = c->now;
 	}
 	s->size = e->size;
+	s->nodf = nodf;
 	s->rto++;
 	check_blackhole(c, p);
 }
@@ -504,8 +886,18 @@ static void on_recovered(struct mw_core *c, const struct mw_event *e)
 		x->unacked_resends = 0;
 		x->progress_ns = c->now;
 	}
-	if (p)
-		seg_progress(p, e->flow.sport, e->flow.dport, e->seq + 1);
+	if (p) {
+		p->alive_ns = c->now;
+		seg_progress(c, p, e->flow.sport, e->flow.dport, e->seq + 1);
+	}
+}
+
+static void on_delivered(struct mw_core *c, const struct mw_event *e)
+{
+	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, true);
+
+	if (!(e->dir & MW_DIR_F_NODF))
+		path_proof(c, p, e->size);
 }
 
 static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t len)
@@ -520,15 +912,16 @@ static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t l
 
 static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 {
-	struct path *p = path_get(c, e->netns, e->flow.family ? e->flow.family : e->family,
-				  e->flow.daddr, true);
+	uint8_t fam = e->flow.family ? e->flow.family : e->family;
+	struct path *p = path_get(c, e->netns, fam, e->flow.daddr, true);
 	struct mw_finding f;
 	char peer[64], dst[64], rb[32];
+	uint32_t mtu = ptb_mtu_of(e);
 	const char *rn;
 	bool seen = false;
 
 	path_touch(c, p, 0);
-	p->ptb_dropped++;
+	p->ptb_dropped += ptb_new(e->aux2);
 	p->route_due = 0;	/* dropped: the route cannot have learned from it */
 	for (int i = 0; i < 4; i++)
 		if (p->dropped_reasons[i] == e->aux + 1)
@@ -544,10 +937,10 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 
 	finding_init(c, &f, MW_V_PTB_DROPPED, e->netns, p->family, p->dst, e->ifindex);
 	memcpy(f.peer, e->peer, 16);
-	f.mtu = e->mtu;
+	f.mtu = mtu;
 	f.reason = e->aux;
 	f.flow = e->flow;
-	f.outgoing = e->aux2;
+	f.outgoing = (e->dir & 1) == MW_DIR_OUT;
 	f.count = p->ptb_dropped;
 	rn = reason_str(c, e->aux, rb, sizeof(rb));
 	snprintf(f.drop_reason, sizeof(f.drop_reason), "%s", rn);
@@ -556,56 +949,67 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	if (f.outgoing) {
 		char to[64];
 
+		add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
 		/* The PTB goes back to the source of the packet it quotes. */
-		fmt_addr(e->flow.family ? e->flow.family : e->family, e->flow.saddr, to, sizeof(to));
+		fmt_addr(fam, e->flow.saddr, to, sizeof(to));
 		snprintf(f.explain, sizeof(f.explain),
-			 "this host's own Packet Too Big (mtu %u) to %s for traffic to %s was "
-			 "dropped on its way out (%s): the senders behind it never learn the path MTU",
-			 e->mtu, to, dst, rn);
+			 "this host's own %s (mtu %u) to %s for traffic to %s was dropped on its way "
+			 "out (%s): the senders behind it never learn the path MTU",
+			 ptb_words(p->family), mtu, to, dst, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
-			 "let ICMP type 3 code 4 / ICMPv6 type 2 leave this host (firewall OUTPUT "
-			 "and FORWARD rules), or clamp the MSS on this router");
+			 "let %s leave this host (firewall OUTPUT and FORWARD rules), or clamp the MSS "
+			 "on this router (%s)",
+			 p->family == 6 ? "ICMPv6 type 2" : "ICMP type 3 code 4", clamp_cmd(p->family));
 	} else if (!strcmp(rn, "IP_RPFILTER")) {
+		add_cause(f.causes, &f.ncauses, MW_C_RP_FILTER);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a Packet Too Big from %s (mtu %u) for traffic to %s arrived on %s and was "
-			 "dropped by strict reverse-path filtering: %s is not routable back via %s "
-			 "(a router answering from its management address)",
-			 peer, e->mtu, dst, f.iface, peer, f.iface);
+			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped by "
+			 "strict reverse-path filtering: %s is not routable back via %s (a router "
+			 "answering from its management address)",
+			 ptb_words(p->family), peer, mtu, dst, f.iface, peer, f.iface);
 		snprintf(f.remedy, sizeof(f.remedy),
 			 "have the router source ICMP errors from its interface address, or add a "
 			 "route to %s via %s; loosening rp_filter to 2 only hides the problem and "
 			 "weakens spoofing protection, not a production fix; meanwhile clamp the MSS "
-			 "or lower the MTU to %u", peer, f.iface, e->mtu);
+			 "or lower the MTU to %u", peer, f.iface, mtu);
 	} else if (strstr(rn, "NETFILTER") || strstr(rn, "NFT")) {
+		add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a Packet Too Big from %s (mtu %u) for traffic to %s arrived on %s and this "
-			 "host's firewall dropped it (%s): the sender keeps sending too-large packets",
-			 peer, e->mtu, dst, f.iface, rn);
+			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and this host's "
+			 "firewall dropped it (%s): the sender keeps sending too-large packets",
+			 ptb_words(p->family), peer, mtu, dst, f.iface, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
-			 "accept ICMP type 3 code 4 (fragmentation-needed) and ICMPv6 type 2 "
-			 "(packet-too-big) in INPUT (e.g. iptables -I INPUT -p icmp --icmp-type "
-			 "fragmentation-needed -j ACCEPT); meanwhile lower the MTU to %u or clamp the MSS",
-			 e->mtu);
+			 "accept %s in INPUT; meanwhile lower the MTU to %u or clamp the MSS",
+			 ptb_allow(p->family), mtu);
 	} else {
+		add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a Packet Too Big from %s (mtu %u) for traffic to %s arrived on %s and was "
-			 "dropped on this host (%s)", peer, e->mtu, dst, f.iface, rn);
+			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped on "
+			 "this host (%s)", ptb_words(p->family), peer, mtu, dst, f.iface, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
 			 "find why the kernel drops it (%s); meanwhile lower the MTU to %u or clamp "
-			 "the MSS", rn, e->mtu);
+			 "the MSS", rn, mtu);
 	}
+	memcpy(p->causes, f.causes, sizeof(p->causes));
+	p->ncauses = f.ncauses;
 	emit(c, &f, p);
 }
 
 static void on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 {
-	struct path *p = path_get(c, e->netns, e->flow.family ? e->flow.family : e->family,
-				  e->flow.daddr, true);
+	uint8_t fam = e->flow.family ? e->flow.family : e->family;
+	struct path *p = path_get(c, e->netns, fam, e->flow.daddr, true);
+	uint32_t mtu = ptb_mtu_of(e);
 
 	path_touch(c, p, 0);
-	p->ptb_rx++;
-	p->ptb_mtu = e->mtu;
-	memcpy(p->ptb_peer, e->peer, 16);
+	p->ptb_rx += ptb_new(e->aux);
+	if (!p->ptb_first_ns) {
+		p->ptb_first_ns = c->now;
+		p->ptb_flow = e->flow;
+		p->ptb_mtu = mtu;
+		memcpy(p->ptb_peer, e->peer, 16);
+	}
+	p->ptb_last_ns = c->now;
 	if (!(p->reported & (1u << MW_V_PMTU_LEARNED)))
 		p->route_due = c->now + ROUTE_DELAY_NS;
 	if (!p->ifindex)
@@ -622,12 +1026,18 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 	if (!p)
 		return;
 	p->route_due = 0;
+	p->route_seen = true;
+	p->route_mtu = e->mtu;
+	p->route_locked = e->aux & 1;
 	if (!e->mtu || (p->reported & (1u << MW_V_PMTU_LEARNED)))
 		return;
 	if (e->ifindex)
 		p->ifindex = e->ifindex;
 	i = iface_get(c, p->ifindex);
 	if (i && e->mtu >= i->mtu)
+		return;
+	/* A locked route keeps its configured MTU: nothing was learned. */
+	if (p->route_locked)
 		return;
 	p->pmtu = e->mtu;
 	p->reported |= 1u << MW_V_PMTU_LEARNED;
@@ -638,13 +1048,178 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 	fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
 	fmt_addr(p->family, p->dst, dst, sizeof(dst));
 	snprintf(f.explain, sizeof(f.explain),
-		 "a Packet Too Big from %s was accepted and the route MTU to %s fell to %u "
-		 "(interface %s has %u): Path MTU Discovery works on this path",
-		 peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
+		 "a %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
+		 "%u): Path MTU Discovery works on this path",
+		 ptb_words(p->family), peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
 	snprintf(f.remedy, sizeof(f.remedy),
 		 "nothing urgent; if this path is permanent, set the interface or route MTU to %u "
 		 "to save the first round of oversized packets", e->mtu);
 	emit(c, &f, p);
+}
+
+/* Why a PTB that arrived changed nothing: the route, the counters, the settings. */
+static enum mw_ignore ignore_reason(struct mw_core *c, struct path *p, uint32_t cur)
+{
+	if (p->route_locked)
+		return MW_IGN_ROUTE_MTU_LOCKED;
+	if (cur && p->ptb_mtu >= cur)
+		return MW_IGN_MTU_NOT_LOWER;
+	if (p->netns == c->o.self_netns || !c->o.self_netns) {
+		if (snmp_near(c, MW_SNMP_OUT_OF_WINDOW_ICMPS, p))
+			return MW_IGN_OUT_OF_WINDOW;
+		if (snmp_near(c, p->family == 6 ? MW_SNMP_ICMP6_IN_ERRORS : MW_SNMP_ICMP_IN_ERRORS,
+			      p))
+			return MW_IGN_NO_SOCKET;
+		if (p->family == 4 && c->no_pmtu_disc >= 2)
+			return MW_IGN_PMTUDISC_OFF;
+	}
+	/* The route learned the MTU and the sender still sends larger: its socket ignores it. */
+	if (p->route_mtu && p->route_mtu <= p->ptb_mtu)
+		return MW_IGN_PMTUDISC_OFF;
+	return MW_IGN_UNKNOWN;
+}
+
+static const enum mw_cause ignore_cause[MW_IGN_MAX] = {
+	[MW_IGN_ROUTE_MTU_LOCKED] = MW_C_ROUTE_MTU_LOCKED,
+	[MW_IGN_OUT_OF_WINDOW] = MW_C_OUT_OF_WINDOW_PTB,
+	[MW_IGN_NO_SOCKET] = MW_C_UNTRANSLATED_PTB,
+	[MW_IGN_PMTUDISC_OFF] = MW_C_PMTUDISC_OFF,
+	[MW_IGN_MTU_NOT_LOWER] = MW_C_BAD_PTB_MTU,
+};
+
+static void explain_ignored(struct mw_core *c, struct path *p, struct mw_finding *f,
+			    uint32_t cur)
+{
+	char peer[64], d[64], src[64];
+	const char *w = ptb_words(p->family);
+
+	fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
+	fmt_addr(p->family, p->dst, d, sizeof(d));
+	fmt_addr(p->family, p->ptb_flow.saddr, src, sizeof(src));
+	switch (f->ignore_reason) {
+	case MW_IGN_ROUTE_MTU_LOCKED:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived and were not dropped, but the route to %s "
+			 "has its MTU locked (`mtu lock`), so the kernel ignores them and keeps sending "
+			 "segments larger than %u, which the path drops",
+			 p->ptb_rx, w, peer, p->ptb_mtu, d, p->ptb_mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "remove the lock from the route to %s (ip route change ... mtu %u without "
+			 "`lock`), or set its MTU to what the PTB says (%u)", d, p->ptb_mtu,
+			 p->ptb_mtu);
+		break;
+	case MW_IGN_OUT_OF_WINDOW:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived quoting a TCP sequence number this host does "
+			 "not have in flight (TcpExtOutOfWindowIcmps rose), so the kernel ignored them: "
+			 "they are forged (RFC 5927) or a middlebox rewrites sequence numbers without "
+			 "fixing the header quoted inside ICMP",
+			 p->ptb_rx, w, peer, p->ptb_mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "find the middlebox that rewrites TCP sequence numbers (a firewall's "
+			 "sequence randomisation) and make it translate ICMP payloads or turn the "
+			 "feature off; if the PTBs are forged, block their source (%s)", peer);
+		break;
+	case MW_IGN_NO_SOCKET:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived quoting a flow from %s:%u that no socket here "
+			 "has (Icmp InErrors rose), so they were discarded: a NAT or load balancer on "
+			 "the way does not translate the header inside ICMP errors",
+			 p->ptb_rx, w, peer, p->ptb_mtu, src, p->ptb_flow.sport);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "fix the NAT / load balancer's ICMP translation (conntrack must rewrite the "
+			 "embedded header: check that nf_conntrack sees both directions); meanwhile "
+			 "lower the MTU toward %s to %u or clamp the MSS", d, p->ptb_mtu);
+		break;
+	case MW_IGN_PMTUDISC_OFF:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived, but Path MTU Discovery is off for this "
+			 "traffic (%s), so segments larger than %u keep leaving for %s",
+			 p->ptb_rx, w, peer, p->ptb_mtu,
+			 p->family == 4 && c->no_pmtu_disc >= 2 ?
+				 "net.ipv4.ip_no_pmtu_disc discards them" :
+				 "the sending socket ignores the path MTU (IP_PMTUDISC_PROBE or similar)",
+			 p->ptb_mtu, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "%s; or lower the sender's MTU toward %s to %u",
+			 p->family == 4 && c->no_pmtu_disc >= 2 ?
+				 "set net.ipv4.ip_no_pmtu_disc=0 (3 keeps TCP safe against forgery)" :
+				 "let the application use IP_PMTUDISC_DO / WANT (the default)",
+			 d, p->ptb_mtu);
+		break;
+	case MW_IGN_MTU_NOT_LOWER:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s advertise mtu %u, not below the current MTU of %u toward %s, "
+			 "so the kernel has nothing to learn from them while the path still drops the "
+			 "packets: the router reports the wrong MTU (often its ingress MTU)",
+			 p->ptb_rx, w, peer, p->ptb_mtu, cur, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "fix the MTU configuration of the router at %s; meanwhile lower the MTU "
+			 "toward %s or clamp the MSS", peer, d);
+		break;
+	default:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived and were not dropped, yet segments larger "
+			 "than %u keep leaving for %s and the route MTU did not fall: the kernel "
+			 "ignored them for a reason mtuwatch cannot see",
+			 p->ptb_rx, w, peer, p->ptb_mtu, p->ptb_mtu, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "check the route (ip route get %s), the sender's PMTU settings and nstat's "
+			 "Icmp/TcpExt counters; meanwhile lower the MTU toward %s to %u", d, d,
+			 p->ptb_mtu);
+		break;
+	}
+}
+
+/*
+ * A PTB arrived, was not dropped, and yet what it asks for did not happen: segments above
+ * its MTU keep leaving (or, when it advertises no lower MTU, the same segments stay stuck).
+ */
+static void check_ptb_ignored(struct mw_core *c, struct path *p)
+{
+	struct mw_finding f;
+	struct iface *i;
+	uint32_t cur = 0;
+	enum mw_ignore r;
+
+	if (!p->ptb_rx || p->ptb_dropped || p->ptb_judged ||
+	    c->now < p->ptb_first_ns + PTB_JUDGE_NS)
+		return;
+	i = iface_get(c, p->ifindex);
+	cur = p->route_mtu ? p->route_mtu : i ? i->mtu : 0;
+	if (p->route_seen && p->route_mtu && p->route_mtu < (i ? i->mtu : 0) &&
+	    p->route_mtu <= p->ptb_mtu && !p->route_locked && !p->over_after_ptb)
+		goto accepted;	/* learned, and nothing larger left since: PMTUD works */
+	if (cur && p->ptb_mtu >= cur ? p->resent_after_ptb < 2 : p->over_after_ptb < 2)
+		return;		/* no sign (yet) that it was ignored */
+	r = ignore_reason(c, p, cur);
+	p->ptb_judged = true;
+	p->ptb_forged = r == MW_IGN_OUT_OF_WINDOW || r == MW_IGN_NO_SOCKET;
+	if (p->ignored_reasons & (1u << r))
+		return;
+	p->ignored_reasons |= 1u << r;
+	finding_init(c, &f, MW_V_PTB_IGNORED, p->netns, p->family, p->dst, p->ifindex);
+	memcpy(f.peer, p->ptb_peer, 16);
+	f.mtu = p->ptb_mtu;
+	f.count = p->ptb_rx;
+	f.flow = p->ptb_flow;
+	f.ignore_reason = r;
+	if (ignore_cause[r])
+		add_cause(f.causes, &f.ncauses, ignore_cause[r]);
+	/* A forged PTB says nothing of the real hop, whose ICMP did not come either. */
+	if (p->ptb_forged) {
+		add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
+		add_cause(f.causes, &f.ncauses, MW_C_L2_MTU_MISMATCH);
+	}
+	explain_ignored(c, p, &f, cur);
+	if (!p->ptb_forged) {
+		memcpy(p->causes, f.causes, sizeof(p->causes));
+		p->ncauses = f.ncauses;
+	}
+	emit(c, &f, p);
+	return;
+accepted:
+	p->ptb_judged = true;
 }
 
 static void on_ptb_sent(struct mw_core *c, const struct mw_event *e)
@@ -667,12 +1242,12 @@ static void on_ptb_sent(struct mw_core *c, const struct mw_event *e)
 	fmt_addr(e->family, e->flow.daddr, dst, sizeof(dst));
 	snprintf(f.explain, sizeof(f.explain),
 		 "this host forwards %s -> %s and drops its %u-byte packets because egress %s has "
-		 "MTU %u: it sends Packet Too Big and is the path's bottleneck",
-		 src, dst, e->size, f.iface, e->mtu);
+		 "MTU %u: it sends %s and is the path's bottleneck",
+		 src, dst, e->size, f.iface, e->mtu, ptb_words(e->family));
 	snprintf(f.remedy, sizeof(f.remedy),
-		 "make sure that Packet Too Big reaches %s (no ICMP filtering, a source address "
-		 "that passes rp_filter), or clamp the MSS here: iptables -t mangle -A FORWARD -p "
-		 "tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu", src);
+		 "make sure that the %s reaches %s (no ICMP filtering, a source address that passes "
+		 "rp_filter), or clamp the MSS here: %s", ptb_words(e->family), src,
+		 clamp_cmd(e->family));
 	emit(c, &f, p);
 }
 
@@ -708,10 +1283,16 @@ static bool tls_client_done(uint32_t step)
 
 static void on_hs(struct mw_core *c, const struct mw_event *e)
 {
-	struct flow *x = flow_get(c, e->netns, &e->flow, true);
 	int dir = e->dir & 1;
 	uint32_t step = e->aux;
+	/* Only a conversation's opening creates a flow: a late event never revives a closed one. */
+	bool opening = step == MW_HS_TLS_CLIENT_HELLO || step == MW_HS_SSH_IDENT;
+	struct flow *x = flow_get(c, e->netns, &e->flow, opening);
 
+	if (!x)
+		return;
+	if (dir == MW_DIR_IN)
+		path_alive(c, e->netns, e->flow.family, e->flow.daddr);
 	x->app = e->aux2;
 	x->progress_ns = c->now;
 	if (x->app == MW_APP_TLS) {
@@ -746,8 +1327,10 @@ static void on_seg_max(struct mw_core *c, const struct mw_event *e)
 	if (!x)
 		return;
 	x->max_seg[e->dir & 1] = e->size;
-	if (e->dir == MW_DIR_IN)
+	if ((e->dir & 1) == MW_DIR_IN) {
 		x->progress_ns = c->now;
+		path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+	}
 }
 
 static void on_acked(struct mw_core *c, const struct mw_event *e)
@@ -761,6 +1344,7 @@ static void on_acked(struct mw_core *c, const struct mw_event *e)
 		x->bytes_sent = e->aux;
 	x->unacked_resends = 0;
 	x->progress_ns = c->now;
+	path_alive(c, e->netns, e->flow.family, e->flow.daddr);
 }
 
 static void on_state(struct mw_core *c, const struct mw_event *e)
@@ -773,6 +1357,12 @@ static void on_state(struct mw_core *c, const struct mw_event *e)
 		x->mss_peer = e->mtu;
 		x->progress_ns = x->start_ns = c->now;
 		x->ifindex = e->ifindex;
+		/* A handshake completed: the destination answers. */
+		path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+	} else if (e->aux2 == 4 /* TCP_FIN_WAIT1 */ || e->aux2 == 8 /* TCP_CLOSE_WAIT */) {
+		x = flow_get(c, e->netns, &e->flow, false);
+		if (x)
+			x->closing = true;
 	} else if (e->aux2 == 7 /* TCP_CLOSE */) {
 		x = flow_get(c, e->netns, &e->flow, false);
 		if (x)
@@ -835,7 +1425,7 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	char seen[80];
 	char peer[64];
 
-	if (x->reported || x->done || (x->app != MW_APP_TLS && x->app != MW_APP_SSH))
+	if (x->reported || x->done || x->closing || (x->app != MW_APP_TLS && x->app != MW_APP_SSH))
 		return;
 	if (c->now < x->progress_ns + after)
 		return;
@@ -917,11 +1507,27 @@ static void check_stall(struct mw_core *c, struct flow *x)
 			 "cause (small segments are lost too, or the peer is slow)",
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
 			 f.stalled_secs);
-	if (f.mtu_evidence)
+	if (f.mtu_evidence) {
+		if (p && p->ncauses) {
+			memcpy(f.causes, p->causes, sizeof(f.causes));
+			f.ncauses = p->ncauses;
+		} else {
+			add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
+			add_cause(f.causes, &f.ncauses, MW_C_L2_MTU_MISMATCH);
+		}
+	}
+	if (f.mtu_evidence && p && p->ignored_reasons && !p->ptb_forged)
 		snprintf(f.remedy, sizeof(f.remedy),
-			 "align the MTUs on the path (e.g. the 9000-byte side to 1500), clamp the MSS "
-			 "on the router, or set net.ipv4.tcp_mtu_probing=1 on the sender; check that "
-			 "ICMP fragmentation-needed reaches the sender");
+			 "the %s reaches the sender and is ignored: see the ptb_ignored finding for "
+			 "%s; meanwhile align the MTUs on the path or clamp the MSS on the router",
+			 ptb_words(x->f.family), peer);
+	else if (f.mtu_evidence)
+		snprintf(f.remedy, sizeof(f.remedy),
+			 "align the MTUs on the path (e.g. the 9000-byte side to 1500) or clamp the "
+			 "MSS on the router%s; check that %s from the bottleneck reaches the sender "
+			 "(%s)",
+			 c->mtu_probing > 0 ? "" : ", or set net.ipv4.tcp_mtu_probing=1 on the sender",
+			 ptb_words(x->f.family), x->client == 1 ? "the peer" : "this host");
 	else
 		snprintf(f.remedy, sizeof(f.remedy),
 			 "check the peer's service and the path's loss (ping, ss -ti)");
@@ -930,9 +1536,16 @@ static void check_stall(struct mw_core *c, struct flow *x)
 
 static void on_tick(struct mw_core *c)
 {
-	for (int i = 0; i < c->paths_hw; i++)
-		if (c->paths[i].used && c->paths[i].nsegs)
-			check_blackhole(c, &c->paths[i]);
+	for (int i = 0; i < c->paths_hw; i++) {
+		struct path *p = &c->paths[i];
+
+		if (!p->used)
+			continue;
+		if (p->ptb_rx)
+			check_ptb_ignored(c, p);
+		if (p->nsegs)
+			check_blackhole(c, p);
+	}
 	for (int i = 0; i < c->flows_hw; i++)
 		if (c->flows[i].used)
 			check_stall(c, &c->flows[i]);
@@ -969,10 +1582,23 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		return;
 	case MW_EV_ATTACH:
 		return;
+	case MW_EV_LINK:
+		on_link(c, e);
+		return;
+	case MW_EV_SYSCTL:
+		on_sysctl(c, e);
+		return;
+	case MW_EV_SNMP:
+		on_snmp(c, e);
+		return;
 	default:
 		break;
 	}
 	if (!wanted(c, e->netns))
+		return;
+	/* Loopback is never an MTU path, in whatever namespace (--all-netns sees them all). */
+	if (is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.daddr) ||
+	    is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.saddr))
 		return;
 	switch (e->type) {
 	case MW_EV_DF_MAX:
@@ -1006,6 +1632,14 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		break;
 	case MW_EV_RECOVERED:
 		on_recovered(c, e);
+		break;
+	case MW_EV_DELIVERED:
+		on_delivered(c, e);
+		break;
+	case MW_EV_SYN_MSS:
+		/* A SYN-ACK came back: its source answers (flow is in the packet's direction). */
+		if (e->aux2)
+			path_alive(c, e->netns, e->flow.family, e->flow.saddr);
 		break;
 	case MW_EV_STATE:
 		on_state(c, e);

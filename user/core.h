@@ -21,8 +21,39 @@ enum mw_verdict {
 	MW_V_PTB_SENT,
 	MW_V_STALLED_TLS,
 	MW_V_STALLED_SSH,
+	MW_V_PTB_IGNORED,
 	MW_V_MAX
 };
+
+/* Why a black hole or a failed PMTUD happens: stable codes, documented in the README. */
+enum mw_cause {
+	MW_C_NONE = 0,
+	MW_C_ICMP_FILTERED,	/* a router's PTB is filtered on the way back */
+	MW_C_L2_MTU_MISMATCH,	/* a layer-2 hop takes smaller frames and drops larger silently */
+	MW_C_PTB_DROPPED_LOCAL,	/* this host dropped the PTB (firewall, other reasons) */
+	MW_C_RP_FILTER,		/* strict reverse-path filtering dropped the PTB */
+	MW_C_ROUTE_MTU_LOCKED,	/* `mtu lock` on the route: PTBs are ignored */
+	MW_C_OUT_OF_WINDOW_PTB,	/* PTB quoting a sequence not in flight: forged or rewritten */
+	MW_C_UNTRANSLATED_PTB,	/* PTB quoting a flow no socket has: NAT not fixing ICMP */
+	MW_C_PMTUDISC_OFF,	/* ip_no_pmtu_disc or the socket's mode ignores PMTU */
+	MW_C_OVERLAY_MTU,	/* overlay MTU above what its lower device carries */
+	MW_C_MTU_PROBING_ACTIVE,	/* tcp_mtu_probing is on: TCP works around it slowly */
+	MW_C_BAD_PTB_MTU,	/* the PTB advertises an MTU not below the current one */
+	MW_C_MAX
+};
+
+/* Why a Packet Too Big that arrived changed nothing (ptb_ignored). */
+enum mw_ignore {
+	MW_IGN_UNKNOWN = 0,
+	MW_IGN_ROUTE_MTU_LOCKED,
+	MW_IGN_OUT_OF_WINDOW,
+	MW_IGN_NO_SOCKET,
+	MW_IGN_PMTUDISC_OFF,
+	MW_IGN_MTU_NOT_LOWER,
+	MW_IGN_MAX
+};
+
+#define MW_MAX_CAUSES 6
 
 #define MW_MAX_SIZES 8
 
@@ -57,8 +88,16 @@ struct mw_finding {
 	uint32_t stalled_secs;
 	uint32_t bytes_sent;		/* of our data since the first payload byte (0: unknown) */
 	uint32_t bytes_acked;		/* of those, acknowledged by the peer */
-	char explain[320];
-	char remedy[320];
+	/* causes, most likely first */
+	uint8_t causes[MW_MAX_CAUSES];
+	uint8_t ncauses;
+	enum mw_ignore ignore_reason;	/* ptb_ignored */
+	/* overlay_mtu: the device, its MTU, what lies under it */
+	char overlay_iface[MW_IFNAME_LEN];
+	char lower_iface[MW_IFNAME_LEN];
+	uint32_t overlay_mtu, lower_mtu, overhead;
+	char explain[480];
+	char remedy[480];
 };
 
 typedef void (*mw_finding_fn)(const struct mw_finding *f, void *ctx);
@@ -108,6 +147,8 @@ void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, v
 uint64_t core_lost(const struct mw_core *c);
 uint32_t core_findings(const struct mw_core *c, enum mw_verdict v);
 const char *verdict_name(enum mw_verdict v);
+const char *cause_name(enum mw_cause c);
+const char *ignore_name(enum mw_ignore r);
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len);
 
 #endif /* MW_CORE_H */

@@ -105,11 +105,13 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 
 	for (int i = 0; i < n; i++) {
 		uint32_t mtu = 0, oif = 0;
+		bool locked;
 
-		if (net_route_mtu(req[i].family, req[i].flow.daddr, &mtu, &oif))
+		if (net_route_mtu(req[i].family, req[i].flow.daddr, &mtu, &oif, &locked))
 			continue;
 		req[i].ts_ns = now;
 		req[i].mtu = mtu;
+		req[i].aux = locked;
 		if (oif)
 			req[i].ifindex = oif;
 		driver_event(&req[i], d);
@@ -119,6 +121,8 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms))
 {
 	uint64_t start = mono_ns(), end = duration >= 0 ? start + duration * 1000000000ULL : 0;
+
+	facts_poll(d, start, true);
 
 	while (!mw_stop) {
 		uint64_t now;
@@ -145,6 +149,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 				driver_event(&l, d);
 			}
 			d->last_tick = now;
+			facts_poll(d, now, false);
 			driver_event(&t, d);
 			session_check_ifaces(&d->s);
 			if (d->on_tick)

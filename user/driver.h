@@ -29,6 +29,11 @@ struct mw_driver {
 	uint64_t lost;
 	mw_finding_fn on_finding;	/* renderer */
 	void *finding_ctx;
+	/* host facts last read (user/facts.c) */
+	uint64_t facts_sysctl_ns;
+	int facts_sysctl[4];
+	uint64_t facts_snmp[4];
+	bool facts_snmp_ok[4];
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;
@@ -47,5 +52,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 void driver_event(const struct mw_event *e, void *ctx);
 const char *driver_reason(uint32_t value, void *ctx);
 void driver_close(struct mw_driver *d);
+/* Sysctls and namespace counters as events (first: the baseline, and every setting). */
+void facts_poll(struct mw_driver *d, uint64_t now, bool first);
 
 #endif

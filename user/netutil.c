@@ -88,8 +88,11 @@ int read_text(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* RTM_GETROUTE for one destination; the answer carries RTAX_MTU when a PMTU is cached. */
-int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif)
+/*
+ * RTM_GETROUTE for one destination; the answer carries RTAX_MTU when a PMTU is cached or
+ * configured, and RTAX_LOCK with the MTU bit when the route says `mtu lock`.
+ */
+int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif, bool *locked)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -104,6 +107,7 @@ int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *o
 
 	*mtu = 0;
 	*oif = 0;
+	*locked = false;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -errno;
@@ -155,6 +159,8 @@ int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *o
 				for (; RTA_OK(m, mlen); m = RTA_NEXT(m, mlen))
 					if (m->rta_type == RTAX_MTU)
 						*mtu = *(uint32_t *)RTA_DATA(m);
+					else if (m->rta_type == RTAX_LOCK)
+						*locked = *(uint32_t *)RTA_DATA(m) & (1u << RTAX_MTU);
 			}
 		}
 		break;

@@ -21,8 +21,11 @@ struct mw_ifinfo {
 int net_ifaces(struct mw_ifinfo *out, int max);
 /* One interface by name: 0, or -ENODEV. */
 int net_iface(const char *name, struct mw_ifinfo *out);
-/* The cached route MTU towards dst (0 when the route has none) and its egress interface. */
-int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif);
+/*
+ * The route MTU towards dst (cached or configured; 0 when the route has none), its egress
+ * interface, and whether the MTU is locked (`mtu lock`: the kernel ignores Packet Too Big).
+ */
+int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif, bool *locked);
 /* Inode number of this process's network namespace (0 on failure). */
 uint32_t net_self_netns(void);
 /* Read a small text file (sysctl) into buf, newline stripped; -errno on failure. */

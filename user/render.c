@@ -48,9 +48,12 @@ static void render_json(FILE *o, const struct mw_finding *f)
 		break;
 	case MW_V_PTB_DROPPED:
 	case MW_V_PMTU_LEARNED:
+	case MW_V_PTB_IGNORED:
 		fmt_ip(f->family, f->peer, peer, sizeof(peer));
 		json_kv_str(o, "ptb_from", peer);
-		if (f->verdict == MW_V_PMTU_LEARNED)
+		if (f->verdict == MW_V_PTB_IGNORED)
+			json_kv_str(o, "ignore_reason", ignore_name(f->ignore_reason));
+		if (f->verdict != MW_V_PTB_DROPPED)
 			break;
 		json_kv_str(o, "drop_reason", f->drop_reason);
 		fprintf(o, ",\"drop_reason_value\":%u,\"direction\":\"%s\"", f->reason,
@@ -73,6 +76,21 @@ static void render_json(FILE *o, const struct mw_finding *f)
 			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u,\"bytes_sent\":%u,\"bytes_acked\":%u",
 			f->client ? "client" : "server", f->mtu_evidence ? "true" : "false",
 			f->peer_mss, f->max_seg_rcvd, f->stalled_secs, f->bytes_sent, f->bytes_acked);
+	}
+	/* Every alarm says why; information (pmtu_learned, ptb_sent) and plain stalls do not. */
+	if (f->ncauses || f->verdict == MW_V_ICMP_BLACKHOLE || f->verdict == MW_V_PTB_DROPPED ||
+	    f->verdict == MW_V_PTB_IGNORED || f->mtu_evidence) {
+		fprintf(o, ",\"causes\":[");
+		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
+			fprintf(o, "%s\"%s\"", i ? "," : "", cause_name(f->causes[i]));
+		fprintf(o, "]");
+	}
+	if (f->overlay_mtu) {
+		fprintf(o, ",\"overlay\":{\"iface\":");
+		json_str(o, f->overlay_iface);
+		fprintf(o, ",\"mtu\":%u,\"lower_iface\":", f->overlay_mtu);
+		json_str(o, f->lower_iface);
+		fprintf(o, ",\"lower_mtu\":%u,\"overhead\":%u}", f->lower_mtu, f->overhead);
 	}
 	if (f->nsizes) {
 		fprintf(o, ",\"retrans_sizes\":[");
@@ -156,6 +174,8 @@ static const char *const ev_names[] = {
 	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
 	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
 	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend", [MW_EV_ACKED] = "acked",
+	[MW_EV_DELIVERED] = "delivered", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
+	[MW_EV_SNMP] = "snmp",
 };
 
 void render_event_raw(struct mw_render *r, const struct mw_event *e)

@@ -124,6 +124,26 @@ static void recovered(struct mw_core *c, uint64_t t, uint32_t seq, uint32_t size
 	core_feed(c, &e);
 }
 
+/* The peer acknowledged a new largest DF segment of the flow (tc ingress). */
+static void delivered(struct mw_core *c, uint64_t t, uint32_t size)
+{
+	struct mw_event e = ev(MW_EV_DELIVERED, t);
+
+	e.size = size;
+	core_feed(c, &e);
+}
+
+/* A connection to the destination completed its handshake: it answers. */
+static void answers(struct mw_core *c, uint64_t t, uint16_t sport)
+{
+	struct mw_event e = ev(MW_EV_STATE, t);
+
+	e.flow.sport = sport;
+	e.aux = 2;
+	e.aux2 = 1;
+	core_feed(c, &e);
+}
+
 static void test_blackhole(void)
 {
 	struct mw_core *c = mk(false);
@@ -132,6 +152,7 @@ static void test_blackhole(void)
 	iface(c, 9000);
 	df(c, SEC, 60);
 	df(c, SEC, 1200);
+	delivered(c, SEC, 1200);
 	df(c, SEC, 9000);
 	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
 	CHECK("blackhole-needs-two-timeouts", !find(MW_V_ICMP_BLACKHOLE), "fired after one");
@@ -157,6 +178,7 @@ static void test_blackhole(void)
 	/* the same from tc's re-sends, as a server whose flight is lost sees it */
 	c = mk(false);
 	iface(c, 9000);
+	answers(c, SEC / 2, 443);
 	df(c, SEC, 60);
 	df(c, SEC, 6424);
 	rs(c, SEC + SEC / 5, 5000, 6424, 1, 5000);
@@ -238,8 +260,8 @@ static void test_ordinary_loss(void)
 	rt(c, 2 * SEC, 1, 9000, 1, 1);
 	rt(c, 3 * SEC, 1, 9000, 2, 1);
 	tick(c, 9 * SEC);
-	CHECK("blackhole-needs-smaller-delivery", !find(MW_V_ICMP_BLACKHOLE),
-	      "no smaller size ever sent, yet alarmed");
+	CHECK("blackhole-needs-a-sign-of-life", !find(MW_V_ICMP_BLACKHOLE),
+	      "the destination never answered, yet alarmed");
 	core_free(c);
 }
 
@@ -251,6 +273,7 @@ static void ptb(struct mw_core *c, uint16_t type, uint64_t t, uint32_t mtu, uint
 	e.netns = netns;
 	e.mtu = mtu;
 	e.aux = reason;
+	e.dir = MW_DIR_IN;
 	ip4(e.peer, "203.0.113.1");
 	core_feed(c, &e);
 }
@@ -445,6 +468,312 @@ static void test_stalls(void)
 	core_free(c);
 }
 
+
+static bool has_cause(const struct mw_finding *f, enum mw_cause k)
+{
+	for (int i = 0; i < f->ncauses; i++)
+		if (f->causes[i] == k)
+			return true;
+	return false;
+}
+
+/* A stuck 1500-byte head with the destination still answering new connections. */
+static void stuck_1500(struct mw_core *c, uint64_t t, uint32_t seq)
+{
+	rs(c, t, seq, 1500, 1, seq);
+	rs(c, t + SEC / 2, seq, 1500, 2, seq);
+	answers(c, t + SEC, 41000);
+	rs(c, t + SEC + SEC / 2, seq, 1500, 3, seq);
+	tick(c, t + 2 * SEC);
+}
+
+static void test_accuracy(void)
+{
+	const struct mw_finding *f;
+	struct mw_core *c;
+
+	/* the path shrinks mid-stream: 1500 went through before, now everything of it sticks */
+	c = mk(false);
+	iface(c, 1500);
+	delivered(c, 2 * SEC, 1500);
+	stuck_1500(c, 100 * SEC, 900000);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("shrink-detected", f && f->bracket_hi == 1500 && f->bracket_lo == 576,
+	      "%s %u..%u", f ? "bracket" : "none", f ? f->bracket_lo : 0, f ? f->bracket_hi : 0);
+	CHECK("shrink-causes-both", f && f->ncauses >= 2 && f->causes[0] == MW_C_ICMP_FILTERED &&
+	      f->causes[1] == MW_C_L2_MTU_MISMATCH, "causes");
+	CHECK("shrink-remedy-probe", f && strstr(f->remedy, "mtuwatch probe 198.51.100.2") &&
+	      strstr(f->remedy, "ping -M do -s 1471"), "%s", f ? f->remedy : "none");
+	core_free(c);
+
+	/* several flows: a bulk segment queued behind the stuck head is not a delivery */
+	c = mk(false);
+	iface(c, 9000);
+	answers(c, SEC / 2, 443);
+	{
+		struct mw_event e = ev(MW_EV_DF_MAX, SEC);
+
+		e.size = 9000;
+		e.seq = 77;
+		e.flow.sport = 5201;
+		core_feed(c, &e);
+	}
+	rs(c, 2 * SEC, 5000, 9000, 1, 5000);
+	rs(c, 3 * SEC, 5000, 9000, 2, 5000);
+	tick(c, 4 * SEC + 1);
+	CHECK("queued-is-not-delivered", find(MW_V_ICMP_BLACKHOLE) != NULL, "no icmp_blackhole");
+	core_free(c);
+
+	/* a re-send without DF: routers fragment it, it says nothing about the size */
+	c = mk(false);
+	iface(c, 9000);
+	answers(c, SEC / 2, 443);
+	{
+		struct mw_event e = ev(MW_EV_RESEND, 2 * SEC);
+
+		e.dir = MW_DIR_F_NODF;
+		e.seq = e.aux2 = 5000;
+		e.size = 9000;
+		for (int i = 1; i <= 3; i++) {
+			e.ts_ns = (1 + i) * SEC;
+			e.aux = i;
+			core_feed(c, &e);
+		}
+	}
+	tick(c, 6 * SEC);
+	CHECK("nodf-no-blackhole", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole without DF");
+	core_free(c);
+
+	/* loopback is never a path, in any namespace */
+	c = mk(true);
+	{
+		struct mw_event e = ev(MW_EV_RETRANS, 2 * SEC);
+
+		ip4(e.flow.daddr, "127.0.0.1");
+		ip4(e.flow.saddr, "127.0.0.1");
+		e.netns = NS_OTHER;
+		e.size = 9000;
+		e.seq = e.aux2 = 5;
+		for (int i = 1; i <= 4; i++) {
+			e.ts_ns = (1 + i) * SEC;
+			e.aux = i;
+			core_feed(c, &e);
+		}
+	}
+	tick(c, 9 * SEC);
+	CHECK("loopback-never-judged", ngot == 0, "%d findings", ngot);
+	core_free(c);
+
+	/* a veth whose peer takes 1500: a silent layer-2 mismatch comes first, ICMP not blamed */
+	c = mk(false);
+	iface(c, 9000);
+	{
+		struct mw_event e = ev(MW_EV_LINK, 1);
+
+		e.aux = MW_LINK_VETH;
+		e.mtu = 9000;
+		e.size = 1500;
+		strcpy(e.ifname, "c0");
+		core_feed(c, &e);
+	}
+	answers(c, SEC / 2, 443);
+	rs(c, 2 * SEC, 5000, 9000, 1, 5000);
+	rs(c, 3 * SEC, 5000, 9000, 2, 5000);
+	tick(c, 4 * SEC + 1);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("l2-mismatch-first", f && f->causes[0] == MW_C_L2_MTU_MISMATCH &&
+	      has_cause(f, MW_C_ICMP_FILTERED), "causes");
+	CHECK("l2-mismatch-words", f && !strstr(f->explain, "filtered") &&
+	      strstr(f->explain, "layer-2"), "%s", f ? f->explain : "none");
+	core_free(c);
+
+	/* an overlay over a smaller underlay, with tcp_mtu_probing on */
+	c = mk(false);
+	iface(c, 8950);
+	{
+		struct mw_event e = ev(MW_EV_LINK, 1);
+
+		e.aux = MW_LINK_OVERLAY;
+		e.mtu = 8950;
+		e.size = 1500;
+		e.aux2 = 50;
+		strcpy(e.ifname, "c0");
+		strcpy((char *)e.peer, "eth0");
+		core_feed(c, &e);
+		e = ev(MW_EV_SYSCTL, 1);
+		e.aux = MW_SYS_TCP_MTU_PROBING;
+		e.size = 1;
+		core_feed(c, &e);
+	}
+	answers(c, SEC / 2, 443);
+	rs(c, 2 * SEC, 5000, 8950, 1, 5000);
+	rs(c, 3 * SEC, 5000, 8950, 2, 5000);
+	tick(c, 4 * SEC + 1);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("overlay-cause-first", f && f->causes[0] == MW_C_OVERLAY_MTU && f->overlay_mtu == 8950 &&
+	      f->lower_mtu == 1500 && f->overhead == 50 && !strcmp(f->lower_iface, "eth0"),
+	      "causes/numbers");
+	CHECK("overlay-remedy-seed", f && strstr(f->remedy, "1500 - 50 = 1450"), "%s",
+	      f ? f->remedy : "none");
+	CHECK("probing-on-named", f && has_cause(f, MW_C_MTU_PROBING_ACTIVE) &&
+	      !strstr(f->remedy, "tcp_mtu_probing=1"), "%s", f ? f->remedy : "none");
+	core_free(c);
+
+	/* IPv6 speaks IPv6 */
+	c = mk(false);
+	iface(c, 9000);
+	{
+		struct mw_event e = ev(MW_EV_STATE, SEC / 2);
+
+		e.family = e.flow.family = 6;
+		inet_pton(AF_INET6, "2001:db8:2::2", e.flow.daddr);
+		e.aux2 = 1;
+		core_feed(c, &e);
+		e = ev(MW_EV_RESEND, 0);
+		e.family = e.flow.family = 6;
+		inet_pton(AF_INET6, "2001:db8:2::2", e.flow.daddr);
+		e.seq = e.aux2 = 5000;
+		e.size = 9000;
+		for (int i = 1; i <= 3; i++) {
+			e.ts_ns = (1 + i) * SEC;
+			e.aux = i;
+			core_feed(c, &e);
+		}
+	}
+	tick(c, 5 * SEC);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("ipv6-bracket-floor", f && f->bracket_lo == 1280, "%u", f ? f->bracket_lo : 0);
+	CHECK("ipv6-words", f && strstr(f->explain, "Packet Too Big") &&
+	      strstr(f->remedy, "ping -6 -M do -s 8951") && !strstr(f->remedy, "8972") &&
+	      !strstr(f->explain, "fragmentation-needed"), "%s -- %s", f ? f->explain : "",
+	      f ? f->remedy : "");
+	core_free(c);
+}
+
+static void snmp(struct mw_core *c, uint64_t t, enum mw_snmp k)
+{
+	struct mw_event e = ev(MW_EV_SNMP, t);
+
+	e.aux = k;
+	e.size = 1;
+	core_feed(c, &e);
+}
+
+static void route(struct mw_core *c, uint64_t t, uint32_t mtu, bool locked)
+{
+	struct mw_event e = ev(MW_EV_ROUTE, t);
+
+	e.mtu = mtu;
+	e.aux = locked;
+	core_feed(c, &e);
+}
+
+/* Seed 001: the PTB arrives, nothing drops it, and the sender keeps sending 1500. */
+static void test_ptb_ignored(void)
+{
+	const struct mw_finding *f;
+	struct mw_core *c;
+
+	c = mk(false);
+	iface(c, 1500);
+	answers(c, SEC / 2, 443);
+	rs(c, SEC, 5000, 1500, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 1446, 0, NS_SELF);
+	route(c, SEC + SEC / 5, 1500, true);
+	rs(c, 2 * SEC, 5000, 1500, 2, 5000);
+	rs(c, 3 * SEC, 5000, 1500, 3, 5000);
+	tick(c, 4 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-ignored-locked", f && f->ignore_reason == MW_IGN_ROUTE_MTU_LOCKED &&
+	      f->mtu == 1446 && f->causes[0] == MW_C_ROUTE_MTU_LOCKED, "%s",
+	      f ? ignore_name(f->ignore_reason) : "none");
+	CHECK("ptb-ignored-not-blackhole", !find(MW_V_ICMP_BLACKHOLE), "icmp_blackhole too");
+	core_free(c);
+
+	/* forged (out of window) PTBs while the real hop's ICMP is filtered: both findings */
+	c = mk(false);
+	iface(c, 1500);
+	answers(c, SEC / 2, 443);
+	rs(c, SEC, 5000, 1500, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 1400, 0, NS_SELF);
+	snmp(c, SEC + SEC / 2, MW_SNMP_OUT_OF_WINDOW_ICMPS);
+	route(c, SEC + SEC / 5, 0, false);
+	rs(c, 2 * SEC, 5000, 1500, 2, 5000);
+	rs(c, 3 * SEC, 5000, 1500, 3, 5000);
+	tick(c, 4 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-ignored-out-of-window", f && f->ignore_reason == MW_IGN_OUT_OF_WINDOW &&
+	      f->causes[0] == MW_C_OUT_OF_WINDOW_PTB, "%s", f ? ignore_name(f->ignore_reason) : "none");
+	CHECK("forged-ptb-no-veto", find(MW_V_ICMP_BLACKHOLE) != NULL, "black hole vetoed");
+	core_free(c);
+
+	/* a PTB that advertises no lower MTU, the segments still stuck */
+	c = mk(false);
+	iface(c, 9000);
+	answers(c, SEC / 2, 443);
+	rs(c, SEC, 5000, 9000, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 9000, 0, NS_SELF);
+	route(c, SEC + SEC / 5, 0, false);
+	rs(c, 2 * SEC, 5000, 9000, 2, 5000);
+	rs(c, 3 * SEC, 5000, 9000, 3, 5000);
+	tick(c, 4 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-ignored-mtu-not-lower", f && f->ignore_reason == MW_IGN_MTU_NOT_LOWER, "%s",
+	      f ? ignore_name(f->ignore_reason) : "none");
+	core_free(c);
+
+	/* accepted: the route falls and nothing larger leaves: no alarm at all */
+	c = mk(false);
+	iface(c, 9000);
+	rs(c, SEC, 5000, 9000, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 1500, 0, NS_SELF);
+	route(c, SEC + SEC / 5, 1500, false);
+	rs(c, 2 * SEC, 5000, 1500, 2, 5000);
+	tick(c, 4 * SEC);
+	CHECK("ptb-accepted-no-ignored", !find(MW_V_PTB_IGNORED) && find(MW_V_PMTU_LEARNED),
+	      "%d findings", ngot);
+	core_free(c);
+
+	/* a flood of one kind: the kernel sends 1, 2, 4, ... 2^20; one finding, the total kept */
+	c = mk(false);
+	iface(c, 1500);
+	answers(c, SEC / 2, 443);
+	for (uint32_t n = 1; n <= (1u << 20); n <<= 1) {
+		struct mw_event e = ev(MW_EV_PTB_RX, SEC + n);
+
+		e.mtu = 1400;
+		e.aux = n;
+		e.dir = MW_DIR_IN;
+		core_feed(c, &e);
+	}
+	snmp(c, SEC + SEC / 2, MW_SNMP_OUT_OF_WINDOW_ICMPS);
+	rs(c, 2 * SEC, 5000, 1500, 1, 5000);
+	rs(c, 3 * SEC, 5000, 1500, 2, 5000);
+	tick(c, 4 * SEC);
+	tick(c, 5 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-flood-one-finding", core_findings(c, MW_V_PTB_IGNORED) == 1 && f &&
+	      f->count == (1u << 20), "%u findings, count %u", core_findings(c, MW_V_PTB_IGNORED),
+	      f ? f->count : 0);
+	core_free(c);
+
+	/* RFC 1191's MTU 0: the plateau below the quoted size, never "lower the MTU to 0" */
+	c = mk(false);
+	{
+		struct mw_event e = ev(MW_EV_PTB_DROP, SEC);
+
+		e.mtu = 0;
+		e.size = 1500;
+		e.aux = reasons_value(&reasons, "NETFILTER_DROP");
+		e.dir = MW_DIR_IN;
+		core_feed(c, &e);
+	}
+	f = find(MW_V_PTB_DROPPED);
+	CHECK("ptb-mtu-zero-plateau", f && f->mtu == 1492 && !strstr(f->remedy, "MTU to 0"),
+	      "%u: %s", f ? f->mtu : 0, f ? f->remedy : "none");
+	core_free(c);
+}
+
 static void count_path(const struct mw_path_summary *p, void *ctx)
 {
 	(*(int *)ctx)++;
@@ -535,6 +864,8 @@ int main(void)
 	test_netns();
 	test_ptb_sent();
 	test_stalls();
+	test_accuracy();
+	test_ptb_ignored();
 	test_bounded();
 	test_reasons_btf();
 	test_json();

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Host facts the diagnosis needs to name a cause, synthesised into the event stream so that
+ * report judges a recording with what live saw: the sysctls that change how PMTUD behaves,
+ * and the namespace counters that tell why a Packet Too Big was ignored (an out-of-window
+ * sequence, no socket). Read on ticks from procfs: a few small files every half second.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "driver.h"
+#include "netutil.h"
+
+/* Value of `field` in the /proc/net/{snmp,netstat} table whose rows start with `proto:`. */
+static int proc_table(const char *path, const char *proto, const char *field, uint64_t *out)
+{
+	char hdr[4096], val[4096], *hs, *vs, *h, *v;
+	size_t plen = strlen(proto);
+	FILE *f = fopen(path, "re");
+	int err = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f)) {
+		if (strncmp(hdr, proto, plen) || hdr[plen] != ':')
+			continue;
+		if (!fgets(val, sizeof(val), f))
+			break;
+		h = strtok_r(hdr + plen + 1, " \n", &hs);
+		v = strtok_r(val + plen + 1, " \n", &vs);
+		while (h && v) {
+			if (!strcmp(h, field)) {
+				*out = strtoull(v, NULL, 10);
+				err = 0;
+				break;
+			}
+			h = strtok_r(NULL, " \n", &hs);
+			v = strtok_r(NULL, " \n", &vs);
+		}
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+/* /proc/net/snmp6 has one "Name value" pair per line. */
+static int proc_pairs(const char *path, const char *field, uint64_t *out)
+{
+	char line[256], name[128];
+	unsigned long long v;
+	FILE *f = fopen(path, "re");
+	int err = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %llu", name, &v) == 2 && !strcmp(name, field)) {
+			*out = v;
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
+}
+
+static int sysctl_int(const char *path, int *out)
+{
+	char buf[32];
+
+	if (read_text(path, buf, sizeof(buf)))
+		return -1;
+	*out = atoi(buf);
+	return 0;
+}
+
+static void emit_fact(struct mw_driver *d, uint64_t now, uint16_t type, uint32_t aux,
+		      uint32_t size, uint32_t aux2)
+{
+	struct mw_event e = { .ts_ns = now, .type = type, .aux = aux, .size = size, .aux2 = aux2 };
+
+	e.netns = d->s.self_netns;
+	driver_event(&e, d);
+}
+
+void facts_poll(struct mw_driver *d, uint64_t now, bool first)
+{
+	static const struct {
+		enum mw_sysctl id;
+		const char *path;
+	} sysctls[] = {
+		{ MW_SYS_TCP_MTU_PROBING, "/proc/sys/net/ipv4/tcp_mtu_probing" },
+		{ MW_SYS_IP_NO_PMTU_DISC, "/proc/sys/net/ipv4/ip_no_pmtu_disc" },
+	};
+	uint64_t v[4] = {};
+	int ok[4] = {};
+
+	/* Settings rarely change: every 5 s is enough, and at the start. */
+	if (first || now - d->facts_sysctl_ns >= 5000000000ULL) {
+		d->facts_sysctl_ns = now;
+		for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
+			int val;
+
+			if (sysctl_int(sysctls[i].path, &val))
+				continue;
+			if (first || val != d->facts_sysctl[sysctls[i].id]) {
+				d->facts_sysctl[sysctls[i].id] = val;
+				emit_fact(d, now, MW_EV_SYSCTL, sysctls[i].id, val, 0);
+			}
+		}
+	}
+	ok[MW_SNMP_OUT_OF_WINDOW_ICMPS] =
+		!proc_table("/proc/net/netstat", "TcpExt", "OutOfWindowIcmps",
+			    &v[MW_SNMP_OUT_OF_WINDOW_ICMPS]);
+	ok[MW_SNMP_ICMP_IN_ERRORS] =
+		!proc_table("/proc/net/snmp", "Icmp", "InErrors", &v[MW_SNMP_ICMP_IN_ERRORS]);
+	ok[MW_SNMP_ICMP6_IN_ERRORS] =
+		!proc_pairs("/proc/net/snmp6", "Icmp6InErrors", &v[MW_SNMP_ICMP6_IN_ERRORS]);
+	for (int k = 1; k < 4; k++) {
+		if (!ok[k])
+			continue;
+		/* The first reading is the baseline: what rose before we started is not ours. */
+		if (!first && d->facts_snmp_ok[k] && v[k] > d->facts_snmp[k])
+			emit_fact(d, now, MW_EV_SNMP, k, (uint32_t)(v[k] - d->facts_snmp[k]),
+				  (uint32_t)v[k]);
+		d->facts_snmp[k] = v[k];
+		d->facts_snmp_ok[k] = true;
+	}
+}
