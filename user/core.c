@@ -1493,15 +1493,18 @@ static void check_stall(struct mw_core *c, struct flow *x)
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
 			 f.stalled_secs, x->mss_peer, seen);
 	else if (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
-		 x->max_seg[MW_DIR_IN] <= 1500 && !x->small_retrans)
+		 x->max_seg[MW_DIR_IN] <= 1500 && !x->small_retrans) {
+		char ping[96];
+
 		/* From this end a lost large flight and a slow peer look alike: say both. */
+		ping_cmd(x->f.family, peer, x->mss_peer + hdr, ping, sizeof(ping));
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
 			 "%s: either its large flight is lost on the way (path MTU: run mtuwatch on "
-			 "the peer, or ping -M do -s %u it) or the peer is slow",
+			 "the peer, mtuwatch probe %s:%u --tcp, or %s) or the peer is slow",
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs, x->mss_peer, seen, x->mss_peer + hdr - 28);
-	else
+			 f.stalled_secs, x->mss_peer, seen, peer, x->f.dport, ping);
+	} else
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; no sign that packet size is the "
 			 "cause (small segments are lost too, or the peer is slow)",

@@ -116,7 +116,10 @@ void render_finding(const struct mw_finding *f, void *ctx)
 		fprintf(r->out, "%-14s %s", verdict_name(f->verdict), dst);
 		if (r->all_netns || f->foreign_netns)
 			fprintf(r->out, " [netns %u]", f->netns);
-		fprintf(r->out, ": %s -- %s\n", f->explain, f->remedy);
+		fprintf(r->out, ": %s", f->explain);
+		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
+			fprintf(r->out, "%s%s", i ? ", " : " [causes: ", cause_name(f->causes[i]));
+		fprintf(r->out, "%s -- %s\n", f->ncauses ? "]" : "", f->remedy);
 	}
 	fflush(r->out);
 }
