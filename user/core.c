@@ -663,7 +663,9 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 			      uint32_t lo, uint32_t hi)
 {
 	char d[64], ping[96], probe[96], probing[120] = "";
-	const char *fam = p->family == 6 ? "ICMPv6 Packet Too Big" : "ICMP fragmentation-needed";
+	const char *fam = ptb_words(p->family);
+	/* IPv6 has no DF: routers never fragment it. */
+	const char *pk = p->family == 6 ? "Packets" : "DF packets";
 	uint32_t mtu = f->mtu;
 
 	fmt_addr(p->family, p->dst, d, sizeof(d));
@@ -674,11 +676,11 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 			 "senders");
 	if (f->ncauses && f->causes[0] == MW_C_OVERLAY_MTU) {
 		snprintf(f->explain, sizeof(f->explain),
-			 "DF packets of %u bytes to %s leave via %s and are re-sent without "
+			 "%s of %u bytes to %s leave via %s and are re-sent without "
 			 "progress: %s is an overlay with MTU %u over %s (MTU %u), and with its "
 			 "%u bytes of encapsulation only %u fit, so larger packets are lost and no "
 			 "%s comes back; the path MTU is between %u and %u bytes",
-			 hi, d, f->iface, f->overlay_iface, f->overlay_mtu, f->lower_iface,
+			 pk, hi, d, f->iface, f->overlay_iface, f->overlay_mtu, f->lower_iface,
 			 f->lower_mtu, f->overhead, f->lower_mtu - f->overhead, fam, lo, mtu);
 		snprintf(f->remedy, sizeof(f->remedy),
 			 "set the overlay (and pod) MTU to the physical MTU minus the encapsulation: "
@@ -692,11 +694,11 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 		struct link *l = link_get(c, p->ifindex);
 
 		snprintf(f->explain, sizeof(f->explain),
-			 "DF packets of %u bytes to %s via %s are re-sent without progress and no %s "
+			 "%s of %u bytes to %s via %s are re-sent without progress and no %s "
 			 "arrives: %s's other side takes at most %u bytes and drops larger frames "
 			 "on receive, a silent layer-2 mismatch where no ICMP can exist; the path "
 			 "MTU is between %u and %u bytes",
-			 hi, d, f->iface, fam, f->iface, l ? l->lower_mtu : 0, lo, mtu);
+			 pk, hi, d, f->iface, fam, f->iface, l ? l->lower_mtu : 0, lo, mtu);
 		snprintf(f->remedy, sizeof(f->remedy),
 			 "give both sides of the link the same MTU (or lower %s's to %u)%s; clamping "
 			 "the MSS on a router helps only routed traffic; confirm with %s",
@@ -704,12 +706,12 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 		return;
 	}
 	snprintf(f->explain, sizeof(f->explain),
-		 "DF packets of %u bytes to %s via %s are re-sent without progress and no %s "
+		 "%s of %u bytes to %s via %s are re-sent without progress and no %s "
 		 "arrives, while the destination still answers smaller packets: the path MTU is "
 		 "between %u and %u bytes. A hop drops the larger packets silently: either a router "
 		 "whose %s is filtered on its way back, or a layer-2 hop (switch, vSwitch, veth) "
 		 "with a smaller MTU that cannot send any; from this end the two look alike%s",
-		 hi, d, f->iface, fam, lo, mtu, fam,
+		 pk, hi, d, f->iface, fam, lo, mtu, fam,
 		 c->mtu_probing > 0 ? "; tcp_mtu_probing is on here, so TCP shrinks its segments "
 				      "after repeated timeouts and works around it, slowly" : "");
 	snprintf(f->remedy, sizeof(f->remedy),
