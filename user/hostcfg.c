@@ -256,8 +256,7 @@ static void parse_link(struct hc_link *l, struct nlmsghdr *nh)
 			l->master = RTA_U32(a);
 			break;
 		case IFLA_LINK:
-			if (RTA_U32(a) != l->ifindex)
-				l->link = RTA_U32(a);
+			l->link = RTA_U32(a);
 			break;
 		case IFLA_LINK_NETNSID:
 			l->link_netnsid = *(int32_t *)RTA_DATA(a);
@@ -277,6 +276,9 @@ static void parse_link(struct hc_link *l, struct nlmsghdr *nh)
 		}
 		}
 	}
+	/* Some devices name themselves as their link; a peer elsewhere may share the index. */
+	if (l->link == l->ifindex && l->link_netnsid < 0)
+		l->link = 0;
 	if (l->kind_name[0])
 		l->kind = hc_kind_from_name(l->kind_name);
 	if (info_data && l->kind != HC_K_VETH)

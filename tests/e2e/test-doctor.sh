@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# `mtuwatch doctor` against one namespace per misconfiguration, built with real iproute2,
+# nftables and iptables (legacy and nft backends): each asserts the exact check codes and the
+# exit status (3 for an error or warning, 0 when only info or nothing), plus a clean namespace.
+# Run as root: OUT=build bash tests/e2e/test-doctor.sh (one PASS/FAIL line per case). Sends no
+# traffic except one UDP datagram for the learned-PMTU case.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+cp "$MW" "$TMP/mtuwatch" && MW=$TMP/mtuwatch
+NSS=()
+# shellcheck disable=SC2317 # called from the trap
+cleanup() {
+	local n
+	for n in "${NSS[@]}"; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# mkns NAME: a fresh namespace mw-dr-NAME$MW_LAB_ID with lo up; prints its name
+ns() { echo "mw-dr-$1$MW_LAB_ID"; }
+mkns() {
+	local n
+	n=$(ns "$1")
+	ip netns del "$n" 2>/dev/null
+	ip netns add "$n" && NSS+=("$n") && ip -n "$n" link set lo up
+}
+nsx() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+# doctor NAME: runs `doctor --json` in the namespace into $TMP/NAME.json, exit status in RC
+doctor() {
+	LAST_OUT=$TMP/$1.json
+	nsx "$1" timeout 60 "$MW" doctor --json >"$LAST_OUT" 2>"$LAST_OUT.err"
+	RC=$?
+}
+# codes FILE: the sorted check codes of errors and warnings in FILE, one line
+codes() { grep -o '"check":"[a-z_]*","severity":"\(error\|warn\)"' "$1" | cut -d'"' -f4 | sort -u | tr '\n' ' '; }
+# has_check FILE CHECK PATTERN...: a finding of CHECK with every pattern on its line
+has_check() {
+	local file=$1 lines
+	lines=$(grep "\"check\":\"$2\"" "$file")
+	shift 2
+	for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
+	[ -n "$lines" ]
+}
+expect() {	# expect NAME RC "CODES" : exit status and the exact error/warning codes
+	local got
+	got=$(codes "$TMP/$1.json")
+	if [ "$RC" = "$2" ] && [ "$got" = "$3" ]; then
+		pass "doctor-$1-codes"
+	else
+		fail "doctor-$1-codes" "exit $RC (want $2), codes '$got' (want '$3'); $(head -c 300 "$TMP/$1.json.err")"
+	fi
+}
+# veth_to A IFA B IFB: a veth pair between two lab namespaces
+veth_to() { ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")" &&
+	ip -n "$(ns "$1")" link set "$2" up && ip -n "$(ns "$3")" link set "$4" up; }
+
+# ---- clean: a host with one veth to a peer, same MTUs, nothing filtered ---------------------
+mkns clean && mkns cleanpeer
+veth_to clean c0 cleanpeer p0
+ip -n "$(ns clean)" addr add 192.0.2.1/24 dev c0
+ip -n "$(ns clean)" route add default via 192.0.2.2
+nsx clean sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.c0.rp_filter=0 \
+	net.ipv4.conf.default.rp_filter=0
+doctor clean
+expect clean 0 ""
+check doctor-clean-no-error-or-warning hasnt "$LAST_OUT" '"severity":"\(error\|warn\)"'
+nsx clean timeout 60 "$MW" doctor >"$TMP/clean.txt" 2>&1
+LAST_OUT=$TMP/clean.txt
+check doctor-clean-plain-summary grep -q '^mtuwatch doctor: 0 error(s), 0 warning(s)' "$TMP/clean.txt"
+
+# ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
+mkns vxb && mkns vxbpeer
+veth_to vxb u0 vxbpeer u1
+ip -n "$(ns vxb)" link set u0 mtu 9000
+ip -n "$(ns vxb)" addr add 198.51.100.1/24 dev u0
+ip -n "$(ns vxb)" link add vxlan0 type vxlan id 42 dev u0 remote 198.51.100.2 dstport 4789
+ip -n "$(ns vxb)" link set vxlan0 mtu 8950 up
+ip -n "$(ns vxb)" link set u0 mtu 1500	# the kernel keeps vxlan0 at 8950
+doctor vxb
+expect vxb 3 "overlay_mtu "
+check doctor-vxlan-bound-numbers has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
+	'"mtu":8950' '"lower_mtu":1500' '"overhead":50' '"allowed_mtu":1450' \
+	'"lower_iface":"u0"' '"lower_from":"bound"'
+
+# ---- VXLAN not bound: the lower device is the route's to the remote -------------------------
+mkns vxr && mkns vxrpeer
+veth_to vxr u0 vxrpeer u1
+ip -n "$(ns vxr)" addr add 198.51.100.1/24 dev u0
+ip -n "$(ns vxr)" link add vxlan0 type vxlan id 43 remote 198.51.100.2 dstport 4789
+ip -n "$(ns vxr)" link set vxlan0 mtu 8950 up
+doctor vxr
+expect vxr 3 "overlay_mtu "
+check doctor-vxlan-route-numbers has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
+	'"lower_mtu":1500' '"allowed_mtu":1450' '"lower_from":"route"' '"remote":"198.51.100.2"'
+# IPv6 remote: 70 bytes
+ip -n "$(ns vxr)" addr add 2001:db8:1::1/64 dev u0 nodad
+ip -n "$(ns vxr)" link add vxlan6 type vxlan id 44 remote 2001:db8:1::2 dstport 4789
+ip -n "$(ns vxr)" link set vxlan6 mtu 1500 up
+doctor vxr
+check doctor-vxlan-ipv6-overhead has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan6"' \
+	'"overhead":70' '"allowed_mtu":1430'
+
+# ---- VXLAN 1450 on a 9000 underlay: wasted (info only, exit 0) ------------------------------
+mkns vxw && mkns vxwpeer
+veth_to vxw u0 vxwpeer u1
+ip -n "$(ns vxw)" link set u0 mtu 9000
+ip -n "$(ns vxwpeer)" link set u1 mtu 9000
+ip -n "$(ns vxw)" addr add 198.51.100.1/24 dev u0
+ip -n "$(ns vxw)" link add vxlan0 type vxlan id 45 dev u0 remote 198.51.100.2 dstport 4789
+ip -n "$(ns vxw)" link set vxlan0 mtu 1450 up
+nsx vxw sysctl -qw net.ipv4.tcp_mtu_probing=1
+doctor vxw
+expect vxw 0 ""
+check doctor-vxlan-wasted has_check "$LAST_OUT" overlay_mtu_wasted '"severity":"info"' \
+	'"mtu":1450' '"allowed_mtu":8950'
+
+# ---- veth whose peer in another namespace has a smaller MTU ---------------------------------
+mkns vetha && mkns vethb
+veth_to vetha a0 vethb b0
+ip -n "$(ns vetha)" link set a0 mtu 9000
+doctor vetha
+expect vetha 3 "veth_peer_mtu "
+check doctor-veth-peer-across-netns has_check "$LAST_OUT" veth_peer_mtu '"iface":"a0"' \
+	'"mtu":9000' '"peer_mtu":1500' '"peer_iface":"b0"' "\"peer_netns\":\"$(ns vethb)\""
+doctor vethb
+expect vethb 0 ""
+
+# ---- bridge ports of different MTUs ---------------------------------------------------------
+mkns br && mkns brp
+ip -n "$(ns br)" link add br0 type bridge
+veth_to br p1 brp q1
+veth_to br p2 brp q2
+ip -n "$(ns br)" link set p2 mtu 9000
+ip -n "$(ns brp)" link set q2 mtu 9000
+ip -n "$(ns br)" link set p1 master br0
+ip -n "$(ns br)" link set p2 master br0
+ip -n "$(ns br)" link set br0 up
+doctor br
+expect br 3 "bridge_mtu_mismatch "
+check doctor-bridge-ports has_check "$LAST_OUT" bridge_mtu_mismatch '"iface":"br0"' \
+	'"min_port_mtu":1500' '"max_port_mtu":9000'
+
+# ---- locked route ----------------------------------------------------------------------------
+mkns lock && mkns lockpeer
+veth_to lock l0 lockpeer l1
+ip -n "$(ns lock)" addr add 192.0.2.1/24 dev l0
+ip -n "$(ns lock)" route add 203.0.113.0/24 via 192.0.2.2 mtu lock 1400
+doctor lock
+expect lock 3 "route_mtu_locked "
+check doctor-route-locked has_check "$LAST_OUT" route_mtu_locked '"dst":"203.0.113.0/24"' \
+	'"route_mtu":1400' '"locked":1'
+
+# ---- nftables drops frag-needed and Packet Too Big; DROP policy without RELATED --------------
+mkns nft
+nsx nft nft -f - <<'EOF'
+table inet fw {
+	chain input { type filter hook input priority 0; policy accept;
+		icmp type destination-unreachable icmp code frag-needed drop
+		icmpv6 type packet-too-big drop
+	}
+	chain forward { type filter hook forward priority 0; policy drop;
+		tcp dport 22 accept
+	}
+}
+EOF
+doctor nft
+expect nft 3 "firewall_drops_ptb "
+check doctor-nft-frag-needed has_check "$LAST_OUT" firewall_drops_ptb '"backend":"nftables"' \
+	'"table":"inet fw"' '"chain":"input"' 'frag-needed drop' '"family":"ipv4"'
+check doctor-nft-ptb has_check "$LAST_OUT" firewall_drops_ptb '"chain":"input"' \
+	'icmpv6 type packet-too-big drop' '"family":"ipv6"'
+check doctor-nft-policy-drop has_check "$LAST_OUT" firewall_drops_ptb '"chain":"forward"' \
+	'"rule":"policy drop"'
+# an accept of RELATED ahead of the policy admits ICMP errors: no longer a finding
+nsx nft nft insert rule inet fw forward ct state established,related accept
+nsx nft nft delete chain inet fw input 2>/dev/null ||
+	{ nsx nft nft flush chain inet fw input; }
+doctor nft
+check doctor-nft-related-admits hasnt "$LAST_OUT" '"check":"firewall_drops_ptb"'
+
+# ---- iptables-legacy drops frag-needed, ip6tables-legacy rejects PTB --------------------------
+mkns ipl
+nsx ipl iptables-legacy -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP
+nsx ipl ip6tables-legacy -A OUTPUT -p ipv6-icmp --icmpv6-type packet-too-big -j REJECT
+nsx ipl iptables-legacy -A FORWARD -p icmp -j DROP
+doctor ipl
+expect ipl 3 "firewall_drops_ptb "
+check doctor-iptables-legacy-frag-needed has_check "$LAST_OUT" firewall_drops_ptb \
+	'"backend":"iptables-legacy"' '"table":"ip filter"' '"chain":"INPUT"' '--icmp-type 3/4 -j DROP'
+check doctor-ip6tables-legacy-ptb has_check "$LAST_OUT" firewall_drops_ptb \
+	'"backend":"iptables-legacy"' '"table":"ip6 filter"' '"chain":"OUTPUT"' '-j REJECT'
+check doctor-iptables-legacy-all-icmp has_check "$LAST_OUT" firewall_drops_ptb \
+	'"chain":"FORWARD"' 'drops all ICMP'
+
+# ---- iptables-nft: the same rule through the nf_tables backend ------------------------------
+mkns ipn
+nsx ipn iptables-nft -A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT
+nsx ipn iptables-nft -A INPUT -p icmp --icmp-type 3/4 -j DROP
+nsx ipn iptables-nft -P OUTPUT DROP
+nsx ipn iptables-nft -I OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+doctor ipn
+expect ipn 3 "firewall_drops_ptb "
+check doctor-iptables-nft-frag-needed has_check "$LAST_OUT" firewall_drops_ptb \
+	'"backend":"iptables-nft"' '"chain":"INPUT"' '--icmp-type 3/4 -j DROP'
+check doctor-iptables-nft-related-admits hasnt "$LAST_OUT" '"chain":"OUTPUT"'
+check doctor-iptables-nft-once hasnt "$LAST_OUT" '"backend":"nftables"'
+
+# ---- strict rp_filter: info, with the prefixes whose PTBs pass -------------------------------
+mkns rpf && mkns rpfpeer
+veth_to rpf r0 rpfpeer r1
+ip -n "$(ns rpf)" addr add 192.0.2.1/24 dev r0
+nsx rpf sysctl -qw net.ipv4.conf.all.rp_filter=1
+doctor rpf
+expect rpf 0 ""
+check doctor-rp-filter-strict has_check "$LAST_OUT" rp_filter_strict '"iface":"r0"' \
+	'"severity":"info"' '"accepted_sources":"192.0.2.0/24"'
+
+# ---- ip_no_pmtu_disc and an IPv6 mtu below the link ------------------------------------------
+mkns nopmtu && mkns nopmtupeer
+veth_to nopmtu n0 nopmtupeer n1
+nsx nopmtu sysctl -qw net.ipv4.ip_no_pmtu_disc=1 net.ipv6.conf.n0.mtu=1280
+doctor nopmtu
+expect nopmtu 3 "pmtu_disc_off "
+check doctor-ipv6-mtu-below-link has_check "$LAST_OUT" pmtu_disc_off '"iface":"n0"' \
+	'"ipv6_mtu":1280'
+check doctor-no-pmtu-disc has_check "$LAST_OUT" pmtu_disc_off '"ip_no_pmtu_disc":1'
+
+# ---- a forwarding namespace with an MTU step and no MSS clamp, then with one -----------------
+mkns fwd && mkns fwda && mkns fwdb
+veth_to fwd f0 fwda g0
+veth_to fwd f1 fwdb g1
+ip -n "$(ns fwd)" link set f0 mtu 9000
+ip -n "$(ns fwda)" link set g0 mtu 9000
+nsx fwd sysctl -qw net.ipv4.ip_forward=1
+doctor fwd
+expect fwd 3 "no_mss_clamp "
+check doctor-no-mss-clamp has_check "$LAST_OUT" no_mss_clamp '"mtu":1500' '"max_mtu":9000'
+check doctor-icmp-ratelimit has_check "$LAST_OUT" icmp_ratelimit '"severity":"info"'
+nsx fwd nft add table inet mangle
+nsx fwd nft add chain inet mangle forward '{ type filter hook forward priority -150; }'
+nsx fwd nft add rule inet mangle forward tcp flags syn tcp option maxseg size set rt mtu
+doctor fwd
+expect fwd 0 ""
+nsx fwd nft delete table inet mangle
+nsx fwd iptables-legacy -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS \
+	--clamp-mss-to-pmtu
+doctor fwd
+expect fwd 0 ""
+
+# ---- a learned PMTU (route exception): one ping through a narrower hop ----------------------
+mkns pc && mkns pr && mkns ps
+veth_to pc x0 pr x1
+veth_to pr y0 ps y1
+ip -n "$(ns pr)" link set y0 mtu 1400
+ip -n "$(ns ps)" link set y1 mtu 1400
+ip -n "$(ns pc)" addr add 192.0.2.1/24 dev x0
+ip -n "$(ns pr)" addr add 192.0.2.2/24 dev x1
+ip -n "$(ns pr)" addr add 198.51.100.1/24 dev y0
+ip -n "$(ns ps)" addr add 198.51.100.2/24 dev y1
+ip -n "$(ns pc)" route add default via 192.0.2.2
+ip -n "$(ns ps)" route add default via 198.51.100.1
+nsx pr sysctl -qw net.ipv4.ip_forward=1
+# one 1450-byte UDP datagram (DF: the socket's default PMTU discovery); the router answers
+# frag-needed and the client learns mtu 1400 for the server
+head -c 1450 /dev/zero | nsx pc timeout 5 nc -u -w 1 198.51.100.2 9 >/dev/null 2>&1
+doctor pc
+check doctor-route-exception has_check "$LAST_OUT" route_exception '"dst":"198.51.100.2"' \
+	'"route_mtu":1400' '"iface":"x0"'
+
+# ---- --all-netns: labelled by name, exit 3 ---------------------------------------------------
+LAST_OUT=$TMP/all.json
+timeout 120 "$MW" doctor --all-netns --json >"$LAST_OUT" 2>"$LAST_OUT.err"
+RC=$?
+check doctor-all-netns-exit3 [ "$RC" = 3 ]
+check doctor-all-netns-labels has_check "$LAST_OUT" veth_peer_mtu "\"netns\":\"$(ns vetha)\""
+check doctor-all-netns-clean-has-none hasnt "$LAST_OUT" \
+	"\"severity\":\"\\(error\\|warn\\)\",\"netns\":\"$(ns clean)\""
+
+# ---- JSON shape and usage errors ------------------------------------------------------------
+LAST_OUT=$TMP/vetha.json
+check doctor-json-fields has_check "$TMP/vetha.json" veth_peer_mtu '"severity":"error"' \
+	'"iface":"a0"' '"netns":' '"explain":"' '"remedy":"'
+"$MW" doctor --bogus >/dev/null 2>"$TMP/usage.err"
+RC=$?
+LAST_OUT=$TMP/usage.err
+check doctor-usage-exit2 [ "$RC" = 2 ]
+check doctor-usage-one-line [ "$(wc -l <"$TMP/usage.err")" = 1 ]
+"$MW" doctor extra >/dev/null 2>&1
+check doctor-extra-arg-exit2 [ $? = 2 ]
