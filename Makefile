@@ -69,7 +69,8 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
-UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics
+UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
+              $(OUT)/test_hostcfg
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -86,6 +87,10 @@ $(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o
 $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lnftables -ljansson -o $@
 
 $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)

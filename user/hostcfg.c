@@ -895,8 +895,7 @@ static bool ipt_base_chain(const char *c)
 	return !strcmp(c, "INPUT") || !strcmp(c, "FORWARD") || !strcmp(c, "OUTPUT");
 }
 
-/* iptables-save output of one backend and family. */
-static void ipt_parse(struct hc_host *h, const char *backend, char *text, bool v6)
+void hc_fw_parse_iptables(struct hc_host *h, const char *backend, char *text, bool v6)
 {
 	struct fw_chain chains[64];
 	int nch = 0;
@@ -952,7 +951,7 @@ static void read_iptables(struct hc_host *h, const char *prog, const char *backe
 	if (err)
 		fw_error(h, err == -ENOENT ? "%s not installed" : "%s failed", prog);
 	else
-		ipt_parse(h, backend, out, v6);
+		hc_fw_parse_iptables(h, backend, out, v6);
 	free(out);
 }
 
@@ -1144,33 +1143,19 @@ static bool nft_ipt_chain(const char *c)
 	return ipt_base_chain(c) || !strcmp(c, "PREROUTING") || !strcmp(c, "POSTROUTING");
 }
 
-/* Returns which iptables-nft families own tables here (1 ip, 2 ip6). */
-static uint8_t read_nftables(struct hc_host *h)
+int hc_fw_parse_nft_json(struct hc_host *h, const char *js, const char *text)
 {
-	struct nft_ctx *jctx = nft_ctx_new(NFT_CTX_DEFAULT), *tctx = NULL;
 	struct fw_chain *chains = NULL;
-	const char *js, *text = NULL;
-	json_t *root = NULL, *arr, *e;
-	int nch = 0;
-	uint8_t owned = 0;
+	json_t *root, *arr, *e;
+	int nch = 0, owned = -1;
 	size_t i;
 
-	if (!jctx) {
-		fw_error(h, "%s", "nftables: no libnftables context");
-		return 0;
-	}
-	js = nft_list(jctx, NFT_CTX_OUTPUT_JSON);
-	if (!js) {
-		fw_error(h, "%s", "nftables: 'list ruleset' failed");
-		goto out;
-	}
 	root = json_loads(js, 0, NULL);
 	arr = json_object_get(root, "nftables");
 	chains = calloc(256, sizeof(*chains));
-	if (!json_is_array(arr) || !chains) {
-		fw_error(h, "%s", "nftables: unreadable JSON ruleset");
+	if (!json_is_array(arr) || !chains)
 		goto out;
-	}
+	owned = 0;
 	/* Chains first (the listing has them ahead of their rules, but do not rely on it). */
 	json_array_foreach(arr, i, e) {
 		json_t *c = json_object_get(e, "chain");
@@ -1204,7 +1189,7 @@ static uint8_t read_nftables(struct hc_host *h)
 	json_array_foreach(arr, i, e) {
 		json_t *r = json_object_get(e, "rule");
 		const char *fam, *tab, *name;
-		char tname[32], rule[200];
+		char tname[32];
 		struct fw_sem s;
 		bool xt = false;
 
@@ -1228,14 +1213,10 @@ static uint8_t read_nftables(struct hc_host *h)
 			if (c->owned)
 				break;
 			fw_judge(h, "nftables", c, &s, "");
-			if (h->nfw > before) {
-				if (!tctx && (tctx = nft_ctx_new(NFT_CTX_DEFAULT)))
-					text = nft_list(tctx, NFT_CTX_OUTPUT_HANDLE);
+			if (h->nfw > before)
 				nft_rule_text(text, fam, tab, name,
-					      json_integer_value(json_object_get(r, "handle")), rule,
-					      sizeof(rule));
-				snprintf(h->fw[h->nfw - 1].rule, sizeof(h->fw[0].rule), "%s", rule);
-			}
+					      json_integer_value(json_object_get(r, "handle")),
+					      h->fw[h->nfw - 1].rule, sizeof(h->fw[0].rule));
 			break;
 		}
 	}
@@ -1248,6 +1229,34 @@ static uint8_t read_nftables(struct hc_host *h)
 out:
 	json_decref(root);
 	free(chains);
+	return owned;
+}
+
+/* Returns which iptables-nft families own tables here (1 ip, 2 ip6). */
+static uint8_t read_nftables(struct hc_host *h)
+{
+	struct nft_ctx *jctx = nft_ctx_new(NFT_CTX_DEFAULT), *tctx = NULL;
+	const char *js, *text = NULL;
+	int owned = 0;
+
+	if (!jctx) {
+		fw_error(h, "%s", "nftables: no libnftables context");
+		return 0;
+	}
+	js = nft_list(jctx, NFT_CTX_OUTPUT_JSON);
+	if (!js) {
+		fw_error(h, "%s", "nftables: 'list ruleset' failed");
+		goto out;
+	}
+	/* The text listing only quotes the rules found: read when there are rules at all. */
+	if (strstr(js, "\"rule\"") && (tctx = nft_ctx_new(NFT_CTX_DEFAULT)))
+		text = nft_list(tctx, NFT_CTX_OUTPUT_HANDLE);
+	owned = hc_fw_parse_nft_json(h, js, text);
+	if (owned < 0) {
+		fw_error(h, "%s", "nftables: unreadable JSON ruleset");
+		owned = 0;
+	}
+out:
 	if (tctx)
 		nft_ctx_free(tctx);
 	nft_ctx_free(jctx);

@@ -155,6 +155,17 @@ bool hc_route_mtu_locked(const struct hc_host *h, uint8_t family, const uint8_t 
 /* Effective rp_filter of an interface (max of all and the interface): 0 off, 1 strict,
  * 2 loose, -1 unknown. */
 int hc_rp_filter(const struct hc_host *h, uint32_t ifindex);
+/*
+ * The firewall readers on text already in hand (a saved ruleset, the unit tests); hc_read
+ * calls them. Findings go to h->fw, a TCPMSS / maxseg rule sets h->mss_clamp.
+ * hc_fw_parse_iptables: `iptables-save` (v6: `ip6tables-save`) output; text is modified.
+ * hc_fw_parse_nft_json: `nft -j list ruleset` output, and optionally `nft -a list ruleset` to
+ * quote the rules found (NULL: "handle N"). Tables that iptables-nft made (uppercase INPUT,
+ * FORWARD... chains in ip/ip6, or xt expressions) are left to iptables-nft-save: returns their
+ * families (1 ip, 2 ip6), or -1 when the JSON is unreadable.
+ */
+void hc_fw_parse_iptables(struct hc_host *h, const char *backend, char *text, bool v6);
+int hc_fw_parse_nft_json(struct hc_host *h, const char *json, const char *text);
 /* Short label for a namespace: its /run/netns name, else "inode N". */
 const char *hc_netns_label(const struct hc_host *h, char *buf, int len);
 

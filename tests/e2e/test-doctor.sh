@@ -9,6 +9,13 @@
 . "$(dirname "$0")/lib.sh"
 
 cp "$MW" "$TMP/mtuwatch" && MW=$TMP/mtuwatch
+
+# The pure parts (overhead table, allowed MTU, firewall judgement on saved rulesets) run here
+# until the unit tier of tests/run.sh lists them itself.
+if ! grep -q test_hostcfg "$(dirname "$0")/../run.sh"; then
+	if [ -x "$OUT/test_hostcfg" ]; then "$OUT/test_hostcfg"; else
+		fail test_hostcfg "$OUT/test_hostcfg missing -- run: make $OUT/test_hostcfg"; fi
+fi
 NSS=()
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
@@ -275,6 +282,13 @@ timeout 120 "$MW" doctor --all-netns --json >"$LAST_OUT" 2>"$LAST_OUT.err"
 RC=$?
 check doctor-all-netns-exit3 [ "$RC" = 3 ]
 check doctor-all-netns-labels has_check "$LAST_OUT" veth_peer_mtu "\"netns\":\"$(ns vetha)\""
+# what is read from inside each namespace entered: sysctls, legacy iptables, nftables
+check doctor-all-netns-sysctl has_check "$LAST_OUT" rp_filter_strict "\"netns\":\"$(ns rpf)\""
+check doctor-all-netns-iptables has_check "$LAST_OUT" firewall_drops_ptb \
+	"\"netns\":\"$(ns ipl)\"" '"backend":"iptables-legacy"'
+check doctor-all-netns-nftables has_check "$LAST_OUT" firewall_drops_ptb \
+	"\"netns\":\"$(ns ipn)\"" '"backend":"iptables-nft"'
+check doctor-all-netns-overlay has_check "$LAST_OUT" overlay_mtu "\"netns\":\"$(ns vxb)\""
 check doctor-all-netns-clean-has-none hasnt "$LAST_OUT" \
 	"\"severity\":\"\\(error\\|warn\\)\",\"netns\":\"$(ns clean)\""
 
