@@ -149,21 +149,23 @@ static void check_overlays(struct dr_run *r)
 
 		if (!hc_is_overlay(l->kind) || !allowed)
 			continue;
+		ip[0] = 0;
+		if (l->remote_family)
+			ipstr(l->remote_family, l->remote, ip, sizeof(ip));
 		if (l->lower_how == HC_LOWER_BOUND)
 			say(how, sizeof(how), "bound lower device %s", l->lower_name);
 		else if (l->lower_how == HC_LOWER_ROUTE)
-			say(how, sizeof(how), "%s, the route to its remote %s", l->lower_name,
-			    ipstr(l->remote_family, l->remote, ip, sizeof(ip)));
+			say(how, sizeof(how), "%s, the route to its remote %s", l->lower_name, ip);
 		else
 			say(how, sizeof(how), "%s, the default route's device (no remote set)",
 			    l->lower_name);
 		if (l->mtu > allowed) {
 			f = add(r, C_overlay_mtu, l->name);
 			EXPLAIN(f, "%s MTU %u exceeds the %u its underlay carries: %s has MTU %u and "
-				"%s adds %u bytes over IPv%u; packets of %u to %u bytes leave the "
-				"underlay oversized and are dropped with no Packet Too Big into the "
-				"overlay (seed 002: pod MTU = physical MTU - overhead, 8950 over a 1500 "
-				"underlay black-holes)", l->name, l->mtu, allowed, how, l->lower_mtu,
+				"%s adds %u bytes over IPv%u; packets of %u to %u bytes no longer fit "
+				"once encapsulated: the underlay fragments or drops them, and no Packet "
+				"Too Big reaches the sender inside the overlay (seed 002: pod MTU = "
+				"physical MTU - overhead, 8950 over a 1500 underlay black-holes)", l->name, l->mtu, allowed, how, l->lower_mtu,
 				hc_kind_label(l->kind), l->overhead,
 				l->remote_family ? l->remote_family : 4, allowed + 1, l->mtu);
 			REMEDY(f, "ip link set dev %s mtu %u (and the MTU of the pods/veths behind it), "

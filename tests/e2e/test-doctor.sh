@@ -89,7 +89,7 @@ doctor vxb
 expect vxb 3 "overlay_mtu "
 check doctor-vxlan-bound-numbers has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
 	'"mtu":8950' '"lower_mtu":1500' '"overhead":50' '"allowed_mtu":1450' \
-	'"lower_iface":"u0"' '"lower_from":"bound"'
+	'"lower_iface":"u0"' '"lower_from":"bound"' '"remote":"198.51.100.2"'
 
 # ---- VXLAN not bound: the lower device is the route's to the remote -------------------------
 mkns vxr && mkns vxrpeer
