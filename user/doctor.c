@@ -159,7 +159,7 @@ static void check_overlays(struct dr_run *r)
 		else
 			say(how, sizeof(how), "%s, the default route's device (no remote set)",
 			    l->lower_name);
-		if (l->mtu > allowed) {
+		if (hc_overlay_too_big(l)) {
 			f = add(r, C_overlay_mtu, l->name);
 			EXPLAIN(f, "%s MTU %u exceeds the %u its underlay carries: %s has MTU %u and "
 				"%s adds %u bytes over IPv%u; packets of %u to %u bytes no longer fit "
@@ -205,7 +205,7 @@ static void check_veths_bridges(struct dr_run *r)
 		const struct hc_link *l = &h->links[i];
 		struct dr_finding *f;
 
-		if (l->kind == HC_K_VETH && l->peer_known && l->peer_mtu < l->mtu) {
+		if (hc_veth_peer_smaller(l)) {
 			char where[96];
 
 			say(where, sizeof(where), "%s%s", l->peer_netns[0] ? " in namespace " : "",

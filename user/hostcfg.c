@@ -104,6 +104,18 @@ uint32_t hc_overlay_allowed_mtu(const struct hc_link *l)
 	return l->lower_mtu - l->overhead;
 }
 
+bool hc_overlay_too_big(const struct hc_link *l)
+{
+	uint32_t allowed = hc_overlay_allowed_mtu(l);
+
+	return hc_is_overlay(l->kind) && allowed && l->mtu > allowed;
+}
+
+bool hc_veth_peer_smaller(const struct hc_link *l)
+{
+	return l->kind == HC_K_VETH && l->peer_known && l->peer_mtu < l->mtu;
+}
+
 const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifindex)
 {
 	for (int i = 0; i < h->nlinks; i++)

@@ -131,7 +131,10 @@ struct hc_host {
 };
 
 /* Reads the calling thread's namespace into h (zeroed first). 0, or -errno when links or
- * routes cannot be read; a firewall backend that cannot be read only sets fw_error. */
+ * routes cannot be read; a firewall backend that cannot be read only sets fw_error.
+ * Costs milliseconds (netlink dumps, sysctl reads, an nftables listing, and iptables-save runs
+ * where iptables tables exist): read once per session or on demand, never per event. Not
+ * thread-safe (one static netlink buffer). */
 int hc_read(struct hc_host *h);
 
 const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifindex);
@@ -146,6 +149,10 @@ bool hc_is_overlay(enum hc_kind k);
 uint32_t hc_overhead(enum hc_kind k, uint8_t outer_family);
 /* The largest MTU the overlay can have: lower_mtu - overhead; 0 when the lower is unknown. */
 uint32_t hc_overlay_allowed_mtu(const struct hc_link *l);
+/* Causes, as doctor judges them and live names them: an overlay whose MTU exceeds what its
+ * underlay carries (overlay_mtu); a veth whose peer has a smaller MTU (veth_peer_mtu). */
+bool hc_overlay_too_big(const struct hc_link *l);
+bool hc_veth_peer_smaller(const struct hc_link *l);
 /* The route the main lookup would pick for dst (longest prefix over every table read; policy
  * rules are not evaluated), or NULL. */
 const struct hc_route *hc_route_lookup(const struct hc_host *h, uint8_t family,

@@ -50,6 +50,20 @@ static void test_allowed(void)
 	l.lower_mtu = 0;
 	CHECK("allowed-unknown-lower", hc_overlay_allowed_mtu(&l) == 0, "%u",
 	      hc_overlay_allowed_mtu(&l));
+	l.kind = HC_K_VXLAN;
+	l.lower_mtu = 1500;
+	l.mtu = 1450;
+	CHECK("overlay-fits", !hc_overlay_too_big(&l), "too big");
+	l.mtu = 1451;
+	CHECK("overlay-one-byte-too-big", hc_overlay_too_big(&l), "fits");
+	l.kind = HC_K_VETH;
+	CHECK("veth-not-overlay", !hc_overlay_too_big(&l), "overlay");
+	l.peer_known = true;
+	l.peer_mtu = 1450;
+	CHECK("veth-peer-smaller", hc_veth_peer_smaller(&l), "not smaller");
+	l.peer_mtu = 1451;
+	CHECK("veth-peer-equal", !hc_veth_peer_smaller(&l), "smaller");
+	l.kind = HC_K_OTHER;
 	l.lower_mtu = 40;
 	CHECK("allowed-lower-below-overhead", hc_overlay_allowed_mtu(&l) == 0, "%u",
 	      hc_overlay_allowed_mtu(&l));
