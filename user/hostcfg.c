@@ -691,6 +691,8 @@ struct fw_sem {
 	bool ct_match, ct_related;
 	bool other_match;	/* anything else that narrows the rule */
 	bool mss;		/* sets the TCP MSS option */
+	char jump[32];		/* jump / goto target, "" when none */
+	bool jump_admits;	/* ... and that chain accepts RELATED (set by the caller) */
 };
 
 struct fw_chain {
@@ -700,7 +702,39 @@ struct fw_chain {
 	bool policy_drop;
 	uint8_t admitted;	/* families whose PTB an earlier rule accepts */
 	bool owned;		/* a table iptables-nft made: judged from iptables-nft-save */
+	bool admits;		/* accepts RELATED itself or in a chain it jumps to */
 };
+
+/* A jump between chains of one table, for finding the chains that admit ICMP errors. */
+struct fw_edge {
+	int from;
+	char to[32];
+};
+
+static int fw_chain_idx(const struct fw_chain *c, int nch, const char *table, const char *name)
+{
+	for (int i = 0; i < nch; i++)
+		if (!strcmp(c[i].chain, name) && (!table || !strcmp(c[i].table, table)))
+			return i;
+	return -1;
+}
+
+/* Docker-style rulesets accept RELATED in a chain that FORWARD jumps to: a jump to a chain
+ * that admits (transitively) admits too. */
+static void fw_propagate(struct fw_chain *c, int nch, const struct fw_edge *e, int ne)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (int i = 0; i < ne; i++) {
+			int to = fw_chain_idx(c, nch, c[e[i].from].table, e[i].to);
+
+			if (to >= 0 && c[to].admits && !c[e[i].from].admits)
+				c[e[i].from].admits = changed = true;
+		}
+	}
+}
 
 static void fw_add(struct hc_host *h, const char *backend, const struct fw_chain *c,
 		   uint8_t fams, enum hc_fw_what what, const char *rule)
@@ -728,6 +762,10 @@ static void fw_judge(struct hc_host *h, const char *backend, struct fw_chain *c,
 
 	if (s->mss)
 		h->mss_clamp = true;
+	if (s->jump_admits) {
+		c->admitted |= c->families;
+		return;
+	}
 	if (s->verdict == FV_ACCEPT) {
 		if (s->ct_related)
 			c->admitted |= c->families;
@@ -894,8 +932,15 @@ static void ipt_rule(struct fw_sem *s, char *line, bool v6)
 				s->verdict = FV_REJECT;
 			else if (!strcmp(val, "TCPMSS"))
 				s->mss = true;
+			else
+				snprintf(s->jump, sizeof(s->jump), "%s", val);
 			break;	/* the target's own options follow */
-		} else if (strcmp(tok, "-g") && strcmp(tok, "--goto")) {
+		} else if (!strcmp(tok, "-g") || !strcmp(tok, "--goto")) {
+			val = strtok_r(NULL, " ", &save);
+			if (val)
+				snprintf(s->jump, sizeof(s->jump), "%s", val);
+			break;
+		} else {
 			s->other_match = true;
 		}
 		neg = false;
@@ -907,16 +952,58 @@ static bool ipt_base_chain(const char *c)
 	return !strcmp(c, "INPUT") || !strcmp(c, "FORWARD") || !strcmp(c, "OUTPUT");
 }
 
+/* One table of iptables-save output: find the admitting chains, then judge in order. */
+static void ipt_table(struct hc_host *h, const char *backend, struct fw_chain *c, int nch,
+		      char **rules, int nrules, bool v6)
+{
+	struct fw_edge edges[128];
+	int ne = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < nrules; i++) {
+			char name[32] = "", copy[512];
+			struct fw_sem s;
+			int k;
+
+			sscanf(rules[i] + 3, "%31s", name);
+			snprintf(copy, sizeof(copy), "%s", rules[i]);
+			ipt_rule(&s, copy, v6);
+			k = fw_chain_idx(c, nch, NULL, name);
+			if (k < 0)
+				continue;
+			if (pass == 0) {
+				if (s.verdict == FV_ACCEPT && s.ct_related)
+					c[k].admits = true;
+				if (s.jump[0] && ne < 128) {
+					edges[ne].from = k;
+					snprintf(edges[ne++].to, sizeof(edges[0].to), "%s", s.jump);
+				}
+				continue;
+			}
+			if (s.jump[0]) {
+				int t = fw_chain_idx(c, nch, NULL, s.jump);
+
+				s.jump_admits = t >= 0 && c[t].admits;
+			}
+			fw_judge(h, backend, &c[k], &s, rules[i]);
+		}
+		if (pass == 0)
+			fw_propagate(c, nch, edges, ne);
+	}
+	for (int i = 0; i < nch; i++)
+		fw_chain_end(h, backend, &c[i]);
+}
+
 void hc_fw_parse_iptables(struct hc_host *h, const char *backend, char *text, bool v6)
 {
 	struct fw_chain chains[64];
-	int nch = 0;
-	char table[24] = "", *save = NULL;
+	char *rules[1024], table[24] = "", *save = NULL;
+	int nch = 0, nrules = 0;
 
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '*') {
 			snprintf(table, sizeof(table), "%s", line + 1);
-			nch = 0;
+			nch = nrules = 0;
 		} else if (line[0] == ':' && nch < 64) {
 			struct fw_chain *c = &chains[nch++];
 			char name[32] = "", pol[16] = "";
@@ -928,20 +1015,11 @@ void hc_fw_parse_iptables(struct hc_host *h, const char *backend, char *text, bo
 			c->families = v6 ? 2 : 1;
 			c->base = ipt_base_chain(name);
 			c->policy_drop = !strcmp(pol, "DROP");
-		} else if (!strncmp(line, "-A ", 3)) {
-			char name[32] = "", copy[512];
-			struct fw_sem s;
-
-			sscanf(line + 3, "%31s", name);
-			snprintf(copy, sizeof(copy), "%s", line);
-			ipt_rule(&s, copy, v6);
-			for (int i = 0; i < nch; i++)
-				if (!strcmp(chains[i].chain, name))
-					fw_judge(h, backend, &chains[i], &s, line);
+		} else if (!strncmp(line, "-A ", 3) && nrules < 1024) {
+			rules[nrules++] = line;
 		} else if (!strcmp(line, "COMMIT")) {
-			for (int i = 0; i < nch; i++)
-				fw_chain_end(h, backend, &chains[i]);
-			nch = 0;
+			ipt_table(h, backend, chains, nch, rules, nrules, v6);
+			nch = nrules = 0;
 		}
 	}
 }
@@ -1073,6 +1151,13 @@ static void nft_rule(struct fw_sem *s, json_t *exprs, bool *xt)
 			s->verdict = FV_REJECT;
 		} else if (json_object_get(e, "xt")) {
 			*xt = true;
+		} else if (json_object_get(e, "jump") || json_object_get(e, "goto")) {
+			json_t *j = json_object_get(e, "jump") ? json_object_get(e, "jump") :
+								 json_object_get(e, "goto");
+			const char *t = json_string_value(json_object_get(j, "target"));
+
+			if (t)
+				snprintf(s->jump, sizeof(s->jump), "%s", t);
 		} else if (mg) {
 			json_t *opt = json_object_get(json_object_get(mg, "key"), "tcp option");
 			const char *n = json_string_value(json_object_get(opt, "name"));
@@ -1158,8 +1243,9 @@ static bool nft_ipt_chain(const char *c)
 int hc_fw_parse_nft_json(struct hc_host *h, const char *js, const char *text)
 {
 	struct fw_chain *chains = NULL;
+	struct fw_edge edges[256];
 	json_t *root, *arr, *e;
-	int nch = 0, owned = -1;
+	int nch = 0, nedges = 0, owned = -1;
 	size_t i;
 
 	root = json_loads(js, 0, NULL);
@@ -1198,6 +1284,32 @@ int hc_fw_parse_nft_json(struct hc_host *h, const char *js, const char *text)
 		for (int b = 0; b < nch; b++)
 			if (chains[b].owned && !strcmp(chains[a].table, chains[b].table))
 				chains[a].owned = true;
+	/* Which chains accept RELATED, themselves or through the chains they jump to. */
+	json_array_foreach(arr, i, e) {
+		json_t *r = json_object_get(e, "rule");
+		const char *fam = json_string_value(json_object_get(r, "family"));
+		const char *tab = json_string_value(json_object_get(r, "table"));
+		const char *name = json_string_value(json_object_get(r, "chain"));
+		char tname[32];
+		struct fw_sem s;
+		bool xt = false;
+		int k;
+
+		if (!r || !fam || !tab || !name)
+			continue;
+		snprintf(tname, sizeof(tname), "%s %s", fam, tab);
+		k = fw_chain_idx(chains, nch, tname, name);
+		if (k < 0)
+			continue;
+		nft_rule(&s, json_object_get(r, "expr"), &xt);
+		if (s.verdict == FV_ACCEPT && s.ct_related)
+			chains[k].admits = true;
+		if (s.jump[0] && nedges < 256) {
+			edges[nedges].from = k;
+			snprintf(edges[nedges++].to, sizeof(edges[0].to), "%s", s.jump);
+		}
+	}
+	fw_propagate(chains, nch, edges, nedges);
 	json_array_foreach(arr, i, e) {
 		json_t *r = json_object_get(e, "rule");
 		const char *fam, *tab, *name;
@@ -1214,6 +1326,11 @@ int hc_fw_parse_nft_json(struct hc_host *h, const char *js, const char *text)
 			continue;
 		snprintf(tname, sizeof(tname), "%s %s", fam, tab);
 		nft_rule(&s, json_object_get(r, "expr"), &xt);
+		if (s.jump[0]) {
+			int t = fw_chain_idx(chains, nch, tname, s.jump);
+
+			s.jump_admits = t >= 0 && chains[t].admits;
+		}
 		for (int k = 0; k < nch; k++) {
 			struct fw_chain *c = &chains[k];
 			int before = h->nfw;

@@ -214,6 +214,22 @@ check doctor-iptables-nft-frag-needed has_check "$LAST_OUT" firewall_drops_ptb \
 check doctor-iptables-nft-related-admits hasnt "$LAST_OUT" '"chain":"OUTPUT"'
 check doctor-iptables-nft-once hasnt "$LAST_OUT" '"backend":"nftables"'
 
+# ---- Docker's shape: FORWARD policy DROP, RELATED accepted in a chain it jumps to ----------
+mkns dock
+nsx dock iptables-nft -N DOCKER-FORWARD
+nsx dock iptables-nft -N DOCKER-CT
+nsx dock iptables-nft -P FORWARD DROP
+nsx dock iptables-nft -A FORWARD -j DOCKER-FORWARD
+nsx dock iptables-nft -A DOCKER-FORWARD -j DOCKER-CT
+nsx dock iptables-nft -A DOCKER-CT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+doctor dock
+expect dock 0 ""
+nsx dock iptables-nft -F DOCKER-CT
+doctor dock
+expect dock 3 "firewall_drops_ptb "
+check doctor-policy-drop-named has_check "$LAST_OUT" firewall_drops_ptb '"chain":"FORWARD"' \
+	'"rule":"policy drop"' '"backend":"iptables-nft"'
+
 # ---- strict rp_filter: info, with the prefixes whose PTBs pass -------------------------------
 mkns rpf && mkns rpfpeer
 veth_to rpf r0 rpfpeer r1

@@ -148,6 +148,15 @@ static void test_iptables(void)
 	    "*filter\n:INPUT ACCEPT [0:0]\n:fw-in - [0:0]\n-A INPUT -j fw-in\n"
 	    "-A fw-in -p icmp -m icmp --icmp-type 3/4 -j DROP\n-A fw-in -j DROP\nCOMMIT\n", 1,
 	    HC_FW_DROPS_PTB);
+	ipt("ipt-related-in-jumped-chain", false,
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	    ":DOCKER-FORWARD - [0:0]\n:DOCKER-CT - [0:0]\n-A FORWARD -j DOCKER-FORWARD\n"
+	    "-A DOCKER-FORWARD -j DOCKER-CT\n-A DOCKER-CT -o docker0 -m conntrack --ctstate "
+	    "RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n", 0, 0);
+	ipt("ipt-jumped-chain-without-related", false,
+	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+	    ":DOCKER-FORWARD - [0:0]\n-A FORWARD -j DOCKER-FORWARD\n"
+	    "-A DOCKER-FORWARD -o docker0 -j ACCEPT\nCOMMIT\n", 1, HC_FW_POLICY_DROP);
 	memset(&h, 0, sizeof(h));
 	{
 		char t[] = "*mangle\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags "
@@ -242,6 +251,14 @@ static void test_nft(void)
 		  J_RULE("inet", "fw", "input", 3,
 			 J_MATCH("==", J_PL("icmpv6", "type"), "\"packet-too-big\"") ",{\"accept\":null}")),
 	    1, HC_FW_POLICY_DROP, 1);
+	nft("nft-related-in-jumped-chain",
+	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "drop") ","
+		  "{\"chain\":{\"family\":\"inet\",\"table\":\"fw\",\"name\":\"ct\","
+		  "\"handle\":5}},"
+		  J_RULE("inet", "fw", "input", 3, "{\"jump\":{\"target\":\"ct\"}}") ","
+		  J_RULE("inet", "fw", "ct", 6,
+			 J_MATCH("==", J_CT, "\"related\"") ",{\"accept\":null}")),
+	    0, 0, 0);
 	nft("nft-prerouting-ignored",
 	    J_DOC(J_CHAIN("inet", "fw", "pre", "prerouting", "drop")), 0, 0, 0);
 	js = J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
