@@ -126,8 +126,16 @@ static void say(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define EXPLAIN(f, ...) do { if (f) say((f)->explain, sizeof((f)->explain), __VA_ARGS__); } while (0)
-#define REMEDY(f, ...) do { if (f) say((f)->remedy, sizeof((f)->remedy), __VA_ARGS__); } while (0)
+#define EXPLAIN(f, ...)                                                                        \
+	do {                                                                                   \
+		if (f)                                                                         \
+			say((f)->explain, sizeof((f)->explain), __VA_ARGS__);                  \
+	} while (0)
+#define REMEDY(f, ...)                                                                         \
+	do {                                                                                   \
+		if (f)                                                                         \
+			say((f)->remedy, sizeof((f)->remedy), __VA_ARGS__);                    \
+	} while (0)
 
 static const char *ipstr(uint8_t family, const uint8_t *a, char *buf, size_t len)
 {
@@ -161,26 +169,27 @@ static void check_overlays(struct dr_run *r)
 			    l->lower_name);
 		if (hc_overlay_too_big(l)) {
 			f = add(r, C_overlay_mtu, l->name);
-			EXPLAIN(f, "%s MTU %u exceeds the %u its underlay carries: %s has MTU %u and "
-				"%s adds %u bytes over IPv%u; packets of %u to %u bytes no longer fit "
-				"once encapsulated: the underlay fragments or drops them, and no Packet "
-				"Too Big reaches the sender inside the overlay (seed 002: pod MTU = "
-				"physical MTU - overhead, 8950 over a 1500 underlay black-holes)", l->name, l->mtu, allowed, how, l->lower_mtu,
-				hc_kind_label(l->kind), l->overhead,
+			EXPLAIN(f, "%s MTU %u exceeds the %u its underlay carries: %s has MTU %u "
+				"and %s adds %u bytes over IPv%u; packets of %u to %u bytes no "
+				"longer fit once encapsulated: the underlay fragments or drops "
+				"them, and no Packet Too Big reaches the sender inside the overlay "
+				"(seed 002: pod MTU = physical MTU - overhead, 8950 over a 1500 "
+				"underlay black-holes)", l->name, l->mtu, allowed, how,
+				l->lower_mtu, hc_kind_label(l->kind), l->overhead,
 				l->remote_family ? l->remote_family : 4, allowed + 1, l->mtu);
-			REMEDY(f, "ip link set dev %s mtu %u (and the MTU of the pods/veths behind it), "
-			       "or raise %s and every underlay hop to %u", l->name, allowed,
-			       l->lower_name, l->mtu + l->overhead);
+			REMEDY(f, "ip link set dev %s mtu %u (and the MTU of the pods/veths behind "
+				"it), or raise %s and every underlay hop to %u", l->name, allowed,
+				l->lower_name, l->mtu + l->overhead);
 		} else if (allowed - l->mtu >= 1000) {
 			f = add(r, C_overlay_mtu_wasted, l->name);
 			EXPLAIN(f, "%s MTU %u is far below the %u its underlay allows (%s, MTU %u, "
-				"minus %u bytes of %s): every large transfer uses %u-byte packets where "
-				"%u would fit (seed 002: Calico's default 1450 on a 9000 underlay)",
-				l->name, l->mtu, allowed, how, l->lower_mtu, l->overhead,
-				hc_kind_label(l->kind), l->mtu, allowed);
-			REMEDY(f, "if every underlay hop carries %u: ip link set dev %s mtu %u (for "
-			       "Calico: veth_mtu / FELIX_VXLANMTU = %u)", l->lower_mtu, l->name,
-			       allowed, allowed);
+				"minus %u bytes of %s): every large transfer uses %u-byte packets "
+				"where %u would fit (seed 002: Calico's default 1450 on a 9000 "
+				"underlay)", l->name, l->mtu, allowed, how, l->lower_mtu,
+				l->overhead, hc_kind_label(l->kind), l->mtu, allowed);
+			REMEDY(f, "if every underlay hop carries %u: ip link set dev %s mtu %u "
+				"(for Calico: veth_mtu / FELIX_VXLANMTU = %u)", l->lower_mtu,
+				l->name, allowed, allowed);
 		} else {
 			continue;
 		}
@@ -211,13 +220,14 @@ static void check_veths_bridges(struct dr_run *r)
 			say(where, sizeof(where), "%s%s", l->peer_netns[0] ? " in namespace " : "",
 			    l->peer_netns);
 			f = add(r, C_veth_peer_mtu, l->name);
-			EXPLAIN(f, "%s MTU %u but its peer %s%s has MTU %u: frames of %u to %u bytes "
-				"sent into %s are dropped on the peer's receive with no ICMP, a black "
-				"hole for every TCP flow that negotiated the larger MSS (seed 000: "
-				"physical hosts at 9000 behind a 1500 hop)", l->name, l->mtu,
-				l->peer_name, where, l->peer_mtu, l->peer_mtu + 1, l->mtu, l->name);
-			REMEDY(f, "give both ends one MTU: ip link set dev %s mtu %u (or raise %s%s "
-			       "to %u)", l->name, l->peer_mtu, l->peer_name, where, l->mtu);
+			EXPLAIN(f, "%s MTU %u but its peer %s%s has MTU %u: frames of %u to %u "
+				"bytes sent into %s are dropped on the peer's receive with no "
+				"ICMP, a black hole for every TCP flow that negotiated the larger "
+				"MSS (seed 000: physical hosts at 9000 behind a 1500 hop)", l->name,
+				l->mtu, l->peer_name, where, l->peer_mtu, l->peer_mtu + 1, l->mtu,
+				l->name);
+			REMEDY(f, "give both ends one MTU: ip link set dev %s mtu %u (or raise "
+				"%s%s to %u)", l->name, l->peer_mtu, l->peer_name, where, l->mtu);
 			num(f, "mtu", l->mtu);
 			num(f, "peer_mtu", l->peer_mtu);
 			str(f, "peer_iface", l->peer_name);
@@ -249,11 +259,11 @@ static void check_veths_bridges(struct dr_run *r)
 			if (lo == hi)
 				continue;
 			f = add(r, C_bridge_mtu_mismatch, l->name);
-			EXPLAIN(f, "bridge %s has ports of different MTUs (%s): a frame from %s larger "
-				"than %u is dropped when the bridge forwards it to %s, with no ICMP",
-				l->name, ports, hin, lo, lon);
-			REMEDY(f, "give every port of %s one MTU: ip link set dev %s mtu %u (or raise "
-			       "the smaller ports)", l->name, hin, lo);
+			EXPLAIN(f, "bridge %s has ports of different MTUs (%s): a frame from %s "
+				"larger than %u is dropped when the bridge forwards it to %s, with "
+				"no ICMP", l->name, ports, hin, lo, lon);
+			REMEDY(f, "give every port of %s one MTU: ip link set dev %s mtu %u (or "
+				"raise the smaller ports)", l->name, hin, lo);
 			num(f, "mtu", l->mtu);
 			num(f, "min_port_mtu", lo);
 			num(f, "max_port_mtu", hi);
@@ -289,28 +299,32 @@ static void check_routes(struct dr_run *r)
 		if (rt->table != RT_TABLE_MAIN)
 			say(tab, sizeof(tab), " table %u", rt->table);
 		if (rt->mtu_locked) {
+			const char *dn = dev ? dev->name : "?";
+
 			f = add(r, C_route_mtu_locked, dev ? dev->name : "");
-			EXPLAIN(f, "route %s%s dev %s has 'mtu lock %u': a Packet Too Big no longer "
-				"lowers it (and IPv4 sends without DF), so a narrower hop on this path "
-				"black-holes or fragments instead of PMTUD adapting", dst, tab,
-				dev ? dev->name : "?", rt->mtu);
-			REMEDY(f, "ip -%u route change %s%s dev %s mtu %u (without 'lock'), or drop the "
-			       "mtu if the device's MTU is right", rt->family, dst, tab,
-			       dev ? dev->name : "?", rt->mtu);
+			EXPLAIN(f, "route %s%s dev %s has 'mtu lock %u': a Packet Too Big "
+				"no longer lowers it (and IPv4 sends without DF), so a narrower "
+				"hop on this path black-holes or fragments instead of PMTUD "
+				"adapting", dst, tab, dn, rt->mtu);
+			REMEDY(f, "ip -%u route change %s%s dev %s mtu %u (without 'lock'), or "
+				"drop the mtu if the device's MTU is right", rt->family, dst, tab,
+				dn, rt->mtu);
 		} else if (dev && rt->mtu > dev->mtu) {
 			f = add(r, C_route_mtu_locked, dev->name);
-			EXPLAIN(f, "route %s%s has mtu %u above %s's MTU %u: the kernel caps packets at "
-				"the device, but TCP's MSS and PMTU state start from a size the device "
-				"cannot send", dst, tab, rt->mtu, dev->name, dev->mtu);
+			EXPLAIN(f, "route %s%s has mtu %u above %s's MTU %u: the kernel caps "
+				"packets at the device, but TCP's MSS and PMTU state start from a "
+				"size the device cannot send", dst, tab, rt->mtu, dev->name,
+				dev->mtu);
 			REMEDY(f, "ip -%u route change %s%s dev %s mtu %u (or remove the mtu)",
 			       rt->family, dst, tab, dev->name, dev->mtu);
 		} else if (dev && rt->advmss && rt->advmss + hdr > dev->mtu) {
 			f = add(r, C_route_mtu_locked, dev->name);
-			EXPLAIN(f, "route %s%s has advmss %u, more than %s's MTU %u allows (%u): peers "
-				"are told to send segments this host cannot receive on %s",
-				dst, tab, rt->advmss, dev->name, dev->mtu, dev->mtu - hdr, dev->name);
-			REMEDY(f, "ip -%u route change %s%s dev %s advmss %u (or remove the advmss)",
-			       rt->family, dst, tab, dev->name, dev->mtu - hdr);
+			EXPLAIN(f, "route %s%s has advmss %u, more than %s's MTU %u allows (%u): "
+				"peers are told to send segments this host cannot receive on %s",
+				dst, tab, rt->advmss, dev->name, dev->mtu, dev->mtu - hdr,
+				dev->name);
+			REMEDY(f, "ip -%u route change %s%s dev %s advmss %u (or remove the "
+				"advmss)", rt->family, dst, tab, dev->name, dev->mtu - hdr);
 		} else {
 			continue;
 		}
@@ -363,6 +377,19 @@ static const char *fw_what(enum hc_fw_what w, uint8_t fams)
 	}
 }
 
+static const char remedy_ipt_policy[] =
+	"insert ahead of it: -A <chain> -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT "
+	"(and for IPv6 -p ipv6-icmp --icmpv6-type packet-too-big -j ACCEPT)";
+static const char remedy_nft_policy[] =
+	"insert ahead of it: ct state established,related accept (and icmp type "
+	"destination-unreachable accept; icmpv6 type packet-too-big accept)";
+static const char remedy_ipt_rule[] =
+	"delete the rule or put an accept of RELATED / --icmp-type fragmentation-needed / "
+	"--icmpv6-type packet-too-big ahead of it";
+static const char remedy_nft_rule[] =
+	"delete the rule or put 'ct state related accept' / 'icmp type destination-unreachable "
+	"accept' / 'icmpv6 type packet-too-big accept' ahead of it";
+
 static void check_firewall(struct dr_run *r)
 {
 	const struct hc_host *h = r->h;
@@ -377,17 +404,9 @@ static void check_firewall(struct dr_run *r)
 			"segments flow (seed 000: TLS/SSH handshakes hang at the key exchange)",
 			w->backend, w->table, w->chain, fw_what(w->what, w->families), w->rule);
 		if (w->what == HC_FW_POLICY_DROP || w->what == HC_FW_DROP_ALL)
-			REMEDY(f, "%s", ipt ? "insert ahead of it: -A <chain> -m conntrack --ctstate "
-			       "RELATED,ESTABLISHED -j ACCEPT (and for IPv6 -p ipv6-icmp "
-			       "--icmpv6-type packet-too-big -j ACCEPT)" :
-			       "insert ahead of it: ct state established,related accept (and icmp "
-			       "type destination-unreachable accept; icmpv6 type packet-too-big accept)");
+			REMEDY(f, "%s", ipt ? remedy_ipt_policy : remedy_nft_policy);
 		else
-			REMEDY(f, "%s", ipt ? "delete the rule or put an accept of RELATED / "
-			       "--icmp-type fragmentation-needed / --icmpv6-type packet-too-big ahead "
-			       "of it" : "delete the rule or put 'ct state related accept' / 'icmp type "
-			       "destination-unreachable accept' / 'icmpv6 type packet-too-big accept' "
-			       "ahead of it");
+			REMEDY(f, "%s", ipt ? remedy_ipt_rule : remedy_nft_rule);
 		str(f, "backend", w->backend);
 		str(f, "table", w->table);
 		str(f, "chain", w->chain);
@@ -420,6 +439,14 @@ static void prefixes_via(const struct hc_host *h, uint32_t ifindex, bool *has_de
 	}
 }
 
+static const char pmtu_disc_off[] =
+	"Path MTU Discovery is off: IPv4 sockets send without DF and fragment locally, a "
+	"frag-needed lowers the route only to min_pmtu (mode 1) or is discarded (mode 2), so "
+	"fragments meet every firewall and tunnel that drops them";
+static const char pmtu_disc_hardened[] =
+	"hardened mode: frag-needed is honoured only for protocols that check it against a "
+	"socket (TCP, SCTP, DCCP); UDP-based protocols (QUIC, tunnels) never learn the path MTU";
+
 static void check_sysctls(struct dr_run *r)
 {
 	const struct hc_host *h = r->h;
@@ -445,12 +472,12 @@ static void check_sysctls(struct dr_run *r)
 		}
 		if (l->ipv6_mtu && l->ipv6_mtu < l->mtu) {
 			f = add(r, C_pmtu_disc_off, l->name);
-			EXPLAIN(f, "net.ipv6.conf.%s.mtu is %u, below the link's %u: IPv6 on %s sends "
-				"at most %u while IPv4 and the peers' MSS assume %u; a fixed low value "
-				"also hides the real path MTU", l->name, l->ipv6_mtu, l->mtu, l->name,
-				l->ipv6_mtu, l->mtu);
-			REMEDY(f, "sysctl -w net.ipv6.conf.%s.mtu=%u (or lower the link MTU itself if "
-			       "the path needs it)", l->name, l->mtu);
+			EXPLAIN(f, "net.ipv6.conf.%s.mtu is %u, below the link's %u: IPv6 on %s "
+				"sends at most %u while IPv4 and the peers' MSS assume %u; a fixed "
+				"low value also hides the real path MTU", l->name, l->ipv6_mtu,
+				l->mtu, l->name, l->ipv6_mtu, l->mtu);
+			REMEDY(f, "sysctl -w net.ipv6.conf.%s.mtu=%u (or lower the link MTU itself "
+				"if the path needs it)", l->name, l->mtu);
 			num(f, "mtu", l->mtu);
 			num(f, "ipv6_mtu", l->ipv6_mtu);
 		}
@@ -459,38 +486,37 @@ static void check_sysctls(struct dr_run *r)
 		prefixes_via(h, l->ifindex, &dflt, via, sizeof(via));
 		f = add(r, C_rp_filter_strict, l->name);
 		if (dflt)
-			EXPLAIN(f, "strict rp_filter on %s (effective max(all=%d, %s)=1): a Packet Too "
-				"Big that arrives on %s from a source routed out of another interface is "
-				"dropped before PMTUD sees it, e.g. a router's management address (seed "
-				"002); the default route uses %s, so only sources routed elsewhere fail",
-				l->name, s->rp_filter_all, l->name, l->name, l->name);
+			EXPLAIN(f, "strict rp_filter on %s (effective max(all=%d, %s)=1): a Packet "
+				"Too Big that arrives on %s from a source routed out of another "
+				"interface is dropped before PMTUD sees it, e.g. a router's "
+				"management address (seed 002); the default route uses %s, so only "
+				"sources routed elsewhere fail", l->name, s->rp_filter_all, l->name,
+				l->name, l->name);
 		else
-			EXPLAIN(f, "strict rp_filter on %s (effective max(all=%d, %s)=1): a Packet Too "
-				"Big that arrives on %s is dropped unless its source is in %s (the "
-				"prefixes routed out of %s); a router's management or loopback address "
-				"fails (seed 002)", l->name, s->rp_filter_all, l->name, l->name,
-				via[0] ? via : "(none)", l->name);
-		REMEDY(f, "loose mode keeps the spoofing check: sysctl -w net.ipv4.conf.all.rp_filter=2 "
-		       "net.ipv4.conf.%s.rp_filter=2", l->name);
+			EXPLAIN(f, "strict rp_filter on %s (effective max(all=%d, %s)=1): a "
+				"Packet Too Big that arrives on %s is dropped unless its source is "
+				"in %s (the prefixes routed out of %s); a router's management or "
+				"loopback address fails (seed 002)", l->name, s->rp_filter_all,
+				l->name, l->name, via[0] ? via : "(none)", l->name);
+		REMEDY(f, "loose mode keeps the spoofing check: sysctl -w "
+			"net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2", l->name);
 		num(f, "rp_filter", l->rp_filter);
 		num(f, "rp_filter_all", s->rp_filter_all);
 		str(f, "accepted_sources", dflt ? "default" : via);
 	}
 	if (s->ip_no_pmtu_disc) {
 		f = add(r, C_pmtu_disc_off, "");
-		EXPLAIN(f, "net.ipv4.ip_no_pmtu_disc=%d: IPv4 sockets send without DF and %s, so the "
-			"host neither learns nor honours the path MTU the normal way",
-			s->ip_no_pmtu_disc, s->ip_no_pmtu_disc == 1 ? "a Packet Too Big below 552 "
-			"(min_pmtu) is ignored" : "frag-needed is partly ignored");
+		EXPLAIN(f, "net.ipv4.ip_no_pmtu_disc=%d: %s", s->ip_no_pmtu_disc,
+			s->ip_no_pmtu_disc == 3 ? pmtu_disc_hardened : pmtu_disc_off);
 		REMEDY(f, "sysctl -w net.ipv4.ip_no_pmtu_disc=0");
 		num(f, "ip_no_pmtu_disc", s->ip_no_pmtu_disc);
 	}
 	if (jumbo && s->tcp_mtu_probing == 0) {
 		f = add(r, C_mtu_probing_off, jumbo->name);
-		EXPLAIN(f, "net.ipv4.tcp_mtu_probing=0 on a host with jumbo interfaces (%s MTU %u): "
-			"when a Packet Too Big is lost or filtered on the way, TCP never probes "
-			"down and the connection black-holes (seed 000: jumbo hosts behind a 1500 hop)",
-			jumbo->name, jumbo->mtu);
+		EXPLAIN(f, "net.ipv4.tcp_mtu_probing=0 on a host with jumbo interfaces (%s MTU "
+			"%u): when a Packet Too Big is lost or filtered on the way, TCP never "
+			"probes down and the connection black-holes (seed 000: jumbo hosts behind "
+			"a 1500 hop)", jumbo->name, jumbo->mtu);
 		REMEDY(f, "sysctl -w net.ipv4.tcp_mtu_probing=1 (probe after a black hole is "
 		       "suspected)");
 		num(f, "mtu", jumbo->mtu);
@@ -500,8 +526,8 @@ static void check_sysctls(struct dr_run *r)
 		f = add(r, C_icmp_ratelimit, "");
 		EXPLAIN(f, "a forwarding host rate-limits frag-needed (icmp_ratelimit=%d ms, "
 			"icmp_ratemask=0x%x includes Destination Unreachable): with many flows "
-			"crossing an MTU step here, senders wait for a Packet Too Big and retransmit "
-			"meanwhile", s->icmp_ratelimit, s->icmp_ratemask);
+			"crossing an MTU step here, senders wait for a Packet Too Big and "
+			"retransmit meanwhile", s->icmp_ratelimit, s->icmp_ratemask);
 		REMEDY(f, "clamp the MSS at the MTU step (no PTB needed), or sysctl -w "
 		       "net.ipv4.icmp_ratemask=%u to exempt Destination Unreachable",
 		       s->icmp_ratemask & ~(1u << 3));
@@ -512,12 +538,12 @@ static void check_sysctls(struct dr_run *r)
 	    !h->mss_clamp) {
 		f = add(r, C_no_mss_clamp, lo->name);
 		EXPLAIN(f, "this host forwards between %s (MTU %u) and %s (MTU %u) and no TCPMSS "
-			"rule clamps the MSS: TCP flows through it rely on a Packet Too Big getting "
-			"back to the sender, which a firewall or rp_filter on the way can drop",
-			hi->name, hi->mtu, lo->name, lo->mtu);
-		REMEDY(f, "nft add rule inet mangle forward tcp flags syn tcp option maxseg size set "
-		       "rt mtu (or iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
-		       "TCPMSS --clamp-mss-to-pmtu)");
+			"rule clamps the MSS: TCP flows through it rely on a Packet Too Big "
+			"getting back to the sender, which a firewall or rp_filter on the way can "
+			"drop", hi->name, hi->mtu, lo->name, lo->mtu);
+		REMEDY(f, "nft add rule inet mangle forward tcp flags syn tcp option maxseg size "
+			"set rt mtu (or iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST "
+			"SYN -j TCPMSS --clamp-mss-to-pmtu)");
 		num(f, "mtu", lo->mtu);
 		num(f, "max_mtu", hi->mtu);
 		str(f, "max_iface", hi->name);
@@ -575,8 +601,9 @@ static int render(struct dr_run *r, int nns)
 		}
 	}
 	if (!r->json)
-		printf("%smtuwatch doctor: %d error(s), %d warning(s), %d info in %d namespace(s)\n",
-		       r->n ? "\n" : "", count[DR_ERROR], count[DR_WARN], count[DR_INFO], nns);
+		printf("%smtuwatch doctor: %d error(s), %d warning(s), %d info in %d "
+		       "namespace(s)\n", r->n ? "\n" : "", count[DR_ERROR], count[DR_WARN],
+		       count[DR_INFO], nns);
 	return count[DR_ERROR] + count[DR_WARN] ? 3 : 0;
 }
 
@@ -642,7 +669,8 @@ static int judge_path(struct dr_run *r, int self_fd, const char *path, const cha
 	if (fd < 0)
 		return 0;	/* a process that exited meanwhile */
 	if (setns(fd, CLONE_NEWNET)) {
-		pr_warn("cannot enter network namespace %s: %s -- skipped\n", label, strerror(errno));
+		pr_warn("cannot enter network namespace %s: %s -- skipped\n", label,
+			strerror(errno));
 		close(fd);
 		return 0;
 	}
@@ -707,15 +735,16 @@ static void usage_doctor(FILE *o)
 	fprintf(o,
 		"Usage: mtuwatch doctor [--json] [--all-netns] [-v]\n"
 		"\n"
-		"Audits this host's MTU configuration without sending traffic: overlay and tunnel\n"
-		"MTUs against their underlay, veth peers and bridge ports, locked routes, firewall\n"
-		"rules that drop Packet Too Big, rp_filter, PMTUD sysctls, MSS clamping.\n"
+		"Audits this host's MTU configuration without sending traffic: overlay and\n"
+		"tunnel MTUs against their underlay, veth peers and bridge ports, locked routes,\n"
+		"firewall rules that drop Packet Too Big, rp_filter, PMTUD sysctls, MSS clamping.\n"
 		"\n"
 		"  -j, --json       NDJSON: one object per finding\n"
 		"      --all-netns  every network namespace reachable (/run/netns, processes)\n"
 		"  -v, --verbose    debug messages\n"
 		"\n"
-		"Exit status: 0 no error or warning, 3 at least one, 1 runtime failure, 2 usage.\n");
+		"Exit status: 0 no error or warning, 3 at least one, 1 runtime failure,\n"
+		"2 usage error.\n");
 }
 
 int cmd_doctor(int argc, char **argv)

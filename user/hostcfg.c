@@ -81,8 +81,8 @@ uint32_t hc_overhead(enum hc_kind k, uint8_t outer_family)
 	case HC_K_IPIP:
 	case HC_K_SIT:
 		return 20;
-	case HC_K_GRE:		/* GRE header 4 (+4 each for key, sequence, checksum: added by the
-				 * reader from the device's flags) */
+	case HC_K_GRE:		/* GRE header 4 (+4 each for key, sequence, checksum: the
+				 * reader adds them from the device's flags) */
 		return 24;
 	case HC_K_GRETAP:	/* and the inner Ethernet header */
 		return 38;

@@ -71,7 +71,7 @@ struct hc_link {
 	uint32_t peer_ifindex;
 	uint32_t peer_mtu;
 	char peer_name[IF_NAMESIZE];
-	char peer_netns[HC_NAME_LEN];	/* name (/run/netns) or "nsid N"; "" when this namespace */
+	char peer_netns[HC_NAME_LEN];	/* /run/netns name or "nsid N"; "": this namespace */
 	/* Per-interface sysctls. */
 	int rp_filter;		/* effective: max(all, this interface); -1 unknown */
 	uint32_t ipv6_mtu;	/* net.ipv6.conf.IF.mtu; 0 when IPv6 is off or absent */
@@ -93,7 +93,7 @@ struct hc_route {
 enum hc_fw_what {
 	HC_FW_DROPS_PTB,	/* drops or rejects frag-needed / Packet Too Big by type */
 	HC_FW_DROPS_ICMP,	/* drops or rejects all ICMP (or ICMPv6) */
-	HC_FW_DROP_ALL,		/* an unconditional drop with no RELATED accept ahead of it */
+	HC_FW_DROP_ALL,		/* an unconditional drop, no RELATED accept ahead of it */
 	HC_FW_POLICY_DROP,	/* a DROP policy with no RELATED accept ahead of it */
 };
 

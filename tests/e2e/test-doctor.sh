@@ -41,7 +41,10 @@ doctor() {
 	RC=$?
 }
 # codes FILE: the sorted check codes of errors and warnings in FILE, one line
-codes() { grep -o '"check":"[a-z_]*","severity":"\(error\|warn\)"' "$1" | cut -d'"' -f4 | sort -u | tr '\n' ' '; }
+codes() {
+	grep -o '"check":"[a-z_]*","severity":"\(error\|warn\)"' "$1" | cut -d'"' -f4 |
+		sort -u | tr '\n' ' '
+}
 # has_check FILE CHECK PATTERN...: a finding of CHECK with every pattern on its line
 has_check() {
 	local file=$1 lines
@@ -51,12 +54,13 @@ has_check() {
 	[ -n "$lines" ]
 }
 expect() {	# expect NAME RC "CODES" : exit status and the exact error/warning codes
-	local got
+	local got err
 	got=$(codes "$TMP/$1.json")
 	if [ "$RC" = "$2" ] && [ "$got" = "$3" ]; then
 		pass "doctor-$1-codes"
 	else
-		fail "doctor-$1-codes" "exit $RC (want $2), codes '$got' (want '$3'); $(head -c 300 "$TMP/$1.json.err")"
+		err=$(head -c 300 "$TMP/$1.json.err")
+		fail "doctor-$1-codes" "exit $RC (want $2), codes '$got' (want '$3'); $err"
 	fi
 }
 # veth_to A IFA B IFB: a veth pair between two lab namespaces
@@ -75,7 +79,8 @@ expect clean 0 ""
 check doctor-clean-no-error-or-warning hasnt "$LAST_OUT" '"severity":"\(error\|warn\)"'
 nsx clean timeout 60 "$MW" doctor >"$TMP/clean.txt" 2>&1
 LAST_OUT=$TMP/clean.txt
-check doctor-clean-plain-summary grep -q '^mtuwatch doctor: 0 error(s), 0 warning(s)' "$TMP/clean.txt"
+check doctor-clean-plain-summary \
+	grep -q '^mtuwatch doctor: 0 error(s), 0 warning(s)' "$TMP/clean.txt"
 
 # ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
 mkns vxb && mkns vxbpeer
@@ -195,7 +200,8 @@ nsx ipl iptables-legacy -A FORWARD -p icmp -j DROP
 doctor ipl
 expect ipl 3 "firewall_drops_ptb "
 check doctor-iptables-legacy-frag-needed has_check "$LAST_OUT" firewall_drops_ptb \
-	'"backend":"iptables-legacy"' '"table":"ip filter"' '"chain":"INPUT"' '--icmp-type 3/4 -j DROP'
+	'"backend":"iptables-legacy"' '"table":"ip filter"' '"chain":"INPUT"' \
+	'--icmp-type 3/4 -j DROP'
 check doctor-ip6tables-legacy-ptb has_check "$LAST_OUT" firewall_drops_ptb \
 	'"backend":"iptables-legacy"' '"table":"ip6 filter"' '"chain":"OUTPUT"' '-j REJECT'
 check doctor-iptables-legacy-all-icmp has_check "$LAST_OUT" firewall_drops_ptb \

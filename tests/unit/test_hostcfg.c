@@ -175,7 +175,10 @@ static void test_iptables(void)
 #define J_RULE(fam, tab, chain, h, expr)                                                       \
 	"{\"rule\":{\"family\":\"" fam "\",\"table\":\"" tab "\",\"chain\":\"" chain             \
 	"\",\"handle\":" #h ",\"expr\":[" expr "]}}"
-#define J_MATCH(op, left, right) "{\"match\":{\"op\":\"" op "\",\"left\":" left ",\"right\":" right "}}"
+#define J_MATCH(op, left, right)                                                               \
+	"{\"match\":{\"op\":\"" op "\",\"left\":" left ",\"right\":" right "}}"
+#define J_DROP ",{\"drop\":null}"
+#define J_ACCEPT ",{\"accept\":null}"
 #define J_PL(p, f) "{\"payload\":{\"protocol\":\"" p "\",\"field\":\"" f "\"}}"
 #define J_CT "{\"ct\":{\"key\":\"state\"}}"
 #define J_L4 "{\"meta\":{\"key\":\"l4proto\"}}"
@@ -205,29 +208,29 @@ static void test_nft(void)
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
 		  J_RULE("inet", "fw", "input", 4,
 			 J_MATCH("==", J_PL("icmp", "type"), "\"destination-unreachable\"") ","
-			 J_MATCH("==", J_PL("icmp", "code"), "\"frag-needed\"") ",{\"drop\":null}")),
+			 J_MATCH("==", J_PL("icmp", "code"), "\"frag-needed\"") J_DROP)),
 	    1, HC_FW_DROPS_PTB, 1);
 	nft("nft-port-unreach-code",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
 		  J_RULE("inet", "fw", "input", 4,
 			 J_MATCH("==", J_PL("icmp", "type"), "\"destination-unreachable\"") ","
-			 J_MATCH("==", J_PL("icmp", "code"), "\"port-unreachable\"") ",{\"drop\":null}")),
+			 J_MATCH("==", J_PL("icmp", "code"), "\"port-unreachable\"") J_DROP)),
 	    0, 0, 0);
 	nft("nft-ptb-in-set",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
 		  J_RULE("inet", "fw", "input", 4,
 			 J_MATCH("==", J_PL("icmpv6", "type"),
-				 "{\"set\":[\"echo-request\",\"packet-too-big\"]}") ",{\"drop\":null}")),
+				 "{\"set\":[\"echo-request\",\"packet-too-big\"]}") J_DROP)),
 	    1, HC_FW_DROPS_PTB, 2);
 	nft("nft-type-range",
 	    J_DOC(J_CHAIN("ip", "fw", "input", "input", "accept") ","
 		  J_RULE("ip", "fw", "input", 4,
-			 J_MATCH("==", J_PL("icmp", "type"), "{\"range\":[0,5]}") ",{\"drop\":null}")),
+			 J_MATCH("==", J_PL("icmp", "type"), "{\"range\":[0,5]}") J_DROP)),
 	    1, HC_FW_DROPS_PTB, 1);
 	nft("nft-not-echo",
 	    J_DOC(J_CHAIN("ip", "fw", "input", "input", "accept") ","
 		  J_RULE("ip", "fw", "input", 4,
-			 J_MATCH("!=", J_PL("icmp", "type"), "\"echo-request\"") ",{\"drop\":null}")),
+			 J_MATCH("!=", J_PL("icmp", "type"), "\"echo-request\"") J_DROP)),
 	    1, HC_FW_DROPS_PTB, 1);
 	nft("nft-l4proto-icmp-reject",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
@@ -237,19 +240,19 @@ static void test_nft(void)
 	nft("nft-related-first",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "drop") ","
 		  J_RULE("inet", "fw", "input", 3,
-			 J_MATCH("in", J_CT, "[\"established\",\"related\"]") ",{\"accept\":null}") ","
+			 J_MATCH("in", J_CT, "[\"established\",\"related\"]") J_ACCEPT) ","
 		  J_RULE("inet", "fw", "input", 4,
-			 J_MATCH("==", J_L4, "\"icmp\"") ",{\"drop\":null}")),
+			 J_MATCH("==", J_L4, "\"icmp\"") J_DROP)),
 	    0, 0, 0);
 	nft("nft-policy-drop-established-only",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "drop") ","
 		  J_RULE("inet", "fw", "input", 3,
-			 J_MATCH("in", J_CT, "\"established\"") ",{\"accept\":null}")),
+			 J_MATCH("in", J_CT, "\"established\"") J_ACCEPT)),
 	    1, HC_FW_POLICY_DROP, 3);
 	nft("nft-policy-drop-ptb-v6-accepted",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "drop") ","
 		  J_RULE("inet", "fw", "input", 3,
-			 J_MATCH("==", J_PL("icmpv6", "type"), "\"packet-too-big\"") ",{\"accept\":null}")),
+			 J_MATCH("==", J_PL("icmpv6", "type"), "\"packet-too-big\"") J_ACCEPT)),
 	    1, HC_FW_POLICY_DROP, 1);
 	nft("nft-related-in-jumped-chain",
 	    J_DOC(J_CHAIN("inet", "fw", "input", "input", "drop") ","
@@ -257,13 +260,13 @@ static void test_nft(void)
 		  "\"handle\":5}},"
 		  J_RULE("inet", "fw", "input", 3, "{\"jump\":{\"target\":\"ct\"}}") ","
 		  J_RULE("inet", "fw", "ct", 6,
-			 J_MATCH("==", J_CT, "\"related\"") ",{\"accept\":null}")),
+			 J_MATCH("==", J_CT, "\"related\"") J_ACCEPT)),
 	    0, 0, 0);
 	nft("nft-prerouting-ignored",
 	    J_DOC(J_CHAIN("inet", "fw", "pre", "prerouting", "drop")), 0, 0, 0);
 	js = J_DOC(J_CHAIN("inet", "fw", "input", "input", "accept") ","
 		   J_RULE("inet", "fw", "input", 4,
-			  J_MATCH("==", J_PL("icmpv6", "type"), "\"packet-too-big\"") ",{\"drop\":null}"));
+			  J_MATCH("==", J_PL("icmpv6", "type"), "\"packet-too-big\"") J_DROP));
 	memset(&h, 0, sizeof(h));
 	hc_fw_parse_nft_json(&h, js, text);
 	CHECK("nft-rule-quoted", h.nfw == 1 &&
