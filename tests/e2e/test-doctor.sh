@@ -294,9 +294,26 @@ nsx pr sysctl -qw net.ipv4.ip_forward=1
 # one 1450-byte UDP datagram (DF: the socket's default PMTU discovery); the router answers
 # frag-needed and the client learns mtu 1400 for the server
 head -c 1450 /dev/zero | nsx pc timeout 5 nc -u -w 1 198.51.100.2 9 >/dev/null 2>&1
+# and the same over IPv6 (the router answers Packet Too Big)
+ip -n "$(ns pc)" addr add 2001:db8:1::1/64 dev x0 nodad
+ip -n "$(ns pr)" addr add 2001:db8:1::2/64 dev x1 nodad
+ip -n "$(ns pr)" addr add 2001:db8:2::1/64 dev y0 nodad
+ip -n "$(ns ps)" addr add 2001:db8:2::2/64 dev y1 nodad
+ip -n "$(ns pc)" route add default via 2001:db8:1::2
+ip -n "$(ns ps)" route add default via 2001:db8:2::1
+nsx pr sysctl -qw net.ipv6.conf.all.forwarding=1
+head -c 1450 /dev/zero | nsx pc timeout 5 nc -6 -u -w 1 2001:db8:2::2 9 >/dev/null 2>&1
+# the Packet Too Big answers arrive asynchronously: wait for both exceptions, bounded
+for _ in $(seq 50); do
+	nsx pc ip -4 route show cache | grep -q 'mtu 1400' &&
+		nsx pc ip -6 route show cache | grep -q 'mtu 1400' && break
+	sleep 0.1
+done
 doctor pc
 check doctor-route-exception has_check "$LAST_OUT" route_exception '"dst":"198.51.100.2"' \
 	'"route_mtu":1400' '"iface":"x0"'
+check doctor-route-exception-ipv6 has_check "$LAST_OUT" route_exception \
+	'"dst":"2001:db8:2::2"' '"family":6' '"route_mtu":1400'
 
 # ---- --all-netns: labelled by name, exit 3 ---------------------------------------------------
 LAST_OUT=$TMP/all.json
