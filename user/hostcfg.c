@@ -397,17 +397,25 @@ static int32_t nsid_of_fd(int fd)
 	return id;
 }
 
-/* The /run/netns name of the namespace with this id, else "nsid N". */
-static void nsid_name(int32_t nsid, char *buf, int len)
+/* Names of /run/netns namespaces by the id this namespace gives them: read once per hc_read,
+ * on the first veth whose peer lives elsewhere (a node with many pods has many). */
+static struct {
+	int32_t id;
+	char name[HC_NAME_LEN];
+} ns_names[256];
+static int n_ns_names = -1;
+
+static void read_ns_names(void)
 {
 	DIR *d = opendir("/run/netns");
 	struct dirent *e;
 
-	snprintf(buf, len, "nsid %d", nsid);
+	n_ns_names = 0;
 	if (!d)
 		return;
-	while ((e = readdir(d))) {
+	while ((e = readdir(d)) && n_ns_names < 256) {
 		char path[300];
+		int32_t id;
 		int fd;
 
 		if (e->d_name[0] == '.')
@@ -416,14 +424,25 @@ static void nsid_name(int32_t nsid, char *buf, int len)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		if (nsid_of_fd(fd) == nsid) {
-			snprintf(buf, len, "%s", e->d_name);
-			close(fd);
-			break;
-		}
+		id = nsid_of_fd(fd);
 		close(fd);
+		if (id < 0)
+			continue;
+		ns_names[n_ns_names].id = id;
+		snprintf(ns_names[n_ns_names++].name, HC_NAME_LEN, "%s", e->d_name);
 	}
 	closedir(d);
+}
+
+/* The /run/netns name of the namespace with this id, else "nsid N". */
+static void nsid_name(int32_t nsid, char *buf, int len)
+{
+	if (n_ns_names < 0)
+		read_ns_names();
+	snprintf(buf, len, "nsid %d", nsid);
+	for (int i = 0; i < n_ns_names; i++)
+		if (ns_names[i].id == nsid)
+			snprintf(buf, len, "%s", ns_names[i].name);
 }
 
 static void own_netns_name(struct hc_host *h)
@@ -647,6 +666,7 @@ int hc_read(struct hc_host *h)
 	int err;
 
 	memset(h, 0, sizeof(*h));
+	n_ns_names = -1;	/* ids are per namespace: read again */
 	own_netns_name(h);
 	err = read_links(h);
 	if (err)
