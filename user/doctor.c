@@ -75,6 +75,7 @@ struct dr_run {
 	const struct hc_host *h;	/* the namespace being judged */
 	char label[HC_NAME_LEN];
 	bool json, all_netns;
+	bool incomplete;	/* a namespace's firewall could not be read */
 };
 
 static struct dr_finding *add(struct dr_run *r, enum dr_check c, const char *iface)
@@ -627,9 +628,13 @@ static int judge(struct dr_run *r, const char *label)
 		snprintf(r->label, sizeof(r->label), "%s", label);
 	else
 		hc_netns_label(h, r->label, sizeof(r->label));
-	if (h->fw_error[0])
-		pr_warn("firewall of namespace %s only partly read: %s -- install iptables "
-			"(legacy and nft) to audit it\n", r->label, h->fw_error);
+	/* A gate that cannot see the firewall must not pass: the findings still print, the
+	 * exit status says the audit is incomplete. */
+	if (h->fw_error[0]) {
+		pr_warn("firewall of namespace %s not fully read: %s -- run as root with "
+			"nftables and iptables installed\n", r->label, h->fw_error);
+		r->incomplete = true;
+	}
 	r->h = h;
 	check_overlays(r);
 	check_veths_bridges(r);
@@ -743,8 +748,8 @@ static void usage_doctor(FILE *o)
 		"      --all-netns  every network namespace reachable (/run/netns, processes)\n"
 		"  -v, --verbose    debug messages\n"
 		"\n"
-		"Exit status: 0 no error or warning, 3 at least one, 1 runtime failure,\n"
-		"2 usage error.\n");
+		"Exit status: 0 no error or warning, 3 at least one, 1 runtime failure (also a\n"
+		"firewall that could not be read), 2 usage error.\n");
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -803,5 +808,5 @@ int cmd_doctor(int argc, char **argv)
 	}
 	rc = render(&r, nns);
 	free(r.f);
-	return rc;
+	return r.incomplete ? 1 : rc;
 }

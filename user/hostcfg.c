@@ -1236,12 +1236,25 @@ static void nft_rule_text(const char *text, const char *family, const char *tabl
 
 static const char *nft_list(struct nft_ctx *ctx, unsigned int flags)
 {
+	int saved = dup(2), null = open("/dev/null", O_WRONLY | O_CLOEXEC), err;
+
 	nft_ctx_output_set_flags(ctx, flags);
 	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx))
-		return NULL;
-	if (nft_run_cmd_from_buffer(ctx, "list ruleset"))
-		return NULL;
-	return nft_ctx_get_output_buffer(ctx);
+		err = -1;
+	else {
+		/* libnftables prints some netlink errors straight to stderr, not to its error
+		 * buffer: the caller says what failed, in one line. */
+		if (saved >= 0 && null >= 0)
+			dup2(null, 2);
+		err = nft_run_cmd_from_buffer(ctx, "list ruleset");
+		if (saved >= 0 && null >= 0)
+			dup2(saved, 2);
+	}
+	if (saved >= 0)
+		close(saved);
+	if (null >= 0)
+		close(null);
+	return err ? NULL : nft_ctx_get_output_buffer(ctx);
 }
 
 static uint8_t nft_families(const char *f)
@@ -1394,7 +1407,8 @@ static uint8_t read_nftables(struct hc_host *h)
 	}
 	js = nft_list(jctx, NFT_CTX_OUTPUT_JSON);
 	if (!js) {
-		fw_error(h, "%s", "nftables: 'list ruleset' failed");
+		fw_error(h, "nftables: 'list ruleset' failed%s",
+			 geteuid() ? " (not root)" : "");
 		goto out;
 	}
 	/* The text listing only quotes the rules found: read when there are rules at all. */

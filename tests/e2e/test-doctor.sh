@@ -82,6 +82,17 @@ LAST_OUT=$TMP/clean.txt
 check doctor-clean-plain-summary \
 	grep -q '^mtuwatch doctor: 0 error(s), 0 warning(s)' "$TMP/clean.txt"
 
+# without privileges the firewall cannot be read: findings still print, exit 1, one line why
+chmod 755 "$TMP"
+nsx clean setpriv --reuid=65534 --regid=65534 --clear-groups "$MW" doctor \
+	>"$TMP/noroot.txt" 2>"$TMP/noroot.err"
+RC=$?
+LAST_OUT=$TMP/noroot.err
+check doctor-not-root-exit1 [ "$RC" = 1 ]
+check doctor-not-root-one-line [ "$(wc -l <"$TMP/noroot.err")" = 1 ]
+check doctor-not-root-says-why grep -q "firewall of namespace $(ns clean) not fully read.*not root" \
+	"$TMP/noroot.err"
+
 # ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
 mkns vxb && mkns vxbpeer
 veth_to vxb u0 vxbpeer u1
