@@ -90,8 +90,8 @@ RC=$?
 LAST_OUT=$TMP/noroot.err
 check doctor-not-root-exit1 [ "$RC" = 1 ]
 check doctor-not-root-one-line [ "$(wc -l <"$TMP/noroot.err")" = 1 ]
-check doctor-not-root-says-why grep -q "firewall of namespace $(ns clean) not fully read.*not root" \
-	"$TMP/noroot.err"
+check doctor-not-root-says-why \
+	grep -q "firewall of namespace $(ns clean) not fully read.*not root" "$TMP/noroot.err"
 
 # ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
 mkns vxb && mkns vxbpeer
