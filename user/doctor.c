@@ -58,7 +58,7 @@ struct dr_finding {
 	char netns[HC_NAME_LEN];
 	uint32_t netns_inode;
 	char iface[IF_NAMESIZE];
-	char explain[640];
+	char explain[1024];
 	char remedy[320];
 	int nkv;
 	struct {
@@ -153,7 +153,7 @@ static void check_overlays(struct dr_run *r)
 	for (int i = 0; i < h->nlinks; i++) {
 		const struct hc_link *l = &h->links[i];
 		uint32_t allowed = hc_overlay_allowed_mtu(l);
-		char how[96], ip[64];
+		char how[160], ip[64];
 		struct dr_finding *f;
 
 		if (!hc_is_overlay(l->kind) || !allowed)
@@ -162,7 +162,8 @@ static void check_overlays(struct dr_run *r)
 		if (l->remote_family)
 			ipstr(l->remote_family, l->remote, ip, sizeof(ip));
 		if (l->lower_how == HC_LOWER_BOUND)
-			say(how, sizeof(how), "bound lower device %s", l->lower_name);
+			say(how, sizeof(how), "bound lower device %s%s%s", l->lower_name,
+			    l->lower_netns[0] ? " in namespace " : "", l->lower_netns);
 		else if (l->lower_how == HC_LOWER_ROUTE)
 			say(how, sizeof(how), "%s, the route to its remote %s", l->lower_name, ip);
 		else
@@ -204,6 +205,8 @@ static void check_overlays(struct dr_run *r)
 				     l->lower_how == HC_LOWER_ROUTE ? "route" : "default_route");
 		if (l->remote_family)
 			str(f, "remote", ip);
+		if (l->lower_netns[0])
+			str(f, "lower_netns", l->lower_netns);
 	}
 }
 

@@ -188,11 +188,11 @@ const char *hc_netns_label(const struct hc_host *h, char *buf, int len)
 
 static void parse_addr(struct rtattr *rta, uint8_t *fam, uint8_t *addr)
 {
+	static const uint8_t zero[16];
 	int n = RTA_PAYLOAD(rta);
 
-	if (n != 4 && n != 16)
-		return;
-	if (n == 4 && !RTA_U32(rta))
+	/* The kernel reports an unset remote as all zeroes. */
+	if ((n != 4 && n != 16) || !memcmp(RTA_DATA(rta), zero, n))
 		return;
 	memcpy(addr, RTA_DATA(rta), n);
 	*fam = n == 4 ? 4 : 6;
@@ -607,7 +607,22 @@ static void resolve_lower(struct hc_host *h, struct hc_link *l)
 	l->overhead += hc_overhead(l->kind, l->remote_family ? l->remote_family :
 				   (l->kind == HC_K_IP6TNL || l->kind == HC_K_IP6GRE ||
 				    l->kind == HC_K_IP6GRETAP) ? 6 : 4);
-	if (l->link && l->link_netnsid < 0) {
+	if (l->link && l->link_netnsid >= 0) {
+		/* Created elsewhere and moved here (a pod's overlay): its socket and lower
+		 * device stay in the namespace it came from. */
+		struct peer_ctx p = {};
+
+		if (read_foreign_link(l->link_netnsid, l->link, &p) || !p.found)
+			return;
+		l->lower_how = HC_LOWER_BOUND;
+		l->lower_ifindex = l->link;
+		l->lower_mtu = p.mtu;
+		snprintf(l->lower_name, sizeof(l->lower_name), "%s", p.name);
+		nsid_name(l->link_netnsid, l->lower_netns, sizeof(l->lower_netns));
+		return;
+	} else if (l->link_netnsid >= 0) {
+		return;		/* its routes are another namespace's */
+	} else if (l->link) {
 		low = hc_link_by_ifindex(h, l->link);
 		l->lower_how = HC_LOWER_BOUND;
 	} else if (l->remote_family) {

@@ -66,6 +66,8 @@ struct hc_link {
 	uint32_t lower_ifindex;
 	char lower_name[IF_NAMESIZE];
 	uint32_t lower_mtu;	/* the lower device's MTU, or the route's mtu when smaller */
+	char lower_netns[HC_NAME_LEN];	/* where the lower device lives when the overlay was
+					 * moved here from there; "": this namespace */
 	/* veth: the peer, wherever it lives. */
 	bool peer_known;
 	uint32_t peer_ifindex;

@@ -107,6 +107,19 @@ check doctor-vxlan-bound-numbers has_check "$LAST_OUT" overlay_mtu '"iface":"vxl
 	'"mtu":8950' '"lower_mtu":1500' '"overhead":50' '"allowed_mtu":1450' \
 	'"lower_iface":"u0"' '"lower_from":"bound"' '"remote":"198.51.100.2"'
 
+# ---- the same VXLAN moved into another namespace (a pod's): its lower stays behind -----------
+mkns vxm && mkns vxmhost && mkns vxmpeer
+veth_to vxmhost u0 vxmpeer u1
+ip -n "$(ns vxmhost)" link set u0 mtu 9000
+ip -n "$(ns vxmhost)" link add vxlan0 type vxlan id 46 dev u0 remote 198.51.100.2 dstport 4789
+ip -n "$(ns vxmhost)" link set vxlan0 mtu 8950 netns "$(ns vxm)"
+ip -n "$(ns vxm)" link set vxlan0 up
+ip -n "$(ns vxmhost)" link set u0 mtu 1500
+doctor vxm
+expect vxm 3 "overlay_mtu "
+check doctor-vxlan-moved-lower-elsewhere has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
+	'"lower_mtu":1500' '"lower_iface":"u0"' "\"lower_netns\":\"$(ns vxmhost)\""
+
 # ---- VXLAN not bound: the lower device is the route's to the remote -------------------------
 mkns vxr && mkns vxrpeer
 veth_to vxr u0 vxrpeer u1
