@@ -16,9 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <linux/rtnetlink.h>
 #include "commands.h"
 #include "hostcfg.h"
@@ -77,6 +75,7 @@ struct dr_run {
 	char label[HC_NAME_LEN];
 	bool json, all_netns;
 	bool incomplete;	/* a namespace's firewall could not be read */
+	int denied;		/* namespaces --all-netns was not allowed to enter */
 };
 
 static struct dr_finding *add(struct dr_run *r, enum dr_check c, const char *iface)
@@ -662,51 +661,31 @@ static bool seen(struct ns_seen *s, uint64_t ino)
 	return false;
 }
 
-/*
- * Reads the namespace at path in a child that enters it, into memory shared with us. A child,
- * because whoever tears that namespace down kills every process in it (`ip netns pids`), and
- * because this process then never leaves its own namespace.
- */
+/* Reads the namespace at path (in a child: hc_read_path) and judges it. */
 static void judge_path(struct dr_run *r, const char *path, const char *label,
 		       struct ns_seen *s, int *nns)
 {
 	struct hc_host *h;
 	struct stat st;
-	int fd, status;
-	pid_t pid;
+	int err;
 
 	if (stat(path, &st) || seen(s, st.st_ino))
+		return;	/* a process that exited meanwhile, or a namespace already read */
+	h = calloc(1, sizeof(*h));
+	if (!h)
 		return;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;	/* a process that exited meanwhile */
-	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (h == MAP_FAILED) {
-		pr_warn("cannot read namespace %s: %s -- skipped\n", label, strerror(errno));
-		close(fd);
-		return;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		if (setns(fd, CLONE_NEWNET))
-			_exit(100 + (errno & 0x7f) % 100);
-		_exit(hc_read(h) ? 1 : 0);
-	}
-	close(fd);
-	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-		pr_warn("cannot read namespace %s: %s -- skipped\n", label, strerror(errno));
-	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	err = hc_read_path(h, path);
+	if (!err) {
 		judge(r, h, label);
 		(*nns)++;
-	} else if (WIFSIGNALED(status)) {
-		pr_warn("reading namespace %s was killed (signal %d; it was being torn down?) "
-			"-- skipped\n", label, WTERMSIG(status));
-	} else {
-		pr_warn("cannot %s namespace %s -- skipped\n",
-			WEXITSTATUS(status) >= 100 ? "enter" : "read", label);
+	} else if (err == -EINTR) {
+		pr_warn("reading namespace %s was killed (being torn down?) -- skipped\n", label);
+	} else if (err == -EPERM) {
+		r->denied++;	/* said once, at the end */
+	} else if (err != -ENOENT) {
+		pr_warn("cannot read namespace %s: %s -- skipped\n", label, strerror(-err));
 	}
-	munmap(h, sizeof(*h));
+	free(h);
 }
 
 static int walk_netns(struct dr_run *r, int *nns)
@@ -815,6 +794,11 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (r.all_netns) {
 		err = walk_netns(&r, &nns);
+		if (r.denied) {
+			pr_warn("not allowed to enter %d network namespace(s) -- run as root "
+				"(CAP_SYS_ADMIN)\n", r.denied);
+			r.incomplete = true;
+		}
 	} else {
 		err = judge_self(&r);
 		if (err)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/if_link.h>
@@ -704,6 +706,44 @@ int hc_read(struct hc_host *h)
 	read_sysctls(h);
 	hc_read_firewall(h);
 	return 0;
+}
+
+int hc_read_path(struct hc_host *h, const char *nspath)
+{
+	struct shared {
+		int err;
+		struct hc_host h;
+	} *sh;
+	int fd, status, err;
+	pid_t pid;
+
+	fd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	sh->err = -ECHILD;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		sh->err = setns(fd, CLONE_NEWNET) ? -errno : hc_read(&sh->h);
+		_exit(0);
+	}
+	close(fd);
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		err = -errno;
+	else if (WIFSIGNALED(status))
+		err = -EINTR;
+	else
+		err = sh->err;
+	if (!err)
+		memcpy(h, &sh->h, sizeof(*h));
+	munmap(sh, sizeof(*sh));
+	return err;
 }
 
 /* ---- firewall ----------------------------------------------------------------------------- */

@@ -138,6 +138,11 @@ struct hc_host {
  * where iptables tables exist): read once per session or on demand, never per event. Not
  * thread-safe (one static netlink buffer). */
 int hc_read(struct hc_host *h);
+/* The same for the namespace at nspath (/run/netns/NAME, /proc/PID/ns/net), read by a child
+ * process that enters it: the caller never leaves its namespace, and a teardown that kills
+ * every process inside (`ip netns pids`) kills only the child. 0; -EINTR when the child was
+ * killed; -errno of open, setns or hc_read. */
+int hc_read_path(struct hc_host *h, const char *nspath);
 
 const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifindex);
 const struct hc_link *hc_link_by_name(const struct hc_host *h, const char *name);
@@ -147,7 +152,8 @@ const char *hc_kind_label(enum hc_kind k);
 bool hc_is_overlay(enum hc_kind k);
 /* Encapsulation bytes a packet gains on a device of this kind, by the outer header's family
  * (4 or 6; 0 means IPv4): VXLAN 50/70, Geneve 50/70 without options, WireGuard 60/80,
- * IPIP/SIT 20, GRE 24, GRETAP 38, ip6gre 44, ip6gretap 58, ip6tnl 48, VLAN 0. */
+ * IPIP/SIT 20, GRE 24, GRETAP 38, ip6gre 52, ip6gretap 66 and ip6tnl 48 (these three with
+ * the default encapsulation-limit option), VLAN 0. */
 uint32_t hc_overhead(enum hc_kind k, uint8_t outer_family);
 /* The largest MTU the overlay can have: lower_mtu - overhead; 0 when the lower is unknown. */
 uint32_t hc_overlay_allowed_mtu(const struct hc_link *l);

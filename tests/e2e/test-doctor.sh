@@ -109,6 +109,12 @@ check doctor-not-root-one-line [ "$(wc -l <"$TMP/noroot.err")" = 1 ]
 check doctor-not-root-says-why \
 	grep -q "firewall of namespace $(ns clean) not fully read.*not root" "$TMP/noroot.err"
 
+nsx clean setpriv --reuid=65534 --regid=65534 --clear-groups "$MW" doctor --all-netns \
+	>"$TMP/noroot.txt" 2>"$TMP/noroot.err"
+RC=$?
+check doctor-not-root-all-netns-exit1 [ "$RC" = 1 ]
+check doctor-not-root-all-netns-says-once [ "$(grep -c 'not allowed to enter' "$TMP/noroot.err")" = 1 ]
+
 # ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
 mkns vxb && mkns vxbpeer
 veth_to vxb u0 vxbpeer u1
