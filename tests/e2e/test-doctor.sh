@@ -113,7 +113,8 @@ nsx clean setpriv --reuid=65534 --regid=65534 --clear-groups "$MW" doctor --all-
 	>"$TMP/noroot.txt" 2>"$TMP/noroot.err"
 RC=$?
 check doctor-not-root-all-netns-exit1 [ "$RC" = 1 ]
-check doctor-not-root-all-netns-says-once [ "$(grep -c 'not allowed to enter' "$TMP/noroot.err")" = 1 ]
+check doctor-not-root-all-netns-says-once \
+	[ "$(grep -c 'not allowed to enter' "$TMP/noroot.err")" = 1 ]
 
 # ---- VXLAN bound to a device whose MTU was lowered afterwards ------------------------------
 mkns vxb && mkns vxbpeer
