@@ -387,3 +387,8 @@ check doctor-usage-exit2 [ "$RC" = 2 ]
 check doctor-usage-one-line [ "$(wc -l <"$TMP/usage.err")" = 1 ]
 "$MW" doctor extra >/dev/null 2>&1
 check doctor-extra-arg-exit2 [ $? = 2 ]
+"$MW" doc --help >"$TMP/help.txt" 2>&1
+RC=$?
+LAST_OUT=$TMP/help.txt
+check doctor-help-prefix-exit0 [ "$RC" = 0 ]
+check doctor-help-exit-codes grep -q 'Exit status: 0 no error or warning, 3 at least one' "$LAST_OUT"
