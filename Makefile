@@ -12,13 +12,13 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
-LDLIBS    += -lbpf -lelf -lz
+LDLIBS    += -lbpf -lelf -lz -lnftables -ljansson
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
               -Wall -Wno-unused-function
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
-             user/metrics.c user/facts.c
+             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests link without a kernel.
 PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
@@ -26,7 +26,8 @@ PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
                iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
-               curl netcat-openbsd procps util-linux
+               curl netcat-openbsd procps util-linux \
+               libnftables-dev libjansson-dev
 
 ifeq ($(V),1)
 Q :=
@@ -68,7 +69,8 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
-UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics
+UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
+              $(OUT)/test_hostcfg
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -85,6 +87,10 @@ $(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o
 $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -lnftables -ljansson -o $@
 
 $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)

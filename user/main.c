@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * mtuwatch: finds the paths that black-hole large packets and says why Path MTU Discovery
- * fails there. Commands: live (default), record, report, export.
+ * fails there. Commands: live (default), record, report, export, doctor.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -52,6 +52,7 @@ static void usage_live(FILE *o)
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
 		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
+		"       mtuwatch doctor [--json] [--all-netns]   audit the MTU configuration\n"
 		"       mtuwatch help | version\n"
 		"\n"
 		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
@@ -232,6 +233,7 @@ static const struct {
 	{ "record", cmd_record },
 	{ "report", cmd_report },
 	{ "export", cmd_export },
+	{ "doctor", cmd_doctor },
 	{ "help", cmd_help },
 	{ "version", cmd_version },
 };

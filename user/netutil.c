@@ -169,3 +169,51 @@ out:
 	close(fd);
 	return err;
 }
+
+int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 2 };
+	struct nlmsghdr *rq = req;
+	bool dump = rq->nlmsg_flags & NLM_F_DUMP;
+	static char buf[65536];
+	int fd, err = 0, one = 1;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* Without it a dump of another namespace's links is refused: harmless when unsupported. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	rq->nlmsg_flags |= NLM_F_REQUEST;
+	if (!rq->nlmsg_seq)
+		rq->nlmsg_seq = 1;
+	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				goto out;
+			}
+			if (cb(nh, ctx))
+				goto out;
+			if (!dump)
+				goto out;
+		}
+	}
+out:
+	close(fd);
+	return err;
+}

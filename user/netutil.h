@@ -31,4 +31,12 @@ uint32_t net_self_netns(void);
 /* Read a small text file (sysctl) into buf, newline stripped; -errno on failure. */
 int read_text(const char *path, char *buf, size_t len);
 
+struct nlmsghdr;
+/*
+ * One rtnetlink request (req: a complete message; NLM_F_DUMP set for a dump) on a fresh socket
+ * in the current namespace. cb runs for every answer message other than DONE and ERROR; a
+ * nonzero return from cb stops early. Returns 0, the kernel's -errno, or a socket -errno.
+ */
+int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx);
+
 #endif
