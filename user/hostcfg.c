@@ -605,6 +605,7 @@ static void resolve_lower(struct hc_host *h, struct hc_link *l)
 {
 	const struct hc_link *low = NULL;
 	uint32_t route_mtu = 0, oif = 0;
+	bool locked;
 
 	l->overhead += hc_overhead(l->kind, l->remote_family ? l->remote_family :
 				   (l->kind == HC_K_IP6TNL || l->kind == HC_K_IP6GRE ||
@@ -628,7 +629,7 @@ static void resolve_lower(struct hc_host *h, struct hc_link *l)
 		low = hc_link_by_ifindex(h, l->link);
 		l->lower_how = HC_LOWER_BOUND;
 	} else if (l->remote_family) {
-		if (net_route_mtu(l->remote_family, l->remote, &route_mtu, &oif) == 0)
+		if (net_route_mtu(l->remote_family, l->remote, &route_mtu, &oif, &locked) == 0)
 			low = hc_link_by_ifindex(h, oif);
 		l->lower_how = HC_LOWER_ROUTE;
 	} else if (l->kind != HC_K_VLAN) {
