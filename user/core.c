@@ -98,6 +98,8 @@ struct path {
 	uint32_t resent_after_ptb;		/* re-sends of any size since */
 	uint32_t route_mtu;			/* last read back (0: none cached) */
 	bool route_seen, route_locked;
+	uint32_t via_ifindex;			/* foreign namespace: our egress to dst */
+	bool via_asked;
 	bool ptb_judged;			/* ptb_ignored decided (found or not) */
 	bool ptb_forged;			/* the PTBs do not speak for this path's ICMP */
 	uint32_t ignored_reasons;		/* bitmask of enum mw_ignore reported */
@@ -549,10 +551,20 @@ static struct link *l2_smaller(struct mw_core *c, uint32_t ifindex, uint32_t siz
  * Causes of a black hole seen from the sender: no PTB arrived, so a filtered router and a
  * silent layer-2 hop look alike; the host's own devices say which is more likely.
  */
+static bool self_ns(const struct mw_core *c, uint32_t netns)
+{
+	return !c->o.self_netns || netns == c->o.self_netns;
+}
+
 static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
 			     struct mw_finding *f)
 {
-	struct link *ov = overlay_over(c, p->ifindex);
+	/*
+	 * Devices are known in mtuwatch's own namespace; a container's traffic crosses them
+	 * on the way our routes send it (a pod behind a node's overlay).
+	 */
+	uint32_t dev = self_ns(c, p->netns) ? p->ifindex : p->via_ifindex;
+	struct link *ov = overlay_over(c, dev);
 
 	if (ov) {
 		add_cause(f->causes, &f->ncauses, MW_C_OVERLAY_MTU);
@@ -562,7 +574,7 @@ static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
 		f->lower_mtu = ov->lower_mtu;
 		f->overhead = ov->overhead;
 	}
-	if (l2_smaller(c, p->ifindex, hi)) {
+	if (self_ns(c, p->netns) && l2_smaller(c, p->ifindex, hi)) {
 		add_cause(f->causes, &f->ncauses, MW_C_L2_MTU_MISMATCH);
 		add_cause(f->causes, &f->ncauses, MW_C_ICMP_FILTERED);
 	} else {
@@ -876,6 +888,11 @@ static void on_retrans(struct mw_core *c, const struct mw_event *e)
 	s->size = e->size;
 	s->nodf = nodf;
 	s->rto++;
+	/* Another namespace's path: ask which of our devices its traffic leaves by. */
+	if (!self_ns(c, p->netns) && !p->via_asked && e->size > MIN_BLACKHOLE_SIZE) {
+		p->via_asked = true;
+		p->route_due = c->now + ROUTE_DELAY_NS;
+	}
 	check_blackhole(c, p);
 }
 
@@ -1028,6 +1045,10 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 	if (!p)
 		return;
 	p->route_due = 0;
+	if (!self_ns(c, p->netns)) {
+		p->via_ifindex = e->ifindex;
+		return;
+	}
 	p->route_seen = true;
 	p->route_mtu = e->mtu;
 	p->route_locked = e->aux & 1;
@@ -1663,8 +1684,9 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 
 		if (!p->used || !p->route_due || p->route_due > now_ns)
 			continue;
-		if (p->netns != c->o.self_netns && c->o.self_netns)
-			continue;	/* rtnetlink answers for our namespace only */
+		/* rtnetlink answers for our namespace only: for another's, which way we route it */
+		if (!self_ns(c, p->netns) && !p->via_asked)
+			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].type = MW_EV_ROUTE;
 		out[n].netns = p->netns;

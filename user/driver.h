@@ -34,6 +34,7 @@ struct mw_driver {
 	int facts_sysctl[4];
 	uint64_t facts_snmp[4];
 	bool facts_snmp_ok[4];
+	bool facts_links_done;
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "driver.h"
+#include "hostcfg.h"
 #include "netutil.h"
 
 /* Value of `field` in the /proc/net/{snmp,netstat} table whose rows start with `proto:`. */
@@ -82,6 +83,60 @@ static void emit_fact(struct mw_driver *d, uint64_t now, uint16_t type, uint32_t
 	driver_event(&e, d);
 }
 
+/*
+ * What lies under each device: a veth's peer MTU (wherever the peer lives), an overlay's lower
+ * device and overhead, the smallest MTU among a bridge's ports. Read once (milliseconds of
+ * netlink dumps), on the first tick rather than at start-up, and only the devices that can
+ * explain a silent drop.
+ */
+static void facts_links(struct mw_driver *d, uint64_t now)
+{
+	struct hc_host *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return;
+	if (hc_read_net(h)) {
+		free(h);
+		return;
+	}
+	for (int i = 0; i < h->nlinks; i++) {
+		const struct hc_link *l = &h->links[i];
+		struct mw_event e = { .ts_ns = now, .type = MW_EV_LINK };
+
+		e.netns = d->s.self_netns;
+		e.ifindex = l->ifindex;
+		e.mtu = l->mtu;
+		snprintf(e.ifname, sizeof(e.ifname), "%s", l->name);
+		if (l->kind == HC_K_VETH && l->peer_known) {
+			e.aux = MW_LINK_VETH;
+			e.size = l->peer_mtu;
+		} else if (hc_is_overlay(l->kind) && l->lower_mtu) {
+			e.aux = MW_LINK_OVERLAY;
+			e.size = l->lower_mtu;
+			e.aux2 = l->overhead;
+			e.seq = l->lower_ifindex;
+			memcpy(e.peer, l->lower_name, strnlen(l->lower_name, sizeof(e.peer)));
+		} else if (l->master && hc_link_by_ifindex(h, l->master) &&
+			   hc_link_by_ifindex(h, l->master)->kind == HC_K_BRIDGE) {
+			uint32_t min = 0;
+
+			/* A bridge forwards between its ports: the smallest one drops the rest. */
+			for (int k = 0; k < h->nlinks; k++)
+				if (h->links[k].master == l->master && k != i &&
+				    (!min || h->links[k].mtu < min))
+					min = h->links[k].mtu;
+			if (!min || min >= l->mtu)
+				continue;
+			e.aux = MW_LINK_BRIDGE_PORT;
+			e.size = min;
+		} else {
+			continue;
+		}
+		driver_event(&e, d);
+	}
+	free(h);
+}
+
 void facts_poll(struct mw_driver *d, uint64_t now, bool first)
 {
 	static const struct {
@@ -94,6 +149,10 @@ void facts_poll(struct mw_driver *d, uint64_t now, bool first)
 	uint64_t v[4] = {};
 	int ok[4] = {};
 
+	if (!first && !d->facts_links_done) {
+		d->facts_links_done = true;
+		facts_links(d, now);
+	}
 	/* Settings rarely change: every 5 s is enough, and at the start. */
 	if (first || now - d->facts_sysctl_ns >= 5000000000ULL) {
 		d->facts_sysctl_ns = now;

@@ -681,6 +681,15 @@ static void resolve_peer(struct hc_host *h, struct hc_link *l)
 
 int hc_read(struct hc_host *h)
 {
+	int err = hc_read_net(h);
+
+	if (!err)
+		hc_read_firewall(h);
+	return err;
+}
+
+int hc_read_net(struct hc_host *h)
+{
 	int err;
 
 	memset(h, 0, sizeof(*h));
@@ -705,7 +714,6 @@ int hc_read(struct hc_host *h)
 			resolve_lower(h, l);
 	}
 	read_sysctls(h);
-	hc_read_firewall(h);
 	return 0;
 }
 

@@ -138,6 +138,8 @@ struct hc_host {
  * where iptables tables exist): read once per session or on demand, never per event. Not
  * thread-safe (one static netlink buffer). */
 int hc_read(struct hc_host *h);
+/* The same without the firewall (no iptables-save runs): what `live` needs for causes. */
+int hc_read_net(struct hc_host *h);
 /* The same for the namespace at nspath (/run/netns/NAME, /proc/PID/ns/net), read by a child
  * process that enters it: the caller never leaves its namespace, and a teardown that kills
  * every process inside (`ip netns pids`) kills only the child. 0; -EINTR when the child was
