@@ -1125,6 +1125,80 @@ int BPF_PROG(mw_raw_sock_state, const struct sock *sk, const int oldstate, const
 }
 
 /* Optional: confirms that a Packet Too Big actually left (rate limits can suppress it). */
+#define VXLAN_PORT	4789
+#define VXLAN_PORT_LINUX	8472	/* the kernel's default when no dstport is given */
+#define GENEVE_PORT	6081
+
+/*
+ * A frag-needed about an overlay's own outer packet (VXLAN or Geneve without options, over
+ * IPv4): this host encapsulated a packet it cannot send. Not forwarding, and the inner flow
+ * is whoever's path (a pod's) black-holes: say so, from whatever namespace, so that the pod's
+ * own mtuwatch hears it too. Returns 1 when it was one.
+ */
+static __always_inline int encap_drop(struct sk_buff *skb, __u32 netns)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	struct dst_entry *dst;
+	struct net_device *dev;
+	struct mw_event *e;
+	__u16 dport, etype;
+	__u32 outer, inner;
+	__u8 b[96];
+
+	if (bpf_probe_read_kernel(b, sizeof(b), head + nh))
+		return 0;
+	if (b[0] != 0x45 || b[9] != IPPROTO_UDP)
+		return 0;
+	dport = ((__u16)b[22] << 8) | b[23];
+	if (dport != VXLAN_PORT && dport != VXLAN_PORT_LINUX && dport != GENEVE_PORT)
+		return 0;
+	/* Geneve with options would move the inner frame: not parsed, not claimed. */
+	if (dport == GENEVE_PORT && (b[28] & 0x3f))
+		return 0;
+	etype = ((__u16)b[48] << 8) | b[49];
+	outer = ((__u32)b[2] << 8) | b[3];
+	e = ev_new(MW_EV_ENCAP_DROP);
+	if (!e)
+		return 1;
+	if (etype == ETH_P_IP && (b[50] >> 4) == 4) {
+		inner = ((__u32)b[52] << 8) | b[53];
+		e->family = 4;
+		e->flow.proto = b[59];
+		__builtin_memcpy(e->flow.saddr, &b[62], 4);
+		__builtin_memcpy(e->flow.daddr, &b[66], 4);
+		if ((b[50] & 0xf) == 5) {
+			e->flow.sport = ((__u16)b[70] << 8) | b[71];
+			e->flow.dport = ((__u16)b[72] << 8) | b[73];
+		}
+	} else if (etype == ETH_P_IPV6 && (b[50] >> 4) == 6) {
+		inner = (((__u32)b[54] << 8) | b[55]) + 40;
+		e->family = 6;
+		e->flow.proto = b[56];
+		__builtin_memcpy(e->flow.saddr, &b[58], 16);
+		__builtin_memcpy(e->flow.daddr, &b[74], 16);
+		e->flow.sport = ((__u16)b[90] << 8) | b[91];
+		e->flow.dport = ((__u16)b[92] << 8) | b[93];
+	} else {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	e->flow.family = e->family;
+	e->netns = netns;
+	e->size = outer;
+	e->aux2 = inner;
+	e->aux = outer > inner ? outer - inner : 0;
+	dst = (struct dst_entry *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
+	dev = dst ? BPF_CORE_READ(dst, dev) : NULL;
+	if (dev) {
+		e->ifindex = BPF_CORE_READ(dev, ifindex);
+		e->mtu = BPF_CORE_READ(dev, mtu);
+		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}
+
 SEC("tp_btf/icmp_send")
 int BPF_PROG(mw_tp_icmp_send, struct sk_buff *skb, int type, int code)
 {
@@ -1135,6 +1209,8 @@ int BPF_PROG(mw_tp_icmp_send, struct sk_buff *skb, int type, int code)
 		return 0;
 	dev = BPF_CORE_READ(skb, dev);
 	netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) : 0;
+	if (encap_drop(skb, netns))
+		return 0;
 	if (!netns_wanted(netns))
 		return 0;
 	too_big(skb, netns, 1);

@@ -36,6 +36,7 @@ enum mw_event_type {
 	MW_EV_ACKED = 12,	/* the peer acknowledged more of a tracked flow's handshake data */
 	MW_EV_RECOVERED = 13,	/* the peer acknowledged a range a tracked flow had re-sent */
 	MW_EV_DELIVERED = 14,	/* the peer acknowledged a new largest DF segment of a flow */
+	MW_EV_ENCAP_DROP = 15,	/* icmp_send: an encapsulated (VXLAN/Geneve) packet too big */
 	/* user side, synthesised into the same stream */
 	MW_EV_IFACE = 64,	/* a watched interface: ifindex, mtu, name */
 	MW_EV_ROUTE = 65,	/* route MTU to a destination read back over rtnetlink */
@@ -148,6 +149,10 @@ struct mw_flow {
  *              drop reason): an event only for the 1st, 2nd, 4th, 8th... of each, carrying
  *              the running count (PTB_RX: aux; PTB_DROP: aux2; 0 in old recordings = 1).
  *              PTB_DROP's direction is in dir (MW_DIR_OUT: dropped on its way out).
+ *   ENCAP_DROP: this host could not send an overlay's outer packet (too big, DF): flow = the
+ *               inner flow it carried, family = the inner family, ifindex / mtu / ifname =
+ *               the lower device, size = outer length, aux = encapsulation overhead, aux2 =
+ *               inner packet length; netns = the namespace of the lower device (any)
  *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex,
  *          aux = 1 when the route's MTU is locked (RTAX_LOCK)
  *   SYSCTL: aux = enum mw_sysctl, size = value, ifindex (0 = namespace-wide)

@@ -139,6 +139,15 @@ struct iface {
 	char name[MW_IFNAME_LEN];
 };
 
+/* An overlay's outer packet this host could not send, and the inner destination it carried. */
+struct encap {
+	uint8_t family;
+	uint8_t dst[16];
+	uint32_t lower_mtu, overhead, inner;
+	char lower[MW_IFNAME_LEN];
+};
+#define MAX_ENCAPS 16
+
 /* What lies under a watched interface (MW_EV_LINK). */
 struct link {
 	uint32_t ifindex;
@@ -155,6 +164,8 @@ struct mw_core {
 	int nifaces;
 	struct link links[MAX_LINKS];
 	int nlinks;
+	struct encap encaps[MAX_ENCAPS];
+	int nencaps, encap_next;
 	/* the namespace's settings and counters (mtuwatch's own namespace) */
 	int32_t mtu_probing, no_pmtu_disc;	/* -1: unknown */
 	uint64_t snmp_ns[4];			/* last rise of each enum mw_snmp */
@@ -390,7 +401,11 @@ static void finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdic
 	if (dst)
 		memcpy(f->dst, dst, addr_len(family));
 	f->ifindex = ifindex;
-	iface_name(c, ifindex, f->iface, sizeof(f->iface));
+	/* An ifindex means something only in its own namespace: ours are named, others not. */
+	if (f->foreign_netns && ifindex)
+		snprintf(f->iface, sizeof(f->iface), "if%u", ifindex);
+	else
+		iface_name(c, ifindex, f->iface, sizeof(f->iface));
 }
 
 static void emit(struct mw_core *c, struct mw_finding *f, struct path *p)
@@ -429,6 +444,43 @@ static void on_link(struct mw_core *c, const struct mw_event *e)
 	/* Names from a file are bounded by their fields, whatever the file says. */
 	snprintf(l->name, sizeof(l->name), "%.*s", (int)sizeof(e->ifname), e->ifname);
 	snprintf(l->lower, sizeof(l->lower), "%.*s", (int)sizeof(e->peer), (const char *)e->peer);
+}
+
+/*
+ * An overlay could not send an outer packet: remember the inner destination, whose path (a
+ * pod's, maybe in another namespace) then names the overlay. Any namespace: the pod's own
+ * mtuwatch hears the node's drop.
+ */
+static void on_encap_drop(struct mw_core *c, const struct mw_event *e)
+{
+	struct encap *x = NULL;
+
+	for (int i = 0; i < c->nencaps; i++)
+		if (c->encaps[i].family == e->family &&
+		    !memcmp(c->encaps[i].dst, e->flow.daddr, addr_len(e->family)))
+			x = &c->encaps[i];
+	if (!x) {
+		if (c->nencaps < MAX_ENCAPS)
+			x = &c->encaps[c->nencaps++];
+		else
+			x = &c->encaps[c->encap_next++ % MAX_ENCAPS];
+	}
+	memset(x, 0, sizeof(*x));
+	x->family = e->family;
+	memcpy(x->dst, e->flow.daddr, addr_len(e->family));
+	x->lower_mtu = e->mtu;
+	x->overhead = e->aux;
+	x->inner = e->aux2;
+	snprintf(x->lower, sizeof(x->lower), "%.*s", (int)sizeof(e->ifname), e->ifname);
+}
+
+static const struct encap *encap_for(const struct mw_core *c, const struct path *p)
+{
+	for (int i = 0; i < c->nencaps; i++)
+		if (c->encaps[i].family == p->family &&
+		    !memcmp(c->encaps[i].dst, p->dst, addr_len(p->family)))
+			return &c->encaps[i];
+	return NULL;
 }
 
 static void on_sysctl(struct mw_core *c, const struct mw_event *e)
@@ -565,6 +617,7 @@ static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
 	 */
 	uint32_t dev = self_ns(c, p->netns) ? p->ifindex : p->via_ifindex;
 	struct link *ov = overlay_over(c, dev);
+	const struct encap *en = encap_for(c, p);
 
 	if (ov) {
 		add_cause(f->causes, &f->ncauses, MW_C_OVERLAY_MTU);
@@ -573,6 +626,13 @@ static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
 		f->overlay_mtu = ov->mtu;
 		f->lower_mtu = ov->lower_mtu;
 		f->overhead = ov->overhead;
+	} else if (en && en->lower_mtu && en->inner + en->overhead > en->lower_mtu) {
+		/* Seen from the pod: the node's overlay dropped our packets; its name is the node's. */
+		add_cause(f->causes, &f->ncauses, MW_C_OVERLAY_MTU);
+		snprintf(f->lower_iface, sizeof(f->lower_iface), "%s", en->lower);
+		f->overlay_mtu = en->inner > hi ? en->inner : hi;
+		f->lower_mtu = en->lower_mtu;
+		f->overhead = en->overhead;
 	}
 	if (self_ns(c, p->netns) && l2_smaller(c, p->ifindex, hi)) {
 		add_cause(f->causes, &f->ncauses, MW_C_L2_MTU_MISMATCH);
@@ -692,14 +752,18 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 			 "progress: %s is an overlay with MTU %u over %s (MTU %u), and with its "
 			 "%u bytes of encapsulation only %u fit, so larger packets are lost and no "
 			 "%s comes back; the path MTU is between %u and %u bytes",
-			 pk, hi, d, f->iface, f->overlay_iface, f->overlay_mtu, f->lower_iface,
+			 pk, hi, d, f->iface,
+			 f->overlay_iface[0] ? f->overlay_iface : "the node's overlay",
+			 f->overlay_mtu, f->lower_iface,
 			 f->lower_mtu, f->overhead, f->lower_mtu - f->overhead, fam, lo, mtu);
 		snprintf(f->remedy, sizeof(f->remedy),
 			 "set the overlay (and pod) MTU to the physical MTU minus the encapsulation: "
 			 "%u - %u = %u, or raise the underlay's MTU to %u; meanwhile clamp the MSS "
-			 "(%s); confirm with %s",
+			 "(%s)%s; confirm with %s",
 			 f->lower_mtu, f->overhead, f->lower_mtu - f->overhead,
-			 f->overlay_mtu + f->overhead, clamp_cmd(p->family), ping);
+			 f->overlay_mtu + f->overhead, clamp_cmd(p->family),
+			 p->family == 4 ? "; net.ipv4.ip_forward_use_pmtu=1 on the node makes it send "
+					  "frag-needed to the pods" : "", ping);
 		return;
 	}
 	if (f->ncauses && f->causes[0] == MW_C_L2_MTU_MISMATCH) {
@@ -1616,6 +1680,9 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		return;
 	case MW_EV_SNMP:
 		on_snmp(c, e);
+		return;
+	case MW_EV_ENCAP_DROP:
+		on_encap_drop(c, e);
 		return;
 	default:
 		break;

@@ -87,7 +87,10 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	}
 	if (f->overlay_mtu) {
 		fprintf(o, ",\"overlay\":{\"iface\":");
-		json_str(o, f->overlay_iface);
+		if (f->overlay_iface[0])
+			json_str(o, f->overlay_iface);
+		else
+			fprintf(o, "null");	/* another namespace's device: its name is not ours */
 		fprintf(o, ",\"mtu\":%u,\"lower_iface\":", f->overlay_mtu);
 		json_str(o, f->lower_iface);
 		fprintf(o, ",\"lower_mtu\":%u,\"overhead\":%u}", f->lower_mtu, f->overhead);
@@ -177,7 +180,7 @@ static const char *const ev_names[] = {
 	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
 	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
 	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend", [MW_EV_ACKED] = "acked",
-	[MW_EV_DELIVERED] = "delivered", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
+	[MW_EV_DELIVERED] = "delivered", [MW_EV_ENCAP_DROP] = "encap_drop", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
 	[MW_EV_SNMP] = "snmp",
 };
 

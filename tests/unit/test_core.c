@@ -619,6 +619,31 @@ static void test_accuracy(void)
 	      !strstr(f->remedy, "tcp_mtu_probing=1"), "%s", f ? f->remedy : "none");
 	core_free(c);
 
+	/* from inside a pod: the node's VXLAN could not send our packets (its icmp_send) */
+	c = mk(false);
+	iface(c, 8950);
+	{
+		struct mw_event e = ev(MW_EV_ENCAP_DROP, SEC);
+
+		e.netns = NS_OTHER;
+		e.mtu = 1500;
+		e.size = 9000;
+		e.aux = 50;
+		e.aux2 = 8950;
+		strcpy(e.ifname, "u1");
+		core_feed(c, &e);
+	}
+	answers(c, SEC / 2, 443);
+	rs(c, 2 * SEC, 5000, 8950, 1, 5000);
+	rs(c, 3 * SEC, 5000, 8950, 2, 5000);
+	tick(c, 4 * SEC + 1);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("pod-overlay-from-node-drop", f && f->causes[0] == MW_C_OVERLAY_MTU &&
+	      f->lower_mtu == 1500 && f->overhead == 50 && f->mtu == 1450 &&
+	      !strcmp(f->lower_iface, "u1") && !strstr(f->explain, "filtered"), "%s",
+	      f ? f->explain : "none");
+	core_free(c);
+
 	/* IPv6 speaks IPv6 */
 	c = mk(false);
 	iface(c, 9000);
