@@ -235,7 +235,7 @@ static void parse_info_data(struct hc_link *l, struct rtattr *data)
 			else if (a->rta_type == IFLA_GRE_LINK && RTA_U32(a))
 				l->link = RTA_U32(a);
 			else if (a->rta_type == IFLA_GRE_OFLAGS)
-				oflags = ntohs(*(uint16_t *)RTA_DATA(a));
+				oflags = *(uint16_t *)RTA_DATA(a);	/* big-endian, as GRE_* */
 			break;
 		default:
 			break;
