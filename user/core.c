@@ -823,7 +823,7 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 		/* Small segments stuck too: the peer or the whole path is gone, not the MTU. */
 		if (s->size <= SMALL_SEG)
 			return;
-		if (s->size <= MIN_BLACKHOLE_SIZE || c->now < s->first_ns + STUCK_NS)
+		if (s->size <= MIN_BLACKHOLE_SIZE)
 			continue;
 		/* Something this large got through since: this is loss, not a size limit. */
 		if (delivered_since(p, s))
@@ -834,7 +834,13 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 		 */
 		if (delivered_ever(p, s->size) ? p->alive_ns < s->first_ns : !p->alive_ns)
 			continue;
-		stuck++;
+		/*
+		 * One segment stuck for a second makes the finding; every other one re-sent
+		 * twice without progress narrows its upper end (a 6424-byte certificate flight
+		 * stuck beside 9000-byte bulk segments).
+		 */
+		if (c->now >= s->first_ns + STUCK_NS)
+			stuck++;
 		if (!hi || s->size < hi)
 			hi = s->size;
 	}
@@ -858,6 +864,14 @@ static void check_blackhole(struct mw_core *c, struct path *p)
 	if (f.lower_mtu && f.lower_mtu - f.overhead < f.mtu && f.lower_mtu - f.overhead >= lo) {
 		f.mtu = f.lower_mtu - f.overhead;
 		p->pmtu = f.mtu;
+	} else if (f.ncauses && f.causes[0] == MW_C_L2_MTU_MISMATCH) {
+		struct link *l = link_get(c, p->ifindex);
+
+		/* The link's other side takes this much: the path cannot carry more. */
+		if (l && l->lower_mtu < f.mtu && l->lower_mtu >= lo) {
+			f.mtu = l->lower_mtu;
+			p->pmtu = f.mtu;
+		}
 	}
 	memcpy(p->causes, f.causes, sizeof(p->causes));
 	p->ncauses = f.ncauses;
