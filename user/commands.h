@@ -29,5 +29,6 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

@@ -52,6 +52,7 @@ static void usage_live(FILE *o)
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
 		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
+		"       mtuwatch probe HOST[:PORT] [--tcp [--ptb-test]] [--json] [-v]  (see probe --help)\n"
 		"       mtuwatch help | version\n"
 		"\n"
 		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
@@ -232,6 +233,7 @@ static const struct {
 	{ "record", cmd_record },
 	{ "report", cmd_report },
 	{ "export", cmd_export },
+	{ "probe", cmd_probe },
 	{ "help", cmd_help },
 	{ "version", cmd_version },
 };
