@@ -86,6 +86,8 @@ struct pb {
 };
 
 static int probe_verbose;
+/* Why the eBPF side is off in forward mode; said once a probe socket is open. */
+static char ebpf_note[256];
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -900,6 +902,10 @@ static int run_forward(const struct popts *o, struct target *t, struct pb *b)
 				order[i] == M_ICMP ? "ICMP" : "UDP", t->str, strerror(-err));
 			return 1;
 		}
+		if (ebpf_note[0]) {
+			pr_warn("%s\n", ebpf_note);
+			ebpf_note[0] = 0;
+		}
 		memset(&r, 0, sizeof(r));
 		rc = fwd_search(&f, b, o, &r);
 		close(f.fd);
@@ -1287,9 +1293,10 @@ static int send_ptb(struct ptbt *p, const struct mw_probe_seg *e)
 	p->ptbs++;
 	p->t_ptb = now_ns();
 	*p->deadline = p->t_ptb + p->tmo;	/* the host gets a step's time to answer it */
-	snprintf(d, sizeof(d), "seq %u dropped at ingress; Packet Too Big #%d (mtu %u) sent",
+	snprintf(d, sizeof(d), "seq %u, DF, dropped at ingress; Packet Too Big #%d (mtu %u) sent",
 		 e->seq, p->ptbs, mtu);
-	step_line(p->o, p->t, ++p->steps, e->len, "full-size segment", d);
+	step_line(p->o, p->t, ++p->steps, e->len,
+		  p->ptbs == 1 ? "full-size segment" : "retransmitted, still too big", d);
 	if (sendto(p->raw, buf, 8 + q, 0, (struct sockaddr *)&sa, p->t->salen) < 0) {
 		pr_warn("Cannot send the Packet Too Big to %s: %s\n", p->t->str, strerror(errno));
 		return -1;
@@ -1327,6 +1334,9 @@ static int on_seg(void *ctx, void *data, size_t len)
 		} else if (e->len > mtu && !e->df) {
 			p->outcome = "nodf";
 			p->first_len = e->len;
+			snprintf(d, sizeof(d), "seq %u without DF: passed, nothing to answer",
+				 e->seq);
+			step_line(p->o, p->t, ++p->steps, e->len, "full-size segment", d);
 		}
 		return 0;
 	}
@@ -1342,8 +1352,6 @@ static int on_seg(void *ctx, void *data, size_t len)
 	} else if (!e->df) {
 		p->outcome = "cleardf";
 	} else if (p->ptbs < PTB_MAX_SENT) {
-		snprintf(d, sizeof(d), "retransmitted still %u bytes with DF", e->len);
-		step_line(p->o, p->t, ++p->steps, e->len, "too big again", d);
 		if (send_ptb(p, e))
 			p->outcome = "error";
 		return 0;
@@ -1551,9 +1559,8 @@ static int parse_probe(int argc, char **argv, struct popts *o)
 		case 'u':
 			if (parse_uint(optarg, "--ptb-mtu", 65535, &v))
 				return -1;
-			if (v < 552) {
-				pr_warn("Invalid --ptb-mtu %ld -- Linux ignores a PTB below 552; use "
-					"552 to 65535\n", v);
+			if (v < 68) {
+				pr_warn("Invalid --ptb-mtu %ld -- use 68 to 65535\n", v);
 				return -1;
 			}
 			o->ptb_mtu = v;
@@ -1611,7 +1618,8 @@ static int parse_probe(int argc, char **argv, struct popts *o)
 	if (split_target(o))
 		return -1;
 	if (o->tcp && o->port < 0) {
-		pr_warn("--tcp needs HOST:PORT, e.g. %s:443\n", o->host);
+		pr_warn("--tcp needs HOST:PORT, e.g. %s%s%s:443\n", strchr(o->host, ':') ? "[" : "",
+			o->host, strchr(o->host, ':') ? "]" : "");
 		return -1;
 	}
 	if (o->http && !o->tcp) {
@@ -1675,8 +1683,9 @@ int cmd_probe(int argc, char **argv)
 				close(raw);
 			return 1;
 		}
-		pr_warn("note: no eBPF evidence (cannot %s: %s): a Packet Too Big this host drops "
-			"looks like none -- run as root to tell them apart\n", what, strerror(-err));
+		snprintf(ebpf_note, sizeof(ebpf_note), "note: no eBPF evidence (cannot %s: %s): a "
+			 "Packet Too Big this host drops looks like none -- run as root to tell them "
+			 "apart", what, strerror(-err));
 	}
 	if (o.verbose && !o.json)
 		printf("probing %s via %s (MTU %u)%s\n", t.str, t.ifi.name, t.ifi.mtu,
