@@ -101,6 +101,38 @@ static __always_inline bool seg_ours(const struct tcphdr *th, const struct mw_pr
 	return th->source == c->rport && (!c->lport || th->dest == c->lport);
 }
 
+/*
+ * What tc ingress (or XDP, where the kernel has no TCX) notes about one packet: a PTB about the
+ * far host, or the size of one of its segments. len: the IP length that crossed the wire.
+ */
+static __always_inline void observe(void *data, void *end, const struct mw_pkt *p,
+				    const struct mw_probe_cfg *c, struct mw_probe_stats *s,
+				    __u32 len)
+{
+	if (p->proto == (p->family == 4 ? IPPROTO_ICMP_ : NEXTHDR_ICMP)) {
+		__u8 *icmp = data + (p->l4_off & 0xff);
+		__u32 mtu = ptb_mtu(icmp, end, p->family, c);
+
+		if (!mtu)
+			return;
+		__sync_fetch_and_add(&s->ptb_in, 1);
+		s->ptb_in_mtu = mtu;
+		__builtin_memcpy(s->ptb_in_from, p->saddr, 16);
+		return;
+	}
+	if (p->proto == IPPROTO_TCP_ && c->rport && addr_eq(p->saddr, c->addr, p->family)) {
+		struct tcphdr *th = data + (p->l4_off & 0xff);
+
+		if ((void *)(th + 1) > end || !seg_ours(th, c))
+			return;
+		__sync_fetch_and_add(&s->seg_in, 1);
+		if (len > s->seg_max)
+			s->seg_max = len;
+		if (p->family == 4 && !p->df && len > s->seg_max_nodf)
+			s->seg_max_nodf = len;
+	}
+}
+
 SEC("tc")
 int mw_probe_tc(struct __sk_buff *skb)
 {
@@ -108,6 +140,7 @@ int mw_probe_tc(struct __sk_buff *skb)
 	struct mw_probe_stats *s;
 	void *data, *end;
 	struct mw_pkt p;
+	__u32 len;
 
 	if (!c)
 		return TC_ACT_UNSPEC;
@@ -123,33 +156,15 @@ int mw_probe_tc(struct __sk_buff *skb)
 	s = stats_get();
 	if (!s)
 		return TC_ACT_UNSPEC;
-
-	if (p.proto == (p.family == 4 ? IPPROTO_ICMP_ : NEXTHDR_ICMP)) {
-		__u8 *icmp = data + (p.l4_off & 0xff);
-		__u32 mtu = ptb_mtu(icmp, end, p.family, c);
-
-		if (!mtu)
-			return TC_ACT_UNSPEC;
-		__sync_fetch_and_add(&s->ptb_in, 1);
-		s->ptb_in_mtu = mtu;
-		__builtin_memcpy(s->ptb_in_from, p.saddr, 16);
-		return TC_ACT_UNSPEC;
-	}
-	if (p.proto == IPPROTO_TCP_ && c->rport && addr_eq(p.saddr, c->addr, p.family)) {
+	len = p.l3_len;
+	/* GRO may have merged wire segments: the size that crossed the path is gso_size. */
+	if (p.proto == IPPROTO_TCP_ && skb->gso_segs > 1 && skb->gso_size) {
 		struct tcphdr *th = data + (p.l4_off & 0xff);
-		__u32 len = p.l3_len;
 
-		if ((void *)(th + 1) > end || !seg_ours(th, c))
-			return TC_ACT_UNSPEC;
-		/* GRO may have merged wire segments: the size that crossed the path is gso_size. */
-		if (skb->gso_segs > 1 && skb->gso_size)
+		if ((void *)(th + 1) <= end)
 			len = skb->gso_size + p.l3_hdr + th->doff * 4;
-		__sync_fetch_and_add(&s->seg_in, 1);
-		if (len > s->seg_max)
-			s->seg_max = len;
-		if (p.family == 4 && !p.df && len > s->seg_max_nodf)
-			s->seg_max_nodf = len;
 	}
+	observe(data, end, &p, c, s, len);
 	return TC_ACT_UNSPEC;
 }
 
@@ -165,11 +180,18 @@ int mw_probe_xdp(struct xdp_md *ctx)
 	__u32 qlen;
 	bool drop;
 
-	if (!c || mw_parse(data, end, &p, c->l3) || p.family != c->family ||
-	    !addr_eq(p.saddr, c->addr, p.family))
+	if (!c || mw_parse(data, end, &p, c->l3) || p.family != c->family)
 		return XDP_PASS;
 	s = stats_get();
 	if (!s)
+		return XDP_PASS;
+	/* Observer only (no TCX on this kernel): XDP sees wire frames, before any GRO. */
+	if (!c->segs) {
+		if (!p.frag)
+			observe(data, end, &p, c, s, p.l3_len);
+		return XDP_PASS;
+	}
+	if (!addr_eq(p.saddr, c->addr, p.family))
 		return XDP_PASS;
 	if (p.frag || p.proto == NEXTHDR_FRAGMENT) {
 		/* The far host fragments (IPv6) or sent a later fragment: it gave up on DF. */

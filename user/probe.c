@@ -80,8 +80,8 @@ struct pb {
 	struct mw_probe_cfg cfg;
 	struct mw_reasons reasons;
 	bool reasons_ok;
-	int tc_fd;
-	struct bpf_link *xdp, *drop;
+	int tc_fd;		/* the TCX or XDP link */
+	struct bpf_link *drop;
 	bool on;
 };
 
@@ -155,7 +155,6 @@ static void pb_close(struct pb *b)
 {
 	if (b->tc_fd > 0)
 		close(b->tc_fd);
-	bpf_link__destroy(b->xdp);
 	bpf_link__destroy(b->drop);
 	ring_buffer__free(b->rb);
 	probe_bpf__destroy(b->skel);
@@ -164,14 +163,29 @@ static void pb_close(struct pb *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* XDP on ifindex: native, else the generic hook (it drops just as well). A link fd or -errno. */
+static int attach_xdp(int pfd, int ifindex)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 0);
+	int fd = bpf_link_create(pfd, ifindex, BPF_XDP, &lo);
+
+	if (fd >= 0)
+		return fd;
+	lo.flags = 2;	/* XDP_FLAGS_SKB_MODE */
+	fd = bpf_link_create(pfd, ifindex, BPF_XDP, &lo);
+	return fd >= 0 ? fd : -errno;
+}
+
 /*
- * Load and attach: tc ingress (TCX) unless xdp, XDP when xdp, kfree_skb always. Returns 0 or
- * -errno with *what naming the step that failed.
+ * Load and attach. Observing (forward, reverse): tc ingress as a TCX link, or XDP where the
+ * kernel has no TCX. ptb-test: XDP, which must drop before anything else sees the segment.
+ * kfree_skb always. Links are fds: they go when the process does, even on SIGKILL. Returns 0
+ * or -errno with *what naming the step that failed.
  */
 static int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_sample_fn seg_cb,
 		   void *ctx, const char **what)
 {
-	int err, pfd;
+	int err, fd;
 
 	memset(b, 0, sizeof(*b));
 	libbpf_set_print(libbpf_quiet);
@@ -180,8 +194,6 @@ static int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_s
 	if (!b->skel)
 		return -errno;
 	bpf_program__set_expected_attach_type(b->skel->progs.mw_probe_tc, MW_BPF_TCX_INGRESS);
-	bpf_program__set_autoload(b->skel->progs.mw_probe_tc, !xdp);
-	bpf_program__set_autoload(b->skel->progs.mw_probe_xdp, xdp);
 	*what = "load the eBPF programs";
 	err = probe_bpf__load(b->skel);
 	if (err)
@@ -190,36 +202,35 @@ static int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_s
 	memcpy(b->cfg.addr, t->addr, 16);
 	b->cfg.family = t->family;
 	b->cfg.l3 = t->ifi.l3;
+	b->cfg.segs = xdp;
 	b->cfg.netns = net_self_netns();
 	pb_set_cfg(b);
 	pb_reset(b);
-	if (xdp) {
-		*what = "attach XDP";
-		pfd = bpf_program__fd(b->skel->progs.mw_probe_xdp);
-		b->xdp = bpf_program__attach_xdp(b->skel->progs.mw_probe_xdp, t->ifi.ifindex);
-		if (!b->xdp) {
-			/* Native XDP refused (driver): the generic hook drops just as well. */
-			LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 2 /* XDP_FLAGS_SKB_MODE */);
-			int fd = bpf_link_create(pfd, t->ifi.ifindex, BPF_XDP, &lo);
-
-			if (fd < 0) {
-				err = -errno;
-				goto fail;
-			}
-			b->tc_fd = fd;	/* a link fd like the TCX one: closed at exit */
+	fd = -EOPNOTSUPP;
+	/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): act as a kernel without TCX. */
+	if (!xdp && !(getenv("MW_TEST_REFUSE") && strstr(getenv("MW_TEST_REFUSE"), "mw_probe_tc"))) {
+		fd = bpf_link_create(bpf_program__fd(b->skel->progs.mw_probe_tc), t->ifi.ifindex,
+				     MW_BPF_TCX_INGRESS, NULL);
+		if (fd < 0) {
+			fd = -errno;
+			pr_warn("note: tc ingress (TCX) on %s refused (%s): observing with XDP "
+				"instead\n", t->ifi.name, strerror(-fd));
 		}
+	}
+	if (fd < 0) {
+		*what = "attach XDP (one XDP program per interface: is another one there?)";
+		fd = attach_xdp(bpf_program__fd(b->skel->progs.mw_probe_xdp), t->ifi.ifindex);
+		if (fd < 0) {
+			err = fd;
+			goto fail;
+		}
+	}
+	b->tc_fd = fd;
+	if (xdp) {
+		*what = "create the ring buffer";
 		b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.probe_segs), seg_cb, ctx, NULL);
 		if (!b->rb) {
 			err = -errno;
-			goto fail;
-		}
-	} else {
-		*what = "attach tc ingress (TCX)";
-		pfd = bpf_program__fd(b->skel->progs.mw_probe_tc);
-		b->tc_fd = bpf_link_create(pfd, t->ifi.ifindex, MW_BPF_TCX_INGRESS, NULL);
-		if (b->tc_fd < 0) {
-			err = -errno;
-			b->tc_fd = 0;
 			goto fail;
 		}
 	}

@@ -18,7 +18,7 @@ struct mw_probe_cfg {
 	__u8 family;		/* 4 or 6; 0: everything off */
 	__u8 l3;		/* watched interface has no link-layer header */
 	__u8 drop;		/* ptb-test: XDP drops the far host's DF segments over drop_above */
-	__u8 pad;
+	__u8 segs;		/* ptb-test: XDP reports each segment (else it only observes) */
 	__u16 rport;		/* far port, network order (0 in forward mode) */
 	__u16 lport;		/* our port, network order (0: any) */
 	__u32 drop_above;	/* IP length */

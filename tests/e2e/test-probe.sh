@@ -136,6 +136,13 @@ check "rev-silent-v4-blackhole" field rev4 blackhole_above 1504
 check "rev-silent-v4-silent" field rev4 silent_drop true
 check "rev-silent-v4-tls" field rev4 method '"tcp-tls"'
 check "rev-silent-v4-step-1505-stalls" bash -c "grep '\"size\":1505,' $TMP/rev4.out | grep -q 'too big'"
+# a kernel without TCX: the same measurement from an XDP observer, said in one line
+LAST_OUT=$TMP/revxdp.out
+lab_exec cli env MW_TEST_REFUSE=mw_probe_tc timeout 120 "$MW" probe "$MW_SRV4:$MW_TLS_PORT" \
+	--tcp --json --timeout 1 >"$TMP/revxdp.out" 2>"$TMP/revxdp.err"
+check "rev-silent-xdp-observer-exact" field revxdp reverse_path_mtu 1504
+check "rev-silent-xdp-observer-said" bash -c "[ \$(wc -l <$TMP/revxdp.err) = 1 ] && \
+	grep -q 'observing with XDP' $TMP/revxdp.err"
 probe rev6 cli "[$MW_SRV6]:$MW_TLS_PORT" --tcp --json --timeout 1
 check "rev-silent-v6-exact" field rev6 reverse_path_mtu 1504
 check "rev-silent-v6-blackhole" field rev6 blackhole_above 1504
