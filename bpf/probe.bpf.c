@@ -128,8 +128,6 @@ static __always_inline void observe(void *data, void *end, const struct mw_pkt *
 		__sync_fetch_and_add(&s->seg_in, 1);
 		if (len > s->seg_max)
 			s->seg_max = len;
-		if (p->family == 4 && !p->df && len > s->seg_max_nodf)
-			s->seg_max_nodf = len;
 	}
 }
 

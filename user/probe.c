@@ -207,12 +207,15 @@ static int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_s
 	pb_set_cfg(b);
 	pb_reset(b);
 	fd = -EOPNOTSUPP;
-	/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): act as a kernel without TCX. */
-	if (!xdp && !(getenv("MW_TEST_REFUSE") && strstr(getenv("MW_TEST_REFUSE"), "mw_probe_tc"))) {
-		fd = bpf_link_create(bpf_program__fd(b->skel->progs.mw_probe_tc), t->ifi.ifindex,
-				     MW_BPF_TCX_INGRESS, NULL);
+	if (!xdp) {
+		/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): act as a kernel without TCX. */
+		const char *refuse = getenv("MW_TEST_REFUSE");
+
+		if (!refuse || !strstr(refuse, "mw_probe_tc"))
+			fd = bpf_link_create(bpf_program__fd(b->skel->progs.mw_probe_tc),
+					     t->ifi.ifindex, MW_BPF_TCX_INGRESS, NULL);
 		if (fd < 0) {
-			fd = -errno;
+			fd = fd == -EOPNOTSUPP ? fd : -errno;
 			pr_warn("note: tc ingress (TCX) on %s refused (%s): observing with XDP "
 				"instead\n", t->ifi.name, strerror(-fd));
 		}
@@ -818,7 +821,8 @@ static int fwd_report(const struct popts *o, const struct target *t, struct pb *
 	char from[INET6_ADDRSTRLEN] = "", rb[32] = "", line[512];
 	const char *reason = NULL, *meth = m == M_ICMP ? "icmp" : "udp";
 	bool seen = r->ptb_sock || r->ptb_in || r->ptb_drop;
-	int bh = r->lost_above > r->lo_ok ? r->lo_ok : 0;
+	/* Known: everything from hi_bad up vanishes (hi_bad = lo_ok + 1 when exact). */
+	int bh = r->lost_above > r->lo_ok ? r->hi_bad - 1 : 0;
 	uint32_t pmtu = 0;
 	size_t n = 0;
 
@@ -1115,7 +1119,8 @@ static void tcp_read(int fd, bool http, const uint64_t *deadline, struct trial *
 			break;
 		}
 		tr->bytes += k;
-		if (!http && tls_done(buf, tr->bytes, &tr->alert))
+		/* A first flight is a few kB; past 64 kB it is not a TLS 1.2 server's flight. */
+		if (!http && (tr->bytes >= 65536 || tls_done(buf, tr->bytes, &tr->alert)))
 			tr->complete = true;
 	}
 }
@@ -1224,7 +1229,7 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 	}
 
 	bool exact = hi_bad - lo_ok <= 1 && !capped;
-	int bh = silent_above ? lo_ok : 0;
+	int bh = silent_above ? hi_bad - 1 : 0;
 	const char *reason = drops_here ? pb_reason(b, drop_reason, rb, sizeof(rb)) : NULL;
 
 	if (o->json) {

@@ -37,9 +37,7 @@ struct mw_probe_stats {
 	__u32 ptb_drop_reason;
 	__u32 seg_drop_reason;
 	__u32 seg_max;		/* largest IP length of the far host's segments */
-	__u32 seg_max_nodf;	/* largest of those without DF (IPv4) */
 	__u32 xdp_drops;
-	__u32 pad;
 	__u8 ptb_in_from[16];
 	__u8 ptb_drop_from[16];
 };
