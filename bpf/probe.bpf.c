@@ -19,7 +19,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TC_ACT_UNSPEC	(-1)	/* let the next program on the hook run (mtuwatch live, say) */
+#define TC_ACT_UNSPEC	(-1)	/* the next program on the hook runs (mtuwatch live, say) */
 #define IPPROTO_ICMP_	1
 #define IPPROTO_TCP_	6
 
@@ -274,7 +274,8 @@ int BPF_PROG(mw_probe_drop, struct sk_buff *skb, void *location, enum skb_drop_r
 		l4 = b + hl;
 		if (b[9] == IPPROTO_TCP_) {
 			if (!c->rport || !addr_eq(b + 12, c->addr, 4) ||
-			    *(__u16 *)l4 != c->rport || (c->lport && *(__u16 *)(l4 + 2) != c->lport))
+			    *(__u16 *)l4 != c->rport ||
+			    (c->lport && *(__u16 *)(l4 + 2) != c->lport))
 				return 0;
 			__sync_fetch_and_add(&s->seg_drop, 1);
 			s->seg_drop_reason = reason;
@@ -292,7 +293,8 @@ int BPF_PROG(mw_probe_drop, struct sk_buff *skb, void *location, enum skb_drop_r
 		l4 = b + 40;
 		if (b[6] == IPPROTO_TCP_) {
 			if (!c->rport || !addr_eq(b + 8, c->addr, 6) ||
-			    *(__u16 *)l4 != c->rport || (c->lport && *(__u16 *)(l4 + 2) != c->lport))
+			    *(__u16 *)l4 != c->rport ||
+			    (c->lport && *(__u16 *)(l4 + 2) != c->lport))
 				return 0;
 			__sync_fetch_and_add(&s->seg_drop, 1);
 			s->seg_drop_reason = reason;

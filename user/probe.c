@@ -208,7 +208,7 @@ static int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_s
 	pb_reset(b);
 	fd = -EOPNOTSUPP;
 	if (!xdp) {
-		/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): act as a kernel without TCX. */
+		/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): a kernel without TCX. */
 		const char *refuse = getenv("MW_TEST_REFUSE");
 
 		if (!refuse || !strstr(refuse, "mw_probe_tc"))
@@ -295,7 +295,8 @@ static int split_target(struct popts *o)
 	if (s[0] == '[') {
 		c = strchr(s, ']');
 		if (!c || (c[1] && c[1] != ':')) {
-			pr_warn("Invalid target '%s' -- expected HOST, HOST:PORT or [IPV6]:PORT\n", s);
+			pr_warn("Invalid target '%s' -- expected HOST, HOST:PORT or [IPV6]:PORT\n",
+				s);
 			return -1;
 		}
 		n = c - s - 1;
@@ -308,7 +309,8 @@ static int split_target(struct popts *o)
 		n = c ? (size_t)(c - s) : strlen(s);
 	}
 	if (!n || n >= sizeof(o->host)) {
-		pr_warn("Invalid target '%s' -- expected HOST, HOST:PORT or [IPV6]:PORT\n", o->target);
+		pr_warn("Invalid target '%s' -- expected HOST, HOST:PORT or [IPV6]:PORT\n",
+			o->target);
 		return -1;
 	}
 	memcpy(o->host, s, n);
@@ -640,7 +642,8 @@ static enum fres fwd_wait(struct fwd *f, uint64_t deadline)
 }
 
 struct fwd_res {
-	int limit, base, lo_ok, hi_bad, probes, lost_above;	/* lost_above: largest silent loss */
+	int limit, base, lo_ok, hi_bad, probes;
+	int lost_above;		/* the largest size that vanished */
 	bool exact;
 	/* a PTB the socket got */
 	bool ptb_sock;
@@ -714,7 +717,8 @@ static enum fres fwd_step(struct fwd *f, struct pb *b, const struct popts *o, st
 			if (f->from_ok)
 				memcpy(r->ptb_from, f->from, 16);
 			addr_str(f->t->family, f->from, a, sizeof(a));
-			snprintf(detail, sizeof(detail), "Packet Too Big from %s, mtu %u", a, f->mtu);
+			snprintf(detail, sizeof(detail), "Packet Too Big from %s, mtu %u", a,
+				 f->mtu);
 			break;
 		case F_LOCAL:
 			snprintf(detail, sizeof(detail), "over the local MTU %u", f->mtu);
@@ -749,7 +753,7 @@ static enum fres fwd_step(struct fwd *f, struct pb *b, const struct popts *o, st
 			break;
 		}
 		step_line(o, f->t, r->probes, size, fres_name[x], detail);
-		/* A lost probe is tried again (answers are rate-limited), unless a PTB explains it. */
+		/* A lost probe is tried again (answers are rate-limited), unless a PTB says why. */
 		if (x != F_LOST || s.ptb_drop || s.ptb_in)
 			break;
 	}
@@ -789,7 +793,7 @@ static int fwd_search(struct fwd *f, struct pb *b, const struct popts *o, struct
 			return 2;
 		case F_PTB:
 		case F_LOCAL:
-			/* What the hop says it can carry: trusted as PMTUD trusts it, then tried. */
+			/* What the hop says it carries: trusted as PMTUD trusts it, then tried. */
 			if (size < r->hi_bad)
 				r->hi_bad = size;
 			if (f->mtu < (uint32_t)r->hi_bad && (int)f->mtu > r->lo_ok) {
@@ -905,8 +909,8 @@ static int run_forward(const struct popts *o, struct target *t, struct pb *b)
 			if (order[i] == M_ICMP && (err == -EPERM || err == -EACCES)) {
 				if (o->method == M_ICMP) {
 					pr_warn("ICMP echo needs CAP_NET_RAW or a ping_group_range "
-						"that holds your group -- use --method udp, or run as "
-						"root\n");
+						"that holds your group -- use --method udp, or run "
+						"as root\n");
 					return 1;
 				}
 				pr_debug("no ICMP echo socket (%s): probing with UDP\n",
@@ -930,8 +934,8 @@ static int run_forward(const struct popts *o, struct target *t, struct pb *b)
 			char a[INET6_ADDRSTRLEN];
 
 			addr_str(t->family, r.unreach_from, a, sizeof(a));
-			pr_warn("%s is unreachable (ICMP type %d code %d from %s)\n", t->str, r.type,
-				r.code, a);
+			pr_warn("%s is unreachable (ICMP type %d code %d from %s)\n", t->str,
+				r.type, r.code, a);
 			return 1;
 		}
 		if (i + 1 < norder)
@@ -1159,7 +1163,8 @@ static const char *tcp_method(const struct popts *o)
 static int run_reverse(const struct popts *o, const struct target *t, struct pb *b)
 {
 	uint64_t tmo = (uint64_t)(o->timeout * 1e9);
-	int limit = o->max_size ? o->max_size : (long)t->ifi.mtu, base = t->family == 6 ? 1280 : 576;
+	int limit = o->max_size ? o->max_size : (long)t->ifi.mtu;
+	int base = t->family == 6 ? 1280 : 576;
 	int lo_ok, hi_bad = limit + 1, size, steps = 0, capped = 0, silent_above = 0, err;
 	uint64_t drops_here = 0;
 	uint32_t drop_reason = 0;
@@ -1176,7 +1181,8 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 		steps++;
 		err = tcp_trial(o, t, b, size - t->hdr, tmo, &tr);
 		if (err) {
-			pr_warn("Cannot connect to %s port %d: %s\n", t->str, o->port, strerror(-err));
+			pr_warn("Cannot connect to %s port %d: %s\n", t->str, o->port,
+				strerror(-err));
 			return 1;
 		}
 		if (tr.s.seg_drop) {
@@ -1196,9 +1202,9 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 				 tr.s.seg_max, tr.bytes, tr.alert ? " (TLS alert)" : "");
 			if (size == base) {
 				step_line(o, t, steps, size, res, detail);
-				pr_warn("%s port %d answers too little to measure (%zu bytes, largest "
-					"segment %u) -- use --http PATH with a larger object\n",
-					t->str, o->port, tr.bytes, tr.s.seg_max);
+				pr_warn("%s port %d answers too little to measure (%zu bytes, "
+					"largest segment %u) -- use --http PATH with a larger "
+					"object\n", t->str, o->port, tr.bytes, tr.s.seg_max);
 				return 1;
 			}
 			if ((int)tr.s.seg_max > lo_ok)
@@ -1209,9 +1215,9 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 			res = "too big";
 			if (size == base) {
 				step_line(o, t, steps, size, "no complete answer", "");
-				pr_warn("%s port %d sent no complete answer in %.1fs even with MSS %d "
-					"(%zu bytes) -- is it a %s server? try --timeout\n", t->str,
-					o->port, o->timeout, size - t->hdr, tr.bytes,
+				pr_warn("%s port %d sent no complete answer in %.1fs even with MSS "
+					"%d (%zu bytes) -- is it a %s server? try --timeout\n",
+					t->str, o->port, o->timeout, size - t->hdr, tr.bytes,
 					o->http ? "HTTP" : "TLS");
 				return 1;
 			}
@@ -1220,7 +1226,8 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 			snprintf(detail, sizeof(detail), "answer stalled after %zu bytes; largest "
 				 "segment that arrived %u%s%s", tr.bytes, tr.s.seg_max,
 				 tr.s.seg_drop ? ", dropped on this host: " : "",
-				 tr.s.seg_drop ? pb_reason(b, tr.s.seg_drop_reason, rb, sizeof(rb)) : "");
+				 tr.s.seg_drop ?
+					 pb_reason(b, tr.s.seg_drop_reason, rb, sizeof(rb)) : "");
 		}
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " (MSS %d)",
 			 size - t->hdr);
@@ -1449,7 +1456,8 @@ static int ptb_report(const struct popts *o, const struct target *t, const struc
 		json_num(stdout, "ptbs_sent", p->ptbs, true);
 		json_num(stdout, "first_size", p->first_len, p->first_len);
 		json_num(stdout, "retransmit_size", p->retx_len, p->retx_len);
-		printf(",\"retransmit_df\":%s", !p->retx_len ? "null" : p->retx_df ? "true" : "false");
+		printf(",\"retransmit_df\":%s",
+		       !p->retx_len ? "null" : p->retx_df ? "true" : "false");
 		json_num(stdout, "largest_segment", p->max_len, p->data);
 		printf(",\"path_mtu\":null,\"ptb_seen\":null,\"ptb_from\":null,"
 		       "\"blackhole_above\":null}\n");
@@ -1487,24 +1495,26 @@ static int ptb_report(const struct popts *o, const struct target *t, const struc
 static void usage_probe(FILE *o)
 {
 	fprintf(o,
-		"Usage: mtuwatch probe HOST[:PORT] [-4|-6] [--method auto|icmp|udp] [--max-size N]\n"
+		"Usage: mtuwatch probe HOST[:PORT] [-4|-6] [--method auto|icmp|udp]\n"
+		"                      [--max-size N]\n"
 		"       mtuwatch probe HOST:PORT --tcp [--http PATH] [--max-size N]\n"
 		"       mtuwatch probe HOST:PORT --tcp --ptb-test [--ptb-mtu MTU] [--http PATH]\n"
 		"           common: [--timeout SECS] [--max-probes N] [--json] [-v]\n"
 		"\n"
-		"Measures a path MTU toward HOST, and only HOST: the forward path with DF probes\n"
-		"(ICMP echo where allowed, else UDP to PORT, default 33434), the reverse path with\n"
-		"TCP connections that advertise a chosen MSS (--tcp), or whether HOST honours Packet\n"
-		"Too Big (--ptb-test). At most --max-probes steps, 10 probes a second, one timeout\n"
-		"per step.\n"
+		"Measures a path MTU toward HOST, and only HOST: the forward path with DF\n"
+		"probes (ICMP echo where allowed, else UDP to PORT, default 33434), the reverse\n"
+		"path with TCP connections that advertise a chosen MSS (--tcp), or whether HOST\n"
+		"honours Packet Too Big (--ptb-test). At most --max-probes steps, 10 probes a\n"
+		"second, one timeout per step.\n"
 		"\n"
 		"  -4, -6                  use HOST's IPv4 / IPv6 address\n"
 		"      --method M          forward probes: auto (ICMP echo, else UDP), icmp, udp\n"
 		"      --tcp               reverse path: the far host's segments toward us\n"
-		"      --http PATH         elicit the answer with GET PATH (default: TLS ClientHello)\n"
-		"      --ptb-test          drop HOST's full-size segment, send it a Packet Too Big\n"
+		"      --http PATH         elicit the answer with GET PATH (default: a TLS\n"
+		"                          ClientHello)\n"
+		"      --ptb-test          drop HOST's full-size segment, send a Packet Too Big\n"
 		"      --ptb-mtu MTU       MTU that Packet Too Big says (default 1280)\n"
-		"      --max-size N        largest packet to try (default: the egress interface MTU)\n"
+		"      --max-size N        largest packet to try (default: the interface MTU)\n"
 		"      --timeout SECS      time for each step (default 1; 2 with --tcp)\n"
 		"      --max-probes N      steps at most (default 40)\n"
 		"  -j, --json              NDJSON: step objects with -v, then one result object\n"
@@ -1554,7 +1564,7 @@ static int parse_probe(int argc, char **argv, struct popts *o)
 			break;
 		case 'H':
 			if (optarg[0] != '/' || strpbrk(optarg, " \r\n")) {
-				pr_warn("Invalid --http path '%s' -- expected /PATH without spaces\n",
+				pr_warn("Invalid --http path '%s' -- expected /PATH, no spaces\n",
 					optarg);
 				return -1;
 			}
@@ -1568,7 +1578,8 @@ static int parse_probe(int argc, char **argv, struct popts *o)
 			else if (!strcmp(optarg, "udp"))
 				o->method = M_UDP;
 			else {
-				pr_warn("Invalid --method '%s' -- expected auto, icmp or udp\n", optarg);
+				pr_warn("Invalid --method '%s' -- expected auto, icmp or udp\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -1593,8 +1604,9 @@ static int parse_probe(int argc, char **argv, struct popts *o)
 		case 't':
 			errno = 0;
 			o->timeout = strtod(optarg, &end);
-			if (errno || end == optarg || *end || o->timeout < 0.05 || o->timeout > 60) {
-				pr_warn("Invalid --timeout '%s' -- expected seconds from 0.05 to 60\n",
+			if (errno || end == optarg || *end || o->timeout < 0.05 ||
+			    o->timeout > 60) {
+				pr_warn("Invalid --timeout '%s' -- expected 0.05 to 60 seconds\n",
 					optarg);
 				return -1;
 			}
@@ -1680,8 +1692,8 @@ int cmd_probe(int argc, char **argv)
 		raw = socket(t.family == 6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC,
 			     t.family == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
 		if (raw < 0) {
-			pr_warn("--ptb-test sends a Packet Too Big from a raw socket: %s -- it needs "
-				"CAP_NET_RAW (run as root)\n", strerror(errno));
+			pr_warn("--ptb-test sends a Packet Too Big from a raw socket: %s -- it "
+				"needs CAP_NET_RAW (run as root)\n", strerror(errno));
 			return 1;
 		}
 	}
@@ -1692,16 +1704,16 @@ int cmd_probe(int argc, char **argv)
 	err = pb_open(&b, &t, o.ptb_test, on_seg, &p, &what);
 	if (err) {
 		if (o.tcp) {
-			pr_warn("--tcp watches the far host's segments with eBPF: cannot %s on %s: %s "
-				"-- it needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (run as root)\n",
-				what, t.ifi.name, strerror(-err));
+			pr_warn("--tcp watches the far host's segments with eBPF: cannot %s on "
+				"%s: %s -- it needs CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (run "
+				"as root)\n", what, t.ifi.name, strerror(-err));
 			if (raw >= 0)
 				close(raw);
 			return 1;
 		}
-		snprintf(ebpf_note, sizeof(ebpf_note), "note: no eBPF evidence (cannot %s: %s): a "
-			 "Packet Too Big this host drops looks like none -- run as root to tell them "
-			 "apart", what, strerror(-err));
+		snprintf(ebpf_note, sizeof(ebpf_note), "note: no eBPF evidence (cannot %s: %s): "
+			 "a Packet Too Big this host drops looks like none -- run as root to tell "
+			 "them apart", what, strerror(-err));
 	}
 	if (o.verbose && !o.json)
 		printf("probing %s via %s (MTU %u)%s\n", t.str, t.ifi.name, t.ifi.mtu,
