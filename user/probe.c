@@ -1166,6 +1166,7 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 	int limit = o->max_size ? o->max_size : (long)t->ifi.mtu;
 	int base = t->family == 6 ? 1280 : 576;
 	int lo_ok, hi_bad = limit + 1, size, steps = 0, capped = 0, silent_above = 0, err;
+	int arrived = 0;	/* the largest segment that reached the interface */
 	uint64_t drops_here = 0;
 	uint32_t drop_reason = 0;
 	char detail[256], rb[32];
@@ -1189,7 +1190,14 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 			drops_here += tr.s.seg_drop;
 			drop_reason = tr.s.seg_drop_reason;
 		}
-		if (tr.s.seg_max >= (uint32_t)size) {
+		if ((int)tr.s.seg_max > arrived)
+			arrived = tr.s.seg_max;
+		/*
+		 * Full-size segments reached the interface: they fit the path, unless this host
+		 * dropped them (a firewall, say) and the answer stalled here: then, for the
+		 * application, they did not fit.
+		 */
+		if (tr.s.seg_max >= (uint32_t)size && !(tr.s.seg_drop && !tr.complete)) {
 			res = "fits";
 			lo_ok = size;
 			snprintf(detail, sizeof(detail), "%llu segments, largest %u, %zu bytes%s",
@@ -1212,7 +1220,7 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 			capped = lo_ok;
 			hi_bad = lo_ok + 1;
 		} else {
-			res = "too big";
+			res = tr.s.seg_drop ? "dropped here" : "too big";
 			if (size == base) {
 				step_line(o, t, steps, size, "no complete answer", "");
 				pr_warn("%s port %d sent no complete answer in %.1fs even with MSS "
@@ -1250,6 +1258,7 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 		printf(",\"ptb_seen\":null,\"ptb_from\":null");
 		json_num(stdout, "blackhole_above", bh, bh > 0);
 		printf(",\"silent_drop\":%s", bh ? "true" : "false");
+		json_num(stdout, "largest_arrived", arrived, true);
 		json_num(stdout, "dropped_here", drops_here, true);
 		json_str(stdout, "drop_reason", reason);
 		json_num(stdout, "probes", steps, true);
@@ -1264,7 +1273,8 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 	else if (lo_ok == limit)
 		printf(" (the MTU of %s: nothing smaller on the way back)", t->ifi.name);
 	if (bh && drops_here)
-		printf("; its segments above %d are dropped on this host (%s)", bh, reason);
+		printf("; its segments above %d are dropped on this host (%s; up to %d bytes "
+		       "arrive at %s)", bh, reason, arrived, t->ifi.name);
 	else if (bh)
 		printf("; its segments above %d die silently on the way (its PMTUD does not "
 		       "recover them)", bh);

@@ -157,6 +157,16 @@ probe revok cli "$MW_SRV4:$MW_TLS_PORT" --tcp --json --timeout 1
 check "rev-aligned-1500" field revok reverse_path_mtu 1500
 check "rev-aligned-far-host-limit" field revok far_host_max_segment 1500
 check "rev-aligned-no-blackhole" field revok blackhole_above null
+# this host's firewall drops the server's segments over 1400: the segments arrive (1500 at c0)
+# but the answer stalls here, and kfree_skb says why
+lab_exec cli iptables -w -A INPUT -p tcp --sport "$MW_TLS_PORT" -m length --length 1401:65535 \
+	-j DROP
+probe revfw cli "$MW_SRV4:$MW_TLS_PORT" --tcp --json --timeout 1
+check "rev-dropped-here-1400" field revfw reverse_path_mtu 1400
+check "rev-dropped-here-arrived-1500" field revfw largest_arrived 1500
+check "rev-dropped-here-reason" field revfw drop_reason '"NETFILTER_DROP"'
+check "rev-dropped-here-blackhole" field revfw blackhole_above 1400
+lab_exec cli iptables -w -F INPUT
 
 # ---- PTB test -------------------------------------------------------------------------------
 # aligned: s0 is 1500 with TSO/GSO off, so the server's segments arrive as 1500-byte frames.
