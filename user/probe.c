@@ -1096,7 +1096,7 @@ fail:
 
 struct trial {
 	size_t bytes;
-	bool complete, alert;
+	bool complete, alert, ssh;
 	struct mw_probe_stats s;
 };
 
@@ -1123,6 +1123,8 @@ static void tcp_read(int fd, bool http, const uint64_t *deadline, struct trial *
 			break;
 		}
 		tr->bytes += k;
+		if (tr->bytes >= 4 && !memcmp(buf, "SSH-", 4))
+			tr->ssh = true;
 		/* A first flight is a few kB; past 64 kB it is not a TLS 1.2 server's flight. */
 		if (!http && (tr->bytes >= 65536 || tls_done(buf, tr->bytes, &tr->alert)))
 			tr->complete = true;
@@ -1189,6 +1191,12 @@ static int run_reverse(const struct popts *o, const struct target *t, struct pb 
 		if (tr.s.seg_drop) {
 			drops_here += tr.s.seg_drop;
 			drop_reason = tr.s.seg_drop_reason;
+		}
+		if (tr.ssh) {
+			pr_warn("%s port %d is an SSH server: it sends nothing large before key "
+				"exchange -- probe a TLS or HTTP port of the same host\n", t->str,
+				o->port);
+			return 1;
 		}
 		if ((int)tr.s.seg_max > arrived)
 			arrived = tr.s.seg_max;
@@ -1490,7 +1498,7 @@ static int ptb_report(const struct popts *o, const struct target *t, const struc
 		       "fragment for it\n", p->first_len ? p->first_len : p->max_len);
 	else if (!strcmp(p->outcome, "toosmall"))
 		printf("the host's segments were at most %u bytes, not above the test MTU %u: "
-		       "nothing to test -- use --http PATH with a larger object or a larger "
+		       "nothing to test -- use --http PATH with a larger object or a smaller "
 		       "--ptb-mtu\n", p->max_len, mtu);
 	else if (!strcmp(p->outcome, "noretransmit"))
 		printf("after %d Packet Too Big (mtu %u) the host sent nothing more for that data "

@@ -86,6 +86,14 @@ check "fwd-ptb-dropped-v6-udp-reason" field fwdrop6u drop_reason '"NETFILTER_DRO
 
 # ---- forward: 1446 hop, PTB delivered (the client's firewall rules removed) -----------------
 lab_exec cli iptables -w -F INPUT
+# an SSH port cannot be measured this way (nothing large comes before key exchange): one line
+if lab_ssh_server >/dev/null 2>&1; then
+	probe revssh cli "$MW_SRV4:$MW_SSH_PORT" --tcp --timeout 1
+	check "rev-ssh-port-one-line" bash -c "rc_is() { [ \$(cat $TMP/revssh.rc) = 1 ]; }; rc_is && \
+		[ \$(wc -l <$TMP/revssh.err) = 1 ] && grep -q 'SSH server' $TMP/revssh.err"
+else
+	fail rev-ssh-port-one-line "sshd did not start"
+fi
 lab_exec cli ip6tables -w -F INPUT
 probe ok4 cli "$MW_SRV4" --json --timeout 0.5
 check "fwd-ptb-delivered-v4-1446" field ok4 path_mtu 1446
@@ -167,6 +175,14 @@ check "rev-dropped-here-arrived-1500" field revfw largest_arrived 1500
 check "rev-dropped-here-reason" field revfw drop_reason '"NETFILTER_DROP"'
 check "rev-dropped-here-blackhole" field revfw blackhole_above 1400
 lab_exec cli iptables -w -F INPUT
+# an SSH port cannot be measured this way (nothing large comes before key exchange): one line
+if lab_ssh_server >/dev/null 2>&1; then
+	probe revssh cli "$MW_SRV4:$MW_SSH_PORT" --tcp --timeout 1
+	check "rev-ssh-port-one-line" bash -c "rc_is() { [ \$(cat $TMP/revssh.rc) = 1 ]; }; rc_is && \
+		[ \$(wc -l <$TMP/revssh.err) = 1 ] && grep -q 'SSH server' $TMP/revssh.err"
+else
+	fail rev-ssh-port-one-line "sshd did not start"
+fi
 
 # ---- PTB test -------------------------------------------------------------------------------
 # aligned: s0 is 1500 with TSO/GSO off, so the server's segments arrive as 1500-byte frames.
