@@ -107,6 +107,16 @@ check "fwd-ptb-delivered-v6-from-router" field ok6 ptb_from "\"$MW_RTR0_6\""
 probe ok4u cli "$MW_SRV4" --json --method udp --timeout 0.5
 check "fwd-ptb-delivered-v4-udp-1446" field ok4u path_mtu 1446
 
+# ---- forward: the PTB comes from the router's management address, rp_filter drops it --------
+lab_up rpfilter >/dev/null 2>&1 || fail lab-rpfilter "lab_up failed"
+probe rpf4 cli "$MW_SRV4" --json --timeout 0.5
+check "fwd-rpfilter-1500" field rpf4 path_mtu 1500
+check "fwd-rpfilter-from-mgmt" field rpf4 ptb_from "\"$MW_RTR_MGMT4\""
+check "fwd-rpfilter-reason" field rpf4 drop_reason '"IP_RPFILTER"'
+check "fwd-rpfilter-blackhole" field rpf4 blackhole_above 1500
+lab_up fwdrop >/dev/null 2>&1 || fail lab-fwdrop "lab_up failed"
+lab_exec cli iptables -w -F INPUT
+
 # ---- privileges: UDP needs none, ICMP echo and --tcp say what they need in one line ---------
 cp "$MW" "$TMP/mtuwatch-unpriv"
 chmod 755 "$TMP" "$TMP/mtuwatch-unpriv"
