@@ -18,7 +18,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibp
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
-             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c
+             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c user/probe.c
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests link without a kernel.
 PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
@@ -58,11 +58,22 @@ $(OUT)/mtuwatch.skel.h: $(OUT)/mtuwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name mtuwatch_bpf > $@
 
+# mtuwatch probe: its own small object, so that it loads without the watcher's programs.
+$(OUT)/probe.bpf.o: bpf/probe.bpf.c bpf/parse.h user/probe.h $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Iuser -c $< -o $(OUT)/probe.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(OUT)/probe.tmp.bpf.o
+
+$(OUT)/probe.skel.h: $(OUT)/probe.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name probe_bpf > $@
+
 $(OUT)/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/loader.o $(OUT)/export.o: $(OUT)/mtuwatch.skel.h
+$(OUT)/probe.o: $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -30,5 +30,6 @@ int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

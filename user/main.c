@@ -53,6 +53,7 @@ static void usage_live(FILE *o)
 		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		"       mtuwatch doctor [--json] [--all-netns]   audit the MTU configuration\n"
+		"       mtuwatch probe HOST[:PORT] [--tcp [--ptb-test]] [--json] [-v]  (see probe --help)\n"
 		"       mtuwatch help | version\n"
 		"\n"
 		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
@@ -234,6 +235,7 @@ static const struct {
 	{ "report", cmd_report },
 	{ "export", cmd_export },
 	{ "doctor", cmd_doctor },
+	{ "probe", cmd_probe },
 	{ "help", cmd_help },
 	{ "version", cmd_version },
 };
