@@ -1595,16 +1595,23 @@ static void check_stall(struct mw_core *c, struct flow *x)
 			 f.stalled_secs, x->mss_peer, seen);
 	else if (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
 		 x->max_seg[MW_DIR_IN] <= 1500 && !x->small_retrans) {
-		char ping[96];
+		char ping[96], probe[96];
 
 		/* From this end a lost large flight and a slow peer look alike: say both. */
 		ping_cmd(x->f.family, peer, x->mss_peer + hdr, ping, sizeof(ping));
+		/* The reverse path is measured over TLS (or HTTP); an SSH port cannot be. */
+		if (x->app == MW_APP_TLS)
+			snprintf(probe, sizeof(probe), x->f.family == 6 ?
+				 "mtuwatch probe [%s]:%u --tcp" : "mtuwatch probe %s:%u --tcp",
+				 peer, x->f.dport);
+		else
+			snprintf(probe, sizeof(probe), "mtuwatch probe %s", peer);
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
 			 "%s: either its large flight is lost on the way (path MTU: run mtuwatch on "
-			 "the peer, mtuwatch probe %s:%u --tcp, or %s) or the peer is slow",
+			 "the peer, %s, or %s) or the peer is slow",
 			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs, x->mss_peer, seen, peer, x->f.dport, ping);
+			 f.stalled_secs, x->mss_peer, seen, probe, ping);
 	} else
 		snprintf(f.explain, sizeof(f.explain),
 			 "%s handshake with %s:%u stalled %s for %us; no sign that packet size is the "
