@@ -68,7 +68,8 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
-UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics
+UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
+              $(OUT)/test_hostile
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -86,6 +87,10 @@ $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUT)/test_hostile: tests/unit/test_hostile.c $(OUT)/recfile.o $(PURE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
@@ -100,16 +105,29 @@ $(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
 
-TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/mtuwatch
+# Events past the container: the core and every renderer (tests/fuzz/fuzz_events.c).
+EVENT_SRCS := user/core.c user/render.c user/reasons.c user/metrics.c
+
+$(OUT)/fuzz_events: tests/fuzz/fuzz_events.c $(EVENT_SRCS) $(wildcard user/*.h) | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser -Iheaders \
+		tests/fuzz/fuzz_events.c $(EVENT_SRCS) -lbpf -lelf -lz -o $@
+
+$(OUT)/replay_events: tests/fuzz/fuzz_events.c $(PURE_OBJS) $(OUT)/metrics.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ $(LDLIBS) -o $@
+
+TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 
 # check and demo install what they need first (a no-op when it is there), as the README says.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-run
 
-check-run: $(TEST_BINS) $(OUT)/fuzz_recfile
+check-run: $(TEST_BINS) $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 	$(Q)OUT=$(OUT) bash tests/run.sh
 
-check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile
+check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
 
 fuzz: $(OUT)/fuzz_recfile
