@@ -10,7 +10,7 @@ VERSION   := 0.1.0
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
+CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
 LDLIBS    += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
@@ -37,7 +37,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check check-run check-unit demo demo-run install uninstall clean fuzz bench
+.PHONY: all deps check check-run check-unit check-sanitize demo demo-run install uninstall clean fuzz bench
 
 all: $(OUT)/mtuwatch
 
@@ -129,6 +129,18 @@ check-run: $(TEST_BINS) $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 
 check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
+
+# The unit tier (and the BPF tier as root) built and run under ASan + UBSan, in its own build
+# directory: an overread or undefined behaviour aborts the test that reached it.
+SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/sanitize SAN_CFLAGS="$(SAN)" \
+		$(OUT)/sanitize/test_bpf check-unit-bins
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		OUT=$(OUT)/sanitize TIERS="unit$$([ "$$(id -u)" = 0 ] && echo ' bpf')" \
+		bash tests/run.sh
+
+check-unit-bins: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 
 fuzz: $(OUT)/fuzz_recfile
 	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \
