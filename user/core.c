@@ -349,12 +349,17 @@ static uint64_t path_hash(const struct mw_core *c, uint32_t netns, uint8_t famil
 static struct path *path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			     const uint8_t *dst, bool create)
 {
-	uint32_t b = bucket_of(path_hash(c, netns, family, dst)), id;
+	uint32_t b = bucket_of(path_hash(c, netns, family, dst)), id, next;
 	struct path *p;
 
-	for (id = c->ptab.head[b]; id; id = c->plink[id - 1].hnext) {
+	for (id = c->ptab.head[b]; id; id = next) {
+		next = c->plink[id - 1].hnext;
 		p = &c->paths[id - 1];
-		if (p->used && p->netns == netns && p->family == family &&
+		if (!p->used) {
+			tab_release(&c->ptab, c->plink, id);	/* released by the diagnosis */
+			continue;
+		}
+		if (p->netns == netns && p->family == family &&
 		    !memcmp(p->dst, dst, addr_len(family))) {
 			if (create)
 				tab_touch(&c->ptab, c->plink, id);
