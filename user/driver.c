@@ -102,11 +102,12 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 static void attach_events(struct mw_driver *d, const char *iface, uint64_t now)
 {
 	for (int a = 0; a < d->s.natt; a++) {
-		struct mw_event e = { .ts_ns = now, .type = MW_EV_ATTACH, .netns = d->s.self_netns };
 		const struct mw_attach *at = &d->s.att[a];
+		struct mw_event e = { .ts_ns = now, .type = MW_EV_ATTACH };
 
 		if (strcmp(at->iface, iface))
 			continue;
+		e.netns = d->s.self_netns;
 		e.ifindex = if_nametoindex(iface);
 		e.aux = at->attached;
 		snprintf(e.ifname, sizeof(e.ifname), "%s", at->prog + 3);

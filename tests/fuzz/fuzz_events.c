@@ -156,13 +156,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the exporter's counters carry kernel interface names too */
 		if (nstats < 4 && e.type == MW_EV_IFACE) {
 			struct mw_metric_stat *s = &stats[nstats];
+			const char *rn;
 
 			s->kind = 1 + e.aux % 5;
 			s->family = e.family;
 			snprintf(s->iface, sizeof(s->iface), "%.*s", (int)sizeof(e.ifname) - 1,
 				 e.ifname);
-			snprintf(s->reason, sizeof(s->reason), "%s",
-				 reason_name(e.aux2 % 8, NULL) ? reason_name(e.aux2 % 8, NULL) : "");
+			rn = reason_name(e.aux2 % 8, NULL);
+			snprintf(s->reason, sizeof(s->reason), "%s", rn ? rn : "");
 			s->value = e.size;
 			nstats = (size_t)metrics_merge_stat(stats, (int)nstats);
 		}

@@ -95,7 +95,8 @@ static void run(struct result *r, int in_fd, const char *const *args)
 	close(po[1]);
 	close(pe[1]);
 	while ((oo || eo) && time(NULL) < end) {
-		struct pollfd p[2] = { { oo ? po[0] : -1, POLLIN, 0 }, { eo ? pe[0] : -1, POLLIN, 0 } };
+		struct pollfd p[2] = { { oo ? po[0] : -1, POLLIN, 0 },
+				       { eo ? pe[0] : -1, POLLIN, 0 } };
 
 		if (poll(p, 2, 1000) <= 0)
 			continue;
@@ -250,7 +251,8 @@ static void t_no_nul(void)
 static void t_control_bytes(void)
 {
 	struct recfile_writer *w = create(path("ctl.data"));
-	static const char esc[] = "\x1b]0;owned\x07\x1b[2J\x1b[H\r" "all paths OK \xff\xc2\x9b" "1m";
+	static const char esc[] = "\x1b]0;owned\x07\x1b[2J\x1b[H\r"
+				  "all paths OK \xff\xc2\x9b" "1m";
 	struct mw_event e = ev(MW_EV_IFACE, 1);
 	struct result r;
 	const char *a1[] = { "report", "-i", path("ctl.data"), NULL };
@@ -342,7 +344,8 @@ static void t_million(void)
 	int rows = 0;
 
 	for (uint32_t i = 0; i < 1000000; i++) {
-		struct mw_event e = ev(i & 1 ? MW_EV_RETRANS : MW_EV_DF_MAX, 1000000000ULL + i * 1000ULL);
+		uint64_t t = 1000000000ULL + i * 1000ULL;
+		struct mw_event e = ev(i & 1 ? MW_EV_RETRANS : MW_EV_DF_MAX, t);
 		uint32_t d = htonl(0xc6120000u + i);	/* 198.18.0.0/15 */
 
 		memcpy(e.flow.daddr, &d, 4);
