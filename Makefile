@@ -142,9 +142,12 @@ check-sanitize:
 
 check-unit-bins: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 
-fuzz: $(OUT)/fuzz_recfile
+fuzz: $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \
 		$(OUT)/fuzz-corpus tests/fuzz/corpus
+	mkdir -p $(OUT)/fuzz-corpus-events
+	$(OUT)/fuzz_events -max_total_time=60 -rss_limit_mb=512 -max_len=131072 \
+		$(OUT)/fuzz-corpus-events tests/fuzz/corpus-events
 
 bench: $(OUT)/mtuwatch
 	bash tests/bench.sh
