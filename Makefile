@@ -10,7 +10,7 @@ VERSION   := 0.1.0
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
+CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
 LDLIBS    += -lbpf -lelf -lz -lnftables -ljansson
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
@@ -38,7 +38,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check check-run check-unit demo demo-run install uninstall clean fuzz bench
+.PHONY: all deps check check-run check-unit check-sanitize demo demo-run install uninstall clean fuzz bench
 
 all: $(OUT)/mtuwatch
 
@@ -81,7 +81,7 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 
 # ---- tests -------------------------------------------------------------------------------
 UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
-              $(OUT)/test_hostcfg
+              $(OUT)/test_hostcfg $(OUT)/test_hostile
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -102,6 +102,9 @@ $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 $(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lnftables -ljansson -o $@
+$(OUT)/test_hostile: tests/unit/test_hostile.c $(OUT)/recfile.o $(PURE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)
@@ -117,21 +120,49 @@ $(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
 
-TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/mtuwatch
+# Events past the container: the core and every renderer (tests/fuzz/fuzz_events.c).
+EVENT_SRCS := user/core.c user/render.c user/reasons.c user/metrics.c
+
+$(OUT)/fuzz_events: tests/fuzz/fuzz_events.c $(EVENT_SRCS) $(wildcard user/*.h) | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser -Iheaders \
+		tests/fuzz/fuzz_events.c $(EVENT_SRCS) -lbpf -lelf -lz -o $@
+
+$(OUT)/replay_events: tests/fuzz/fuzz_events.c $(PURE_OBJS) $(OUT)/metrics.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ $(LDLIBS) -o $@
+
+TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 
 # check and demo install what they need first (a no-op when it is there), as the README says.
 check: deps
 	$(Q)$(MAKE) --no-print-directory check-run
 
-check-run: $(TEST_BINS) $(OUT)/fuzz_recfile
+check-run: $(TEST_BINS) $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 	$(Q)OUT=$(OUT) bash tests/run.sh
 
-check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile
+check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
 
-fuzz: $(OUT)/fuzz_recfile
+# The unit tier (and the BPF tier as root) built and run under ASan + UBSan, in its own build
+# directory: an overread or undefined behaviour aborts the test that reached it.
+SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory OUT=$(OUT)/sanitize SAN_CFLAGS="$(SAN)" \
+		$(OUT)/sanitize/test_bpf check-unit-bins
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		OUT=$(OUT)/sanitize TIERS="unit$$([ "$$(id -u)" = 0 ] && echo ' bpf')" \
+		bash tests/run.sh
+
+check-unit-bins: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
+
+fuzz: $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \
 		$(OUT)/fuzz-corpus tests/fuzz/corpus
+	mkdir -p $(OUT)/fuzz-corpus-events
+	$(OUT)/fuzz_events -max_total_time=60 -rss_limit_mb=512 -max_len=131072 \
+		$(OUT)/fuzz-corpus-events tests/fuzz/corpus-events
 
 bench: $(OUT)/mtuwatch
 	bash tests/bench.sh

@@ -54,6 +54,12 @@ for tier in $TIERS; do
 		if [ -x "$OUT/fuzz_recfile" ]; then
 			run fuzz-recfile bash tests/fuzz/run-fuzz.sh "$OUT/fuzz_recfile" "$FUZZ_SECONDS"
 		fi
+		run fuzz-events-corpus "$OUT/replay_events" tests/fuzz/corpus-events
+		if [ -x "$OUT/fuzz_events" ]; then
+			run fuzz-events bash tests/fuzz/run-fuzz.sh "$OUT/fuzz_events" "$FUZZ_SECONDS" \
+				tests/fuzz/corpus-events fuzz-events 131072
+		fi
+		run test_hostile "$OUT/test_hostile" "$OUT/mtuwatch"
 		;;
 	bpf)
 		need_root bpf && run test_bpf "$OUT/test_bpf"

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include "core.h"
 
@@ -156,6 +157,26 @@ struct link {
 	char name[MW_IFNAME_LEN], lower[MW_IFNAME_LEN];
 };
 
+/*
+ * Index of a slot table (paths, flows): hash chains for O(1) lookups and a recency list for
+ * O(1) eviction, kept beside the slots so that the slots stay plain data. Links are slot
+ * numbers + 1 (0: none), so a zeroed table is an empty one.
+ */
+#define TAB_BUCKETS 8192	/* power of two, twice the slots: short chains */
+
+struct tab_link {
+	uint32_t hnext;		/* next slot in the same bucket */
+	uint32_t newer, older;	/* recency list */
+	uint32_t bucket;
+	bool linked;		/* in a bucket and the recency list */
+};
+
+struct slot_tab {
+	uint32_t head[TAB_BUCKETS];
+	uint32_t newest, oldest;
+	uint32_t free;		/* slots released while linked, chained through hnext */
+};
+
 struct mw_core {
 	struct mw_core_opts o;
 	struct path paths[MAX_PATHS];
@@ -170,6 +191,10 @@ struct mw_core {
 	int32_t mtu_probing, no_pmtu_disc;	/* -1: unknown */
 	uint64_t snmp_ns[4];			/* last rise of each enum mw_snmp */
 	int paths_hw, flows_hw;		/* one past the highest slot ever used */
+	struct slot_tab ptab, ftab;
+	struct tab_link plink[MAX_PATHS], flink[MAX_FLOWS];
+	uint64_t hash_seed;
+	uint32_t last_flow;		/* slot + 1 that flow_get() returned last */
 	uint64_t now;
 	uint64_t lost;
 	uint32_t nfind[MW_V_MAX];
@@ -242,6 +267,9 @@ struct mw_core *core_new(const struct mw_core_opts *o)
 	if (!c)
 		return NULL;
 	c->o = *o;
+	/* Chains stay short even for addresses chosen to collide (forged Packet Too Big). */
+	if (getentropy(&c->hash_seed, sizeof(c->hash_seed)))
+		c->hash_seed = (uintptr_t)c * 0x9e3779b97f4a7c15ULL;
 	while (n < MW_MAX_HINT_PORTS && c->o.hint_ports[n])
 		n++;
 	for (size_t i = 0; i < sizeof(default_hints) / sizeof(default_hints[0]); i++)
@@ -299,38 +327,158 @@ static int addr_len(uint8_t family)
 	return family == 6 ? 16 : 4;
 }
 
+/* ---- slot tables ------------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t hash_addr(uint64_t h, const uint8_t *a, int len)
+{
+	uint64_t v[2] = {};
+
+	memcpy(v, a, len);
+	h = mix(h, v[0]);
+	return len > 8 ? mix(h, v[1]) : h;
+}
+
+static uint32_t bucket_of(uint64_t h)
+{
+	h ^= h >> 32;
+	return (uint32_t)h & (TAB_BUCKETS - 1);
+}
+
+static void lru_unlink(struct slot_tab *t, struct tab_link *l, uint32_t id)
+{
+	if (l[id - 1].newer)
+		l[l[id - 1].newer - 1].older = l[id - 1].older;
+	else
+		t->newest = l[id - 1].older;
+	if (l[id - 1].older)
+		l[l[id - 1].older - 1].newer = l[id - 1].newer;
+	else
+		t->oldest = l[id - 1].newer;
+	l[id - 1].newer = l[id - 1].older = 0;
+}
+
+static void lru_push(struct slot_tab *t, struct tab_link *l, uint32_t id)
+{
+	l[id - 1].older = t->newest;
+	l[id - 1].newer = 0;
+	if (t->newest)
+		l[t->newest - 1].newer = id;
+	t->newest = id;
+	if (!t->oldest)
+		t->oldest = id;
+}
+
+/* Most recently used: O(1). */
+static void tab_touch(struct slot_tab *t, struct tab_link *l, uint32_t id)
+{
+	if (t->newest == id)
+		return;
+	lru_unlink(t, l, id);
+	lru_push(t, l, id);
+}
+
+static void tab_link(struct slot_tab *t, struct tab_link *l, uint32_t id, uint32_t b)
+{
+	l[id - 1].bucket = b;
+	l[id - 1].hnext = t->head[b];
+	t->head[b] = id;
+	l[id - 1].linked = true;
+	lru_push(t, l, id);
+}
+
+/* Out of its bucket (a walk of one short chain) and the recency list. */
+static void tab_unlink(struct slot_tab *t, struct tab_link *l, uint32_t id)
+{
+	uint32_t *pp = &t->head[l[id - 1].bucket];
+
+	if (!l[id - 1].linked)
+		return;
+	while (*pp && *pp != id)
+		pp = &l[*pp - 1].hnext;
+	if (*pp)
+		*pp = l[id - 1].hnext;
+	l[id - 1].hnext = 0;
+	lru_unlink(t, l, id);
+	l[id - 1].linked = false;
+}
+
+/* A slot the diagnosis released (used = false): out of the index, first to be reused. */
+static void tab_release(struct slot_tab *t, struct tab_link *l, uint32_t id)
+{
+	tab_unlink(t, l, id);
+	l[id - 1].hnext = t->free;
+	t->free = id;
+}
+
+/*
+ * A slot for a new entry: one released, else one never used, else the least recently used
+ * one is forgotten (bounded memory, O(1)). Returns slot + 1.
+ */
+static uint32_t tab_alloc(struct slot_tab *t, struct tab_link *l, int *hw, int max)
+{
+	uint32_t id;
+
+	if (t->free) {
+		id = t->free;
+		t->free = l[id - 1].hnext;
+		l[id - 1].hnext = 0;
+		return id;
+	}
+	if (*hw < max)
+		return (uint32_t)++*hw;
+	id = t->oldest;
+	tab_unlink(t, l, id);
+	return id;
+}
+
+static uint64_t path_hash(const struct mw_core *c, uint32_t netns, uint8_t family,
+			  const uint8_t *dst)
+{
+	return hash_addr(mix(c->hash_seed, (uint64_t)netns << 8 | family), dst, addr_len(family));
+}
+
+/*
+ * The path to (netns, destination): O(1) whatever the number of paths. A new one, when the
+ * table is full, replaces the least recently fed path (the quietest: every event that feeds
+ * a path looks it up with create set).
+ */
 static struct path *path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			     const uint8_t *dst, bool create)
 {
-	struct path *free_p = NULL, *oldest = NULL;
+	uint32_t b = bucket_of(path_hash(c, netns, family, dst)), id, next;
+	struct path *p;
 
-	/* Only up to the highest slot ever used: a host with few paths scans few. */
-	for (int i = 0; i < c->paths_hw; i++) {
-		struct path *p = &c->paths[i];
-
+	for (id = c->ptab.head[b]; id; id = next) {
+		next = c->plink[id - 1].hnext;
+		p = &c->paths[id - 1];
 		if (!p->used) {
-			if (!free_p)
-				free_p = p;
+			tab_release(&c->ptab, c->plink, id);	/* released by the diagnosis */
 			continue;
 		}
 		if (p->netns == netns && p->family == family &&
-		    !memcmp(p->dst, dst, addr_len(family)))
+		    !memcmp(p->dst, dst, addr_len(family))) {
+			if (create)
+				tab_touch(&c->ptab, c->plink, id);
 			return p;
-		if (!oldest || p->last_ns < oldest->last_ns)
-			oldest = p;
+		}
 	}
 	if (!create)
 		return NULL;
-	if (!free_p && c->paths_hw < MAX_PATHS)
-		free_p = &c->paths[c->paths_hw++];
-	if (!free_p)
-		free_p = oldest;	/* bounded: forget the quietest path */
-	memset(free_p, 0, sizeof(*free_p));
-	free_p->used = true;
-	free_p->netns = netns;
-	free_p->family = family;
-	memcpy(free_p->dst, dst, addr_len(family));
-	return free_p;
+	id = tab_alloc(&c->ptab, c->plink, &c->paths_hw, MAX_PATHS);
+	p = &c->paths[id - 1];
+	memset(p, 0, sizeof(*p));
+	p->used = true;
+	p->netns = netns;
+	p->family = family;
+	memcpy(p->dst, dst, addr_len(family));
+	tab_link(&c->ptab, c->plink, id, b);
+	return p;
 }
 
 static bool flow_eq(const struct mw_flow *a, const struct mw_flow *b)
@@ -341,37 +489,55 @@ static bool flow_eq(const struct mw_flow *a, const struct mw_flow *b)
 	       !memcmp(a->saddr, b->saddr, n) && !memcmp(a->daddr, b->daddr, n);
 }
 
+static uint64_t flow_hash(const struct mw_core *c, uint32_t netns, const struct mw_flow *f)
+{
+	uint64_t h = mix(c->hash_seed ^ 0x5bd1e995, (uint64_t)netns << 40 |
+			 (uint64_t)f->family << 32 | (uint32_t)f->sport << 16 | f->dport);
+
+	h = hash_addr(h, f->saddr, addr_len(f->family));
+	return hash_addr(h, f->daddr, addr_len(f->family));
+}
+
+/*
+ * The flow (netns, 4-tuple): O(1). Every event of a flow counts as use; a new flow, when the
+ * table is full, replaces the least recently seen one. A flow the diagnosis released (used
+ * cleared on close) leaves the index on the next call, or when a lookup meets it.
+ */
 static struct flow *flow_get(struct mw_core *c, uint32_t netns, const struct mw_flow *f,
 			     bool create)
 {
-	struct flow *free_f = NULL, *oldest = NULL;
+	uint32_t b = bucket_of(flow_hash(c, netns, f)), id, next;
+	struct flow *x;
 
-	for (int i = 0; i < c->flows_hw; i++) {
-		struct flow *x = &c->flows[i];
-
+	if (c->last_flow && !c->flows[c->last_flow - 1].used && c->flink[c->last_flow - 1].linked)
+		tab_release(&c->ftab, c->flink, c->last_flow);
+	c->last_flow = 0;
+	for (id = c->ftab.head[b]; id; id = next) {
+		next = c->flink[id - 1].hnext;
+		x = &c->flows[id - 1];
 		if (!x->used) {
-			if (!free_f)
-				free_f = x;
+			tab_release(&c->ftab, c->flink, id);
 			continue;
 		}
-		if (x->netns == netns && flow_eq(&x->f, f))
+		if (x->netns == netns && flow_eq(&x->f, f)) {
+			tab_touch(&c->ftab, c->flink, id);
+			c->last_flow = id;
 			return x;
-		if (!oldest || x->progress_ns < oldest->progress_ns)
-			oldest = x;
+		}
 	}
 	if (!create)
 		return NULL;
-	if (!free_f && c->flows_hw < MAX_FLOWS)
-		free_f = &c->flows[c->flows_hw++];
-	if (!free_f)
-		free_f = oldest;
-	memset(free_f, 0, sizeof(*free_f));
-	free_f->used = true;
-	free_f->netns = netns;
-	free_f->f = *f;
-	free_f->client = -1;
-	free_f->start_ns = free_f->progress_ns = c->now;
-	return free_f;
+	id = tab_alloc(&c->ftab, c->flink, &c->flows_hw, MAX_FLOWS);
+	x = &c->flows[id - 1];
+	memset(x, 0, sizeof(*x));
+	x->used = true;
+	x->netns = netns;
+	x->f = *f;
+	x->client = -1;
+	x->start_ns = x->progress_ns = c->now;
+	tab_link(&c->ftab, c->flink, id, b);
+	c->last_flow = id;
+	return x;
 }
 
 static void add_size(uint32_t *sizes, uint32_t *n, uint32_t size)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <string.h>
+#include <net/if.h>
 #include <time.h>
 #include "commands.h"
 #include "driver.h"
@@ -98,6 +99,68 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 	return session_open(&d->s, so, driver_event, d);
 }
 
+static void attach_events(struct mw_driver *d, const char *iface, uint64_t now)
+{
+	for (int a = 0; a < d->s.natt; a++) {
+		const struct mw_attach *at = &d->s.att[a];
+		struct mw_event e = { .ts_ns = now, .type = MW_EV_ATTACH };
+
+		if (strcmp(at->iface, iface))
+			continue;
+		e.netns = d->s.self_netns;
+		e.ifindex = if_nametoindex(iface);
+		e.aux = at->attached;
+		snprintf(e.ifname, sizeof(e.ifname), "%s", at->prog + 3);
+		driver_event(&e, d);
+	}
+}
+
+/*
+ * Watched interfaces that were deleted: their programs went with them, so their attach
+ * results (the exporter's mtuwatch_program_attached) say degraded until the interface comes
+ * back under its name, when the programs are attached again.
+ */
+static void check_ifaces(struct mw_driver *d, uint64_t now)
+{
+	struct mw_session *s = &d->s;
+
+	session_check_ifaces(s);
+	for (int k = 0; k < s->nifaces; k++) {
+		struct mw_event e = { .ts_ns = now, .type = MW_EV_IFACE, .netns = s->self_netns };
+		uint32_t now_if;
+		int err;
+
+		if (!s->if_gone[k])
+			continue;
+		if (!d->if_degraded[k]) {
+			d->if_degraded[k] = true;
+			for (int a = 0; a < s->natt; a++)
+				if (!strcmp(s->att[a].iface, s->ifaces[k].name))
+					s->att[a].attached = false;
+			attach_events(d, s->ifaces[k].name, now);
+		}
+		now_if = if_nametoindex(s->ifaces[k].name);
+		if (!now_if || now_if == d->if_tried[k])
+			continue;	/* still gone, or this device was tried already */
+		err = session_reattach(s, k);
+		if (err) {
+			d->if_tried[k] = now_if;
+			pr_warn("interface %s is back but could not be watched again: %s\n",
+				s->ifaces[k].name, strerror(-err));
+			continue;
+		}
+		d->if_tried[k] = 0;
+		d->if_degraded[k] = false;
+		pr_warn("interface %s is back (ifindex %u): its programs are attached again\n",
+			s->ifaces[k].name, s->ifaces[k].ifindex);
+		e.ifindex = s->ifaces[k].ifindex;
+		e.mtu = s->ifaces[k].mtu;
+		memcpy(e.ifname, s->ifaces[k].name, sizeof(e.ifname));
+		driver_event(&e, d);
+		attach_events(d, s->ifaces[k].name, now);
+	}
+}
+
 static void route_checks(struct mw_driver *d, uint64_t now)
 {
 	struct mw_event req[16];
@@ -151,7 +214,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 			d->last_tick = now;
 			facts_poll(d, now, false);
 			driver_event(&t, d);
-			session_check_ifaces(&d->s);
+			check_ifaces(d, now);
 			if (d->on_tick)
 				d->on_tick(d);
 		}

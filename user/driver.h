@@ -27,6 +27,8 @@ struct mw_driver {
 	uint64_t rec_events;
 	uint64_t last_tick, last_flush;
 	uint64_t lost;
+	bool if_degraded[MW_MAX_IFACES];	/* gone: its attach results say degraded */
+	uint32_t if_tried[MW_MAX_IFACES];	/* ifindex a re-attach last failed on */
 	mw_finding_fn on_finding;	/* renderer */
 	void *finding_ctx;
 	/* host facts last read (user/facts.c) */
@@ -39,6 +41,9 @@ struct mw_driver {
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;
 };
+
+/* Attach again to gone interface k of s, now back under its name: 0, or -errno (loader.c). */
+int session_reattach(struct mw_session *s, int k);
 
 extern volatile sig_atomic_t mw_stop;
 

@@ -461,3 +461,42 @@ void session_close(struct mw_session *s)
 	mtuwatch_bpf__destroy(s->skel);
 	memset(s, 0, sizeof(*s));
 }
+
+/*
+ * An interface that was deleted and created again under its name (a VPN or container
+ * restart): attach to the new device. The old device's links detached with it (their
+ * ifindex now reads 0): close them, so that flapping never exhausts link_fds. Its old
+ * attach results are replaced by the new ones.
+ */
+int session_reattach(struct mw_session *s, int k)
+{
+	struct mw_ifinfo i;
+	int j = 0;
+
+	if (net_iface(s->ifaces[k].name, &i))
+		return -ENODEV;
+	for (int f = 0; f < s->nlink_fds; f++) {
+		struct bpf_link_info info = {};
+		uint32_t len = sizeof(info);
+
+		/* XDP and TCX links both put the ifindex first in their part of the info */
+		if (!bpf_obj_get_info_by_fd(s->link_fds[f], &info, &len) && info.xdp.ifindex == 0) {
+			close(s->link_fds[f]);
+			continue;
+		}
+		s->link_fds[j++] = s->link_fds[f];
+	}
+	s->nlink_fds = j;
+	if (s->nlink_fds + 2 > 3 * MW_MAX_IFACES || s->nclsact + 2 > 2 * MW_MAX_IFACES)
+		return -ENOSPC;
+	j = 0;
+	for (int a = 0; a < s->natt; a++)
+		if (strcmp(s->att[a].iface, i.name))
+			s->att[j++] = s->att[a];
+	s->natt = j;
+	s->ifaces[k] = i;
+	s->if_gone[k] = false;
+	attach_tc(s, &s->ifaces[k], false);
+	attach_xdp(s, &s->ifaces[k]);
+	return 0;
+}

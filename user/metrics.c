@@ -9,17 +9,28 @@
 
 #define MAX_PREFIXES 256
 
-/* Label values: escape backslash, quote and newline as the exposition format requires. */
+/*
+ * Label values: escape backslash, quote and newline as the exposition format requires. The
+ * format is UTF-8: a byte that is not (an interface named by someone else) becomes U+FFFD,
+ * else one bad name would fail the whole scrape.
+ */
 static void label(FILE *o, const char *name, const char *v, bool first)
 {
+	size_t n = strlen(v), k;
+
 	fprintf(o, "%s%s=\"", first ? "" : ",", name);
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fprintf(o, "\\%c", *v);
-		else if (*v == '\n')
+	for (size_t i = 0; i < n; i += k) {
+		k = utf8_seq(v + i, n - i);
+		if (!k) {
+			k = 1;
+			fputs("\xef\xbf\xbd", o);
+		} else if (v[i] == '\\' || v[i] == '"') {
+			fprintf(o, "\\%c", v[i]);
+		} else if (v[i] == '\n') {
 			fputs("\\n", o);
-		else
-			fputc(*v, o);
+		} else {
+			fwrite(v + i, 1, k, o);
+		}
 	}
 	fputc('"', o);
 }

@@ -51,6 +51,8 @@
 #define META_KEY_MAX		128
 
 #define ERRLEN			256
+/* Longest run of zeros read as a power loss's torn tail: the last second's writes, and more. */
+#define MAX_ZERO_TAIL		(64u << 20)
 
 /* ---------------------------------------------------------------------- */
 /* Little-endian helpers                                                  */
@@ -208,21 +210,31 @@ static int emit_block(struct recfile_writer *w)
 	 * One deflate stream per block so that blocks can be decoded on their
 	 * own: a damaged block does not poison the ones before it.
 	 */
-	if (deflateReset(&w->zs) != Z_OK) {
-		errno = EINVAL;
-		return writer_fail(w, "deflateReset failed");
+	for (int level = ZLEVEL;; level = 0) {
+		if (deflateReset(&w->zs) != Z_OK || deflateParams(&w->zs, level,
+								   Z_DEFAULT_STRATEGY) != Z_OK) {
+			errno = EINVAL;
+			return writer_fail(w, "deflateReset failed");
+		}
+		w->zs.next_in = w->raw;
+		w->zs.avail_in = w->pending;
+		w->zs.next_out = w->out + BLK_HDR_LEN;
+		w->zs.avail_out = (uInt)(w->outcap - BLK_HDR_LEN);
+		ret = deflate(&w->zs, Z_FINISH);
+		if (ret != Z_STREAM_END) {
+			/* outcap comes from deflateBound(), so this is a zlib bug */
+			errno = EINVAL;
+			return writer_fail(w, "deflate failed");
+		}
+		clen = (uint32_t)w->zs.total_out;
+		/*
+		 * Readers refuse blocks that inflate more than RECFILE_MAX_RATIO:1 (zip
+		 * bombs). Real events never get near it; degenerate payloads (runs of
+		 * zeros) are stored instead, so every file this writes reads back.
+		 */
+		if (level == 0 || (uint64_t)w->pending <= (uint64_t)clen * RECFILE_MAX_RATIO)
+			break;
 	}
-	w->zs.next_in = w->raw;
-	w->zs.avail_in = w->pending;
-	w->zs.next_out = w->out + BLK_HDR_LEN;
-	w->zs.avail_out = (uInt)(w->outcap - BLK_HDR_LEN);
-	ret = deflate(&w->zs, Z_FINISH);
-	if (ret != Z_STREAM_END) {
-		/* outcap comes from deflateBound(), so this is a zlib bug */
-		errno = EINVAL;
-		return writer_fail(w, "deflate failed");
-	}
-	clen = (uint32_t)w->zs.total_out;
 
 	memcpy(h, BLK_MAGIC, 4);
 	put32(h + 4, w->seq);
@@ -366,7 +378,8 @@ struct recfile_writer *recfile_create(const char *path, bool force, char *err, s
 		goto nomem;
 	}
 	w->rawcap = RECFILE_BLOCK_TARGET + REC_HDR_LEN + RECFILE_MAX_RECORD;
-	w->outcap = BLK_HDR_LEN + deflateBound(&w->zs, w->rawcap);
+	/* slack for the stored fallback's per-block overhead, whatever deflateBound assumes */
+	w->outcap = BLK_HDR_LEN + deflateBound(&w->zs, w->rawcap) + 1024;
 	w->raw = malloc(w->rawcap);
 	w->out = malloc(w->outcap);
 	if (!w->raw || !w->out)
@@ -700,6 +713,9 @@ static int64_t zero_tail(struct recfile_reader *r)
 		if (n < 0 || !all_zero(buf, (size_t)n))
 			return -1;
 		total += n;
+		/* a stream of zeros (/dev/zero behind a pipe) is no torn tail: stop */
+		if (total > MAX_ZERO_TAIL)
+			return -1;
 	} while (n == (ssize_t)sizeof(buf));
 	return total;
 }
@@ -860,6 +876,11 @@ static int load_block(struct recfile_reader *r)
 		return blkfail(r, "empty block");
 	if (nrec > rlen / REC_HDR_LEN)
 		return blkfail(r, "%u records cannot fit in %u bytes", nrec, rlen);
+	/* Work stays proportional to the file's size: no honest block inflates this much. */
+	if ((uint64_t)rlen > (uint64_t)clen * RECFILE_MAX_RATIO)
+		return blkfail(r, "declares %u bytes from %u compressed, more than the %u:1 "
+			       "any recording reaches (a zip bomb?)", rlen, clen,
+			       RECFILE_MAX_RATIO);
 
 	if (grow(&r->comp, &r->compcap, clen) || grow(&r->raw, &r->rawcap, rlen))
 		return rfail(r, "out of memory reading block at offset %llu", off);
@@ -998,6 +1019,7 @@ static int read_file_header(struct recfile_reader *r)
 struct recfile_reader *recfile_open(const char *path, char *err, size_t errlen)
 {
 	struct recfile_reader *r;
+	struct stat st = {};
 	int e;
 
 	r = reader_new();
@@ -1006,7 +1028,8 @@ struct recfile_reader *recfile_open(const char *path, char *err, size_t errlen)
 		errno = ENOMEM;
 		return NULL;
 	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO without a writer must not hang the open; checked just below */
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (r->fd < 0) {
 		e = errno;
 		set_err(err, errlen, "cannot open %s: %s", path, strerror(e));
@@ -1014,8 +1037,47 @@ struct recfile_reader *recfile_open(const char *path, char *err, size_t errlen)
 		errno = e;
 		return NULL;
 	}
+	if (fstat(r->fd, &st) || !S_ISREG(st.st_mode)) {
+		set_err(err, errlen, "%s is not a regular file (%s) -- to read a stream, give it "
+			"on stdin with -i -", path, S_ISFIFO(st.st_mode) ? "a FIFO" :
+			S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) ?
+			"a character device" : S_ISSOCK(st.st_mode) ? "a socket" :
+			S_ISBLK(st.st_mode) ? "a block device" : "not a file");
+		recfile_close_reader(r);
+		errno = EINVAL;
+		return NULL;
+	}
+	/* a regular file never blocks; clear it anyway so reads behave as documented */
+	fcntl(r->fd, F_SETFL, fcntl(r->fd, F_GETFL) & ~O_NONBLOCK);
 	if (read_file_header(r)) {
 		set_err(err, errlen, "%s: %s", path, r->err);
+		recfile_close_reader(r);
+		errno = EINVAL;
+		return NULL;
+	}
+	return r;
+}
+
+struct recfile_reader *recfile_open_fd(int fd, const char *name, char *err, size_t errlen)
+{
+	struct recfile_reader *r = reader_new();
+
+	if (!r) {
+		set_err(err, errlen, "out of memory opening %s", name);
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r->fd < 0) {
+		int e = errno;
+
+		set_err(err, errlen, "cannot read %s: %s", name, strerror(e));
+		free(r);
+		errno = e;
+		return NULL;
+	}
+	if (read_file_header(r)) {
+		set_err(err, errlen, "%s: %s", name, r->err);
 		recfile_close_reader(r);
 		errno = EINVAL;
 		return NULL;

@@ -26,6 +26,13 @@
 /* Hard limits; the reader rejects anything larger before allocating. */
 #define RECFILE_MAX_RECORD	65536u		/* payload bytes per record */
 #define RECFILE_MAX_BLOCK	1048576u	/* uncompressed bytes per block */
+/*
+ * Uncompressed bytes per compressed byte, at most. Real recordings stay far below it (about
+ * 8:1; 46:1 for a block of events that differ only in their nanoseconds); the writer stores a
+ * block that would exceed it, and the reader refuses one that does, so that the work of
+ * reading a file stays proportional to its size (zip bombs).
+ */
+#define RECFILE_MAX_RATIO	64u
 /* The writer emits a block once this many uncompressed bytes are pending. */
 #define RECFILE_BLOCK_TARGET	65536u
 
@@ -110,6 +117,13 @@ void recfile_discard(struct recfile_writer *w);
  * Returns NULL with a one-line message in @err on failure.
  */
 struct recfile_reader *recfile_open(const char *path, char *err, size_t errlen);
+
+/*
+ * Same, from an open descriptor (dup'ed: the caller keeps its own) of any kind: `report -i -`
+ * reads stdin this way. recfile_open() refuses what is not a regular file (a FIFO with no
+ * writer would block it forever, /dev/zero would never end); name is used in messages.
+ */
+struct recfile_reader *recfile_open_fd(int fd, const char *name, char *err, size_t errlen);
 
 /* Same, over a caller-owned buffer that must outlive the reader. */
 struct recfile_reader *recfile_open_mem(const void *buf, size_t len, char *err, size_t errlen);

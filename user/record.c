@@ -315,8 +315,15 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 		} else if (key_is(k, kl, "events_lost")) {
 			rp->lost = strtoull(val, NULL, 10);
 		}
-		if (!rp->r.json && !rp->raw && !rp->core && !(kl > 12 && !memcmp(k, "drop_reason.", 12)))
-			fprintf(rp->r.out, "# %.*s: %s\n", (int)kl, k, val);
+		if (!rp->r.json && !rp->raw && !rp->core &&
+		    !(kl > 12 && !memcmp(k, "drop_reason.", 12))) {
+			/* the file says what the hostname is: it must not drive the terminal */
+			char kb[TEXT_SAFE_LEN(128)], vb[TEXT_SAFE_LEN(sizeof(val))];
+
+			fprintf(rp->r.out, "# %s: %s\n",
+				text_safe(kb, sizeof(kb), k, kl < 128 ? kl : 128),
+				text_safe(vb, sizeof(vb), v, vl < 511 ? vl : 511));
+		}
 	}
 	if (rc < 0) {
 		pr_warn("Failed: corrupt metadata record in the file\n");
@@ -328,7 +335,8 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 static void rep_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch report [-i FILE] [--json] [--raw]\n"
-		   "Replays a recording (default %s) through the diagnosis of `mtuwatch live`.\n"
+		   "Replays a recording (default %s; -i - reads stdin) through the diagnosis\n"
+		   "of `mtuwatch live`.\n"
 		   "  --raw   list the events themselves, one per line\n", DEFAULT_FILE);
 }
 
@@ -379,7 +387,11 @@ int cmd_report(int argc, char **argv)
 		pr_warn("Unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	r = recfile_open(in, err, sizeof(err));
+	/* Only an explicit -i - reads a stream: a FIFO or a device by name is refused. */
+	r = strcmp(in, "-") ? recfile_open(in, err, sizeof(err)) :
+			      recfile_open_fd(STDIN_FILENO, "stdin", err, sizeof(err));
+	if (!strcmp(in, "-"))
+		in = "stdin";	/* for the messages below */
 	if (!r) {
 		/* err names the file already */
 		pr_warn("Failed: %s%s\n", err, errno == ENOENT ?

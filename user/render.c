@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <string.h>
 #include "render.h"
 
@@ -9,20 +10,107 @@ void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-void json_str(FILE *out, const char *s)
+size_t utf8_seq(const char *p, size_t n)
 {
-	fputc('"', out);
-	for (; s && *s; s++) {
-		unsigned char ch = *s;
+	const unsigned char *s = (const unsigned char *)p;
+	size_t len, i;
+	uint32_t cp;
 
-		if (ch == '"' || ch == '\\')
+	if (!n)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;	/* continuation byte, overlong lead (c0, c1) or beyond U+10FFFF */
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;	/* overlong, surrogate or out of range */
+	return len;
+}
+
+/* Bytes of s before its NUL, but never more than max: file and kernel fields may lack one. */
+static size_t bounded_len(const char *s, size_t max)
+{
+	return s ? strnlen(s, max) : 0;
+}
+
+const char *text_safe(char *buf, size_t buflen, const char *s, size_t max)
+{
+	size_t n = bounded_len(s, max), o = 0, k;
+
+	if (!buflen)
+		return buf;
+	for (size_t i = 0; i < n; i += k) {
+		unsigned char ch = s[i];
+		char esc[8];
+		const char *out = esc;
+		size_t outlen;
+
+		k = utf8_seq(s + i, n - i);
+		/* C0 controls, DEL and C1 controls (U+0080..U+009F: 8-bit CSI) drive terminals. */
+		if (k == 1 && (ch < 0x20 || ch == 0x7f)) {
+			outlen = snprintf(esc, sizeof(esc), "\\x%02x", ch);
+		} else if (k == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+			outlen = snprintf(esc, sizeof(esc), "\\u%04x", (unsigned char)s[i + 1]);
+		} else if (!k) {
+			k = 1;
+			outlen = snprintf(esc, sizeof(esc), "\\x%02x", ch);
+		} else {
+			out = s + i;
+			outlen = k;
+		}
+		if (o + outlen >= buflen)
+			break;	/* cut whole: never half an escape or half a character */
+		memcpy(buf + o, out, outlen);
+		o += outlen;
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+void json_strn(FILE *out, const char *s, size_t max)
+{
+	size_t n = bounded_len(s, max), k;
+
+	fputc('"', out);
+	for (size_t i = 0; i < n; i += k) {
+		unsigned char ch = s[i];
+
+		k = utf8_seq(s + i, n - i);
+		if (!k) {
+			k = 1;
+			fputs("\\ufffd", out);	/* JSON is UTF-8: say a byte was not */
+		} else if (ch == '"' || ch == '\\') {
 			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20)
+		} else if (ch < 0x20 || ch == 0x7f) {
 			fprintf(out, "\\u%04x", ch);
-		else
-			fputc(ch, out);
+		} else {
+			fwrite(s + i, 1, k, out);
+		}
 	}
 	fputc('"', out);
+}
+
+void json_str(FILE *out, const char *s)
+{
+	json_strn(out, s, SIZE_MAX);
 }
 
 static void json_kv_str(FILE *o, const char *k, const char *v)
@@ -115,14 +203,19 @@ void render_finding(const struct mw_finding *f, void *ctx)
 	if (r->json) {
 		render_json(r->out, f);
 	} else {
+		/* explain and remedy quote interface and drop reason names: from a file, or a
+		 * namespace someone else named */
+		char ex[TEXT_SAFE_LEN(sizeof(f->explain))], re[TEXT_SAFE_LEN(sizeof(f->remedy))];
+
 		fmt_ip(f->family, f->dst, dst, sizeof(dst));
 		fprintf(r->out, "%-14s %s", verdict_name(f->verdict), dst);
 		if (r->all_netns || f->foreign_netns)
 			fprintf(r->out, " [netns %u]", f->netns);
-		fprintf(r->out, ": %s", f->explain);
+		fprintf(r->out, ": %s", text_safe(ex, sizeof(ex), f->explain, sizeof(f->explain)));
 		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
 			fprintf(r->out, "%s%s", i ? ", " : " [causes: ", cause_name(f->causes[i]));
-		fprintf(r->out, "%s -- %s\n", f->ncauses ? "]" : "", f->remedy);
+		fprintf(r->out, "%s -- %s\n", f->ncauses ? "]" : "",
+			text_safe(re, sizeof(re), f->remedy, sizeof(f->remedy)));
 	}
 	fflush(r->out);
 }
@@ -136,12 +229,12 @@ static void sum_row(const struct mw_path_summary *p, void *ctx)
 {
 	struct sum_ctx *s = ctx;
 	FILE *o = s->r->out;
-	char dst[64], pm[16];
+	char dst[64], pm[16], ifn[TEXT_SAFE_LEN(MW_IFNAME_LEN)];
 
 	fmt_ip(p->family, p->dst, dst, sizeof(dst));
 	if (s->r->json) {
 		fprintf(o, "{\"summary\":true,\"dst\":\"%s\",\"iface\":", dst);
-		json_str(o, p->iface);
+		json_strn(o, p->iface, sizeof(p->iface));
 		fprintf(o, ",\"netns\":%u,\"max_df\":%u,\"retrans\":%u,\"large_retrans\":%u,"
 			"\"ptb_rx\":%u,\"ptb_dropped\":%u,\"ptb_sent\":%u,\"mtu\":%u,"
 			"\"verdict\":\"%s\"}\n", p->netns, p->max_df, p->retrans, p->large_retrans,
@@ -153,7 +246,8 @@ static void sum_row(const struct mw_path_summary *p, void *ctx)
 		fprintf(o, "\n%-39s %-10s %6s %7s %6s %7s %6s %6s  %s\n", "DESTINATION", "IFACE",
 			"MAX_DF", "RETRANS", "PTB_RX", "PTB_DRP", "PTB_TX", "MTU", "VERDICT");
 	snprintf(pm, sizeof(pm), p->pmtu ? "%u" : "-", p->pmtu);
-	fprintf(o, "%-39s %-10s %6u %7u %6u %7u %6u %6s  %s\n", dst, p->iface, p->max_df,
+	fprintf(o, "%-39s %-10s %6u %7u %6u %7u %6u %6s  %s\n", dst,
+		text_safe(ifn, sizeof(ifn), p->iface, sizeof(p->iface)), p->max_df,
 		p->retrans, p->ptb_rx, p->ptb_dropped, p->ptb_sent, pm, verdict_name(p->verdict));
 }
 
@@ -180,14 +274,15 @@ static const char *const ev_names[] = {
 	[MW_EV_HS] = "handshake", [MW_EV_SEG_MAX] = "seg_max", [MW_EV_IFACE] = "iface",
 	[MW_EV_ROUTE] = "route", [MW_EV_TICK] = "tick", [MW_EV_ATTACH] = "attach",
 	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend", [MW_EV_ACKED] = "acked",
-	[MW_EV_DELIVERED] = "delivered", [MW_EV_ENCAP_DROP] = "encap_drop", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
+	[MW_EV_RECOVERED] = "recovered", [MW_EV_DELIVERED] = "delivered",
+	[MW_EV_ENCAP_DROP] = "encap_drop", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
 	[MW_EV_SNMP] = "snmp",
 };
 
 void render_event_raw(struct mw_render *r, const struct mw_event *e)
 {
 	const char *n = e->type < MW_EV_TYPE_MAX && ev_names[e->type] ? ev_names[e->type] : "?";
-	char s[64], d[64], p[64];
+	char s[64], d[64], p[64], ifn[TEXT_SAFE_LEN(sizeof(e->ifname))];
 
 	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.saddr, s, sizeof(s));
 	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.daddr, d, sizeof(d));
@@ -199,7 +294,8 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 			"\"proto\":%u,\"name\":", (unsigned long long)e->ts_ns, n, e->netns,
 			e->ifindex, e->dir, e->size, e->mtu, e->aux, e->aux2, e->seq, p, s, d,
 			e->flow.sport, e->flow.dport, e->flow.proto);
-		json_str(r->out, e->ifname);
+		/* from the kernel or a file: not necessarily NUL-terminated */
+		json_strn(r->out, e->ifname, sizeof(e->ifname));
 		fprintf(r->out, "}\n");
 		return;
 	}
@@ -208,5 +304,6 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 		(unsigned long long)(e->ts_ns / 1000000000ULL),
 		(unsigned long long)(e->ts_ns % 1000000000ULL), n, e->netns, e->ifindex,
 		e->dir ? "in" : "out", e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
-		e->flow.sport, d, e->flow.dport, e->flow.proto, e->ifname);
+		e->flow.sport, d, e->flow.dport, e->flow.proto,
+		text_safe(ifn, sizeof(ifn), e->ifname, sizeof(e->ifname)));
 }

@@ -825,6 +825,145 @@ static void test_bounded(void)
 	core_free(c);
 }
 
+struct path_find {
+	uint8_t a[4];
+	bool seen;
+};
+
+static void find_path(const struct mw_path_summary *p, void *ctx)
+{
+	struct path_find *w = ctx;
+
+	if (!memcmp(p->dst, w->a, 4))
+		w->seen = true;
+}
+
+static bool has_path(struct mw_core *c, uint32_t i)
+{
+	struct path_find w = { { 198, 18 + (i >> 16 & 1), i >> 8, i }, false };
+
+	core_paths(c, find_path, &w);
+	return w.seen;
+}
+
+/*
+ * A flood of a million distinct destinations (198.18.0.0/15 wraps, so some come back): it
+ * finishes (the table is indexed, no scan per event), stays bounded, keeps the destination
+ * that keeps talking and forgets the quiet ones. The time is in tests/bench.sh, not here.
+ */
+static void test_million(void)
+{
+	struct mw_core *c = mk(false);
+	struct mw_event busy = ev(MW_EV_RETRANS, SEC);
+	int n = 0;
+
+	ip4(busy.flow.daddr, "203.0.113.9");
+	for (uint32_t i = 0; i < 1000000; i++) {
+		struct mw_event e = ev(MW_EV_RETRANS, SEC + i);
+
+		e.flow.daddr[0] = 198;
+		e.flow.daddr[1] = 18 + (i >> 16 & 1);
+		e.flow.daddr[2] = i >> 8;
+		e.flow.daddr[3] = i;
+		e.size = 1500;
+		e.seq = i;
+		core_feed(c, &e);
+		if (i % 1000 == 0) {
+			busy.ts_ns = SEC + i;
+			core_feed(c, &busy);
+		}
+	}
+	core_paths(c, count_path, &n);
+	CHECK("core-million-destinations-bounded", n == 4096, "%d paths kept", n);
+	CHECK("core-million-keeps-newest", has_path(c, 999999) && has_path(c, 999999 - 4000),
+	      "a recent destination was forgotten");
+	CHECK("core-million-forgets-quietest", !has_path(c, 999999 - 5000),
+	      "a quiet destination outlived 4096 newer ones");
+	{
+		struct path_find w = { { 203, 0, 113, 9 }, false };
+
+		core_paths(c, find_path, &w);
+		CHECK("core-million-keeps-busy", w.seen, "the destination fed every 1000 events "
+		      "was forgotten");
+	}
+	core_free(c);
+}
+
+/*
+ * Closed connections free their slots for new ones: a handshake stalled before thousands of
+ * short connections came and went is still judged (churn must not push it out).
+ */
+static void test_flow_churn(void)
+{
+	struct mw_core *c = mk(false);
+	int stalls;
+
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	rs(c, SEC + SEC / 5, 1000, 379, 1, 1000);
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct mw_event e = ev(MW_EV_STATE, SEC + SEC / 2 + i);
+
+		e.flow.sport = 1024 + i;
+		ip4(e.flow.daddr, "198.51.100.77");
+		e.aux = 2;
+		e.aux2 = 1;
+		core_feed(c, &e);
+		e.aux = 1;
+		e.aux2 = 7;	/* TCP_CLOSE */
+		core_feed(c, &e);
+	}
+	tick(c, 5 * SEC);
+	stalls = core_findings(c, MW_V_STALLED_TLS);
+	CHECK("core-flow-churn-keeps-stalled", stalls == 1, "%d stalls", stalls);
+	core_free(c);
+}
+
+/* Plain output never passes a terminal control byte or invalid UTF-8 from a file through. */
+static void test_text_safe(void)
+{
+	char buf[TEXT_SAFE_LEN(64)];
+	const char nonul[16] = "0123456789abcdef";	/* no NUL: the field's size bounds it */
+
+	text_safe(buf, sizeof(buf), "eth0\x1b]0;pwned\x07\x1b[2J\r", 64);
+	CHECK("text-safe-controls", !strcmp(buf, "eth0\\x1b]0;pwned\\x07\\x1b[2J\\x0d"), "'%s'",
+	      buf);
+	text_safe(buf, sizeof(buf), "caf\xc3\xa9 \xe6\x97\xa5 \xc2\x9b" "1m \xff\xc3(", 64);
+	CHECK("text-safe-utf8", !strcmp(buf, "caf\xc3\xa9 \xe6\x97\xa5 \\u009b1m \\xff\\xc3("),
+	      "'%s'", buf);
+	text_safe(buf, sizeof(buf), "\xed\xa0\x80\xc0\xaf\x7f", 64);
+	CHECK("text-safe-overlong-surrogate", !strcmp(buf, "\\xed\\xa0\\x80\\xc0\\xaf\\x7f"),
+	      "'%s'", buf);
+	text_safe(buf, sizeof(buf), nonul, sizeof(nonul));
+	CHECK("text-safe-bounded", !strcmp(buf, "0123456789abcdef"), "'%s'", buf);
+	text_safe(buf, 6, "ab\x1b" "cd", 64);
+	CHECK("text-safe-cut-whole", !strcmp(buf, "ab"), "'%s'", buf);
+}
+
+/* An event whose interface name fills its 16 bytes: raw output stops at the field's end. */
+static void test_raw_bounds(void)
+{
+	struct mw_render r = {};
+	struct mw_event e[2];
+	char *buf = NULL;
+	size_t len = 0;
+
+	memset(e, 'A', sizeof(e));	/* the next event's bytes follow the name */
+	e[0] = ev(MW_EV_RECOVERED, SEC);
+	memcpy(e[0].ifname, "ifname-no-nul-\x1b[", 16);
+	r.out = open_memstream(&buf, &len);
+	render_event_raw(&r, &e[0]);
+	r.json = true;
+	render_event_raw(&r, &e[0]);
+	fclose(r.out);
+	CHECK("raw-ifname-bounded", strstr(buf, "ifname-no-nul-\\x1b[\n") &&
+	      strstr(buf, "\"name\":\"ifname-no-nul-\\u001b[\"}") && !strstr(buf, "AAAA"), "%s",
+	      buf);
+	CHECK("raw-names-recovered", strstr(buf, " recovered ") &&
+	      strstr(buf, "\"type\":\"recovered\""), "%s", buf);
+	free(buf);
+}
+
 static void test_reasons_btf(void)
 {
 	struct btf *b = btf__new_empty();
@@ -892,6 +1031,10 @@ int main(void)
 	test_accuracy();
 	test_ptb_ignored();
 	test_bounded();
+	test_million();
+	test_flow_churn();
+	test_text_safe();
+	test_raw_bounds();
 	test_reasons_btf();
 	test_json();
 	reasons_free(&reasons);

@@ -849,6 +849,46 @@ static const char *t_zip_bomb(void)
 	return NULL;
 }
 
+/*
+ * Degenerate payloads deflate past RECFILE_MAX_RATIO: the writer stores those blocks, so
+ * what it writes reads back; a block that claims more is refused before it is inflated.
+ */
+static const char *t_ratio_limit(void)
+{
+	static uint8_t same[112];
+	struct recfile_writer *w;
+	struct outcome o = { 0 };
+	struct buf f = { 0 }, c = { 0 };
+	char path[300], err[256];
+	uint8_t *zeros = calloc(1, 65536);
+
+	CHECK(zeros, "calloc");
+	tmp_path(path, sizeof(path), "same.mtw");
+	w = recfile_create(path, false, err, sizeof(err));
+	CHECK(w, "create: %s", err);
+	for (int i = 0; i < 5000; i++)
+		CHECK(!recfile_write(w, 16, same, sizeof(same)), "write: %s",
+		      recfile_writer_error(w));
+	CHECK(!recfile_write(w, 16, zeros, 65536), "write: %s", recfile_writer_error(w));
+	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	read_path(path, &o, false);
+	CHECK(o.rc == 0 && !o.trunc && o.n == 5001, "identical records: rc %d, %llu read: %s",
+	      o.rc, (unsigned long long)o.n, o.msg);
+
+	/* 64 KiB of zeros in about 80 bytes: honest about its size, but no recording does that */
+	zcompress(&c, zeros, 65536);
+	mk_file_hdr(&f, 1, 0, 1);
+	mk_block_raw(&f, 0, (uint32_t)c.len, 65536, (uint32_t)crc32(0, zeros, 65536), 1, c.p,
+		     c.len);
+	read_mem(f.p, f.len, &o, false);
+	CHECK(o.rc == -1 && strstr(o.msg, "zip bomb") && !strchr(o.msg, '\n'), "ratio: rc %d %s",
+	      o.rc, o.msg);
+	free(zeros);
+	buf_free(&f);
+	buf_free(&c);
+	return NULL;
+}
+
 static const char *t_record_past_block_end(void)
 {
 	struct buf f = { 0 }, raw = { 0 };
@@ -1013,6 +1053,7 @@ int main(void)
 		{ "recfile-wrong-version", t_wrong_version },
 		{ "recfile-absurd-length", t_absurd_length },
 		{ "recfile-zip-bomb", t_zip_bomb },
+		{ "recfile-ratio-limit", t_ratio_limit },
 		{ "recfile-record-past-block-end", t_record_past_block_end },
 		{ "recfile-end-record-rules", t_end_record_rules },
 		{ "recfile-empty-file", t_empty_file },
