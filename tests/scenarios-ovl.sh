@@ -243,9 +243,6 @@ ovl_up() {
 		return 2
 	fi
 	echo "$v" >"$OVL_DIR/variant"
-	# first contact resolves ARP/ND across the overlay (small packets always pass)
-	ovl_exec p1 ping -c1 -W2 "$OVL_P2_4" >/dev/null 2>&1 || true
-	ovl_exec p1 ping -6 -c1 -W2 "$OVL_P2_6" >/dev/null 2>&1 || true
 	return 0
 }
 
