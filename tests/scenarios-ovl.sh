@@ -7,7 +7,7 @@
 #   tests/scenarios-ovl.sh down            delete everything it created
 #   tests/scenarios-ovl.sh bulk [S] [4|6]  bounded pod-to-pod iperf3 transfer
 #   tests/scenarios-ovl.sh tls [S] [4|6]   pod-to-pod TLS handshake (s_server in pod 2)
-#   tests/scenarios-ovl.sh exec NODE CMD.. run CMD in namespace NODE (n1|n2|p1|p2|lo)
+#   tests/scenarios-ovl.sh exec NODE CMD.. run CMD in namespace NODE (n1|n2|p1|p2|lo|ob)
 # Root only. Documentation addresses only; all traffic bounded by `timeout`.
 #
 # OVERLAY TOPOLOGY (namespace names get ${MW_LAB_ID} appended):
@@ -31,22 +31,27 @@
 #   vxlan6       8950          8950   1500   IPv6 underlay   70        see docs/scenarios-ovl.md
 #   healthy      1450          1450   1500   df set          50        works, no fragments
 #   healthy6     1430          1430   1500   IPv6 underlay   70        works, no fragments
-#   lo           (one namespace mw-ovl-lo: loopback servers only, for class 8)
+#   lo           namespaces mw-ovl-lo (loopback servers and clients, class 8) and mw-ovl-ob
+#                (an observer), joined by veth l0 192.0.2.1/24 <-> o0 192.0.2.2/24
 #
 # FUNCTIONS (0 = yes/success, 1 = no/stalled, 2 = usage or setup error; state in $OVL_DIR):
 #   ovl_up VARIANT / ovl_down / ovl_exec NODE CMD... / ovl_ns NODE / ovl_variant
 #   ovl_bulk [SECONDS] [FAMILY]   iperf3 from pod 1 to pod 2 (client sends), bounded
 #                                 SECONDS+8; 0 if pod 2 received >= OVL_BULK_MIN bytes.
 #                                 Bytes in $OVL_DIR/bulk.bytes.
-#   ovl_tls_server                openssl s_server in pod 2 (port 8443, v4 and v6) with a
-#                                 4-certificate RSA-4096 chain (~6.4 kB first flight; keys
-#                                 from tests/lab.sh, kept in MW_LAB_KEYDIR if set).
-#   ovl_tls_client [SECONDS] [FAMILY]   s_client from pod 1; 0 if the handshake completed.
+#   ovl_tls_server [NODE]         openssl s_server in pod NODE (p2 default, or p1; port 8443,
+#                                 v4 and v6) with a 4-certificate RSA-4096 chain (~6.4 kB
+#                                 first flight; keys from tests/lab.sh, kept in MW_LAB_KEYDIR
+#                                 if set).
+#   ovl_tls_client [SECONDS] [FAMILY] [NODE]   s_client from pod NODE (p1 default) to the
+#                                 other pod; 0 if the handshake completed.
 #   ovl_lo_servers                in mw-ovl-lo: s_server on 127.0.0.1/::1:8443 and a mute
-#                                 TCP listener on 127.0.0.1/::1:8444 that accepts and never
+#                                 TCP listener on 127.0.0.1/::1:443 that accepts and never
 #                                 answers (a ClientHello sent to it is never answered).
-#   ovl_lo_clients [SECONDS]      TLS handshakes to 8443 and ClientHellos to 8444 over both
+#   ovl_lo_clients [SECONDS]      TLS handshakes to 8443 and ClientHellos to 443 over both
 #                                 families; returns 0 if the 8443 handshakes completed.
+#   ovl_lo_bulk [SECONDS] [FAMILY]  iperf3 over 127.0.0.1 / ::1 in mw-ovl-lo (64 kB segments);
+#                                 0 if >= OVL_BULK_MIN bytes arrived.
 #
 # ENVIRONMENT: MW_LAB_ID (suffix, default ""), OVL_DIR (default ${TMPDIR:-/tmp}/mw-ovl$MW_LAB_ID),
 #   MW_LAB_KEYDIR (TLS key cache, see tests/lab.sh), OVL_BULK_MIN (default 1000000).
@@ -62,6 +67,7 @@ OVL_NS_N2="mw-ovl-n2${MW_LAB_ID}"
 OVL_NS_P1="mw-ovl-p1${MW_LAB_ID}"
 OVL_NS_P2="mw-ovl-p2${MW_LAB_ID}"
 OVL_NS_LO="mw-ovl-lo${MW_LAB_ID}"
+OVL_NS_OB="mw-ovl-ob${MW_LAB_ID}"
 
 OVL_U1_4=198.51.100.1 OVL_U2_4=198.51.100.2
 OVL_U1_6=2001:db8:100::1 OVL_U2_6=2001:db8:100::2
@@ -71,7 +77,7 @@ OVL_P1_6=2001:db8:1::2 OVL_CALI1_6=2001:db8:1::1 OVL_VX1_6=2001:db8:ff::1
 OVL_P2_6=2001:db8:2::2 OVL_CALI2_6=2001:db8:2::1 OVL_VX2_6=2001:db8:ff::2
 OVL_VNI=42
 OVL_TLS_PORT=8443
-OVL_MUTE_PORT=8444
+OVL_MUTE_PORT=443
 OVL_IPERF_PORT=5201
 OVL_VARIANTS="vxlan vxlan-df vxlan6 healthy healthy6 lo"
 
@@ -82,7 +88,8 @@ ovl_ns() {
 	p1) echo "$OVL_NS_P1" ;;
 	p2) echo "$OVL_NS_P2" ;;
 	lo) echo "$OVL_NS_LO" ;;
-	*) echo "ovl_ns: unknown node '$1' (n1|n2|p1|p2|lo)" >&2; return 2 ;;
+	ob) echo "$OVL_NS_OB" ;;
+	*) echo "ovl_ns: unknown node '$1' (n1|n2|p1|p2|lo|ob)" >&2; return 2 ;;
 	esac
 }
 
@@ -115,7 +122,7 @@ _ovl_ns_del() {
 
 ovl_down() {
 	local ns kd
-	for ns in "$OVL_NS_P1" "$OVL_NS_P2" "$OVL_NS_N1" "$OVL_NS_N2" "$OVL_NS_LO"; do
+	for ns in "$OVL_NS_P1" "$OVL_NS_P2" "$OVL_NS_N1" "$OVL_NS_N2" "$OVL_NS_LO" "$OVL_NS_OB"; do
 		_ovl_ns_del "$ns"
 	done
 	if [ -d "$OVL_DIR" ]; then
@@ -157,7 +164,16 @@ _ovl_up() {
 	healthy) podmtu=1450 ;;
 	healthy6) podmtu=1430 u6=1 ;;
 	lo)
+		# the loopback namespace and an observer namespace joined by a veth, so that
+		# mtuwatch has an interface to watch while it judges the loopback traffic of
+		# another namespace with --all-netns
 		_ovl_ns_add "$OVL_NS_LO"
+		_ovl_ns_add "$OVL_NS_OB"
+		ip link add l0 netns "$OVL_NS_LO" type veth peer name o0 netns "$OVL_NS_OB"
+		ip -n "$OVL_NS_LO" addr add 192.0.2.1/24 dev l0
+		ip -n "$OVL_NS_OB" addr add 192.0.2.2/24 dev o0
+		ip -n "$OVL_NS_LO" link set l0 up
+		ip -n "$OVL_NS_OB" link set o0 up
 		return 0
 		;;
 	esac
@@ -261,7 +277,8 @@ ovl_bulk() {
 	local secs=${1:-3} fam=${2:-4} dst spid rc bytes
 	case $fam in 4) dst=$OVL_P2_4 ;; 6) dst=$OVL_P2_6 ;; *) echo "ovl_bulk: family 4|6" >&2; return 2 ;; esac
 	rm -f "$OVL_DIR/bulk.json" "$OVL_DIR/bulk.bytes"
-	ovl_exec p2 timeout "$((secs + 8))" iperf3 -s -1 -B "$dst" -p "$OVL_IPERF_PORT" \
+	# ip netns exec, not ovl_exec: $! must be iperf3's process, not a subshell
+	ip netns exec "$OVL_NS_P2" timeout "$((secs + 8))" iperf3 -s -1 -B "$dst" -p "$OVL_IPERF_PORT" \
 		>"$OVL_DIR/bulk-server.log" 2>&1 &
 	spid=$!
 	if ! _ovl_wait_listen p2 "$OVL_IPERF_PORT"; then
@@ -308,10 +325,13 @@ _ovl_s_server() {
 	done
 }
 
-ovl_tls_server() {
-	if _ovl_wait_listen p2 "$OVL_TLS_PORT" 2 1; then return 0; fi
-	_ovl_s_server p2 "$OVL_P2_4:$OVL_TLS_PORT" "[$OVL_P2_6]:$OVL_TLS_PORT" || return 2
-	_ovl_wait_listen p2 "$OVL_TLS_PORT" 2 100 || { echo "ovl_tls_server: not listening" >&2; return 2; }
+ovl_tls_server() { # [NODE]: p2 (default) or p1
+	local node=${1:-p2} a4 a6
+	case $node in p1) a4=$OVL_P1_4 a6=$OVL_P1_6 ;; p2) a4=$OVL_P2_4 a6=$OVL_P2_6 ;; *) return 2 ;; esac
+	if _ovl_wait_listen "$node" "$OVL_TLS_PORT" 2 1; then return 0; fi
+	_ovl_s_server "$node" "$a4:$OVL_TLS_PORT" "[$a6]:$OVL_TLS_PORT" || return 2
+	_ovl_wait_listen "$node" "$OVL_TLS_PORT" 2 100 ||
+		{ echo "ovl_tls_server: not listening" >&2; return 2; }
 }
 
 # _ovl_s_client NODE SECONDS HOST:PORT LOG: 0 if the handshake completed
@@ -321,10 +341,11 @@ _ovl_s_client() {
 	grep -q '^SSL handshake has read' "$4"
 }
 
-ovl_tls_client() {
-	local secs=${1:-5} fam=${2:-4} dst
-	case $fam in 4) dst=$OVL_P2_4 ;; 6) dst="[$OVL_P2_6]" ;; *) return 2 ;; esac
-	_ovl_s_client p1 "$secs" "$dst:$OVL_TLS_PORT" "$OVL_DIR/tls-client.log"
+ovl_tls_client() { # [SECONDS] [FAMILY] [NODE]: from p1 (default) to p2, or from p2 to p1
+	local secs=${1:-5} fam=${2:-4} node=${3:-p1} d4 d6
+	case $node in p1) d4=$OVL_P2_4 d6=$OVL_P2_6 ;; p2) d4=$OVL_P1_4 d6=$OVL_P1_6 ;; *) return 2 ;; esac
+	case $fam in 4) ;; 6) d4="[$d6]" ;; *) return 2 ;; esac
+	_ovl_s_client "$node" "$secs" "$d4:$OVL_TLS_PORT" "$OVL_DIR/tls-client.log"
 }
 
 ovl_lo_servers() {
@@ -361,6 +382,23 @@ ovl_lo_clients() {
 			{ echo "ovl_lo_clients: the mute server answered" >&2; ok=1; }
 	done
 	return $ok
+}
+
+ovl_lo_bulk() {
+	local secs=${1:-2} fam=${2:-4} dst=127.0.0.1 spid rc bytes
+	[ "$fam" = 6 ] && dst=::1
+	ip netns exec "$OVL_NS_LO" timeout "$((secs + 8))" iperf3 -s -1 -B "$dst" -p "$OVL_IPERF_PORT" \
+		>"$OVL_DIR/lo-bulk-server.log" 2>&1 &
+	spid=$!
+	_ovl_wait_listen lo "$OVL_IPERF_PORT" || { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; return 2; }
+	ovl_exec lo timeout "$((secs + 5))" iperf3 -c "$dst" -p "$OVL_IPERF_PORT" -t "$secs" -J \
+		--connect-timeout 2000 >"$OVL_DIR/lo-bulk.json" 2>&1
+	rc=$?
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	bytes=$(tr -d ' \t\n' <"$OVL_DIR/lo-bulk.json" |
+		sed -n 's/.*"sum_received":{[^}]*"bytes":\([0-9]*\).*/\1/p')
+	[ "${bytes:-0}" -ge "$OVL_BULK_MIN" ]
 }
 
 _ovl_main() {

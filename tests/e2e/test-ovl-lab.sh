@@ -90,7 +90,8 @@ cap_start() {
 	local tag=$1 node=$2 ifc=$3
 	shift 3
 	: >"$T_WORK/$tag.cap"
-	ovl_exec "$node" timeout 60 tcpdump -l -n -v -i "$ifc" -c 40 "$@" >"$T_WORK/$tag.cap" 2>&1 &
+	ip netns exec "$(ovl_ns "$node")" timeout 60 tcpdump -l -n -v -i "$ifc" -c 40 "$@" \
+		>"$T_WORK/$tag.cap" 2>&1 &
 	CAP_PIDS="$CAP_PIDS $!"
 	for _ in $(seq 50); do
 		grep -q 'listening on' "$T_WORK/$tag.cap" && return 0
@@ -394,12 +395,21 @@ if up lo; then
 	n=$(ovl_exec lo iptables -w -nvxL OUTPUT | awk 'NR > 2 && $3 == "DROP" { s += $1 } END { print s + 0 }')
 	r=$(snmp lo Tcp RetransSegs)
 	check lo_lossy_tls_still_completes "rc=$rc dropped=$n retrans=$r" eval '[ "$rc" = 0 ] && gt0 "$n"'
+	ovl_lo_bulk 2 4
+	rc4=$?
+	ovl_lo_bulk 2 6
+	rc6=$?
+	r=$(snmp lo Tcp RetransSegs)
+	check lo_lossy_bulk_completes_with_retransmissions "v4 rc=$rc4 v6 rc=$rc6 retrans=$r" \
+		eval '[ "$rc4" = 0 ] && [ "$rc6" = 0 ] && gt0 "$r"'
+	check lo_observer_namespace "o0 in $(ovl_ns ob): $(ovl_exec ob ip -br addr show o0 2>&1)" \
+		eval 'ovl_exec ob ip -br addr show o0 | grep -q 192.0.2.2/24'
 	check lo_mtu_65536 "lo mtu $(mtu_of lo lo)" [ "$(mtu_of lo lo)" = 65536 ]
 fi
 
 ovl_down
 left=
-for n in n1 n2 p1 p2 lo; do
+for n in n1 n2 p1 p2 lo ob; do
 	[ -e "/run/netns/$(ovl_ns $n)" ] && left="$left $(ovl_ns $n)"
 done
 [ -e "$OVL_DIR" ] && left="$left $OVL_DIR"
