@@ -230,6 +230,12 @@ if up vxlan-df; then
 	ovl_tls_client 5 4
 	rc=$?
 	check vxlan_df_tls_stalls "handshake completed (rc=$rc)" [ "$rc" = 1 ]
+	# the other direction (pod 1 serves, its certificate flight dies on n1), as
+	# tests/e2e/test-overlay.sh runs it
+	ovl_tls_server p1 2>>"$T_WORK/srv.err" || fail vxlan_df_tls_server_p1 "$(head -c 300 "$T_WORK/srv.err")"
+	ovl_tls_client 5 4 p2
+	rc=$?
+	check vxlan_df_tls_from_pod1_stalls "handshake completed (rc=$rc)" [ "$rc" = 1 ]
 	cap_stop_all
 	bt_stop
 	r=$(snmp p1 Tcp RetransSegs)
