@@ -48,8 +48,9 @@
 #   ovl_lo_servers                in mw-ovl-lo: s_server on 127.0.0.1/::1:8443 and a mute
 #                                 TCP listener on 127.0.0.1/::1:443 that accepts and never
 #                                 answers (a ClientHello sent to it is never answered).
-#   ovl_lo_clients [SECONDS]      TLS handshakes to 8443 and ClientHellos to 443 over both
-#                                 families; returns 0 if the 8443 handshakes completed.
+#   ovl_lo_clients [SECONDS] [MUTE_SECONDS]  TLS handshakes to 8443 and ClientHellos to 443
+#                                 (each client waits MUTE_SECONDS, default 2, for an answer)
+#                                 over both families; 0 if the 8443 handshakes completed.
 #   ovl_lo_bulk [SECONDS] [FAMILY]  iperf3 over 127.0.0.1 / ::1 in mw-ovl-lo (64 kB segments);
 #                                 0 if >= OVL_BULK_MIN bytes arrived.
 #
@@ -373,12 +374,12 @@ while True:
 	_ovl_wait_listen lo "$OVL_TLS_PORT" 2 100 && _ovl_wait_listen lo "$OVL_MUTE_PORT" 2 100
 }
 
-ovl_lo_clients() {
-	local secs=${1:-4} ok=0 a
+ovl_lo_clients() { # [SECONDS] [MUTE_SECONDS]
+	local secs=${1:-4} mute=${2:-2} ok=0 a
 	for a in "127.0.0.1" "[::1]"; do
 		_ovl_s_client lo "$secs" "$a:$OVL_TLS_PORT" "$OVL_DIR/lo-tls.log" || ok=1
 		# the mute server: the ClientHello is never answered; the client gives up
-		_ovl_s_client lo 2 "$a:$OVL_MUTE_PORT" "$OVL_DIR/lo-mute.log" &&
+		_ovl_s_client lo "$mute" "$a:$OVL_MUTE_PORT" "$OVL_DIR/lo-mute.log" &&
 			{ echo "ovl_lo_clients: the mute server answered" >&2; ok=1; }
 	done
 	return $ok

@@ -97,7 +97,7 @@ same() {
 	a=$(keyset "$2" "$4")
 	b=$(keyset "$3" "$4")
 	if [ "$a" = "$b" ] && [ "$a" != "[]" ]; then pass "$1"; else
-		fail "$1" "live: $a report: $b"
+		fail "$1" "live: $a report: $b (both must hold the same findings, and some)"
 	fi
 }
 
@@ -223,17 +223,27 @@ if ovl_up lo 2>"$TMP/lo.up.err" && ovl_lo_servers 2>"$TMP/lo.srv.err"; then
 	d=$TMP/lo
 	mw_bg ob "$d.live" --json --all-netns --stall-after 2 &&
 		mw_bg ob "$d.rec" record -f --all-netns --stall-after 2 -o "$d.data"
-	# a server that never answers the ClientHello, completed handshakes, then 15% loss on lo
-	# (netfilter's statistic match: this kernel has no netem) under TLS and bulk transfers
-	ovl_lo_clients 5 >/dev/null 2>&1
-	ovl_exec lo iptables -w -A OUTPUT -o lo -p tcp -m statistic --mode random \
-		--probability 0.15 -j DROP
-	ovl_exec lo ip6tables -w -A OUTPUT -o lo -p tcp -m statistic --mode random \
-		--probability 0.15 -j DROP
-	ovl_lo_clients 8 >/dev/null 2>&1
+	# Bait, all on lo: a server that never answers the ClientHello (the clients wait 5 s, past
+	# --stall-after), completed handshakes, 15% loss (netfilter's statistic match: this kernel
+	# has no netem) under TLS and bulk transfers, then every segment above 1500 bytes dropped
+	# (a bulk transfer that stalls with large retransmissions and no PTB).  None of it is an
+	# MTU path.
+	ovl_lo_clients 5 5 >/dev/null 2>&1
+	for c in iptables ip6tables; do
+		ovl_exec lo "$c" -w -A OUTPUT -o lo -p tcp -m statistic --mode random \
+			--probability 0.15 -j DROP
+	done
+	ovl_lo_clients 8 5 >/dev/null 2>&1
 	ovl_lo_bulk 2 4 >/dev/null 2>&1
 	ovl_lo_bulk 2 6 >/dev/null 2>&1
-	sleep 3 # past --stall-after: a stall would have been judged by now
+	for c in iptables ip6tables; do
+		ovl_exec lo "$c" -w -F OUTPUT
+		ovl_exec lo "$c" -w -A OUTPUT -o lo -p tcp --dport "$OVL_IPERF_PORT" \
+			-m length --length 1501:65535 -j DROP
+	done
+	ovl_lo_bulk 3 4 >/dev/null 2>&1
+	ovl_lo_bulk 3 6 >/dev/null 2>&1
+	sleep 1
 	mw_stop_all
 	"$MW" report -i "$d.data" --json >"$d.report" 2>"$d.report.err"
 	LO_NS=$(ino lo)
