@@ -55,7 +55,8 @@
 #                                 0 if >= OVL_BULK_MIN bytes arrived.
 #
 # ENVIRONMENT: MW_LAB_ID (suffix, default ""), OVL_DIR (default ${TMPDIR:-/tmp}/mw-ovl$MW_LAB_ID),
-#   MW_LAB_KEYDIR (TLS key cache, see tests/lab.sh), OVL_BULK_MIN (default 1000000).
+#   MW_LAB_KEYDIR (TLS key cache, see tests/lab.sh), OVL_BULK_MIN (default 1000000),
+#   OVL_DF (vxlan6 only: the `df` attribute, default set; over IPv6 it changes nothing).
 
 MW_LAB_ID=${MW_LAB_ID:-}
 _OVL_SH=$(readlink -f "${BASH_SOURCE[0]}")
@@ -156,10 +157,10 @@ _ovl_ns_add() {
 
 _ovl_up() {
 	set -e
-	local v=$1 podmtu=8950 df=set u6= i ns node pod cali vxa vxb u_l u_r cali4 cali6 p4 p6 \
+	local v=$1 podmtu=8950 df=set u6='' i ns node pod cali vxa vxb u_l cali4 cali6 p4 p6 \
 		rnet4 rnet6 rvx4 rvx6
 	case $v in
-	vxlan) df=unset ;;
+	vxlan) df='unset' ;;
 	vxlan-df) ;;
 	vxlan6) u6=1 df=${OVL_DF:-set} ;;
 	healthy) podmtu=1450 ;;
@@ -415,7 +416,7 @@ _ovl_main() {
 		return $rc
 		;;
 	tls)
-		ovl_tls_server || return
+		ovl_tls_server p2 || return
 		if ovl_tls_client "${1:-5}" "${2:-4}"; then echo "tls: handshake completed"; else
 			echo "tls: handshake did NOT complete"
 			return 1

@@ -12,7 +12,7 @@
 #
 # Run as root: OUT=build bash tests/e2e/test-overlay.sh.  PASS/FAIL lines, exits 0.
 
-# shellcheck disable=SC2016 # python expressions are single-quoted on purpose
+# shellcheck disable=SC2016,SC2317 # python expressions single-quoted on purpose; trap handlers
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${OUT:-build}
 MW=$(readlink -f "$OUT/mtuwatch")

@@ -151,7 +151,7 @@ drops() {
 	local r i
 	r=$(reason_num "$1")
 	i=$(ino "$2")
-	[ -n "$r" ] && [ -n "$i" ] || { echo 0; return; }
+	if [ -z "$r" ] || [ -z "$i" ]; then echo 0; return; fi
 	sed -n 's/^@drop\[\([0-9]*\), \([0-9]*\), \([^]]*\)\]: \([0-9]*\)$/\1 \2 \3 \4/p' \
 		"$T_WORK/bt.txt" |
 		awk -v r="$r" -v i="$i" -v d="${3:-}" \
