@@ -206,6 +206,18 @@ if run_overlay vxlan6; then
 	check_overlay_black_hole vxlan6 70
 fi
 
+# --- the default VXLAN (df unset, IPv4 underlay): the node fragments the outer packets and
+# the pods' traffic flows (slowly): no alarm, and the node's fragmenting is not forwarding -----
+
+if run_overlay vxlan; then
+	d=$TMP/vxlan
+	for src in pod.live pod.report node.live node.report; do
+		expect_none "vxlan_unset_${src/./_}_no_alarm" "$d.$src" "$LAB" 'alarm(f)'
+	done
+	expect_none "vxlan_unset_node_own_encapsulated_traffic_not_forwarding" "$d.node.live" "$LAB" \
+		"$OWN_TRAFFIC"
+fi
+
 # --- healthy overlays: VXLAN 1450 (1430 over IPv6) over 1500: zero alarms --------------------
 
 for v in healthy healthy6; do
