@@ -270,6 +270,30 @@ nsx curl -s --max-time 2 "http://127.0.0.1:$PROM_PORT/api/v1/targets" >"$TMP/tar
 health=$(jq -r '.data.activeTargets[] | select(.labels.job == "mtuwatch") | .health + " " + .lastError' \
 	"$TMP/targets.json" 2>/dev/null)
 if [ "$health" = "up " ]; then pass "prometheus-target-up"; else fail "prometheus-target-up" "target: '$health'"; fi
+# The Grafana dashboard: every panel's query is valid PromQL over what was scraped, and the
+# "dropped by reason" panel shows the drop (Grafana's variables replaced as Grafana would;
+# a rate needs two samples of the new series, so that one is retried, bounded).
+DASH=$(cd "$(dirname "$0")/../.." && pwd)/deploy/grafana/mtuwatch-dashboard.json
+bad= n=0 drop_panel=
+while IFS= read -r expr; do
+	n=$((n + 1))
+	e=${expr//\$__rate_interval/1m}
+	e=${e//\$instance/.*}
+	for _ in $(seq 20); do
+		nsx curl -s --max-time 5 --data-urlencode "query=$e" \
+			"http://127.0.0.1:$PROM_PORT/api/v1/query" >"$TMP/dash.json"
+		case $expr in *mtuwatch_ptb_dropped_total*) ;; *) break ;; esac
+		jq -e '.data.result[] | select(.metric.reason == "NETFILTER_DROP" and .metric.iface == "c0")' \
+			"$TMP/dash.json" >/dev/null 2>&1 && { drop_panel=1; break; }
+		sleep 0.5
+	done
+	[ "$(jq -r .status "$TMP/dash.json" 2>/dev/null)" = success ] || bad="$bad [$e: $(head -c 200 "$TMP/dash.json")]"
+done < <(jq -r '.panels[].targets[]?.expr' "$DASH")
+if [ "$n" -ge 10 ] && [ -z "$bad" ] && [ -n "$drop_panel" ]; then
+	pass "grafana-dashboard-queries-valid"
+else
+	fail "grafana-dashboard-queries-valid" "$n queries; drop panel shows the drop: ${drop_panel:-no};$bad"
+fi
 scheme=$(jq -r '.data.activeTargets[] | select(.labels.job == "mtuwatch") | .scrapeUrl' "$TMP/targets.json" 2>/dev/null)
 case $scheme in
 https://*) pass "prometheus-scrapes-over-https" ;;
