@@ -421,6 +421,22 @@ else
 	fail "port-in-use-exit-1-one-line" "rc=$rc: $(oneline "$TMP/busy.out")"
 fi
 
+# The web config of deploy/kubernetes/web-config-secret.yaml is valid: with the files it
+# names, mtuwatch gets past it to the listener (taken here: exit 1, not the 2 of a bad file).
+K8S=$TMP/k8s
+mkdir -p "$K8S"
+cp "$PKI/server.crt" "$K8S/tls.crt" && cp "$PKI/server.key" "$K8S/tls.key" && cp "$PKI/ca.crt" "$K8S/ca.crt"
+awk '/^  web.yml: [|]/ { f = 1; next } f && /^    / { sub(/^    /, ""); print; next } f { exit }' \
+	"$(dirname "$0")/../../deploy/kubernetes/web-config-secret.yaml" >"$K8S/web.yml"
+nsx timeout 10 "$MW" export --listen 127.0.0.1:$PROM_PORT --web-config "$K8S/web.yml" --duration 1 \
+	>"$TMP/k8s.out" 2>&1
+rc=$?
+if [ "$rc" = 1 ] && grep -q 'basic_auth_users' "$K8S/web.yml" && grep -qF "cannot listen on 127.0.0.1:$PROM_PORT" "$TMP/k8s.out"; then
+	pass "deploy-secret-web-config-valid"
+else
+	fail "deploy-secret-web-config-valid" "rc=$rc: $(oneline "$TMP/k8s.out")"
+fi
+
 # a malformed listen address is a usage error: exit 2, one line, before any BPF work
 for spec in bogus 127.0.0.1:99999 '[::1:9877' localhost:9877; do
 	nsx timeout 10 "$MW" export --listen "$spec" --duration 1 >"$TMP/badspec.out" 2>&1
