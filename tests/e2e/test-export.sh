@@ -274,7 +274,7 @@ if [ "$health" = "up " ]; then pass "prometheus-target-up"; else fail "prometheu
 # "dropped by reason" panel shows the drop (Grafana's variables replaced as Grafana would;
 # a rate needs two samples of the new series, so that one is retried, bounded).
 DASH=$(cd "$(dirname "$0")/../.." && pwd)/deploy/grafana/mtuwatch-dashboard.json
-bad= n=0 drop_panel=
+bad='' n=0 drop_panel=''
 while IFS= read -r expr; do
 	n=$((n + 1))
 	e=${expr//\$__rate_interval/1m}

@@ -144,7 +144,8 @@ static void t_refused(void)
 {
 	char cfg[512];
 
-	refused("unknown_top_key", "tls_server_confg:\n  cert_file: x\n", "unknown key 'tls_server_confg'");
+	refused("unknown_top_key", "tls_server_confg:\n  cert_file: x\n",
+		"unknown key 'tls_server_confg'");
 	refused("unknown_tls_key", "tls_server_config:\n  cert_fil: x\n", "unknown key 'cert_fil'");
 	refused("yaml_syntax_error", "tls_server_config: [\n", "line");
 	refused("duplicate_key", "basic_auth_users: {}\nbasic_auth_users: {}\n", "given twice");
