@@ -478,6 +478,48 @@ else
 	pass "sigterm-nothing-attached"
 fi
 
+# --- web config variants, one exporter at a time (the main one is gone) ------------------
+# web_exporter FILE: an exporter on CAP_PORT with that web config, bounded; sets WEBX
+web_exporter() {
+	nsx timeout 30 "$MW" export --listen 127.0.0.1:$CAP_PORT --web-config "$1" --duration 20 \
+		>"$TMP/webx.out" 2>&1 &
+	WEBX=$!
+	BG+=("$WEBX")
+	wait_listen $CAP_PORT 50
+}
+stop_web_exporter() {
+	local p
+	p=$(mw_under "$WEBX")
+	kill -TERM "${p:-$WEBX}" 2>/dev/null
+	wait "$WEBX" 2>/dev/null
+}
+# min_version TLS13: a TLS 1.2 client is refused, a TLS 1.3 one served.
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  min_version: TLS13\n' \
+	>"$PKI/tls13.yml"
+web_exporter "$PKI/tls13.yml"
+V=https://127.0.0.1:$CAP_PORT/metrics
+t13=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' --tlsv1.3 --cacert "$PKI/ca.crt" "$V")
+t12=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' --tls-max 1.2 --cacert "$PKI/ca.crt" "$V")
+stop_web_exporter
+if [ "$t13" = 200 ] && [ "$t12" = 000 ]; then
+	pass "min-version-tls13-refuses-tls12"
+else
+	fail "min-version-tls13-refuses-tls12" "TLS 1.3: $t13, TLS 1.2: $t12; $(oneline "$TMP/webx.out")"
+fi
+# basic_auth_users without tls_server_config: plain HTTP with authentication, as in the toolkit.
+printf 'basic_auth_users:\n  %s: %s\n' "$AUTH_USER" "$AUTH_HASH" >"$PKI/auth-only.yml"
+web_exporter "$PKI/auth-only.yml"
+V=http://127.0.0.1:$CAP_PORT/metrics
+good=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' "${CREDS[@]}" "$V")
+none=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' "$V")
+bad=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' -u "$AUTH_USER:nope" "$V")
+stop_web_exporter
+if [ "$good" = 200 ] && [ "$none" = 401 ] && [ "$bad" = 401 ]; then
+	pass "basic-auth-without-tls"
+else
+	fail "basic-auth-without-tls" "right password: $good, none: $none, wrong: $bad; $(oneline "$TMP/webx.out")"
+fi
+
 # --- 3. textfile for node_exporter ------------------------------------------------------
 TF=$TMP/textfile
 mkdir -p "$TF"
