@@ -506,6 +506,20 @@ if [ "$t13" = 200 ] && [ "$t12" = 000 ]; then
 else
 	fail "min-version-tls13-refuses-tls12" "TLS 1.3: $t13, TLS 1.2: $t12; $(oneline "$TMP/webx.out")"
 fi
+# RequireAnyClientCert (no client CA): a certificate is required but not verified.
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: %s\n' \
+	RequireAnyClientCert >"$PKI/any.yml"
+web_exporter "$PKI/any.yml"
+V=https://127.0.0.1:$CAP_PORT/metrics
+none=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' --cacert "$PKI/ca.crt" "$V")
+rogue=$(nsx curl -s -o /dev/null --max-time 15 -w '%{http_code}' --cacert "$PKI/ca.crt" \
+	--cert "$PKI/rogue.crt" --key "$PKI/rogue.key" "$V")
+stop_web_exporter
+if [ "$none" = 000 ] && [ "$rogue" = 200 ]; then
+	pass "require-any-client-cert"
+else
+	fail "require-any-client-cert" "without a certificate: $none, self-signed one: $rogue; $(oneline "$TMP/webx.out")"
+fi
 # basic_auth_users without tls_server_config: plain HTTP with authentication, as in the toolkit.
 printf 'basic_auth_users:\n  %s: %s\n' "$AUTH_USER" "$AUTH_HASH" >"$PKI/auth-only.yml"
 web_exporter "$PKI/auth-only.yml"
