@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <yaml.h>
@@ -466,12 +467,40 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 	return d == 0;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Token bucket: WC_BCRYPT_PER_SEC per second, burst twice that. */
+static bool bcrypt_budget(struct webconfig *wc)
+{
+	const uint64_t cap = 2 * WC_BCRYPT_PER_SEC * 1000;
+	uint64_t now = mono_ms();
+
+	if (!wc->tokens_ms) {
+		wc->tokens = cap;
+	} else {
+		wc->tokens += (now - wc->tokens_ms) * WC_BCRYPT_PER_SEC;
+		if (wc->tokens > cap)
+			wc->tokens = cap;
+	}
+	wc->tokens_ms = now;
+	if (wc->tokens < 1000)
+		return false;
+	wc->tokens -= 1000;
+	return true;
+}
+
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass)
 {
 	static struct crypt_data cd;	/* 32 kB: not on the stack */
 	unsigned char digest[32];
 	const char *hash, *out;
-	size_t ulen, plen, hlen;
+	size_t ulen, plen, hlen, blen;
 	bool found = false, ok;
 	char *buf;
 	int idx = 0;
@@ -490,30 +519,39 @@ bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pa
 	hlen = strlen(hash);
 	ulen = strlen(user);
 	plen = strlen(pass);
-	buf = malloc(sizeof(wc->salt) + ulen + 1 + plen + 1 + hlen);
+	blen = sizeof(wc->salt) + ulen + 1 + plen + 1 + hlen;
+	buf = malloc(blen);
 	if (!buf)
 		return false;
 	memcpy(buf, wc->salt, sizeof(wc->salt));
 	memcpy(buf + sizeof(wc->salt), user, ulen + 1);
 	memcpy(buf + sizeof(wc->salt) + ulen + 1, pass, plen + 1);
 	memcpy(buf + sizeof(wc->salt) + ulen + 1 + plen + 1, hash, hlen);
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, sizeof(wc->salt) + ulen + plen + 2 + hlen,
-			     digest) < 0) {
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, blen, digest) < 0) {
 		free(buf);
 		return false;
 	}
-	explicit_bzero(buf, sizeof(wc->salt) + ulen + plen + 2 + hlen);
+	explicit_bzero(buf, blen);
 	free(buf);
+	if (found && wc->users[idx].ok_valid &&
+	    ct_equal((char *)wc->users[idx].ok_digest, (char *)digest, 32))
+		return true;
 	for (int i = 0; i < WC_CACHE; i++) {
-		if (wc->cache[i].used && ct_equal((char *)wc->cache[i].digest, (char *)digest, 32))
-			return wc->cache[i].ok;
+		if (wc->bad[i].used && ct_equal((char *)wc->bad[i].digest, (char *)digest, 32))
+			return false;
 	}
+	if (!bcrypt_budget(wc))
+		return false;
 	out = crypt_r(pass, hash, &cd);
 	ok = out && strlen(out) == hlen && ct_equal(out, hash, hlen) && found;
 	explicit_bzero(&cd, sizeof(cd));
-	memcpy(wc->cache[wc->cache_next].digest, digest, 32);
-	wc->cache[wc->cache_next].used = true;
-	wc->cache[wc->cache_next].ok = ok;
-	wc->cache_next = (wc->cache_next + 1) % WC_CACHE;
+	if (ok) {
+		memcpy(wc->users[idx].ok_digest, digest, 32);
+		wc->users[idx].ok_valid = true;
+	} else {
+		memcpy(wc->bad[wc->bad_next].digest, digest, 32);
+		wc->bad[wc->bad_next].used = true;
+		wc->bad_next = (wc->bad_next + 1) % WC_CACHE;
+	}
 	return ok;
 }

@@ -40,9 +40,14 @@ enum wc_client_auth {
 struct wc_user {
 	char *name;
 	char *hash;		/* bcrypt, as crypt(3) takes it */
+	uint8_t ok_digest[32];	/* the last password that matched (salted SHA-256) */
+	bool ok_valid;
 };
 
+/* Recent wrong passwords remembered, so that repeating one costs no bcrypt. */
 #define WC_CACHE 32
+/* bcrypt runs in the event loop: at most this many per second (burst: twice that). */
+#define WC_BCRYPT_PER_SEC 2
 
 struct webconfig {
 	bool tls;		/* tls_server_config present with something in it */
@@ -51,12 +56,12 @@ struct webconfig {
 	int min_version, max_version;	/* 10, 11, 12, 13 */
 	struct wc_user *users;
 	int nusers;
-	/* Results of recent password checks, so a scrape does not pay bcrypt every time. */
 	struct {
 		uint8_t digest[32];
-		bool used, ok;
-	} cache[WC_CACHE];
-	unsigned int cache_next;
+		bool used;
+	} bad[WC_CACHE];
+	unsigned int bad_next;
+	uint64_t tokens, tokens_ms;	/* bcrypt budget, in thousandths; refilled at */
 	uint8_t salt[16];
 };
 
@@ -75,6 +80,10 @@ const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t l
 /*
  * Basic auth: true if user/pass match a configured user. Unknown users pay the same bcrypt
  * as known ones and the final comparison is constant-time, so timing reveals neither.
+ * A user's last matching password and recent wrong ones are remembered (salted SHA-256), so
+ * a scraper pays bcrypt once; beyond WC_BCRYPT_PER_SEC fresh checks a second, fresh
+ * credentials are refused without checking, so that a flood of guesses cannot stall the
+ * event loop, while a scraper whose password is remembered is still let in.
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass);
 

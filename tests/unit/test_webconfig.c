@@ -228,6 +228,43 @@ static void t_users(void)
 	webconfig_free(&wc);
 }
 
+/*
+ * A flood of wrong passwords: bcrypt stops at the budget, the scraper whose password is
+ * remembered still gets in, fresh credentials wait for the budget to refill.
+ */
+static void t_budget(void)
+{
+	struct webconfig wc;
+	char err[512], cfg[512], guess[32];
+	bool all_refused = true, bob = false;
+	int rc;
+
+	snprintf(cfg, sizeof(cfg), "basic_auth_users:\n  alice: %s\n  bob: %s\n", hash, hash);
+	rc = load(cfg, &wc, err, sizeof(err));
+	if (rc) {
+		CHECK("bcrypt_budget", 0, "load failed: %s", err);
+		return;
+	}
+	CHECK("budget_first_check_accepted", webconfig_check_user(&wc, "alice", "s3cret"),
+	      "refused");
+	for (int i = 0; i < 50; i++) {
+		snprintf(guess, sizeof(guess), "guess-%d", i);
+		all_refused &= !webconfig_check_user(&wc, "alice", guess);
+	}
+	CHECK("budget_flood_refused", all_refused, "a guess was accepted");
+	CHECK("budget_remembered_password_still_accepted",
+	      webconfig_check_user(&wc, "alice", "s3cret"), "refused during the flood");
+	CHECK("budget_fresh_credentials_wait", !webconfig_check_user(&wc, "bob", "s3cret"),
+	      "bob was checked although the budget was spent");
+	/* The budget refills at WC_BCRYPT_PER_SEC: bob gets in within a few seconds. */
+	for (int i = 0; i < 50 && !bob; i++) {
+		usleep(100000);
+		bob = webconfig_check_user(&wc, "bob", "s3cret");
+	}
+	CHECK("budget_refills", bob, "bob still refused after 5 s");
+	webconfig_free(&wc);
+}
+
 int main(void)
 {
 	char cmd[2048], salt[64], *h;
@@ -259,6 +296,7 @@ int main(void)
 	t_loads();
 	t_refused();
 	t_users();
+	t_budget();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		return 0;
