@@ -11,12 +11,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,8 @@
 #define LISTEN_BACKLOG		128
 #define ACCEPT_BATCH		16
 #define CONTENT_TYPE		"text/plain; version=0.0.4; charset=utf-8"
+/* Requests waiting for bcrypt at most; more get a 401 at once (see webconfig.h's budget). */
+#define AUTH_QUEUE		4
 
 struct conn {
 	bool used;
@@ -36,6 +40,13 @@ struct conn {
 	bool evicted;		/* shut down by us; libmicrohttpd has yet to close it */
 	int fd;
 	uint64_t start_ms, answered_ms;
+};
+
+/* A basic-auth check handed to the worker while its connection is suspended. */
+struct auth_job {
+	struct auth_job *next;
+	struct MHD_Connection *mc;
+	struct wc_check chk;
 };
 
 struct httpd {
@@ -52,6 +63,18 @@ struct httpd {
 	void *ctx;
 	char prio[128];
 	char *trust;		/* what makes libmicrohttpd ask for client certificates */
+	/*
+	 * bcrypt takes a tenth of a second or more: a worker thread runs it so that the event
+	 * loop (scrapes, the ring buffer) never waits for a password check.
+	 */
+	bool worker;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct auth_job *todo, *done;	/* under lock */
+	bool stop;			/* under lock */
+	unsigned int inflight;		/* given to the worker, not yet collected */
+	int efd;			/* the worker signals finished jobs */
 };
 
 static uint64_t now_ms(void)
@@ -406,22 +429,144 @@ static bool client_cert_ok(const struct webconfig *wc, struct MHD_Connection *mc
 	       status == 0;
 }
 
-static bool authorized(struct webconfig *wc, struct MHD_Connection *mc)
+static void *auth_main(void *arg)
 {
-	char *user, *pass = NULL;
-	bool ok;
+	struct httpd *h = arg;
+	uint64_t one = 1;
 
-	if (!wc || !wc->nusers)
-		return true;
-	user = MHD_basic_auth_get_username_password(mc, &pass);
-	ok = user && pass && webconfig_check_user(wc, user, pass);
-	if (pass) {
-		explicit_bzero(pass, strlen(pass));
-		MHD_free(pass);
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		struct auth_job *j = h->todo;
+
+		if (!j) {
+			pthread_cond_wait(&h->cond, &h->lock);
+			continue;
+		}
+		h->todo = j->next;
+		pthread_mutex_unlock(&h->lock);
+		webconfig_check_crypt(&j->chk);
+		pthread_mutex_lock(&h->lock);
+		j->next = h->done;
+		h->done = j;
+		/* It fails only when the counter is saturated: a wakeup is pending anyway. */
+		(void)!write(h->efd, &one, sizeof(one));
 	}
-	if (user)
-		MHD_free(user);
-	return ok;
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* Resume the connections whose check is done; libmicrohttpd calls on_request again. */
+static void auth_collect(struct httpd *h)
+{
+	struct auth_job *j, *next;
+	uint64_t n;
+
+	if (!h->worker)
+		return;
+	/* EAGAIN when nothing was signalled: the list is looked at all the same. */
+	(void)!read(h->efd, &n, sizeof(n));
+	pthread_mutex_lock(&h->lock);
+	j = h->done;
+	h->done = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		h->inflight--;
+		MHD_resume_connection(j->mc);
+	}
+}
+
+static struct auth_job *auth_submit(struct httpd *h, struct MHD_Connection *mc,
+				    struct wc_check *chk)
+{
+	struct auth_job *j, **tail;
+
+	if (!h->worker || h->inflight >= AUTH_QUEUE)
+		return NULL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->mc = mc;
+	j->chk = *chk;
+	h->inflight++;
+	pthread_mutex_lock(&h->lock);
+	for (tail = &h->todo; *tail; tail = &(*tail)->next)
+		;
+	*tail = j;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return j;
+}
+
+static int worker_start(struct httpd *h)
+{
+	sigset_t all, old;
+	int err;
+
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0)
+		return -1;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	/* Signals (SIGTERM, SIGINT) must interrupt the main thread's poll, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&h->thread, NULL, auth_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		close(h->efd);
+		h->efd = -1;
+		errno = err;
+		return -1;
+	}
+	h->worker = true;
+	return 0;
+}
+
+/* Stop the worker and give every suspended connection back to libmicrohttpd, refused. */
+static void worker_stop(struct httpd *h)
+{
+	struct auth_job *lists[2], *j, *next;
+
+	if (!h->worker)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	h->worker = false;
+	lists[0] = h->todo;
+	lists[1] = h->done;
+	h->todo = h->done = NULL;
+	for (int i = 0; i < 2; i++) {
+		for (j = lists[i]; j; j = next) {
+			next = j->next;
+			j->next = NULL;
+			j->chk.ok = false;
+			MHD_resume_connection(j->mc);
+		}
+	}
+	MHD_run(h->d);
+	close(h->efd);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+}
+
+/* Frees a job whose connection ended before on_request could take the result. */
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+
+	if (*req && *req != h) {
+		struct auth_job *j = *req;
+
+		webconfig_check_abandon(&j->chk);
+		free(j);
+	}
+	*req = NULL;
 }
 
 static bool has_body(struct MHD_Connection *mc)
@@ -460,22 +605,59 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	size_t len = 0;
 
 	/* Later calls carry a request body, already refused: discard it. */
-	if (*req) {
+	if (*req == h) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	*req = h;
-	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci && ci->socket_context) {
-		struct conn *c = ci->socket_context;
+	if (*req) {
+		/* Resumed: the worker has checked the password. */
+		struct auth_job *j = *req;
+		bool ok = webconfig_check_end(h->wc, &j->chk);
 
-		c->answered = true;
-		c->answered_ms = now_ms();
+		free(j);
+		*req = h;
+		*upload_data_size = 0;
+		if (!ok)
+			return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
+	} else {
+		*req = h;
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci && ci->socket_context) {
+			struct conn *c = ci->socket_context;
+
+			c->answered = true;
+			c->answered_ms = now_ms();
+		}
+		if (!client_cert_ok(h->wc, mc))
+			return MHD_NO;
+		if (h->wc && h->wc->nusers) {
+			char *user, *pass = NULL;
+			struct wc_check chk;
+			struct auth_job *j = NULL;
+			int rc;
+
+			user = MHD_basic_auth_get_username_password(mc, &pass);
+			rc = webconfig_check_begin(h->wc, user, pass, &chk);
+			if (pass) {
+				explicit_bzero(pass, strlen(pass));
+				MHD_free(pass);
+			}
+			if (user)
+				MHD_free(user);
+			if (rc == WC_NEEDS_BCRYPT) {
+				j = auth_submit(h, mc, &chk);
+				if (!j)
+					webconfig_check_abandon(&chk);
+			}
+			if (j) {
+				*req = j;
+				MHD_suspend_connection(mc);
+				return MHD_YES;
+			}
+			if (rc != WC_ACCEPTED)
+				return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
+		}
 	}
-	if (!client_cert_ok(h->wc, mc))
-		return MHD_NO;
-	if (!authorized(h->wc, mc))
-		return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
 	if (has_body(mc))
@@ -547,6 +729,7 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 		goto nomem;
 	h->lfd = -1;
 	h->mhd_fd = -1;
+	h->efd = -1;
 	h->lim = l;
 	h->wc = wc;
 	h->nslots = 2 * l.max_conns;
@@ -568,6 +751,10 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 		(intptr_t)((l.read_timeout_ms + l.write_timeout_ms) / 1000 + 1), NULL };
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 					      (intptr_t)on_notify, h };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					      (intptr_t)on_completed, h };
+	if (wc && wc->nusers)
+		flags |= MHD_ALLOW_SUSPEND_RESUME;	/* while the worker runs bcrypt */
 	if (wc && wc->tls) {
 		flags |= MHD_USE_TLS;
 		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, wc->cert_pem };
@@ -624,6 +811,13 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 		return NULL;
 	}
 	h->mhd_fd = di->epoll_fd;
+	if (wc && wc->nusers && worker_start(h)) {
+		if (err)
+			snprintf(err, errlen, "cannot start the password-check thread: %s",
+				 strerror(errno));
+		httpd_free(h);
+		return NULL;
+	}
 	return h;
 
 nomem:
@@ -637,6 +831,7 @@ void httpd_free(struct httpd *h)
 {
 	if (!h)
 		return;
+	worker_stop(h);
 	if (h->d)
 		MHD_stop_daemon(h->d);	/* closes every client connection */
 	if (h->lfd >= 0)
@@ -665,6 +860,8 @@ int httpd_pollfds(struct httpd *h, struct pollfd *fds, int max)
 		fds[n++] = (struct pollfd){ .fd = h->mhd_fd, .events = POLLIN };
 	if (n < max && can_accept(h, now_ms()))
 		fds[n++] = (struct pollfd){ .fd = h->lfd, .events = POLLIN };
+	if (n < max && h->worker)
+		fds[n++] = (struct pollfd){ .fd = h->efd, .events = POLLIN };
 	return n;
 }
 
@@ -708,6 +905,7 @@ void httpd_process(struct httpd *h, const struct pollfd *fds, int n,
 		return;
 	h->render = render;
 	h->ctx = ctx;
+	auth_collect(h);
 	MHD_run(h->d);
 	/* Close what we shut down at once, so its slot is free for accept_new. */
 	if (expire(h, now_ms()))

@@ -25,7 +25,9 @@
  *  - With a web config (webconfig.h): TLS as configured, client certificates checked per
  *    client_auth_type after the handshake (a client that fails the policy is disconnected
  *    without a response, as a Go exporter's handshake would fail), and basic auth checked
- *    before anything else (401 with WWW-Authenticate otherwise).
+ *    before anything else (401 with WWW-Authenticate otherwise). bcrypt runs in a worker
+ *    thread while the connection is suspended, so the caller's loop never waits for it;
+ *    at most 4 checks wait for it, more get a 401 at once.
  *  - Every response carries "Connection: close": one request per connection, so the
  *    admission rules below see every request.
  *  - We accept() ourselves and hand sockets to libmicrohttpd, so that we, not the library,
@@ -74,7 +76,7 @@ struct webconfig;
 #define HTTPD_EVICT_GRACE_MS		100
 
 /* httpd_pollfds() fills at most this many entries. */
-#define HTTPD_POLLFDS			2
+#define HTTPD_POLLFDS			3
 
 struct httpd_limits {
 	unsigned int max_conns;		/* concurrent client connections */
@@ -112,8 +114,9 @@ uint16_t httpd_port(const struct httpd *h);
 int httpd_max_pollfds(const struct httpd *h);
 
 /*
- * Fill fds[0..ret) with libmicrohttpd's epoll descriptor and the listening socket (unless no
- * slot can be had now, or accepting is paused); revents are zeroed. Fills at most max.
+ * Fill fds[0..ret) with libmicrohttpd's epoll descriptor, the listening socket (unless no
+ * slot can be had now, or accepting is paused) and, with basic auth, the password worker's
+ * eventfd; revents are zeroed. Fills at most max.
  */
 int httpd_pollfds(struct httpd *h, struct pollfd *fds, int max);
 

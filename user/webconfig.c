@@ -495,22 +495,21 @@ static bool bcrypt_budget(struct webconfig *wc)
 	return true;
 }
 
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass)
+int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pass,
+			  struct wc_check *c)
 {
-	static struct crypt_data cd;	/* 32 kB: not on the stack */
-	unsigned char digest[32];
-	const char *hash, *out;
 	size_t ulen, plen, hlen, blen;
-	bool found = false, ok;
+	const char *hash;
 	char *buf;
 	int idx = 0;
 
+	memset(c, 0, sizeof(*c));
 	if (!wc->nusers || !user || !pass)
-		return false;
+		return WC_REFUSED;
 	for (int i = 0; i < wc->nusers; i++) {
 		if (!strcmp(wc->users[i].name, user)) {
 			idx = i;
-			found = true;
+			c->found = true;
 			break;
 		}
 	}
@@ -522,36 +521,94 @@ bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pa
 	blen = sizeof(wc->salt) + ulen + 1 + plen + 1 + hlen;
 	buf = malloc(blen);
 	if (!buf)
-		return false;
+		return WC_REFUSED;
 	memcpy(buf, wc->salt, sizeof(wc->salt));
 	memcpy(buf + sizeof(wc->salt), user, ulen + 1);
 	memcpy(buf + sizeof(wc->salt) + ulen + 1, pass, plen + 1);
 	memcpy(buf + sizeof(wc->salt) + ulen + 1 + plen + 1, hash, hlen);
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, blen, digest) < 0) {
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, blen, c->digest) < 0) {
 		free(buf);
-		return false;
+		return WC_REFUSED;
 	}
 	explicit_bzero(buf, blen);
 	free(buf);
-	if (found && wc->users[idx].ok_valid &&
-	    ct_equal((char *)wc->users[idx].ok_digest, (char *)digest, 32))
-		return true;
+	if (c->found && wc->users[idx].ok_valid &&
+	    ct_equal((char *)wc->users[idx].ok_digest, (char *)c->digest, 32))
+		return WC_ACCEPTED;
 	for (int i = 0; i < WC_CACHE; i++) {
-		if (wc->bad[i].used && ct_equal((char *)wc->bad[i].digest, (char *)digest, 32))
-			return false;
+		if (wc->bad[i].used && ct_equal((char *)wc->bad[i].digest, (char *)c->digest, 32))
+			return WC_REFUSED;
 	}
 	if (!bcrypt_budget(wc))
-		return false;
-	out = crypt_r(pass, hash, &cd);
-	ok = out && strlen(out) == hlen && ct_equal(out, hash, hlen) && found;
-	explicit_bzero(&cd, sizeof(cd));
-	if (ok) {
-		memcpy(wc->users[idx].ok_digest, digest, 32);
-		wc->users[idx].ok_valid = true;
-	} else {
-		memcpy(wc->bad[wc->bad_next].digest, digest, 32);
-		wc->bad[wc->bad_next].used = true;
-		wc->bad_next = (wc->bad_next + 1) % WC_CACHE;
+		return WC_REFUSED;
+	c->pass = strdup(pass);
+	c->hash = strdup(hash);
+	if (!c->pass || !c->hash) {
+		free(c->pass);
+		free(c->hash);
+		c->pass = c->hash = NULL;
+		return WC_REFUSED;
 	}
+	c->idx = idx;
+	return WC_NEEDS_BCRYPT;
+}
+
+void webconfig_check_crypt(struct wc_check *c)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));	/* 32 kB: not on the stack */
+	const char *out;
+	size_t hlen = strlen(c->hash);
+
+	out = cd ? crypt_r(c->pass, c->hash, cd) : NULL;
+	c->ok = out && strlen(out) == hlen && ct_equal(out, c->hash, hlen) && c->found;
+	if (cd) {
+		explicit_bzero(cd, sizeof(*cd));
+		free(cd);
+	}
+}
+
+bool webconfig_check_end(struct webconfig *wc, struct wc_check *c)
+{
+	bool ok = c->ok;
+
+	if (!c->pass)
+		return false;
+	/* Only remember a result for the hash it was checked against (no reload in between). */
+	if (c->idx < wc->nusers && !strcmp(wc->users[c->idx].hash, c->hash)) {
+		if (ok) {
+			memcpy(wc->users[c->idx].ok_digest, c->digest, 32);
+			wc->users[c->idx].ok_valid = true;
+		} else {
+			memcpy(wc->bad[wc->bad_next].digest, c->digest, 32);
+			wc->bad[wc->bad_next].used = true;
+			wc->bad_next = (wc->bad_next + 1) % WC_CACHE;
+		}
+	}
+	webconfig_check_abandon(c);
 	return ok;
+}
+
+void webconfig_check_abandon(struct wc_check *c)
+{
+	if (c->pass) {
+		explicit_bzero(c->pass, strlen(c->pass));
+		free(c->pass);
+	}
+	free(c->hash);
+	c->pass = c->hash = NULL;
+}
+
+bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass)
+{
+	struct wc_check c;
+
+	switch (webconfig_check_begin(wc, user, pass, &c)) {
+	case WC_ACCEPTED:
+		return true;
+	case WC_NEEDS_BCRYPT:
+		webconfig_check_crypt(&c);
+		return webconfig_check_end(wc, &c);
+	default:
+		return false;
+	}
 }

@@ -87,4 +87,23 @@ const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t l
  */
 bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass);
 
+/*
+ * The same in three steps, so that bcrypt can run off the event loop: begin and end in the
+ * thread that owns wc, crypt in any thread (it touches only *c).
+ */
+enum { WC_REFUSED, WC_ACCEPTED, WC_NEEDS_BCRYPT };
+
+struct wc_check {
+	uint8_t digest[32];
+	int idx;
+	bool found, ok;
+	char *pass, *hash;	/* copies, freed by end/abandon */
+};
+
+int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pass,
+			  struct wc_check *c);
+void webconfig_check_crypt(struct wc_check *c);
+bool webconfig_check_end(struct webconfig *wc, struct wc_check *c);
+void webconfig_check_abandon(struct wc_check *c);
+
 #endif /* MTUWATCH_WEBCONFIG_H */
