@@ -280,6 +280,7 @@ static int user_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t
 		return fail(c, v, "out of memory");
 	wc->users = u;
 	u = &wc->users[wc->nusers];
+	memset(u, 0, sizeof(*u));
 	u->name = strdup(key);
 	u->hash = strdup(hash);
 	if (!u->name || !u->hash) {
