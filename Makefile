@@ -13,12 +13,15 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
 LDLIBS    += -lbpf -lelf -lz -lnftables -ljansson
+# The exporter's HTTP(S) server and its web config.
+WEB_LIBS  := -lmicrohttpd -lgnutls -lyaml -lcrypt
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
               -Wall -Wno-unused-function
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
-             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c user/probe.c
+             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c user/probe.c \
+             user/webconfig.c
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests link without a kernel.
 PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
@@ -26,8 +29,9 @@ PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
                iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
-               curl netcat-openbsd procps util-linux python3 \
-               libnftables-dev libjansson-dev
+               curl netcat-openbsd procps util-linux python3 jq \
+               libnftables-dev libjansson-dev \
+               libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev
 
 ifeq ($(V),1)
 Q :=
@@ -77,11 +81,11 @@ $(OUT)/probe.o: $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
 UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
-              $(OUT)/test_hostcfg $(OUT)/test_hostile
+              $(OUT)/test_hostcfg $(OUT)/test_hostile $(OUT)/test_webconfig
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -91,9 +95,13 @@ $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
 
-$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o
+$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/webconfig.o
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -o $@
+
+$(OUT)/test_webconfig: tests/unit/test_webconfig.c $(OUT)/webconfig.o
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -o $@
 
 $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)

@@ -22,12 +22,15 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "webconfig.h"
 #include "mtuwatch.skel.h"
 
 #define MAX_STATS 4096
 
 struct exp {
 	struct httpd *h;
+	const char *web_config;
+	struct webconfig wc;
 	const char *textfile_dir;
 	int interval;
 	uint64_t next_write;
@@ -146,13 +149,13 @@ out:
 
 static int exp_poll(struct mw_driver *d, int ms)
 {
-	struct pollfd fds[1 + 64];
+	struct pollfd fds[1 + HTTPD_POLLFDS];
 	int n = 1, t, err;
 
 	fds[0].fd = ring_buffer__epoll_fd(d->s.rb);
 	fds[0].events = POLLIN;
 	if (X.h) {
-		n += httpd_pollfds(X.h, fds + 1, 64);
+		n += httpd_pollfds(X.h, fds + 1, HTTPD_POLLFDS);
 		t = httpd_next_timeout_ms(X.h);
 		if (t >= 0 && t < ms)
 			ms = t;
@@ -190,6 +193,9 @@ static int exp_extra(int c, const char *arg, void *ctx)
 		return 0;
 	case 't':
 		X.textfile_dir = arg;
+		return 0;
+	case 'W':
+		X.web_config = arg;
 		return 0;
 	case 'I':
 		if (parse_uint(arg, "interval", 86400, &v))
@@ -253,11 +259,13 @@ static void exp_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
-		   "                       [--top N]\n"
+		   "                       [--top N] [--web-config FILE]\n"
 		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
 		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
 		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"
-		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n");
+		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
+		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
+		   "exporter-toolkit (node_exporter's --web.config.file).\n");
 }
 
 int cmd_export(int argc, char **argv)
@@ -269,13 +277,14 @@ int cmd_export(int argc, char **argv)
 		{ "prefix4", required_argument, NULL, '4' },
 		{ "prefix6", required_argument, NULL, '6' },
 		{ "top", required_argument, NULL, 'T' },
+		{ "web-config", required_argument, NULL, 'W' },
 		{},
 	};
 	const char *listen = NULL;
 	struct watch_opts w = {};
 	struct mw_driver d = {};
 	struct utsname u;
-	char err[256];
+	char err[512];
 	int rc;
 
 	X = (struct exp){ .interval = 15, .prefix4 = 24, .prefix6 = 64, .top = 20 };
@@ -301,16 +310,28 @@ int cmd_export(int argc, char **argv)
 			X.textfile_dir, strerror(errno));
 		return 2;
 	}
+	if (X.web_config && X.textfile_dir) {
+		pr_warn("--web-config applies to --listen, not to --textfile\n");
+		return 2;
+	}
+	/* Before any BPF work: a bad file is a usage error, never a half-configured server. */
+	if (X.web_config && webconfig_load(X.web_config, &X.wc, err, sizeof(err))) {
+		pr_warn("%s\n", err);
+		return 2;
+	}
 	uname(&u);
 	snprintf(X.kernel, sizeof(X.kernel), "%s", u.release);
 	X.stats = calloc(MAX_STATS, sizeof(*X.stats));
-	if (!X.stats)
+	if (!X.stats) {
+		webconfig_free(&X.wc);
 		return 1;
+	}
 	if (listen) {
-		X.h = httpd_new(listen, NULL, err, sizeof(err));
+		X.h = httpd_new(listen, NULL, X.web_config ? &X.wc : NULL, err, sizeof(err));
 		if (!X.h) {
 			pr_warn("%s\n", err);
 			free(X.stats);
+			webconfig_free(&X.wc);
 			return 1;
 		}
 	}
@@ -319,14 +340,17 @@ int cmd_export(int argc, char **argv)
 	if (!rc) {
 		driver_describe(&d);
 		d.on_tick = exp_tick;
-		fprintf(stderr, "mtuwatch: exporting %s%s\n", listen ? "on " : "to ",
-			listen ? listen : X.textfile_dir);
+		fprintf(stderr, "mtuwatch: exporting %s%s%s%s\n", listen ? "on " : "to ",
+			listen ? listen : X.textfile_dir,
+			listen ? (X.wc.tls ? " (https" : " (http") : "",
+			listen ? (X.wc.nusers ? ", basic auth)" : ")") : "");
 		if (X.textfile_dir)
 			exp_tick(&d);
 		driver_run(&d, w.duration, exp_poll);
 	}
 	driver_close(&d);
 	httpd_free(X.h);
+	webconfig_free(&X.wc);
 	free(X.stats);
 	return rc;
 }

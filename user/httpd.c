@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Minimal hardened HTTP/1.x server for the Prometheus endpoint. See httpd.h
- * for the contract; this file keeps to it with fixed memory per connection
- * (allocated once in httpd_new), incremental parsing (each received byte is
- * examined once, so trickled requests cannot cost quadratic CPU) and
- * deadlines on every connection state.
+ * The Prometheus endpoint on libmicrohttpd. See httpd.h for the contract. libmicrohttpd parses
+ * HTTP and runs TLS; we keep the listening socket and admission (slots, eviction, deadlines),
+ * because its own connection limit turns away newcomers, which is exactly what lets idle
+ * clients lock out a scrape.
  */
 #define _GNU_SOURCE
 #include "httpd.h"
@@ -12,70 +11,70 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+#include "webconfig.h"
 
 #define ACCEPT_PAUSE_MS		100
 #define LISTEN_BACKLOG		128
-/* A lingering client may send us at most this much before we just close. */
-#define LINGER_MAX_DRAIN	(256 * 1024)
-
-enum conn_state {
-	C_FREE = 0,
-	C_READ,		/* waiting for the request line and headers */
-	C_WRITE,	/* sending the response */
-	C_LINGER,	/* response sent, SHUT_WR done, draining until EOF */
-};
-
-enum method {
-	M_NONE = 0,
-	M_GET,
-	M_HEAD,
-	M_OTHER,	/* syntactically valid, not allowed */
-};
+#define ACCEPT_BATCH		16
+#define CONTENT_TYPE		"text/plain; version=0.0.4; charset=utf-8"
+/* Requests waiting for bcrypt at most; more get a 401 at once (see webconfig.h's budget). */
+#define AUTH_QUEUE		4
 
 struct conn {
+	bool used;
+	bool answered;		/* the request is complete and a response queued */
+	bool evicted;		/* shut down by us; libmicrohttpd has yet to close it */
 	int fd;
-	enum conn_state st;
-	uint64_t start_ms;	/* accept time: eviction order */
-	uint64_t deadline_ms;	/* of the current state */
-	uint64_t accept_gen;	/* httpd_process() call that accepted it */
+	uint64_t start_ms, answered_ms;
+};
 
-	/* request parsing */
-	char *req;		/* max_request bytes, owned by struct httpd */
-	size_t len;		/* bytes received */
-	size_t scanned;		/* bytes already examined by the parser */
-	size_t line_start;	/* start of the line being received */
-	bool have_reqline;
-	enum method method;
-	bool path_ok;		/* target is /metrics */
-	bool has_body;		/* Content-Length > 0 or Transfer-Encoding */
-
-	/* response */
-	char hdr[320];
-	size_t hdr_len, hdr_off;
-	char *body;		/* malloc()ed by render(), NULL for error responses */
-	size_t body_len, body_off;
-
-	size_t drained;		/* bytes discarded while lingering */
+/* A basic-auth check handed to the worker while its connection is suspended. */
+struct auth_job {
+	struct auth_job *next;
+	struct MHD_Connection *mc;
+	struct wc_check chk;
 };
 
 struct httpd {
 	int lfd;
 	uint16_t port;
 	struct httpd_limits lim;
-	struct conn *conns;
-	char *reqbuf;		/* max_conns * max_request */
-	unsigned int nconns;
+	struct MHD_Daemon *d;
+	int mhd_fd;
+	struct webconfig *wc;
+	struct conn *conns;	/* 2 * max_conns: the live ones and the evicted not yet closed */
+	unsigned int nslots, live;
 	uint64_t accept_paused_until;
-	uint64_t gen;
+	httpd_render_fn render;
+	void *ctx;
+	char prio[128];
+	char *trust;		/* what makes libmicrohttpd ask for client certificates */
+	/*
+	 * bcrypt takes a tenth of a second or more: a worker thread runs it so that the event
+	 * loop (scrapes, the ring buffer) never waits for a password check.
+	 */
+	bool worker;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct auth_job *todo, *done;	/* under lock */
+	bool stop;			/* under lock */
+	unsigned int inflight;		/* given to the worker, not yet collected */
+	int efd;			/* the worker signals finished jobs */
 };
 
 static uint64_t now_ms(void)
@@ -217,16 +216,486 @@ static unsigned int clampu(unsigned int v, unsigned int def, unsigned int lo, un
 	return v > hi ? hi : v;
 }
 
+/* ---------------------------------------------------------------------------
+ * Connection admission
+ */
+
+static struct conn *slot_of_fd(struct httpd *h, int fd)
+{
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		if (h->conns[i].used && h->conns[i].fd == fd)
+			return &h->conns[i];
+	}
+	return NULL;
+}
+
+/*
+ * Make libmicrohttpd drop the connection at its next run: shutdown() wakes its epoll with EOF
+ * while the descriptor stays its own to close (no reuse race). abortive: reset instead of FIN,
+ * so that the kernel frees a send queue the client does not read.
+ */
+static void conn_kill(struct httpd *h, struct conn *c, bool abortive)
+{
+	if (c->evicted)
+		return;
+	if (abortive) {
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	shutdown(c->fd, SHUT_RDWR);
+	c->evicted = true;
+	h->live--;
+}
+
+static void on_notify(void *cls, struct MHD_Connection *mc, void **socket_context,
+		      enum MHD_ConnectionNotificationCode toe)
+{
+	struct httpd *h = cls;
+	struct conn *c;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		*socket_context = ci ? slot_of_fd(h, ci->connect_fd) : NULL;
+		return;
+	}
+	c = *socket_context;
+	if (!c || !c->used)
+		return;
+	if (!c->evicted)
+		h->live--;
+	c->used = false;
+	*socket_context = NULL;
+}
+
+static bool evictable(const struct httpd *h, const struct conn *c, uint64_t now)
+{
+	return c->used && !c->evicted && !c->answered && now - c->start_ms >= HTTPD_EVICT_GRACE_MS;
+}
+
+/* The oldest connection still waiting for its request, once past the grace period. */
+static struct conn *pick_victim(struct httpd *h, uint64_t now)
+{
+	struct conn *v = NULL;
+
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		struct conn *c = &h->conns[i];
+
+		if (evictable(h, c, now) && (!v || c->start_ms < v->start_ms))
+			v = c;
+	}
+	return v;
+}
+
+static struct conn *free_slot(struct httpd *h)
+{
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		if (!h->conns[i].used)
+			return &h->conns[i];
+	}
+	return NULL;
+}
+
+/* A slot can be had now: one is free, or a live connection can be evicted. */
+static bool can_accept(struct httpd *h, uint64_t now)
+{
+	if (now < h->accept_paused_until || !free_slot(h))
+		return false;
+	return h->live < h->lim.max_conns || pick_victim(h, now);
+}
+
+static bool pending(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void accept_new(struct httpd *h)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		uint64_t now = now_ms();
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct conn *c = free_slot(h);
+		int fd;
+
+		if (!c || now < h->accept_paused_until)
+			return;
+		if (h->live >= h->lim.max_conns) {
+			struct conn *v = pick_victim(h, now);
+
+			/* Evict only for a client that is really there. */
+			if (!v || !pending(h->lfd))
+				return;
+			conn_kill(h, v, false);
+		}
+		fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				h->accept_paused_until = now + ACCEPT_PAUSE_MS;
+			return;
+		}
+		*c = (struct conn){ .used = true, .fd = fd, .start_ms = now };
+		h->live++;
+		/* It closes fd itself on failure; a STARTED notify may have claimed the slot. */
+		if (MHD_add_connection(h->d, fd, (struct sockaddr *)&ss, sl) != MHD_YES && c->used &&
+		    c->fd == fd) {
+			c->used = false;
+			if (!c->evicted)
+				h->live--;
+		}
+	}
+}
+
+/* Read deadline for waiting connections, write deadline for answered ones. */
+static int expire(struct httpd *h, uint64_t now)
+{
+	int n = 0;
+
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		struct conn *c = &h->conns[i];
+
+		if (!c->used || c->evicted)
+			continue;
+		if (!c->answered && now - c->start_ms >= h->lim.read_timeout_ms) {
+			conn_kill(h, c, false);
+			n++;
+		} else if (c->answered && now - c->answered_ms >= h->lim.write_timeout_ms) {
+			conn_kill(h, c, true);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * Requests
+ */
+
+static enum MHD_Result queue(struct MHD_Connection *mc, unsigned int status,
+			     struct MHD_Response *r, bool auth_fail)
+{
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (auth_fail)
+		ret = MHD_queue_basic_auth_fail_response(mc, "mtuwatch", r);
+	else
+		ret = MHD_queue_response(mc, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *mc, unsigned int status,
+				  const char *text)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+								 MHD_RESPMEM_PERSISTENT);
+
+	if (r) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	}
+	return queue(mc, status, r, status == MHD_HTTP_UNAUTHORIZED);
+}
+
+/* client_auth_type, enforced once the handshake is done (see httpd.h). */
+static bool client_cert_ok(const struct webconfig *wc, struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_typed_vdata_st purpose = {
+		.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT,
+	};
+	unsigned int n = 0, status = 0;
+
+	if (!wc || !wc->tls || wc->client_auth == WC_NO_CLIENT_CERT ||
+	    wc->client_auth == WC_REQUEST_CLIENT_CERT)
+		return true;
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return false;
+	if (!gnutls_certificate_get_peers(ci->tls_session, &n) || !n)
+		return wc->client_auth == WC_VERIFY_CLIENT_CERT_IF_GIVEN;
+	if (wc->client_auth == WC_REQUIRE_ANY_CLIENT_CERT)
+		return true;
+	return gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status) == 0 &&
+	       status == 0;
+}
+
+static void *auth_main(void *arg)
+{
+	struct httpd *h = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		struct auth_job *j = h->todo;
+
+		if (!j) {
+			pthread_cond_wait(&h->cond, &h->lock);
+			continue;
+		}
+		h->todo = j->next;
+		pthread_mutex_unlock(&h->lock);
+		webconfig_check_crypt(&j->chk);
+		pthread_mutex_lock(&h->lock);
+		j->next = h->done;
+		h->done = j;
+		/* It fails only when the counter is saturated: a wakeup is pending anyway. */
+		(void)!write(h->efd, &one, sizeof(one));
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* Resume the connections whose check is done; libmicrohttpd calls on_request again. */
+static void auth_collect(struct httpd *h)
+{
+	struct auth_job *j, *next;
+	uint64_t n;
+
+	if (!h->worker)
+		return;
+	/* EAGAIN when nothing was signalled: the list is looked at all the same. */
+	(void)!read(h->efd, &n, sizeof(n));
+	pthread_mutex_lock(&h->lock);
+	j = h->done;
+	h->done = NULL;
+	pthread_mutex_unlock(&h->lock);
+	for (; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		h->inflight--;
+		MHD_resume_connection(j->mc);
+	}
+}
+
+static struct auth_job *auth_submit(struct httpd *h, struct MHD_Connection *mc,
+				    struct wc_check *chk)
+{
+	struct auth_job *j, **tail;
+
+	if (!h->worker || h->inflight >= AUTH_QUEUE)
+		return NULL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->mc = mc;
+	j->chk = *chk;
+	h->inflight++;
+	pthread_mutex_lock(&h->lock);
+	for (tail = &h->todo; *tail; tail = &(*tail)->next)
+		;
+	*tail = j;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return j;
+}
+
+static int worker_start(struct httpd *h)
+{
+	sigset_t all, old;
+	int err;
+
+	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->efd < 0)
+		return -1;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	/* Signals (SIGTERM, SIGINT) must interrupt the main thread's poll, not this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&h->thread, NULL, auth_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		close(h->efd);
+		h->efd = -1;
+		errno = err;
+		return -1;
+	}
+	h->worker = true;
+	return 0;
+}
+
+/* Stop the worker and give every suspended connection back to libmicrohttpd, refused. */
+static void worker_stop(struct httpd *h)
+{
+	struct auth_job *lists[2], *j, *next;
+
+	if (!h->worker)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	h->worker = false;
+	lists[0] = h->todo;
+	lists[1] = h->done;
+	h->todo = h->done = NULL;
+	for (int i = 0; i < 2; i++) {
+		for (j = lists[i]; j; j = next) {
+			next = j->next;
+			j->next = NULL;
+			j->chk.ok = false;
+			MHD_resume_connection(j->mc);
+		}
+	}
+	MHD_run(h->d);
+	close(h->efd);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+}
+
+/* Frees a job whose connection ended before on_request could take the result. */
+static void on_completed(void *cls, struct MHD_Connection *mc, void **req,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct httpd *h = cls;
+
+	if (*req && *req != h) {
+		struct auth_job *j = *req;
+
+		webconfig_check_abandon(&j->chk);
+		free(j);
+	}
+	*req = NULL;
+}
+
+static bool has_body(struct MHD_Connection *mc)
+{
+	const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		return true;
+	return cl && strspn(cl, "0") != strlen(cl);
+}
+
+/* RFC 9112 3.2.2: a server must accept the absolute form "http://host/metrics" too. */
+static const char *origin_form(const char *url)
+{
+	const char *p = NULL;
+
+	if (!strncasecmp(url, "http://", 7))
+		p = url + 7;
+	else if (!strncasecmp(url, "https://", 8))
+		p = url + 8;
+	if (!p)
+		return url;
+	p = strchr(p, '/');
+	return p ? p : "/";
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size, void **req)
+{
+	struct httpd *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct MHD_Response *r;
+	char *body = NULL;
+	size_t len = 0;
+
+	/* Later calls carry a request body, already refused: discard it. */
+	if (*req == h) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*req) {
+		/* Resumed: the worker has checked the password. */
+		struct auth_job *j = *req;
+		bool ok = webconfig_check_end(h->wc, &j->chk);
+
+		free(j);
+		*req = h;
+		*upload_data_size = 0;
+		if (!ok)
+			return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
+	} else {
+		*req = h;
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci && ci->socket_context) {
+			struct conn *c = ci->socket_context;
+
+			c->answered = true;
+			c->answered_ms = now_ms();
+		}
+		if (!client_cert_ok(h->wc, mc))
+			return MHD_NO;
+		if (h->wc && h->wc->nusers) {
+			char *user, *pass = NULL;
+			struct wc_check chk;
+			struct auth_job *j = NULL;
+			int rc;
+
+			user = MHD_basic_auth_get_username_password(mc, &pass);
+			rc = webconfig_check_begin(h->wc, user, pass, &chk);
+			if (pass) {
+				explicit_bzero(pass, strlen(pass));
+				MHD_free(pass);
+			}
+			if (user)
+				MHD_free(user);
+			if (rc == WC_NEEDS_BCRYPT) {
+				j = auth_submit(h, mc, &chk);
+				if (!j)
+					webconfig_check_abandon(&chk);
+			}
+			if (j) {
+				*req = j;
+				MHD_suspend_connection(mc);
+				return MHD_YES;
+			}
+			if (rc != WC_ACCEPTED)
+				return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
+		}
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply_text(mc, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+	if (has_body(mc))
+		return reply_text(mc, MHD_HTTP_CONTENT_TOO_LARGE, "Request bodies are not accepted\n");
+	if (strcmp(origin_form(url), "/metrics"))
+		return reply_text(mc, MHD_HTTP_NOT_FOUND, "Not Found: try /metrics\n");
+	if (!h->render || h->render(h->ctx, &body, &len)) {
+		free(body);
+		return reply_text(mc, MHD_HTTP_INTERNAL_SERVER_ERROR, "Internal Server Error\n");
+	}
+	if (body)
+		r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	else
+		r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+	return queue(mc, MHD_HTTP_OK, r, false);
+}
+
+/* ---------------------------------------------------------------------------
+ * Life cycle and the caller's loop
+ */
+
 struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			char *err, size_t errlen)
+			struct webconfig *wc, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss, bound;
 	socklen_t sslen = 0, blen = sizeof(bound);
 	struct httpd_limits l = { 0 };
+	unsigned int flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL;
+	struct MHD_OptionItem opts[12];
+	const union MHD_DaemonInfo *di;
 	struct httpd *h;
 	bool dual;
-	int e = 0;
-	unsigned int i;
+	int e = 0, no = 0;
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -246,20 +715,65 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 				   24 * 3600 * 1000);
 	l.write_timeout_ms = clampu(l.write_timeout_ms, HTTPD_DEFAULT_WRITE_TIMEOUT_MS, 1,
 				    24 * 3600 * 1000);
+	if (wc && wc->tls && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		if (err)
+			snprintf(err, errlen, "cannot serve TLS: this libmicrohttpd was built "
+				 "without it -- install Debian's libmicrohttpd12");
+		return NULL;
+	}
+	/* A vanished client must cost an EPIPE, not the process. */
+	signal(SIGPIPE, SIG_IGN);
 
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		goto nomem;
 	h->lfd = -1;
+	h->mhd_fd = -1;
+	h->efd = -1;
 	h->lim = l;
-	h->conns = calloc(l.max_conns, sizeof(*h->conns));
-	h->reqbuf = malloc((size_t)l.max_conns * l.max_request);
-	if (!h->conns || !h->reqbuf)
+	h->wc = wc;
+	h->nslots = 2 * l.max_conns;
+	h->conns = calloc(h->nslots, sizeof(*h->conns));
+	if (!h->conns)
 		goto nomem;
-	for (i = 0; i < l.max_conns; i++) {
-		h->conns[i].fd = -1;
-		h->conns[i].req = h->reqbuf + (size_t)i * l.max_request;
+
+	/*
+	 * The memory pool holds the request head and the response headers; what the request
+	 * cannot get is refused with 431. libmicrohttpd's own idle timeout is a backstop only:
+	 * our deadlines fire first. Its connection limit leaves room for the evicted ones it
+	 * has not closed yet.
+	 */
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					      (intptr_t)l.max_request + 4096, NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+					      (intptr_t)h->nslots + 1, NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+		(intptr_t)((l.read_timeout_ms + l.write_timeout_ms) / 1000 + 1), NULL };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+					      (intptr_t)on_notify, h };
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					      (intptr_t)on_completed, h };
+	if (wc && wc->nusers)
+		flags |= MHD_ALLOW_SUSPEND_RESUME;	/* while the worker runs bcrypt */
+	if (wc && wc->tls) {
+		flags |= MHD_USE_TLS;
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, wc->cert_pem };
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, wc->key_pem };
+		opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+			(void *)webconfig_priorities(wc, h->prio, sizeof(h->prio)) };
+		/*
+		 * libmicrohttpd asks for a client certificate only when it has a trust list. For
+		 * the policies that do not verify, the server's own certificate serves as one.
+		 */
+		if (wc->client_ca_pem)
+			h->trust = wc->client_ca_pem;
+		else if (wc->client_auth != WC_NO_CLIENT_CERT)
+			h->trust = wc->cert_pem;
+		if (h->trust)
+			opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+							      h->trust };
 	}
+	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	h->lfd = open_listener(&ss, sslen, dual, &e);
 	if (h->lfd < 0 && dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
@@ -285,6 +799,25 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 		h->port = ntohs(bound.ss_family == AF_INET6 ?
 				((struct sockaddr_in6 *)&bound)->sin6_port :
 				((struct sockaddr_in *)&bound)->sin_port);
+
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
+				MHD_OPTION_END);
+	di = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+	if (!di) {
+		if (err)
+			snprintf(err, errlen, "cannot start the HTTP%s server on %s -- run with -v "
+				 "and report it", wc && wc->tls ? "S" : "", listen_spec);
+		httpd_free(h);
+		return NULL;
+	}
+	h->mhd_fd = di->epoll_fd;
+	if (wc && wc->nusers && worker_start(h)) {
+		if (err)
+			snprintf(err, errlen, "cannot start the password-check thread: %s",
+				 strerror(errno));
+		httpd_free(h);
+		return NULL;
+	}
 	return h;
 
 nomem:
@@ -294,6 +827,19 @@ nomem:
 	return NULL;
 }
 
+void httpd_free(struct httpd *h)
+{
+	if (!h)
+		return;
+	worker_stop(h);
+	if (h->d)
+		MHD_stop_daemon(h->d);	/* closes every client connection */
+	if (h->lfd >= 0)
+		close(h->lfd);
+	free(h->conns);
+	free(h);
+}
+
 uint16_t httpd_port(const struct httpd *h)
 {
 	return h ? h->port : 0;
@@ -301,574 +847,49 @@ uint16_t httpd_port(const struct httpd *h)
 
 int httpd_max_pollfds(const struct httpd *h)
 {
-	return h ? 1 + (int)h->lim.max_conns : 0;
-}
-
-/* ---------------------------------------------------------------------------
- * Connection lifecycle
- */
-
-static void conn_close(struct httpd *h, struct conn *c, bool abortive)
-{
-	if (c->st == C_FREE)
-		return;
-	if (abortive) {
-		/* RST: drop queued response data now instead of keeping it in the kernel. */
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	close(c->fd);
-	free(c->body);
-	c->fd = -1;
-	c->st = C_FREE;
-	c->body = NULL;
-	h->nconns--;
-}
-
-void httpd_free(struct httpd *h)
-{
-	unsigned int i;
-
-	if (!h)
-		return;
-	if (h->conns)
-		for (i = 0; i < h->lim.max_conns; i++)
-			conn_close(h, &h->conns[i], false);
-	if (h->lfd >= 0)
-		close(h->lfd);
-	free(h->conns);
-	free(h->reqbuf);
-	free(h);
-}
-
-static uint64_t linger_ms(const struct httpd *h)
-{
-	return h->lim.read_timeout_ms < HTTPD_LINGER_MS ? h->lim.read_timeout_ms : HTTPD_LINGER_MS;
-}
-
-/*
- * Send as much of header + body as the socket takes. Returns 0 when done or
- * when the socket is full (state stays C_WRITE), -1 when the connection was
- * closed.
- */
-static int conn_flush(struct httpd *h, struct conn *c)
-{
-	while (c->hdr_off < c->hdr_len || c->body_off < c->body_len) {
-		struct iovec iov[2];
-		struct msghdr msg = { .msg_iov = iov };
-		ssize_t r;
-		size_t hrem = c->hdr_len - c->hdr_off;
-
-		if (hrem) {
-			iov[msg.msg_iovlen].iov_base = c->hdr + c->hdr_off;
-			iov[msg.msg_iovlen++].iov_len = hrem;
-		}
-		if (c->body_off < c->body_len) {
-			iov[msg.msg_iovlen].iov_base = c->body + c->body_off;
-			iov[msg.msg_iovlen++].iov_len = c->body_len - c->body_off;
-		}
-		/* MSG_NOSIGNAL: a client that went away must not SIGPIPE the daemon. */
-		r = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			conn_close(h, c, true);
-			return -1;
-		}
-		if ((size_t)r <= hrem) {
-			c->hdr_off += (size_t)r;
-		} else {
-			c->hdr_off = c->hdr_len;
-			c->body_off += (size_t)r - hrem;
-		}
-	}
-	free(c->body);
-	c->body = NULL;
-	c->body_len = c->body_off = 0;
-	/*
-	 * Half-close and drain rather than close(): closing with unread request
-	 * bytes (a body, pipelined requests) makes the kernel send a RST that can
-	 * destroy the response before the client has read it.
-	 */
-	if (shutdown(c->fd, SHUT_WR)) {
-		conn_close(h, c, false);
-		return -1;
-	}
-	c->st = C_LINGER;
-	c->drained = 0;
-	c->deadline_ms = now_ms() + linger_ms(h);
-	return 0;
-}
-
-static const char *reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Content Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
-/*
- * Queue a response and try to send it right away (the common case finishes
- * here). For status 200, body/len is the rendered exposition and is taken
- * over; other statuses get a one-line text body, stored after the headers in
- * c->hdr. head: send headers only, with the Content-Length of the body.
- */
-static void conn_respond(struct httpd *h, struct conn *c, int status, char *body, size_t len,
-			 bool head)
-{
-	char ebody[64];
-	int n;
-
-	if (status != 200) {
-		n = snprintf(ebody, sizeof(ebody), "%d %s\n", status, reason(status));
-		len = (size_t)n;
-	}
-	n = snprintf(c->hdr, sizeof(c->hdr),
-		     "HTTP/1.1 %d %s\r\n"
-		     "Content-Type: %s\r\n"
-		     "Content-Length: %zu\r\n"
-		     "%s"
-		     "Connection: close\r\n"
-		     "\r\n"
-		     "%s",
-		     status, reason(status),
-		     status == 200 ? "text/plain; version=0.0.4; charset=utf-8" :
-				     "text/plain; charset=utf-8",
-		     len,
-		     status == 405 ? "Allow: GET, HEAD\r\n" : "",
-		     status != 200 && !head ? ebody : "");
-	/* Cannot truncate: the longest reason and body are far below sizeof(c->hdr). */
-	c->hdr_len = (size_t)n < sizeof(c->hdr) ? (size_t)n : sizeof(c->hdr) - 1;
-	c->hdr_off = 0;
-	if (status != 200 || head) {
-		free(body);
-		body = NULL;
-		len = 0;
-	}
-	c->body = body;
-	c->body_len = len;
-	c->body_off = 0;
-	c->st = C_WRITE;
-	c->deadline_ms = now_ms() + h->lim.write_timeout_ms;
-	conn_flush(h, c);
-}
-
-/* ---------------------------------------------------------------------------
- * Request parsing
- */
-
-static bool is_tchar(unsigned char ch)
-{
-	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-		return true;
-	return ch && strchr("!#$%&'*+-.^_`|~", ch);
-}
-
-static bool is_digit(char ch)
-{
-	return ch >= '0' && ch <= '9';
-}
-
-/* Returns 0 if acceptable, else the HTTP status to answer with. */
-static int parse_request_line(struct conn *c, const char *p, size_t n)
-{
-	const char *end = p + n, *sp1, *sp2, *t, *te, *q;
-	size_t mlen, tlen;
-
-	sp1 = memchr(p, ' ', n);
-	if (!sp1)
-		return 400;
-	mlen = (size_t)(sp1 - p);
-	if (mlen == 0 || mlen > 32)
-		return 400;
-	for (q = p; q < sp1; q++)
-		if (!is_tchar((unsigned char)*q))
-			return 400;
-	t = sp1 + 1;
-	sp2 = memchr(t, ' ', (size_t)(end - t));
-	if (!sp2)
-		return 400;		/* HTTP/0.9 "GET /" is not supported */
-	tlen = (size_t)(sp2 - t);
-	if (tlen == 0)
-		return 400;
-	for (q = t; q < sp2; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
-			return 400;
-
-	/* Version: exactly "HTTP/D.D" up to the end of the line. */
-	q = sp2 + 1;
-	if (end - q != 8 || memcmp(q, "HTTP/", 5) || !is_digit(q[5]) || q[6] != '.' ||
-	    !is_digit(q[7]))
-		return 400;
-	if (q[5] != '1')
-		return 505;
-
-	if (mlen == 3 && !memcmp(p, "GET", 3))
-		c->method = M_GET;
-	else if (mlen == 4 && !memcmp(p, "HEAD", 4))
-		c->method = M_HEAD;
-	else
-		c->method = M_OTHER;
-
-	/* Target: origin-form "/path?query", absolute-form "http://host/path", or "*". */
-	te = sp2;
-	if (*t == '*' && tlen != 1)
-		return 400;
-	if (*t != '/' && *t != '*') {
-		const char *s = t;
-
-		if (tlen > 7 && !strncasecmp(s, "http://", 7))
-			s += 7;
-		else if (tlen > 8 && !strncasecmp(s, "https://", 8))
-			s += 8;
-		else
-			return 400;
-		t = memchr(s, '/', (size_t)(te - s));
-		if (!t) {
-			c->path_ok = false;
-			return 0;
-		}
-	}
-	for (q = t; q < te && *q != '?' && *q != '#'; q++)
-		;
-	c->path_ok = (size_t)(q - t) == 8 && !memcmp(t, "/metrics", 8);
-	return 0;
-}
-
-static bool hdr_name_is(const char *p, size_t n, const char *name)
-{
-	return n == strlen(name) && !strncasecmp(p, name, n);
-}
-
-static int parse_header_line(struct conn *c, const char *p, size_t n)
-{
-	const char *colon = memchr(p, ':', n), *v, *end = p + n, *q;
-	size_t nlen;
-
-	/*
-	 * The name must be a non-empty token right before the colon. That also
-	 * rejects obsolete line folding (a leading space), a request smuggling
-	 * vector that RFC 9112 lets a server refuse with 400.
-	 */
-	if (!colon || colon == p)
-		return 400;
-	nlen = (size_t)(colon - p);
-	for (q = p; q < colon; q++)
-		if (!is_tchar((unsigned char)*q))
-			return 400;
-	v = colon + 1;
-	for (q = v; q < end; q++) {
-		unsigned char ch = (unsigned char)*q;
-
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return 400;
-	}
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-
-	if (hdr_name_is(p, nlen, "Transfer-Encoding")) {
-		c->has_body = true;
-	} else if (hdr_name_is(p, nlen, "Content-Length")) {
-		bool nonzero = false;
-
-		if (v == end)
-			return 400;
-		for (q = v; q < end; q++) {
-			if (!is_digit(*q))
-				return 400;
-			if (*q != '0')
-				nonzero = true;
-		}
-		if (nonzero)
-			c->has_body = true;
-	}
-	return 0;
-}
-
-static void conn_answer(struct httpd *h, struct conn *c, httpd_render_fn render, void *ctx)
-{
-	char *body = NULL;
-	size_t len = 0;
-	int status;
-
-	if (c->method == M_OTHER)
-		status = 405;
-	else if (c->has_body)
-		status = 413;
-	else if (!c->path_ok)
-		status = 404;
-	else
-		status = 200;
-	if (status != 200) {
-		conn_respond(h, c, status, NULL, 0, c->method == M_HEAD);
-		return;
-	}
-	if (!render || render(ctx, &body, &len) || (!body && len)) {
-		free(body);
-		conn_respond(h, c, 500, NULL, 0, c->method == M_HEAD);
-		return;
-	}
-	conn_respond(h, c, 200, body, len, c->method == M_HEAD);
-}
-
-/*
- * Examine bytes [scanned, len). Each complete line is validated as soon as it
- * arrives, so garbage gets its 400 without waiting for the read timeout.
- * Returns 1 when a response has been started, 0 when more input is needed.
- */
-static int conn_parse(struct httpd *h, struct conn *c, httpd_render_fn render, void *ctx)
-{
-	size_t i;
-	int status;
-
-	for (i = c->scanned; i < c->len; i++) {
-		const char *line;
-		size_t n;
-
-		if (c->req[i] == '\0') {
-			conn_respond(h, c, 400, NULL, 0, c->method == M_HEAD);
-			return 1;
-		}
-		if (c->req[i] != '\n')
-			continue;
-		line = c->req + c->line_start;
-		n = i - c->line_start;
-		c->line_start = i + 1;
-		/* CRLF or, leniently, bare LF ends a line; a CR anywhere else is an error. */
-		if (n && line[n - 1] == '\r')
-			n--;
-		if (memchr(line, '\r', n)) {
-			conn_respond(h, c, 400, NULL, 0, c->method == M_HEAD);
-			return 1;
-		}
-		if (!c->have_reqline) {
-			if (n == 0)
-				continue;	/* RFC 9112 2.2: ignore empty lines before it */
-			status = parse_request_line(c, line, n);
-			c->have_reqline = true;
-		} else if (n == 0) {
-			c->scanned = i + 1;
-			conn_answer(h, c, render, ctx);
-			return 1;
-		} else {
-			status = parse_header_line(c, line, n);
-		}
-		if (status) {
-			conn_respond(h, c, status, NULL, 0, c->method == M_HEAD);
-			return 1;
-		}
-	}
-	c->scanned = c->len;
-	if (c->len >= h->lim.max_request) {
-		conn_respond(h, c, 431, NULL, 0, c->method == M_HEAD);
-		return 1;
-	}
-	return 0;
-}
-
-static void conn_read(struct httpd *h, struct conn *c, httpd_render_fn render, void *ctx)
-{
-	for (;;) {
-		size_t room = h->lim.max_request - c->len;
-		ssize_t r;
-
-		r = recv(c->fd, c->req + c->len, room, MSG_DONTWAIT);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				conn_close(h, c, false);
-			return;
-		}
-		if (r == 0) {
-			/* Client gave up (or half-closed) before a full request. */
-			conn_close(h, c, false);
-			return;
-		}
-		c->len += (size_t)r;
-		if (conn_parse(h, c, render, ctx))
-			return;
-	}
-}
-
-static void conn_drain(struct httpd *h, struct conn *c)
-{
-	char buf[4096];
-
-	for (;;) {
-		ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (r <= 0) {
-			conn_close(h, c, false);
-			return;
-		}
-		c->drained += (size_t)r;
-		if (c->drained > LINGER_MAX_DRAIN) {
-			conn_close(h, c, false);
-			return;
-		}
-	}
-}
-
-/* ---------------------------------------------------------------------------
- * Accepting, eviction and the poll interface
- */
-
-static bool evictable(const struct httpd *h, const struct conn *c, uint64_t now)
-{
-	if (c->accept_gen == h->gen)
-		return false;	/* accepted in this very call: give it a chance */
-	if (c->st == C_LINGER)
-		return true;
-	return c->st == C_READ && now >= c->start_ms + HTTPD_EVICT_GRACE_MS;
-}
-
-/* Lingering connections first (their response is out), then the oldest reader. */
-static struct conn *pick_victim(const struct httpd *h, uint64_t now)
-{
-	struct conn *best = NULL;
-	unsigned int i;
-
-	for (i = 0; i < h->lim.max_conns; i++) {
-		struct conn *c = &h->conns[i];
-
-		if (c->st == C_FREE || !evictable(h, c, now))
-			continue;
-		if (!best || (c->st == C_LINGER && best->st != C_LINGER) ||
-		    (c->st == best->st && c->start_ms < best->start_ms))
-			best = c;
-	}
-	return best;
-}
-
-static bool can_accept(const struct httpd *h, uint64_t now)
-{
-	if (now < h->accept_paused_until)
-		return false;
-	return h->nconns < h->lim.max_conns || pick_victim(h, now);
-}
-
-static struct conn *free_slot(struct httpd *h)
-{
-	unsigned int i;
-
-	for (i = 0; i < h->lim.max_conns; i++)
-		if (h->conns[i].st == C_FREE)
-			return &h->conns[i];
-	return NULL;
-}
-
-static void accept_new(struct httpd *h, httpd_render_fn render, void *ctx)
-{
-	unsigned int budget = h->lim.max_conns;
-
-	while (budget--) {
-		uint64_t now = now_ms();
-		struct conn *c;
-		int fd;
-
-		if (!can_accept(h, now))
-			return;
-		fd = accept4(h->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			switch (errno) {
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-				continue;
-			case EMFILE:
-			case ENFILE:
-			case ENOBUFS:
-			case ENOMEM:
-				/* The listener stays readable: pause rather than spin. */
-				h->accept_paused_until = now + ACCEPT_PAUSE_MS;
-				return;
-			default:
-				return;	/* EAGAIN and friends */
-			}
-		}
-		c = free_slot(h);
-		if (!c) {
-			c = pick_victim(h, now);
-			conn_close(h, c, false);
-		}
-		memset(c, 0, sizeof(*c));
-		c->req = h->reqbuf + (size_t)(c - h->conns) * h->lim.max_request;
-		c->fd = fd;
-		c->st = C_READ;
-		c->start_ms = now;
-		c->deadline_ms = now + h->lim.read_timeout_ms;
-		c->accept_gen = h->gen;
-		h->nconns++;
-		/* Clients send right after connecting; often the request is already here. */
-		conn_read(h, c, render, ctx);
-	}
+	return h ? HTTPD_POLLFDS : 0;
 }
 
 int httpd_pollfds(struct httpd *h, struct pollfd *fds, int max)
 {
-	uint64_t now = now_ms();
-	unsigned int i;
 	int n = 0;
 
-	if (!h || !fds || max <= 0)
+	if (!h)
 		return 0;
-	if (can_accept(h, now)) {
-		fds[n].fd = h->lfd;
-		fds[n].events = POLLIN;
-		fds[n++].revents = 0;
-	}
-	for (i = 0; i < h->lim.max_conns && n < max; i++) {
-		struct conn *c = &h->conns[i];
-
-		if (c->st == C_FREE)
-			continue;
-		fds[n].fd = c->fd;
-		fds[n].events = c->st == C_WRITE ? POLLOUT : POLLIN;
-		fds[n++].revents = 0;
-	}
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = h->mhd_fd, .events = POLLIN };
+	if (n < max && can_accept(h, now_ms()))
+		fds[n++] = (struct pollfd){ .fd = h->lfd, .events = POLLIN };
+	if (n < max && h->worker)
+		fds[n++] = (struct pollfd){ .fd = h->efd, .events = POLLIN };
 	return n;
 }
 
 int httpd_next_timeout_ms(struct httpd *h)
 {
 	uint64_t now = now_ms(), next = UINT64_MAX;
-	bool full;
-	unsigned int i;
+	MHD_UNSIGNED_LONG_LONG mt;
 
 	if (!h)
 		return -1;
-	full = h->nconns >= h->lim.max_conns;
-	if (h->accept_paused_until > now)
+	if (MHD_get_timeout(h->d, &mt) == MHD_YES)
+		next = now + mt;
+	if (h->accept_paused_until > now && h->accept_paused_until < next)
 		next = h->accept_paused_until;
-	for (i = 0; i < h->lim.max_conns; i++) {
+	for (unsigned int i = 0; i < h->nslots; i++) {
 		const struct conn *c = &h->conns[i];
+		uint64_t t;
 
-		if (c->st == C_FREE)
+		if (!c->used || c->evicted)
 			continue;
-		if (c->deadline_ms < next)
-			next = c->deadline_ms;
-		/* A full table starts polling the listener again once a reader ages. */
-		if (full && c->st == C_READ && c->start_ms + HTTPD_EVICT_GRACE_MS > now &&
-		    c->start_ms + HTTPD_EVICT_GRACE_MS < next)
-			next = c->start_ms + HTTPD_EVICT_GRACE_MS;
+		t = c->answered ? c->answered_ms + h->lim.write_timeout_ms :
+				  c->start_ms + h->lim.read_timeout_ms;
+		if (t < next)
+			next = t;
+		/* When full, a waiting connection becoming evictable frees a slot. */
+		t = c->start_ms + HTTPD_EVICT_GRACE_MS;
+		if (h->live >= h->lim.max_conns && !c->answered && t > now && t < next)
+			next = t;
 	}
 	if (next == UINT64_MAX)
 		return -1;
@@ -877,66 +898,18 @@ int httpd_next_timeout_ms(struct httpd *h)
 	return next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
 }
 
-static struct conn *find_conn(struct httpd *h, int fd)
-{
-	unsigned int i;
-
-	for (i = 0; i < h->lim.max_conns; i++)
-		if (h->conns[i].st != C_FREE && h->conns[i].fd == fd)
-			return &h->conns[i];
-	return NULL;
-}
-
 void httpd_process(struct httpd *h, const struct pollfd *fds, int n,
 		   httpd_render_fn render, void *ctx)
 {
-	bool listen_ready = false;
-	uint64_t now;
-	unsigned int i;
-	int k;
-
 	if (!h)
 		return;
-	h->gen++;
-	/*
-	 * Client sockets first, accept last: a descriptor closed here and reused
-	 * by accept() cannot be mistaken for an entry later in fds.
-	 */
-	for (k = 0; fds && k < n; k++) {
-		struct conn *c;
-
-		if (!fds[k].revents || fds[k].fd < 0)
-			continue;
-		if (fds[k].fd == h->lfd) {
-			listen_ready = true;
-			continue;
-		}
-		c = find_conn(h, fds[k].fd);
-		if (!c)
-			continue;
-		switch (c->st) {
-		case C_READ:
-			conn_read(h, c, render, ctx);
-			break;
-		case C_WRITE:
-			conn_flush(h, c);
-			break;
-		case C_LINGER:
-			conn_drain(h, c);
-			break;
-		default:
-			break;
-		}
-	}
-
-	now = now_ms();
-	for (i = 0; i < h->lim.max_conns; i++) {
-		struct conn *c = &h->conns[i];
-
-		if (c->st != C_FREE && now >= c->deadline_ms)
-			conn_close(h, c, c->st == C_WRITE);
-	}
-
-	if (listen_ready)
-		accept_new(h, render, ctx);
+	h->render = render;
+	h->ctx = ctx;
+	auth_collect(h);
+	MHD_run(h->d);
+	/* Close what we shut down at once, so its slot is free for accept_new. */
+	if (expire(h, now_ms()))
+		MHD_run(h->d);
+	accept_new(h);
+	MHD_run(h->d);
 }

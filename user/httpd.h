@@ -1,56 +1,46 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * httpd: a tiny, hardened HTTP/1.x server for `mtuwatch export --listen`.
+ * httpd: the /metrics endpoint of `mtuwatch export`, on libmicrohttpd (HTTP/1.1 parsing, TLS
+ * through GnuTLS), with our own connection admission on top.
  *
- * It serves exactly one resource, GET/HEAD /metrics, for Prometheus. It is
- * single-threaded and never blocks: the caller owns the event loop and polls
- * our descriptors next to its own (e.g. the libbpf ring buffer epoll fd):
+ * It serves exactly one resource, GET/HEAD /metrics, for Prometheus. It is single-threaded
+ * and never blocks: the caller owns the event loop and polls our descriptors next to its own
+ * (e.g. the libbpf ring buffer epoll fd):
  *
- *	struct pollfd fds[1 + HTTPD_MAX_CONNS_LIMIT];	// or httpd_max_pollfds(h)
+ *	struct pollfd fds[HTTPD_POLLFDS + own];
  *	for (;;) {
- *		int n = httpd_pollfds(h, fds, max);
+ *		int n = httpd_pollfds(h, fds, HTTPD_POLLFDS);
  *		// ...append the caller's own fds after fds[n]...
  *		poll(fds, n + own, min(httpd_next_timeout_ms(h), own_timeout));
  *		httpd_process(h, fds, n, render, ctx);
  *	}
  *
- * Behaviour (all of it is exercised by tests/unit/test_httpd.c):
- *  - GET and HEAD of /metrics (query string ignored; absolute-form
- *    "http://host/metrics" accepted) -> 200 with
- *    "Content-Type: text/plain; version=0.0.4; charset=utf-8". HEAD carries
- *    the Content-Length the GET would have, and no body. render() is called
- *    once per such request; nonzero return -> 500.
- *  - Other methods -> 405 with "Allow: GET, HEAD"; other paths -> 404;
- *    malformed request line or header line, embedded NUL, bare CR, obsolete
- *    line folding -> 400; a major HTTP version other than 1 -> 505.
- *  - Request line plus headers larger than lim->max_request -> 431.
- *    Request bodies are not accepted: Content-Length > 0 or any
- *    Transfer-Encoding -> 413. Precedence: 400/505, then 405, 413, 404.
- *  - Every response carries "Connection: close". After the response the
- *    server half-closes (SHUT_WR) and drains what the client still sends for
- *    up to HTTPD_LINGER_MS ("lingering close") so that a client that
- *    pipelined or sent a body does not get its response destroyed by a RST.
- *  - Read timeout: the *whole* request must arrive within read_timeout_ms of
- *    the accept (a deadline, not an idle timer, so a client trickling one
- *    byte per second is dropped just like a silent one). Timed-out readers
- *    are closed without a response.
- *  - Write timeout: the whole response must be taken by the client within
- *    write_timeout_ms; otherwise the connection is reset (SO_LINGER 0) so the
- *    kernel frees the queued data at once. Writes use MSG_NOSIGNAL and handle
- *    partial writes, so a slow or vanished reader never blocks other clients
- *    and never raises SIGPIPE.
- *  - Connection limit (max_conns): when all slots are taken and a new
- *    connection is pending, the oldest connection that is merely lingering
- *    after its response, or else the oldest one still waiting for its request
- *    and older than HTTPD_EVICT_GRACE_MS, is closed to make room. So idle or
- *    slowloris connections cannot lock out a scrape: Prometheus sends its
- *    request right after connecting and is answered before it can become an
- *    eviction victim. Connections that are being answered are never evicted;
- *    if every slot is busy writing, the listening socket is not polled and new
- *    connections wait in the kernel backlog until a slot frees (at the latest
- *    after write_timeout_ms).
- *  - If accept() fails for lack of descriptors or memory, accepting pauses
- *    for 100 ms instead of spinning on a readable listening socket.
+ * Behaviour:
+ *  - GET and HEAD of /metrics (query string ignored) -> 200 with
+ *    "Content-Type: text/plain; version=0.0.4; charset=utf-8"; HEAD carries the
+ *    Content-Length the GET would have, and no body. render() runs once per such request;
+ *    nonzero return -> 500. Other methods -> 405 with "Allow: GET, HEAD"; other paths ->
+ *    404; a request with a body -> 413; malformed requests -> 400 (libmicrohttpd);
+ *    request line plus headers beyond what lim->max_request leaves room for -> 431/414.
+ *  - With a web config (webconfig.h): TLS as configured, client certificates checked per
+ *    client_auth_type after the handshake (a client that fails the policy is disconnected
+ *    without a response, as a Go exporter's handshake would fail), and basic auth checked
+ *    before anything else (401 with WWW-Authenticate otherwise). bcrypt runs in a worker
+ *    thread while the connection is suspended, so the caller's loop never waits for it;
+ *    at most 4 checks wait for it, more get a 401 at once.
+ *  - Every response carries "Connection: close": one request per connection, so the
+ *    admission rules below see every request.
+ *  - We accept() ourselves and hand sockets to libmicrohttpd, so that we, not the library,
+ *    decide who gets a slot. At most lim->max_conns connections are live. When all are taken
+ *    and another connection is pending, the oldest one that has not completed its request
+ *    and is older than HTTPD_EVICT_GRACE_MS is shut down to make room: idle, slowloris or
+ *    half-open clients cannot lock out a scrape, which sends its request at once. If nothing
+ *    is evictable, new connections wait in the kernel backlog.
+ *  - Read deadline: the whole request (TLS handshake included) must arrive within
+ *    read_timeout_ms of the accept (a deadline, not an idle timer: trickling one byte a
+ *    second does not help). Write deadline: the response must be taken within
+ *    write_timeout_ms, else the connection is reset (SO_LINGER 0) so queued data is freed.
+ *  - If accept() fails for lack of descriptors or memory, accepting pauses for 100 ms.
  *
  * Listen specs (numeric addresses only, no DNS):
  *	"127.0.0.1:9877"	IPv4 address
@@ -69,10 +59,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct webconfig;
+
 /* Upper bounds accepted for struct httpd_limits (larger values are clamped). */
 #define HTTPD_MAX_CONNS_LIMIT	1024
 #define HTTPD_MAX_REQUEST_LIMIT	(1024 * 1024)
-#define HTTPD_MIN_REQUEST	256
+#define HTTPD_MIN_REQUEST	1024
 
 /* Defaults, used for every field of struct httpd_limits left at 0. */
 #define HTTPD_DEFAULT_MAX_CONNS		16
@@ -80,10 +72,11 @@
 #define HTTPD_DEFAULT_READ_TIMEOUT_MS	5000
 #define HTTPD_DEFAULT_WRITE_TIMEOUT_MS	10000
 
-/* Lingering close after a response: at most this long (and at most the read timeout). */
-#define HTTPD_LINGER_MS			2000
 /* A connection waiting for its request can be evicted only once it is this old. */
 #define HTTPD_EVICT_GRACE_MS		100
+
+/* httpd_pollfds() fills at most this many entries. */
+#define HTTPD_POLLFDS			3
 
 struct httpd_limits {
 	unsigned int max_conns;		/* concurrent client connections */
@@ -95,22 +88,21 @@ struct httpd_limits {
 struct httpd;
 
 /*
- * Produce the exposition text. On success return 0 and set *body to a
- * malloc()ed buffer of *len bytes (NULL/0 for an empty body is fine); httpd
- * free()s it. On failure return nonzero: the client gets a 500, and if *body
- * was set anyway it is freed.
+ * Produce the exposition text. On success return 0 and set *body to a malloc()ed buffer of
+ * *len bytes (NULL/0 for an empty body is fine); httpd free()s it. On failure return nonzero:
+ * the client gets a 500, and if *body was set anyway it is freed.
  */
 typedef int (*httpd_render_fn)(void *ctx, char **body, size_t *len);
 
 /*
- * Create the listening socket (SO_REUSEADDR, non-blocking, close-on-exec).
- * lim may be NULL for defaults. On failure return NULL and put one line,
- * without trailing newline, into err, e.g.
- * "cannot listen on 127.0.0.1:9877: Address already in use -- is another
- * mtuwatch export running?".
+ * Create the listening socket (SO_REUSEADDR, non-blocking, close-on-exec) and the server.
+ * lim may be NULL for defaults; wc NULL for plain HTTP without authentication (wc must stay
+ * valid until httpd_free). SIGPIPE is ignored from here on. On failure return NULL and put
+ * one line, without trailing newline, into err, e.g. "cannot listen on 127.0.0.1:9877:
+ * Address already in use -- is another mtuwatch export running?".
  */
 struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			char *err, size_t errlen);
+			struct webconfig *wc, char *err, size_t errlen);
 
 /* Close the listening socket and every client connection. NULL is a no-op. */
 void httpd_free(struct httpd *h);
@@ -118,29 +110,25 @@ void httpd_free(struct httpd *h);
 /* The bound port in host byte order (useful with port 0). */
 uint16_t httpd_port(const struct httpd *h);
 
-/* The most pollfds httpd_pollfds() will ever fill: 1 + max_conns. */
+/* The most pollfds httpd_pollfds() will ever fill. */
 int httpd_max_pollfds(const struct httpd *h);
 
 /*
- * Fill fds[0..ret) with the listening socket (unless the connection table is
- * full with nothing evictable, or accepting is paused) and every client
- * connection, with the events each needs; revents are zeroed. Fills at most
- * max entries (pass httpd_max_pollfds(h) to never truncate).
+ * Fill fds[0..ret) with libmicrohttpd's epoll descriptor, the listening socket (unless no
+ * slot can be had now, or accepting is paused) and, with basic auth, the password worker's
+ * eventfd; revents are zeroed. Fills at most max.
  */
 int httpd_pollfds(struct httpd *h, struct pollfd *fds, int max);
 
 /*
- * Milliseconds until the next connection deadline (read/write/linger timeout,
- * eviction grace, accept pause); 0 if one is already due; -1 if none. Use it
- * as (or to cap) the poll timeout so that timeouts fire without traffic.
+ * Milliseconds until the next deadline (connection deadlines, eviction grace, accept pause,
+ * libmicrohttpd's own); 0 if one is already due; -1 if none.
  */
 int httpd_next_timeout_ms(struct httpd *h);
 
 /*
- * Handle what poll() reported in fds[0..n) (the entries httpd_pollfds()
- * filled; extra entries for fds httpd does not own are ignored), then expire
- * deadlines, then accept new connections. Every socket is non-blocking, so
- * calling this spuriously, with n == 0 or with stale revents is harmless.
+ * Run libmicrohttpd on what is ready, expire deadlines, accept new connections. Every socket
+ * is non-blocking, so calling this spuriously, with n == 0 or stale revents is harmless.
  */
 void httpd_process(struct httpd *h, const struct pollfd *fds, int n,
 		   httpd_render_fn render, void *ctx);

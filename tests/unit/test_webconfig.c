@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Tests for user/webconfig.c: exporter-toolkit web configs that must load, ones that must be
+ * refused with one line naming the file and the problem, and basic-auth checks against bcrypt
+ * hashes made here with libcrypt. Certificates are made with openssl in a temporary directory.
+ * Prints one "PASS: name" or "FAIL: name: reason" line per case; exit 0.
+ */
+#define _GNU_SOURCE
+#include <crypt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "webconfig.h"
+
+static char dir[] = "/tmp/mw-webconfig.XXXXXX";
+static char hash[128];
+
+static void put(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static char *slurp(const char *name)
+{
+	static char buf[8192];
+	char path[256];
+	size_t n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = 0;
+	return buf;
+}
+
+/* Load TEXT written as FILE; return the rc, leave the result in *wc and the message in err. */
+static int load(const char *text, struct webconfig *wc, char *err, size_t len)
+{
+	char path[256];
+
+	put("web.yml", text);
+	snprintf(path, sizeof(path), "%s/web.yml", dir);
+	err[0] = 0;
+	return webconfig_load(path, wc, err, len);
+}
+
+static void refused(const char *name, const char *text, const char *want)
+{
+	struct webconfig wc;
+	char err[512];
+	int rc = load(text, &wc, err, sizeof(err));
+
+	CHECK(name, rc == -1 && strstr(err, "web.yml") && strstr(err, want) && !strchr(err, '\n'),
+	      "rc %d, message '%s', wanted it to mention '%s'", rc, err, want);
+	if (!rc)
+		webconfig_free(&wc);
+}
+
+static void t_loads(void)
+{
+	struct webconfig wc;
+	char err[512], cfg[2048], prio[128];
+	int rc;
+
+	rc = load("", &wc, err, sizeof(err));
+	CHECK("empty_file_is_plain_http", rc == 0 && !wc.tls && !wc.nusers, "rc %d %s", rc, err);
+	webconfig_free(&wc);
+
+	snprintf(cfg, sizeof(cfg), "basic_auth_users:\n  prometheus: %s\n", hash);
+	rc = load(cfg, &wc, err, sizeof(err));
+	CHECK("basic_auth_alone_is_plain_http_with_auth",
+	      rc == 0 && !wc.tls && wc.nusers == 1 && !strcmp(wc.users[0].name, "prometheus"),
+	      "rc %d tls %d users %d %s", rc, wc.tls, wc.nusers, err);
+	webconfig_free(&wc);
+
+	/* Relative paths are relative to the config file's directory, not the cwd. */
+	if (chdir("/"))
+		return;
+	rc = load("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+		  "http_server_config:\n  http2: false\n", &wc, err, sizeof(err));
+	CHECK("tls_relative_paths_and_defaults",
+	      rc == 0 && wc.tls && wc.client_auth == WC_NO_CLIENT_CERT && wc.min_version == 12 &&
+	      wc.max_version == 13 && wc.cert_pem && strstr(wc.cert_pem, "BEGIN CERTIFICATE") &&
+	      !wc.client_ca_pem,
+	      "rc %d tls %d min %d max %d %s", rc, wc.tls, wc.min_version, wc.max_version, err);
+	CHECK("priorities_tls12_tls13",
+	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)),
+		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"), "got %s", prio);
+	webconfig_free(&wc);
+
+	snprintf(cfg, sizeof(cfg), "tls_server_config:\n  cert_file: %s/server.crt\n"
+		 "  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n"
+		 "  client_ca_file: ca.crt\n  min_version: TLS13\n", dir);
+	rc = load(cfg, &wc, err, sizeof(err));
+	CHECK("mtls_config", rc == 0 && wc.tls && wc.client_auth == WC_REQUIRE_AND_VERIFY &&
+	      wc.client_ca_pem && wc.min_version == 13, "rc %d %s", rc, err);
+	CHECK("priorities_tls13_only",
+	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)), "NORMAL:-VERS-ALL:+VERS-TLS1.3"),
+	      "got %s", prio);
+	webconfig_free(&wc);
+
+	rc = load("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+		  "  client_auth_type: RequireClientCert\n", &wc, err, sizeof(err));
+	CHECK("require_client_cert_alias", rc == 0 && wc.client_auth == WC_REQUIRE_ANY_CLIENT_CERT,
+	      "rc %d %s", rc, err);
+	webconfig_free(&wc);
+
+	/* Inline PEM, as exporter-toolkit's cert: and key: */
+	{
+		char *c = strdup(slurp("server.crt")), *k = strdup(slurp("server.key"));
+		char *big = malloc(16384), *p;
+
+		p = big + sprintf(big, "tls_server_config:\n  cert: |\n");
+		for (char *l = strtok(c, "\n"); l; l = strtok(NULL, "\n"))
+			p += sprintf(p, "    %s\n", l);
+		p += sprintf(p, "  key: |\n");
+		for (char *l = strtok(k, "\n"); l; l = strtok(NULL, "\n"))
+			p += sprintf(p, "    %s\n", l);
+		rc = load(big, &wc, err, sizeof(err));
+		CHECK("inline_cert_and_key", rc == 0 && wc.tls && wc.key_pem &&
+		      strstr(wc.key_pem, "PRIVATE KEY"), "rc %d %s", rc, err);
+		webconfig_free(&wc);
+		free(c);
+		free(k);
+		free(big);
+	}
+}
+
+static void t_refused(void)
+{
+	char cfg[512];
+
+	refused("unknown_top_key", "tls_server_confg:\n  cert_file: x\n",
+		"unknown key 'tls_server_confg'");
+	refused("unknown_tls_key", "tls_server_config:\n  cert_fil: x\n", "unknown key 'cert_fil'");
+	refused("yaml_syntax_error", "tls_server_config: [\n", "line");
+	refused("duplicate_key", "basic_auth_users: {}\nbasic_auth_users: {}\n", "given twice");
+	refused("missing_key_file", "tls_server_config:\n  cert_file: server.crt\n",
+		"missing one of key or key_file");
+	refused("missing_cert_file", "tls_server_config:\n  key_file: server.key\n",
+		"missing one of cert or cert_file");
+	refused("unreadable_cert_file",
+		"tls_server_config:\n  cert_file: nope.crt\n  key_file: server.key\n", "nope.crt");
+	refused("key_does_not_match_cert",
+		"tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n",
+		"cannot load the certificate and key");
+	refused("not_a_certificate",
+		"tls_server_config:\n  cert_file: web.yml\n  key_file: server.key\n",
+		"cannot load the certificate and key");
+	refused("bad_client_auth_type", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  client_auth_type: Always\n",
+		"unknown client_auth_type 'Always'");
+	refused("ca_without_client_auth", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  client_ca_file: ca.crt\n", "NoClientCert");
+	refused("verify_without_ca", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n",
+		"no client_ca_file");
+	refused("ca_file_without_certificates", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n"
+		"  client_ca_file: web.yml\n", "no CA certificate");
+	refused("bad_min_version", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  min_version: TLS1.2\n", "unknown min_version 'TLS1.2'");
+	refused("min_above_max", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n",
+		"min_version is above max_version");
+	refused("cipher_suites_not_supported", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+		"cipher_suites is not supported");
+	refused("http2_not_a_bool", "http_server_config:\n  http2: maybe\n", "true or false");
+	refused("headers_not_supported", "http_server_config:\n  headers:\n    X-A: b\n",
+		"headers is not supported");
+	refused("plaintext_password", "basic_auth_users:\n  prometheus: hunter2\n",
+		"not a bcrypt hash");
+	refused("sha512crypt_password", "basic_auth_users:\n  prometheus: "
+		"$6$saltsalt$qFmFH.bQmmtXzyBY0s9v7Oicd2z4XSIecDzlB5KiA2/jctKu9YterLp8wwnSq."
+		"qc.eoxqOmSuNp2xS0ktL3nh/\n", "not a bcrypt hash");
+	snprintf(cfg, sizeof(cfg), "basic_auth_users:\n  \"a:b\": %s\n", hash);
+	refused("colon_in_user_name", cfg, "not a valid user name");
+	refused("users_not_a_mapping", "basic_auth_users: [a, b]\n", "must be a mapping");
+	{
+		struct webconfig wc;
+		char err[512];
+		int rc = webconfig_load("/nonexistent/web.yml", &wc, err, sizeof(err));
+
+		CHECK("missing_file", rc == -1 && strstr(err, "/nonexistent/web.yml") &&
+		      strstr(err, "No such file"), "rc %d %s", rc, err);
+	}
+}
+
+static void t_users(void)
+{
+	struct webconfig wc;
+	char err[512], cfg[512];
+	int rc;
+
+	snprintf(cfg, sizeof(cfg), "basic_auth_users:\n  alice: %s\n  bob: %s\n", hash, hash);
+	rc = load(cfg, &wc, err, sizeof(err));
+	if (rc) {
+		CHECK("basic_auth_checks", 0, "load failed: %s", err);
+		return;
+	}
+	CHECK("right_password_accepted", webconfig_check_user(&wc, "alice", "s3cret"), "refused");
+	CHECK("right_password_accepted_twice",
+	      webconfig_check_user(&wc, "alice", "s3cret"), "refused the second time");
+	CHECK("second_user_accepted", webconfig_check_user(&wc, "bob", "s3cret"), "refused");
+	CHECK("wrong_password_refused", !webconfig_check_user(&wc, "alice", "s3cret!") &&
+	      !webconfig_check_user(&wc, "alice", "s3cret!"), "accepted");
+	CHECK("prefix_of_password_refused", !webconfig_check_user(&wc, "alice", "s3cre"),
+	      "accepted");
+	CHECK("empty_password_refused", !webconfig_check_user(&wc, "alice", ""), "accepted");
+	CHECK("unknown_user_refused", !webconfig_check_user(&wc, "mallory", "s3cret"), "accepted");
+	CHECK("user_name_case_matters", !webconfig_check_user(&wc, "Alice", "s3cret"), "accepted");
+	CHECK("null_credentials_refused", !webconfig_check_user(&wc, NULL, NULL), "accepted");
+	webconfig_free(&wc);
+}
+
+/*
+ * A flood of wrong passwords: bcrypt stops at the budget, the scraper whose password is
+ * remembered still gets in, fresh credentials wait for the budget to refill.
+ */
+static void t_budget(void)
+{
+	struct webconfig wc;
+	char err[512], cfg[512], guess[32];
+	bool all_refused = true, bob = false;
+	int rc;
+
+	snprintf(cfg, sizeof(cfg), "basic_auth_users:\n  alice: %s\n  bob: %s\n", hash, hash);
+	rc = load(cfg, &wc, err, sizeof(err));
+	if (rc) {
+		CHECK("bcrypt_budget", 0, "load failed: %s", err);
+		return;
+	}
+	CHECK("budget_first_check_accepted", webconfig_check_user(&wc, "alice", "s3cret"),
+	      "refused");
+	for (int i = 0; i < 50; i++) {
+		snprintf(guess, sizeof(guess), "guess-%d", i);
+		all_refused &= !webconfig_check_user(&wc, "alice", guess);
+	}
+	CHECK("budget_flood_refused", all_refused, "a guess was accepted");
+	CHECK("budget_remembered_password_still_accepted",
+	      webconfig_check_user(&wc, "alice", "s3cret"), "refused during the flood");
+	CHECK("budget_fresh_credentials_wait", !webconfig_check_user(&wc, "bob", "s3cret"),
+	      "bob was checked although the budget was spent");
+	/* The budget refills at WC_BCRYPT_PER_SEC: bob gets in within a few seconds. */
+	for (int i = 0; i < 50 && !bob; i++) {
+		usleep(100000);
+		bob = webconfig_check_user(&wc, "bob", "s3cret");
+	}
+	CHECK("budget_refills", bob, "bob still refused after 5 s");
+	webconfig_free(&wc);
+}
+
+int main(void)
+{
+	char cmd[2048], salt[64], *h;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!mkdtemp(dir)) {
+		CHECK("setup", 0, "mkdtemp failed");
+		return 0;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "exec 2>/dev/null; cd %s && "
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+		 "-keyout ca.key -out ca.crt -subj /CN=test-ca && "
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+		 "-keyout server.key -out server.crt -subj /CN=127.0.0.1 && "
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+		 "-keyout client.key -out client.crt -subj /CN=client", dir);
+	if (system(cmd) != 0) {
+		CHECK("setup", 0, "openssl failed");
+		return 0;
+	}
+	/* cost 4, the least bcrypt allows: the tests check logic, not strength */
+	if (!crypt_gensalt_rn("$2b$", 4, NULL, 0, salt, sizeof(salt)) ||
+	    !(h = crypt("s3cret", salt)) || h[0] != '$') {
+		CHECK("setup", 0, "libcrypt cannot make bcrypt hashes");
+		return 0;
+	}
+	snprintf(hash, sizeof(hash), "%s", h);
+	t_loads();
+	t_refused();
+	t_users();
+	t_budget();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd))
+		return 0;
+	return 0;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * webconfig: the `--web-config FILE` of `mtuwatch export`, in the format of Prometheus'
+ * exporter-toolkit (node_exporter's --web.config.file), so that fleets configure TLS and basic
+ * auth for mtuwatch exactly as for their other exporters:
+ *
+ *	tls_server_config:
+ *	  cert_file: server.crt		# or cert: <PEM text>; relative paths are relative
+ *	  key_file: server.key		#   to the directory of FILE, as in exporter-toolkit
+ *	  client_auth_type: RequireAndVerifyClientCert	# default NoClientCert
+ *	  client_ca_file: ca.crt	# or client_ca: <PEM text>
+ *	  min_version: TLS12		# TLS10..TLS13, default TLS12
+ *	  max_version: TLS13		# default TLS13
+ *	http_server_config:
+ *	  http2: true			# accepted and ignored: we serve HTTP/1.1
+ *	basic_auth_users:
+ *	  prometheus: $2y$10$...	# bcrypt hashes only
+ *
+ * Everything is checked at load time (keys, values, that the certificate and key load and
+ * match, that the CA file holds certificates, that every hash is bcrypt) so that a bad file
+ * stops start-up with one line instead of half-configuring the server. Keys exporter-toolkit
+ * knows but mtuwatch cannot honour (cipher_suites, curve_preferences, client_allowed_sans,
+ * headers, rate_limit) are refused rather than silently ignored.
+ */
+#ifndef MTUWATCH_WEBCONFIG_H
+#define MTUWATCH_WEBCONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum wc_client_auth {
+	WC_NO_CLIENT_CERT,		/* "" or NoClientCert */
+	WC_REQUEST_CLIENT_CERT,		/* ask, neither require nor verify */
+	WC_REQUIRE_ANY_CLIENT_CERT,	/* require one, do not verify (also RequireClientCert) */
+	WC_VERIFY_CLIENT_CERT_IF_GIVEN,	/* verify against the client CA if one is sent */
+	WC_REQUIRE_AND_VERIFY,		/* mutual TLS */
+};
+
+struct wc_user {
+	char *name;
+	char *hash;		/* bcrypt, as crypt(3) takes it */
+	uint8_t ok_digest[32];	/* the last password that matched (salted SHA-256) */
+	bool ok_valid;
+};
+
+/* Recent wrong passwords remembered, so that repeating one costs no bcrypt. */
+#define WC_CACHE 32
+/* bcrypt runs in the event loop: at most this many per second (burst: twice that). */
+#define WC_BCRYPT_PER_SEC 2
+
+struct webconfig {
+	bool tls;		/* tls_server_config present with something in it */
+	char *cert_pem, *key_pem, *client_ca_pem;	/* NUL-terminated PEM text */
+	enum wc_client_auth client_auth;
+	int min_version, max_version;	/* 10, 11, 12, 13 */
+	struct wc_user *users;
+	int nusers;
+	struct {
+		uint8_t digest[32];
+		bool used;
+	} bad[WC_CACHE];
+	unsigned int bad_next;
+	uint64_t tokens, tokens_ms;	/* bcrypt budget, in thousandths; refilled at */
+	uint8_t salt[16];
+};
+
+/*
+ * Read and validate FILE into *wc (zeroed first). On failure return -1 with one line, without
+ * newline, in err (e.g. "web config /etc/x.yml: line 4: unknown client_auth_type 'Foo' --
+ * use NoClientCert, RequestClientCert, ...") and nothing to free.
+ */
+int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t errlen);
+
+void webconfig_free(struct webconfig *wc);
+
+/* GnuTLS priority string for min_version..max_version. */
+const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len);
+
+/*
+ * Basic auth: true if user/pass match a configured user. Unknown users pay the same bcrypt
+ * as known ones and the final comparison is constant-time, so timing reveals neither.
+ * A user's last matching password and recent wrong ones are remembered (salted SHA-256), so
+ * a scraper pays bcrypt once; beyond WC_BCRYPT_PER_SEC fresh checks a second, fresh
+ * credentials are refused without checking, so that a flood of guesses cannot stall the
+ * event loop, while a scraper whose password is remembered is still let in.
+ */
+bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass);
+
+/*
+ * The same in three steps, so that bcrypt can run off the event loop: begin and end in the
+ * thread that owns wc, crypt in any thread (it touches only *c).
+ */
+enum { WC_REFUSED, WC_ACCEPTED, WC_NEEDS_BCRYPT };
+
+struct wc_check {
+	uint8_t digest[32];
+	int idx;
+	bool found, ok;
+	char *pass, *hash;	/* copies, freed by end/abandon */
+};
+
+int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pass,
+			  struct wc_check *c);
+void webconfig_check_crypt(struct wc_check *c);
+bool webconfig_check_end(struct webconfig *wc, struct wc_check *c);
+void webconfig_check_abandon(struct wc_check *c);
+
+#endif /* MTUWATCH_WEBCONFIG_H */
