@@ -183,6 +183,18 @@ static size_t icmp6_ptb(uint8_t *b, uint32_t mtu)
 	return sizeof(ic);
 }
 
+/* Forget the PTB kinds the kernel counted: the next identical PTB is a first again. */
+static void ptbs_reset(void)
+{
+	struct mw_ptb_key k, next;
+	int fd = bpf_map__fd(skel->maps.ptbs);
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		k = next;
+		bpf_map_delete_elem(fd, &k);
+	}
+}
+
 static void test_ptb4(void)
 {
 	uint8_t p[256] = {};
@@ -214,6 +226,7 @@ static void test_ptb4(void)
 					NULL) == -1 && ev_of(MW_EV_PTB_RX) &&
 	      ev_of(MW_EV_PTB_RX)->mtu == 1446, "no PTB_RX from an L3 packet");
 	/* the same packet at tc ingress, the fallback when XDP is taken */
+	ptbs_reset();
 	CHECK("tc-ingress-ptb4-unspec", run(skel->progs.mw_tc_ingress, p, n, NULL) == -1, "verdict");
 	e = ev_of(MW_EV_PTB_RX);
 	CHECK("tc-ingress-ptb4-event", e && e->mtu == 1446 && e->flow.dport == 443, "%s",
@@ -483,13 +496,14 @@ static void test_lost(void)
 	int got;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 60000);
 
-	n += ip4(p + n, "192.0.2.1", "192.0.2.2", IPPROTO_ICMP, 20 + 8 + 20 + 8, false);
-	n += icmp4_ptb(p + n, 1400);
-	n += ip4(p + n, "192.0.2.2", "198.51.100.3", IPPROTO_UDP, 1500, true);
-	n += 8;
+	/* SYN-ACKs: an event each (PTBs are aggregated in the kernel, see test_ptb_flood). */
+	n += ip4(p + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 28, true);
+	tcp_ack(p + n, 0);
+	n += tcp(p + n, 443, 40000, 1, true, 8960);
+	tcp_ack(p + n - 28, 0);
 	o.data_in = p;
 	o.data_size_in = n;
-	/* 60000 PTBs and nobody reading: the 4 MiB ring holds about 37000 events. */
+	/* 60000 SYN-ACKs and nobody reading: the 4 MiB ring holds about 37000 events. */
 	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_xdp_ingress), &o);
 	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, vals))
 		for (int i = 0; i < ncpu; i++)
@@ -498,6 +512,74 @@ static void test_lost(void)
 	got = ring_buffer__consume(rb);
 	CHECK("ringbuf-full-counts-lost", lost > 0 && lost + got == 60000, "lost %llu + read %d",
 	      (unsigned long long)lost, got);
+}
+
+/*
+ * A PTB flood: identical PTBs cost a counter, an event goes out for the 1st, 2nd, 4th, ...;
+ * forged ones of new kinds are limited per second and CPU; the exporter's count stays exact.
+ */
+static void test_ptb_flood(void)
+{
+	uint8_t p[256] = {};
+	size_t n = eth(p, ETH_P_IP), mtu_at;
+	struct mw_stat_key sk = { .kind = MW_STAT_PTB_RX, .family = 4, .netns = SELF_NS };
+	uint32_t key = MW_CNT_PTB_SUPPRESSED;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu], total = 0, supp = 0;
+	int got;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1000);
+
+	ptbs_reset();
+	n += ip4(p + n, "192.0.2.1", "192.0.2.2", IPPROTO_ICMP, 20 + 8 + 20 + 8, false);
+	mtu_at = n + 6;
+	n += icmp4_ptb(p + n, 1400);
+	n += ip4(p + n, "192.0.2.2", "198.51.100.3", IPPROTO_TCP, 1500, true);
+	n += 8;
+	o.data_in = p;
+	o.data_size_in = n;
+	nev = 0;
+	ring_buffer__consume(rb);
+	nev = 0;
+	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_xdp_ingress), &o);
+	ring_buffer__consume(rb);
+	/* 1, 2, 4, ..., 512: ten events for a thousand PTBs, the last one saying 512 */
+	got = count_of(MW_EV_PTB_RX);
+	CHECK("ptb-flood-aggregated", got == 10 && nth_of(MW_EV_PTB_RX, 9) &&
+	      nth_of(MW_EV_PTB_RX, 9)->aux == 512, "%d events", got);
+	{
+		struct mw_stat_key k, next;
+		int fd = bpf_map__fd(skel->maps.stats);
+		void *prev = NULL;
+
+		/* every PTB_RX counter, whatever interface the test run says it came in on */
+		while (!bpf_map_get_next_key(fd, prev, &next)) {
+			k = next;
+			prev = &k;
+			if (k.kind != sk.kind || k.family != 4 ||
+			    bpf_map_lookup_elem(fd, &k, vals))
+				continue;
+			for (int i = 0; i < ncpu; i++)
+				total += vals[i];
+		}
+	}
+	CHECK("ptb-flood-exact-count", total >= 1000, "stats say %llu", (unsigned long long)total);
+	/* 1000 kinds in a burst (a new MTU each): at most the budget makes events */
+	nev = 0;
+	o.repeat = 1;
+	for (int i = 0; i < 1000; i++) {
+		p[mtu_at] = (1000 + i) >> 8;
+		p[mtu_at + 1] = (1000 + i) & 0xff;
+		bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_xdp_ingress), &o);
+		ring_buffer__consume(rb);
+		nev = 0;
+	}
+	ring_buffer__consume(rb);
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, vals))
+		for (int i = 0; i < ncpu; i++)
+			supp += vals[i];
+	CHECK("ptb-forged-kinds-budgeted", supp >= 1000 - 2 * 256 - 10, "suppressed %llu",
+	      (unsigned long long)supp);
+	ptbs_reset();
 }
 
 int main(void)
@@ -524,6 +606,7 @@ int main(void)
 	test_gso();
 	test_ipv6_and_nondf();
 	test_handshakes();
+	test_ptb_flood();
 	test_lost();
 	ring_buffer__free(rb);
 	mtuwatch_bpf__destroy(skel);
