@@ -85,7 +85,7 @@ ptb_addr() {
 
 ptb_mode() {
 	case $1$2 in
-	locked4 | pmtudisc4) echo do ;;
+	locked4 | pmtudisc4) echo "do" ;;
 	pmtudisc6) echo interface ;;
 	esac
 	return 0
@@ -179,12 +179,12 @@ ptb_inject() {
 
 # ptb_inject_args REASON FAMILY: the injector's arguments for REASON (none: no injector).
 ptb_inject_args() {
-	local vip=$PTB_VIP4
+	local vip=$PTB_VIP4 n="--count $PTB_INJECT_COUNT --rate $PTB_INJECT_RATE"
 	[ "$2" = 6 ] && vip=$PTB_VIP6
 	case $1 in
-	outwin) echo "--mtu $PTB_MTU --seq-mode outwin --count $PTB_INJECT_COUNT --rate $PTB_INJECT_RATE" ;;
-	nosock) echo "--mtu $PTB_MTU --seq-mode inwin --quote-src $vip --quote-sport $PTB_VIP_PORT --count $PTB_INJECT_COUNT --rate $PTB_INJECT_RATE" ;;
-	notlower) echo "--mtu 9000 --seq-mode inwin --count $PTB_INJECT_COUNT --rate $PTB_INJECT_RATE" ;;
+	outwin) echo "--mtu $PTB_MTU --seq-mode outwin $n" ;;
+	nosock) echo "--mtu $PTB_MTU --seq-mode inwin --quote-src $vip --quote-sport $PTB_VIP_PORT $n" ;;
+	notlower) echo "--mtu 9000 --seq-mode inwin $n" ;;
 	flood) echo "--mtu $PTB_MTU --seq-mode outwin --count $PTB_FLOOD_COUNT --rate $PTB_FLOOD_RATE" ;;
 	esac
 }

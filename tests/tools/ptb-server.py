@@ -5,7 +5,8 @@
 A TLS (or plain TCP) server that answers every connection with its certificate chain and then
 BYTES of payload, on a socket whose path-MTU-discovery mode is set explicitly: openssl s_server
 and iperf3 cannot set IP_MTU_DISCOVER / IPV6_MTU_DISCOVER, and several scenarios need DF forced
-(IP_PMTUDISC_DO under ip_no_pmtu_disc=2 or a locked route) or PMTU ignored (IPV6_PMTUDISC_INTERFACE).
+(IP_PMTUDISC_DO under ip_no_pmtu_disc=2 or a locked route) or PMTU ignored
+(IPV6_PMTUDISC_INTERFACE).
 
   ptb-server.py --addr A --port P [--pmtudisc MODE] [--tls CERT KEY] [--bytes N] [--seconds S]
 
