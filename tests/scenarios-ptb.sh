@@ -54,8 +54,9 @@
 #   ptb_mode REASON FAMILY      the sender's socket mode for REASON (empty: kernel default).
 #   ptb_addr NODE FAMILY        cli|srv|rtr address of FAMILY.
 #
-# ENVIRONMENT: as tests/lab.sh, plus PTB_BYTES (262144), PTB_FLOOD_COUNT, PTB_FLOOD_RATE,
-# PTB_INJECT_COUNT (30), PTB_INJECT_RATE (10/s), PTB_PYTHON (python3).
+# ENVIRONMENT: as tests/lab.sh, plus PTB_APP (tls: TLS server and s_client; tcp: plain bulk TCP,
+# the server sends PTB_BYTES at once, nc receives), PTB_BYTES (262144), PTB_FLOOD_COUNT,
+# PTB_FLOOD_RATE, PTB_INJECT_COUNT (30), PTB_INJECT_RATE (10/s), PTB_PYTHON (python3).
 
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lab.sh"
@@ -68,6 +69,7 @@ PTB_MTU=1446
 PTB_MARK=0x4d57
 PTB_VIP4=203.0.113.80 PTB_VIP6=2001:db8:ffff::80 PTB_VIP_PORT=443
 PTB_BYTES=${PTB_BYTES:-262144}
+PTB_APP=${PTB_APP:-tls}
 PTB_FLOOD_COUNT=${PTB_FLOOD_COUNT:-100000}
 PTB_FLOOD_RATE=${PTB_FLOOD_RATE:-20000}
 PTB_INJECT_COUNT=${PTB_INJECT_COUNT:-30}
@@ -139,16 +141,20 @@ ptb_up() {
 	echo "$r $fam" >"$MW_LAB_DIR/ptb"
 }
 
-# ptb_server FAMILY [MODE]: the TLS big sender in mw-cli, bounded; 0 once listening.
+# ptb_server FAMILY [MODE]: the big sender in mw-cli (TLS, or plain TCP with PTB_APP=tcp),
+# bounded; 0 once listening.
 ptb_server() {
-	local fam=$1 mode=${2:-} addr kd n=100
+	local fam=$1 mode=${2:-} addr kd n=100 tls=()
 	addr=$(ptb_addr cli "$fam") || return 2
-	_mw_tls_keys || { echo "ptb_server: key generation failed" >&2; return 2; }
-	kd=$(_mw_keydir)/tls
-	cat "$kd/leaf.pem" "$kd/chain.pem" >"$MW_LAB_DIR/fullchain.pem"
+	if [ "$PTB_APP" = tls ]; then
+		_mw_tls_keys || { echo "ptb_server: key generation failed" >&2; return 2; }
+		kd=$(_mw_keydir)/tls
+		cat "$kd/leaf.pem" "$kd/chain.pem" >"$MW_LAB_DIR/fullchain.pem"
+		tls=(--tls "$MW_LAB_DIR/fullchain.pem" "$kd/leaf.key")
+	fi
 	lab_exec cli timeout "$MW_LAB_SERVER_TIMEOUT" "$PTB_PYTHON" "$_PTB_TOOLS/ptb-server.py" \
 		--addr "$addr" --port "$PTB_PORT" ${mode:+--pmtudisc "$mode"} --bytes "$PTB_BYTES" \
-		--seconds "$MW_LAB_SERVER_TIMEOUT" --tls "$MW_LAB_DIR/fullchain.pem" "$kd/leaf.key" \
+		--seconds "$MW_LAB_SERVER_TIMEOUT" "${tls[@]}" \
 		</dev/null >>"$MW_LAB_DIR/ptb-server.log" 2>&1 &
 	disown $! 2>/dev/null
 	while ! lab_exec cli ss -Hltn "sport = :$PTB_PORT" 2>/dev/null | grep -qF "$addr"; do
@@ -158,10 +164,17 @@ ptb_server() {
 	done
 }
 
-# ptb_client SECONDS FAMILY: openssl s_client in mw-srv; 0 if the handshake completed.
+# ptb_client SECONDS FAMILY: openssl s_client in mw-srv; 0 if the handshake completed. With
+# PTB_APP=tcp: nc, 0 if all PTB_BYTES arrived.
 ptb_client() {
 	local secs=$1 fam=$2 addr
 	addr=$(ptb_addr cli "$fam") || return 2
+	if [ "$PTB_APP" = tcp ]; then
+		lab_exec srv timeout "$secs" nc -d "$addr" "$PTB_PORT" >"$MW_LAB_DIR/ptb-client.out" \
+			2>"$MW_LAB_DIR/ptb-client.log"
+		[ "$(stat -c %s "$MW_LAB_DIR/ptb-client.out")" -ge "$PTB_BYTES" ]
+		return
+	fi
 	[ "$fam" = 6 ] && addr="[$addr]"
 	lab_exec srv timeout "$secs" openssl s_client -connect "$addr:$PTB_PORT" -brief -ign_eof \
 		</dev/null >"$MW_LAB_DIR/ptb-client.out" 2>"$MW_LAB_DIR/ptb-client.log"
@@ -220,7 +233,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		shift
 		ptb_run "$@"
 		rc=$?
-		echo "ptb_run $*: rc=$rc (0 = handshake completed)"
+		echo "ptb_run $*: rc=$rc (0: handshake completed / with PTB_APP=tcp: all bytes arrived)"
 		exit $rc
 		;;
 	down) lab_down ;;

@@ -8,6 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../scenarios-ptb.sh"
 export MW_LAB_KEYDIR=$TMP/keys
+# the TLS keys before any mtuwatch runs (RSA-4096 generation takes a while on a busy machine)
+mkdir -p "$MW_LAB_DIR" && _mw_tls_keys || fail tls-keys "key generation failed"
 
 counter() { lab_exec cli nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 # verdict, dst and ignore_reason of every finding, sorted
@@ -115,7 +117,10 @@ expect_blackhole_too() {
 ipv6_words() {
 	LAST_OUT=$LIVE
 	check "$NAME-says-packet-too-big" finding "$LIVE" '"verdict":"ptb_ignored"' 'Packet Too Big'
-	check "$NAME-no-ipv4-figures" lacks "$LIVE" '8972|frag-needed'
+	check "$NAME-no-ipv4-figure-8972" lacks "$LIVE" '8972'
+	# "frag-needed" only beside "Packet Too Big", never alone
+	check "$NAME-no-frag-needed-alone" bash -c "! grep '\"verdict\"' '$LIVE' | grep -v '\"summary\"' |
+		grep -i 'frag-needed' | grep -vq 'Packet Too Big'"
 }
 
 ALARMS='"verdict":"(ptb_ignored|icmp_blackhole|ptb_dropped|stalled_)'
@@ -162,6 +167,12 @@ for fam in 4 6; do
 	expect_no_blackhole_claim
 	[ $fam = 6 ] && ipv6_words
 done
+
+# plain bulk TCP (no TLS to parse) from the same locked IPv4 sender: the same finding
+PTB_APP=tcp run locked 4
+NAME=bulk-locked4
+expect_ignored route_mtu_locked 1446 route_mtu_locked
+expect_no_blackhole_claim
 
 # mtu_not_lower: in-window PTBs that advertise 9000, the route's own MTU (no cause code of its
 # own in the contract: any cause list)

@@ -113,6 +113,12 @@ check "$NAME-icmp-counted" gt0 "$(delta IcmpInDestUnreachs)"
 check "$NAME-not-outofwindow-nor-inerrors" test "$(others)" = 000
 check "$NAME-route-stays-locked-9000" route_has 'mtu lock 9000'
 check "$NAME-route-not-1446" route_hasnt 'mtu 1446'
+# the same sender as plain bulk TCP: full 9000-byte DF segments keep leaving (the seed's 1500)
+PTB_APP=tcp scen locked 4
+NAME=bulk-locked4
+ignored 4 1446
+check "$NAME-full-9000-segments-after-ptb" gt0 "$(big_after 4 8999)"
+check "$NAME-route-stays-locked-9000" route_has 'mtu lock 9000'
 # IPv6 on this kernel: a locked route does NOT ignore the PTB (the exception gets mtu lock 1446)
 FAM=6
 scen locked 6
