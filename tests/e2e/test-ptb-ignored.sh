@@ -187,9 +187,9 @@ run flood 4 12
 expect_ignored out_of_window 1446 out_of_window_ptb
 LAST_OUT=$LIVE
 check "flood4-kernel-saw-the-flood" test "$OOW" -ge $((PTB_FLOOD_COUNT * 9 / 10))
+# at most one finding per path, verdict and reason: as many finding lines as distinct keys
 check "flood4-one-finding-per-path-and-reason" test \
-	"$(grep '"verdict":"ptb_ignored"' "$LIVE" | grep -vc '"summary"')" = \
-	"$(keys "$LIVE" | grep -c ptb_ignored)"
+	"$(grep '"verdict"' "$LIVE" | grep -vc '"summary"')" = "$(keys "$LIVE" | wc -l)"
 cnt=$(grep '"verdict":"ptb_ignored"' "$LIVE" | grep -o '"count":[0-9]*' | head -1 | cut -d: -f2)
 lost=$(grep -o '"events_lost":[0-9]*' "$LIVE" | tail -1 | cut -d: -f2)
 check "flood4-events_lost-reported" test -n "$lost"
