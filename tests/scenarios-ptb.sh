@@ -40,6 +40,13 @@
 #             advertising mtu 9000 (not below the route's 9000), as a device that reports its
 #             own ingress MTU would.
 #   flood     as outwin with PTB_FLOOD_COUNT (100000) PTBs at PTB_FLOOD_RATE (20000/s).
+# Look-alikes that are NOT ignored on Linux 6.18 (no ptb_ignored may come of them):
+#   probe     the socket in IP_PMTUDISC_PROBE / IPV6_PMTUDISC_PROBE mode. IPv4 TCP: DF is
+#             cleared, the router fragments, no PTB at all. IPv6: the PTB is accepted.
+#   disc3     net.ipv4.ip_no_pmtu_disc=3 + IP_PMTUDISC_DO: TCP validates the quote, the PTB is
+#             accepted (route MTU 1446).
+#   disc1     net.ipv4.ip_no_pmtu_disc=1 + IP_PMTUDISC_DO: the advertised MTU is discarded, the
+#             route gets `mtu lock 552` (route.min_pmtu) and the flow recovers at that size.
 #
 # FUNCTIONS
 #   ptb_up REASON FAMILY        build the lab for REASON (4|6 only matters for the pmtudisc
@@ -74,7 +81,7 @@ PTB_FLOOD_COUNT=${PTB_FLOOD_COUNT:-100000}
 PTB_FLOOD_RATE=${PTB_FLOOD_RATE:-20000}
 PTB_INJECT_COUNT=${PTB_INJECT_COUNT:-30}
 PTB_INJECT_RATE=${PTB_INJECT_RATE:-10}
-PTB_REASONS="control locked outwin nosock pmtudisc notlower flood"
+PTB_REASONS="control locked outwin nosock pmtudisc notlower flood probe disc3 disc1"
 
 ptb_addr() {
 	case $1$2 in
@@ -87,8 +94,9 @@ ptb_addr() {
 
 ptb_mode() {
 	case $1$2 in
-	locked4 | pmtudisc4) echo "do" ;;
+	locked4 | pmtudisc4 | disc34 | disc14) echo "do" ;;
 	pmtudisc6) echo interface ;;
+	probe4 | probe6) echo probe ;;
 	esac
 	return 0
 }
@@ -116,7 +124,9 @@ _ptb_setup() {
 	pmtudisc)
 		[ "$fam" = 6 ] || _mw_sysctl "$MW_NS_CLI" net.ipv4.ip_no_pmtu_disc=2
 		;;
-	control) ;;
+	disc3) _mw_sysctl "$MW_NS_CLI" net.ipv4.ip_no_pmtu_disc=3 ;;
+	disc1) _mw_sysctl "$MW_NS_CLI" net.ipv4.ip_no_pmtu_disc=1 ;;
+	control | probe) ;;
 	*) echo "unknown reason $r" >&2; return 2 ;;
 	esac
 	ip -n "$MW_NS_CLI" route flush cache

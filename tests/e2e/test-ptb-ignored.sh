@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../scenarios-ptb.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 # the TLS keys before any mtuwatch runs (RSA-4096 generation takes a while on a busy machine)
-mkdir -p "$MW_LAB_DIR" && _mw_tls_keys || fail tls-keys "key generation failed"
+if ! mkdir -p "$MW_LAB_DIR" || ! _mw_tls_keys; then fail tls-keys "key generation failed"; fi
 
 counter() { lab_exec cli nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 # verdict, dst and ignore_reason of every finding, sorted
@@ -180,6 +180,15 @@ for fam in 4 6; do
 	run notlower $fam
 	expect_ignored mtu_not_lower 9000 ''
 	expect_no_blackhole_claim
+done
+
+# look-alikes the kernel does not ignore: no ptb_ignored, no alarm
+for case in "probe 4" "probe 6" "disc3 4" "disc1 4"; do
+	# shellcheck disable=SC2086 # two words
+	run $case
+	check "$NAME-no-ptb_ignored-no-alarm" lacks "$LIVE" "$ALARMS"
+	LAST_OUT=$REP
+	check "$NAME-report-no-ptb_ignored-no-alarm" lacks "$REP" "$ALARMS"
 done
 
 # flood: 100000 forged out-of-window PTBs at 20000/s

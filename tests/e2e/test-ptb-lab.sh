@@ -164,6 +164,32 @@ for FAM in 4 6; do
 	check "$NAME-no-outofwindow-nor-inerrors" test "$(others)" = 000
 done
 
+# look-alikes that are not ignored
+FAM=4
+scen probe 4
+check "$NAME-completes" test "$HS" = 0
+check "$NAME-no-ptb-at-all" eq0 "$(ptbs 4 | wc -l)"
+check "$NAME-big-segments-leave-without-df" gt0 "$(tcpdump -r "$TMP/pcap" -n \
+	"src host $MW_CLI4 and tcp src port $PTB_PORT and ip[6] & 0x40 = 0 and ip[2:2] > 1446" \
+	2>/dev/null | wc -l)"
+check "$NAME-no-df-segments" eq0 "$(tcpdump -r "$TMP/pcap" -n \
+	"src host $MW_CLI4 and tcp src port $PTB_PORT and ip[6] & 0x40 != 0 and ip[2:2] > 1446" \
+	2>/dev/null | wc -l)"
+FAM=6
+scen probe 6
+check "$NAME-accepted-completes" test "$HS" = 0
+check "$NAME-route-falls-1446" route_has 'mtu 1446'
+check "$NAME-nothing-oversize-after" eq0 "$(big_after 6 1446)"
+FAM=4
+scen disc3 4
+check "$NAME-accepted-completes" test "$HS" = 0
+check "$NAME-route-falls-1446" route_has 'mtu 1446'
+check "$NAME-nothing-oversize-after" eq0 "$(big_after 4 1446)"
+scen disc1 4
+check "$NAME-completes" test "$HS" = 0
+check "$NAME-route-falls-locked-552" route_has 'mtu lock 552'
+check "$NAME-nothing-oversize-after" eq0 "$(big_after 4 552)"
+
 # flood: 100k forged out-of-window PTBs at a bounded rate; the kernel ignores every one
 FAM=4
 scen flood 4 12
