@@ -313,9 +313,21 @@ _scen_resent_sizes() {
 			l = hdr; if (l ~ /payload length/) { sub(/.*payload length: /, "", l); sub(/[^0-9].*/, "", l); l += 40 }
 			else { sub(/.*, length /, "", l); sub(/\).*/, "", l) }
 			s = $0; sub(/.* seq /, "", s); sub(/,.*/, "", s)
-			if (++n[s] == 2) sz[s] = l
+			if (++n[s] == m) sz[s] = l
 		}
-		END { for (s in sz) print sz[s] }' "$1" | sort -rn | uniq | tr '\n' ' '
+		END { for (s in sz) print sz[s] }' m="${2:-2}" "$1" | sort -rn | uniq | tr '\n' ' '
+}
+
+# the smallest re-sent size above PMTU in a capture: the smallest size that did not get through
+# (SENDS: how often it was sent, default 2)
+_scen_stuck_min() { _scen_resent_sizes "$1" "${3:-2}" | tr ' ' '\n' | awk -v p="$2" '$1 > p' | sort -n | head -1; }
+# truth of a capture CAP at path MTU P: stuck_sizes (sent >= 2 times, > P, comma list),
+# stuck_min (the smallest of them), stuck3_min (the smallest sent >= 3 times: the README's
+# "sent again at least twice")
+_scen_stuck_truth() {
+	truth stuck_sizes "$(_scen_resent_sizes "$1" | tr ' ' '\n' | awk -v p="$2" '$1 > p' | tr '\n' ',' | sed 's/,$//')"
+	truth stuck_min "$(_scen_stuck_min "$1" "$2")"
+	truth stuck3_min "$(_scen_stuck_min "$1" "$2" 3)"
 }
 
 _scen_nodf() {
@@ -459,9 +471,12 @@ _scen_seed000() {
 	SCEN_WATCH="srv"
 	lab_tls_server || return 2
 	scen_hook_start
+	scen_cap_start srv s0 "$MW_LAB_DIR/cap-srv.txt" "ip and src host $MW_SRV4 and tcp and greater 1400"
 	scen_bulk_start rev 4 8
 	lab_tls_client 9 && truth tls_ok 1 || truth tls_ok 0
 	scen_bulk_wait
+	scen_cap_stop
+	_scen_stuck_truth "$MW_LAB_DIR/cap-srv.txt" 1500
 	read -r t _ _ _ < <(_scen_bytes)
 	truth bulk_bytes "$t"
 	truth srv_retrans "$(scen_counter srv snmp Tcp RetransSegs)"
@@ -512,8 +527,15 @@ _scen_probing() {
 	scen_mtu_probing 1
 	[ "$fam" = 6 ] && dst=$MW_SRV6 || dst=$MW_SRV4
 	scen_hook_start
+	if [ "$fam" = 6 ]; then
+		scen_cap_start cli c0 "$MW_LAB_DIR/cap-cli.txt" "ip6 and tcp dst port $MW_IPERF_PORT and greater 1400"
+	else
+		scen_cap_start cli c0 "$MW_LAB_DIR/cap-cli.txt" "ip and tcp dst port $MW_IPERF_PORT and greater 1400"
+	fi
 	scen_bulk_start fwd "$fam" 12
 	scen_bulk_wait
+	scen_cap_stop
+	_scen_stuck_truth "$MW_LAB_DIR/cap-cli.txt" 1500
 	read -r t pre post n < <(_scen_bytes 1 8)
 	truth bytes_first_s "$pre"
 	truth bytes_last_s "$post"

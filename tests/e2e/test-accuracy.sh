@@ -152,10 +152,17 @@ for f in 4 6; do
 done
 
 # --- class 4: seed 000 from the server: icmp_blackhole AND stalled_tls --------------------------
+# bracket_hi is a size that the capture saw stuck (sent twice, never through), no larger than the
+# smallest sent three times; bracket_lo passes the path (<= its MTU P), mtu is not below P
+stuck_bracket() { # stuck_bracket P
+	echo ".bracket_hi as \$h | any([$(scen_truth stuck_sizes)][]; . == \$h)
+		and \$h <= $(x=$(scen_truth stuck3_min); echo "${x:-65536}") and .bracket_lo <= $1 and .mtu >= $1 and .mtu < \$h"
+}
 not_claims_filtered='((.explain // "") | test("(ICMP[a-zA-Z0-9]*|frag-needed|Packet Too Big)( [a-zA-Z-]+){0,3} (is|are|was|were) (being )?(filtered|blocked)"; "i") | not)'
 if drive seed000-silent; then
 	lab_ok r1_rx_dropped "-gt 0"
-	on srv icmp_blackhole "$(one icmp_blackhole "$MW_CLI4" '.bracket_hi == 9000 and .bracket_lo <= 1500')"
+	on srv icmp_blackhole "$(one icmp_blackhole "$MW_CLI4")"
+	on srv bracket "$(one icmp_blackhole "$MW_CLI4" "$(stuck_bracket 1500)")"
 	on srv stalled_tls "$(one stalled_tls "$MW_CLI4" '.role == "server"')"
 	on srv causes-l2-first "$(one icmp_blackhole "$MW_CLI4" "$(causes_start l2_mtu_mismatch) and $(has_cause icmp_filtered)")"
 	on srv explain-not-icmp-filtered "$(one icmp_blackhole "$MW_CLI4" "$not_claims_filtered")"
@@ -163,7 +170,8 @@ if drive seed000-silent; then
 fi
 if drive seed000-filtered; then
 	lab_ok rtr_icmp_dropped "-gt 0"
-	on srv icmp_blackhole "$(one icmp_blackhole "$MW_CLI4" '.bracket_hi == 9000 and .bracket_lo <= 1500')"
+	on srv icmp_blackhole "$(one icmp_blackhole "$MW_CLI4")"
+	on srv bracket "$(one icmp_blackhole "$MW_CLI4" "$(stuck_bracket 1500)")"
 	on srv stalled_tls "$(one stalled_tls "$MW_CLI4" '.role == "server"')"
 	on srv causes-filtered-first "$(one icmp_blackhole "$MW_CLI4" "$(causes_start icmp_filtered) and $(has_cause l2_mtu_mismatch)")"
 	same_report
@@ -176,7 +184,7 @@ wording6='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.
 	and ([$t | scan("ping -6 -M do -s ([0-9]+)") | .[0] | tonumber + 48] as $s
 		| ($s | length) > 0 and all($s[]; . >= 1280 and . >= $lo and . <= $hi))'
 wording4='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.remedy // "")) as $t
-	| ($t | test("ping -6|Packet Too Big|ICMPv6") | not)
+	| ($t | test("ping -6|ICMPv6") | not)
 	and all([$t | scan("ping -M do -s ([0-9]+)") | .[0] | tonumber + 28][]; . >= $lo and . <= $hi)'
 for f in 4 6; do
 	drive "vpn$f" || continue
@@ -199,7 +207,8 @@ for f in 4 6; do
 	drive "probing$f" || continue
 	lab_ok bytes_last_s "-gt 0"
 	[ "$f" = 4 ] && dst=$MW_SRV4 || dst=$MW_SRV6
-	on cli icmp_blackhole "$(one icmp_blackhole "$dst" '.bracket_hi == 9000')"
+	on cli icmp_blackhole "$(one icmp_blackhole "$dst")"
+	on cli bracket "$(one icmp_blackhole "$dst" "$(stuck_bracket 1500)")"
 	on cli causes-probing "$(one icmp_blackhole "$dst" "$(has_cause mtu_probing_active)")"
 	on cli remedy-not-probing "$(one icmp_blackhole "$dst" '(.remedy // "") | test("tcp_mtu_probing ?= ?[12]") | not')"
 	same_report

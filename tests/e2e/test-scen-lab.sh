@@ -89,6 +89,7 @@ if drive seed000-silent; then
 	t server-retransmits '[ "$(num srv_retrans)" -gt 3 ]'
 	t l2-drop-on-receive '[ "$(num r1_rx_dropped)" -gt 3 ] && [ "$(num rtr_too_big)" = 0 ]'
 	t no-icmp-exists '[ "$(num rtr_icmp_out)" = 0 ]'
+	t jumbo-segments-resent '[ "$(num stuck_min)" -gt 1500 ]'
 	t server-veth-peer-smaller '[ "$(num s0_mtu)" = 9000 ] && [ "$(num r1_mtu)" = 1500 ]'
 fi
 if drive seed000-filtered; then
@@ -97,6 +98,7 @@ if drive seed000-filtered; then
 	t router-drops-too-big '[ "$(num rtr_too_big)" -gt 3 ] && [ "$(num r1_rx_dropped)" = 0 ]'
 	t router-icmp-filtered '[ "$(num rtr_icmp_dropped)" = "$(num rtr_too_big)" ]'
 	t server-learns-no-pmtu '[ -z "$(v srv_route_mtu)" ]'
+	t jumbo-segments-resent '[ "$(num stuck_min)" -gt 1500 ]'
 fi
 
 # --- class 5/6: a 1446 hop, ICMP filtered, IPv4 and IPv6 --------------------------------------
@@ -115,6 +117,7 @@ for f in 4 6; do
 	t probing-on '[ "$(num cli_mtu_probing)" = 1 ]'
 	t stuck-at-first '[ "$(num bytes_first_s)" -lt 100000 ] && [ "$(num zero_intervals)" -ge 1 ]'
 	t recovers '[ "$(num bytes_last_s)" -gt 10000000 ]'
+	t big-segments-resent '[ "$(num stuck_min)" -gt 1500 ]'
 	t no-ptb-reached '[ "$(num rtr_icmp_dropped)" -gt 0 ] && [ -z "$(v cli_route_mtu)" ]'
 done
 
