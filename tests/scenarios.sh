@@ -287,9 +287,10 @@ scen_cap_df() {
 #   scen_hook_stop    called when the traffic has run (a stall is then several RTOs old)
 # Truth goes to $MW_LAB_DIR/truth as "key value" lines; read it with scen_truth KEY.
 # Scenario names: nodf-sysctl nodf-lock nodf-dont nodf-probe nodf-control closed lossy multi
-# shrink4 shrink6 seed000-silent seed000-filtered vpn4 vpn6 probing4 probing6 loopback
+# shrink4 shrink6 seed000-silent seed000-filtered vpn4 vpn6 filtered4 filtered6 probing4 probing6
+# loopback
 SCEN_ALL="nodf-sysctl nodf-lock nodf-dont nodf-probe nodf-control closed lossy multi shrink4
-shrink6 seed000-silent seed000-filtered vpn4 vpn6 probing4 probing6 loopback"
+shrink6 seed000-silent seed000-filtered vpn4 vpn6 filtered4 filtered6 probing4 probing6 loopback"
 SCEN_WATCH=
 type scen_hook_start >/dev/null 2>&1 || scen_hook_start() { :; }
 type scen_hook_stop >/dev/null 2>&1 || scen_hook_stop() { :; }
@@ -519,12 +520,13 @@ _scen_vpn() {
 	scen_hook_stop
 }
 
-# tcp_mtu_probing=1 on the sender (the 9000 client of lab variant filtered)
+# the client side of the seeds (lab variant filtered: a 9000 client, a 1500 hop, ICMP filtered),
+# with tcp_mtu_probing=$2 on the sender
 _scen_probing() {
 	local fam=$1 dst
 	scen_up filtered || return 2
 	SCEN_WATCH="cli"
-	scen_mtu_probing 1
+	scen_mtu_probing "$2"
 	[ "$fam" = 6 ] && dst=$MW_SRV6 || dst=$MW_SRV4
 	scen_hook_start
 	if [ "$fam" = 6 ]; then
@@ -599,7 +601,8 @@ scen_drive() {
 	shrink4 | shrink6) _scen_shrink "${s#shrink}" ;;
 	seed000-silent | seed000-filtered) _scen_seed000 "${s#seed000-}" ;;
 	vpn4 | vpn6) _scen_vpn "${s#vpn}" ;;
-	probing4 | probing6) _scen_probing "${s#probing}" ;;
+	probing4 | probing6) _scen_probing "${s#probing}" 1 ;;
+	filtered4 | filtered6) _scen_probing "${s#filtered}" 0 ;;
 	loopback) _scen_loopback ;;
 	*) echo "scen_drive: unknown scenario '$s' ($SCEN_ALL)" >&2; return 2 ;;
 	esac

@@ -139,6 +139,15 @@ for s in closed lossy multi; do
 	same_report
 done
 
+# wording rules of the contract, over one finding's explain and remedy
+wording6='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.remedy // "")) as $t
+	| ($t | test("Packet Too Big")) and ($t | test("8972") | not)
+	and (($t | test("frag-needed") | not) or ($t | test("Packet Too Big")))
+	and ([$t | scan("ping -6 -M do -s ([0-9]+)") | .[0] | tonumber + 48] as $s
+		| ($s | length) > 0 and all($s[]; . >= 1280 and . >= $lo and . <= $hi))'
+wording4='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.remedy // "")) as $t
+	| ($t | test("ping -6|ICMPv6") | not)
+	and all([$t | scan("ping -M do -s ([0-9]+)") | .[0] | tonumber + 28][]; . >= $lo and . <= $hi)'
 # --- class 3: shrink mid-stream, ICMP filtered -------------------------------------------------
 for f in 4 6; do
 	drive "shrink$f" || continue
@@ -148,6 +157,7 @@ for f in 4 6; do
 	on cli bracket-hi-1500 "$(one icmp_blackhole "$dst" '.bracket_hi == 1500 and .bracket_lo <= 1400 and .mtu >= 1400 and .mtu < 1500')"
 	on cli causes "$(one icmp_blackhole "$dst" "$(causes_start icmp_filtered l2_mtu_mismatch)")"
 	on cli no-ptb-verdicts 'map(select(.verdict == "ptb_dropped" or .verdict == "ptb_ignored")) | length == 0'
+	[ "$f" = 6 ] && on cli ipv6-wording "$(one icmp_blackhole "$dst" "$wording6")"
 	same_report
 done
 
@@ -178,20 +188,29 @@ if drive seed000-filtered; then
 fi
 
 # --- class 5/6: the 1446 hop: a bracket that holds the truth, words of the family ---------------
-wording6='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.remedy // "")) as $t
-	| ($t | test("Packet Too Big")) and ($t | test("8972") | not)
-	and (($t | test("frag-needed") | not) or ($t | test("Packet Too Big")))
-	and ([$t | scan("ping -6 -M do -s ([0-9]+)") | .[0] | tonumber + 48] as $s
-		| ($s | length) > 0 and all($s[]; . >= 1280 and . >= $lo and . <= $hi))'
-wording4='.bracket_lo as $lo | .bracket_hi as $hi | ((.explain // "") + " " + (.remedy // "")) as $t
-	| ($t | test("ping -6|ICMPv6") | not)
-	and all([$t | scan("ping -M do -s ([0-9]+)") | .[0] | tonumber + 28][]; . >= $lo and . <= $hi)'
 for f in 4 6; do
 	drive "vpn$f" || continue
 	lab_ok ping_1446 "= 1"
 	[ "$f" = 4 ] && dst=$MW_SRV4 fam=ipv4 || dst=$MW_SRV6 fam=ipv6
 	on cli icmp_blackhole "$(one icmp_blackhole "$dst" ".family == \"$fam\"")"
 	on cli bracket-holds-1446 "$(one icmp_blackhole "$dst" '.bracket_hi == 1500 and .bracket_lo <= 1446 and .mtu >= 1446 and .mtu < 1500')"
+	on cli causes "$(one icmp_blackhole "$dst" "$(causes_start icmp_filtered l2_mtu_mismatch)")"
+	if [ "$f" = 6 ]; then
+		on cli bracket-lo-ipv6-min "$(one icmp_blackhole "$dst" '.bracket_lo >= 1280')"
+		on cli ipv6-wording "$(one icmp_blackhole "$dst" "$wording6")"
+	else
+		on cli ipv4-wording "$(one icmp_blackhole "$dst" "$wording4")"
+	fi
+	same_report
+done
+
+# --- class 5/6: the client side of the seeds (9000 -> 1500, ICMP filtered), IPv4 and IPv6 -------
+for f in 4 6; do
+	drive "filtered$f" || continue
+	lab_ok stuck_min "-gt 1500"
+	[ "$f" = 4 ] && dst=$MW_SRV4 fam=ipv4 || dst=$MW_SRV6 fam=ipv6
+	on cli icmp_blackhole "$(one icmp_blackhole "$dst" ".family == \"$fam\"")"
+	on cli bracket "$(one icmp_blackhole "$dst" "$(stuck_bracket 1500)")"
 	on cli causes "$(one icmp_blackhole "$dst" "$(causes_start icmp_filtered l2_mtu_mismatch)")"
 	if [ "$f" = 6 ]; then
 		on cli bracket-lo-ipv6-min "$(one icmp_blackhole "$dst" '.bracket_lo >= 1280')"

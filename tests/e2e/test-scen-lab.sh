@@ -111,6 +111,15 @@ for f in 4 6; do
 	t router-icmp-filtered '[ "$(num rtr_icmp_dropped)" = "$(num rtr_too_big)" ]'
 done
 
+# --- class 5/6: the client side of the seeds: 9000 -> 1500, ICMP filtered, no probing ----------
+for f in 4 6; do
+	drive "filtered$f" || continue
+	t probing-off '[ "$(num cli_mtu_probing)" = 0 ]'
+	t never-recovers '[ "$(num bytes_first_s)" -lt 100000 ] && [ "$(num bytes_last_s)" -lt 100000 ]'
+	t jumbo-segments-resent '[ "$(num stuck_min)" -gt 1500 ]'
+	t no-ptb-reached '[ "$(num rtr_icmp_dropped)" -gt 0 ] && [ -z "$(v cli_route_mtu)" ]'
+done
+
 # --- class 6: tcp_mtu_probing=1 works around the black hole ------------------------------------
 for f in 4 6; do
 	drive "probing$f" || continue
