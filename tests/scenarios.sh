@@ -42,6 +42,7 @@
 #   scen_counter NODE FILE PROTO FIELD   one counter of /proc/net/{snmp,netstat}
 #   scen_counter6 NODE FIELD             one counter of /proc/net/snmp6
 
+# shellcheck disable=SC2034 # SCEN_WATCH is read by the callers' hooks
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lab.sh"
 _MW_SCEN_SH=$(readlink -f "${BASH_SOURCE[0]}")
 _MW_SCEN_TOOLS=$(dirname "$_MW_SCEN_SH")/tools
@@ -217,7 +218,7 @@ scen_bulk_start() {
 scen_bulk_wait() {
 	[ -n "$SCEN_BULK_CPID" ] && wait "$SCEN_BULK_CPID" 2>/dev/null
 	[ -n "$SCEN_BULK_SPID" ] && { kill "$SCEN_BULK_SPID" 2>/dev/null; wait "$SCEN_BULK_SPID" 2>/dev/null; }
-	SCEN_BULK_CPID= SCEN_BULK_SPID=
+	SCEN_BULK_CPID='' SCEN_BULK_SPID=''
 	return 0
 }
 
@@ -506,9 +507,9 @@ _scen_vpn() {
 	truth bulk_bytes "$t"
 	truth resent_sizes "$(_scen_resent_sizes "$cap" | tr ' ' ',' | sed 's/,$//')"
 	# the path's true MTU, by hand: 1446 goes through, 1447 does not
-	lab_exec cli $ping -n -c 1 -W 1 -M do -s $((1446 - hdr)) "$dst" >/dev/null 2>&1 &&
+	lab_exec cli $ping -n -c 1 -W 1 -M "do" -s $((1446 - hdr)) "$dst" >/dev/null 2>&1 &&
 		truth ping_1446 1 || truth ping_1446 0
-	lab_exec cli $ping -n -c 1 -W 1 -M do -s $((1447 - hdr)) "$dst" >/dev/null 2>&1 &&
+	lab_exec cli $ping -n -c 1 -W 1 -M "do" -s $((1447 - hdr)) "$dst" >/dev/null 2>&1 &&
 		truth ping_1447 1 || truth ping_1447 0
 	if [ "$fam" = 4 ]; then
 		truth rtr_too_big "$(scen_counter rtr snmp Ip FragFails)"
