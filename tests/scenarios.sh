@@ -429,7 +429,7 @@ _scen_shrink() {
 	scen_filter_icmp
 	if [ "$fam" = 4 ]; then filt="ip and tcp dst port $MW_IPERF_PORT and greater 1400"
 	else filt="ip6 and tcp dst port $MW_IPERF_PORT and greater 1400"; fi
-	scen_bulk_start fwd "$fam" 20
+	scen_bulk_start fwd "$fam" 30
 	# flowing for 2 s before anything watches
 	for _ in $(seq 100); do
 		[ "$(scen_bulk_intervals | awk '$2 > 0' | wc -l)" -ge 2 ] && break
@@ -528,6 +528,8 @@ _scen_probing() {
 	scen_up filtered || return 2
 	SCEN_WATCH="cli"
 	scen_mtu_probing "$2"
+	# one wire packet per segment: the capture's sizes are then what the router sees
+	lab_exec cli ethtool -K c0 tso off gso off >/dev/null
 	[ "$fam" = 6 ] && dst=$MW_SRV6 || dst=$MW_SRV4
 	scen_hook_start
 	if [ "$fam" = 6 ]; then

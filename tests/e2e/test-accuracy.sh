@@ -20,7 +20,7 @@ scen_hook_start() {
 	local n args
 	for n in $SCEN_WATCH; do
 		# per-node arguments in MWX_node (an array), else MWX
-		args="MWX_$n[@]"
+		args="MWX_${n}[@]"
 		declare -p "MWX_$n" >/dev/null 2>&1 || args="MWX[@]"
 		mw_start "$n" "$TMP/$SC.$n.live" live --json "${!args}"
 		eval "LIVE_$n=$MW_PID"

@@ -13,7 +13,12 @@ export MW_LAB_KEYDIR=$T_KEYS
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
-cleanup() { scen_cap_stop; lab_down; rm -rf "$T_KEYS"; }
+cleanup() {
+	[ -n "$BT_PID" ] && { kill "$BT_PID" 2>/dev/null; wait "$BT_PID" 2>/dev/null; }
+	scen_cap_stop
+	lab_down
+	rm -rf "$T_KEYS" "$BT_OUT"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -25,8 +30,53 @@ t() {
 v() { scen_truth "$1"; }
 num() { local x; x=$(scen_truth "$1"); echo "${x:-0}"; }
 
+# Drop reasons by namespace with bpftrace (skb:kfree_skb), in the scenarios that name one: the
+# hooks of tests/scenarios.sh start it where monitoring begins and stop it after the traffic.
+# tracefs is mounted in a private mount namespace only.
+BT_PID=
+BT_OUT=${TMPDIR:-/tmp}/mw-scen-bt-$MW_LAB_ID.txt
+BT_PROG='tracepoint:skb:kfree_skb {
+	$s = (struct sk_buff *)args->skbaddr;
+	$ns = (uint32)0;
+	if ($s->dev != 0) { $ns = $s->dev->nd_net.net->ns.inum; }
+	@[args->reason, $ns] = count();
+}'
+BT_SCEN=" shrink4 shrink6 seed000-filtered "
+scen_hook_start() {
+	case $BT_SCEN in *" $SC "*) ;; *) return 0 ;; esac
+	: >"$BT_OUT"
+	timeout 90 unshare -m sh -c \
+		'mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; exec bpftrace -e "$1"' \
+		sh "$BT_PROG" >"$BT_OUT" 2>&1 &
+	BT_PID=$!
+	for _ in $(seq 150); do
+		grep -q '^Attaching' "$BT_OUT" && { sleep 0.3; return 0; }
+		kill -0 "$BT_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+}
+scen_hook_stop() {
+	[ -n "$BT_PID" ] || return 0
+	kill -INT "$BT_PID" 2>/dev/null
+	for _ in $(seq 50); do kill -0 "$BT_PID" 2>/dev/null || break; sleep 0.2; done
+	kill -KILL "$BT_PID" 2>/dev/null
+	wait "$BT_PID" 2>/dev/null
+	BT_PID=
+	# drops with reason PKT_TOO_BIG in the router's namespace (reason numbers from tracefs)
+	local r ino
+	r=$(timeout 10 unshare -m sh -c 'mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null;
+		cat /sys/kernel/tracing/events/skb/kfree_skb/format' 2>/dev/null |
+		grep -o '{ [0-9]*, "PKT_TOO_BIG" }' | tr -dc '0-9')
+	ino=$(stat -L -c %i "/run/netns/$(lab_ns rtr)")
+	truth bt_attached "$(grep -c '^Attaching' "$BT_OUT")"
+	truth bt_rtr_pkt_too_big "$(sed -n 's/^@\[\([0-9]*\), \([0-9]*\)\]: \([0-9]*\)$/\1 \2 \3/p' "$BT_OUT" |
+		awk -v r="${r:-x}" -v i="$ino" '$1 == r && $2 == i { s += $3 } END { print s + 0 }')"
+}
+
+# SCEN_ONLY="shrink4 vpn6" runs only those (by hand)
 drive() {
 	SC=$1
+	case " ${SCEN_ONLY:-$SC} " in *" $SC "*) ;; *) return 1 ;; esac
 	if scen_drive "$SC" >"${TMPDIR:-/tmp}/mw-scen-$MW_LAB_ID.log" 2>&1; then
 		pass "$SC-lab-up"
 		return 0
@@ -78,6 +128,7 @@ for f in 4 6; do
 	t zero-after-the-change '[ "$(num bytes_after)" = 0 ] && [ "$(num tail_zero)" -ge 8 ]'
 	t sender-resends-1500 '[ "$(v resent_sizes)" = 1500 ]'
 	t router-drops-too-big '[ "$(num rtr_too_big)" -gt 2 ]'
+	t router-drop-reason-pkt-too-big '[ "$(num bt_attached)" -gt 0 ] && [ "$(num bt_rtr_pkt_too_big)" -gt 2 ]'
 	t router-icmp-filtered '[ "$(num rtr_icmp_dropped)" = "$(num rtr_too_big)" ]'
 	t client-learns-no-pmtu '[ -z "$(v cli_route_mtu)" ]'
 done
@@ -96,6 +147,7 @@ if drive seed000-filtered; then
 	t tls-stalls '[ "$(num tls_ok)" = 0 ]'
 	t bulk-delivers-nothing '[ "$(num bulk_bytes)" -lt 100000 ]'
 	t router-drops-too-big '[ "$(num rtr_too_big)" -gt 3 ] && [ "$(num r1_rx_dropped)" = 0 ]'
+	t router-drop-reason-pkt-too-big '[ "$(num bt_attached)" -gt 0 ] && [ "$(num bt_rtr_pkt_too_big)" -gt 3 ]'
 	t router-icmp-filtered '[ "$(num rtr_icmp_dropped)" = "$(num rtr_too_big)" ]'
 	t server-learns-no-pmtu '[ -z "$(v srv_route_mtu)" ]'
 	t jumbo-segments-resent '[ "$(num stuck_min)" -gt 1500 ]'
