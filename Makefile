@@ -29,7 +29,7 @@ PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
                iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
-               curl netcat-openbsd procps util-linux python3 jq \
+               curl netcat-openbsd procps util-linux python3 jq iputils-ping \
                libnftables-dev libjansson-dev \
                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev
 
