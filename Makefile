@@ -76,7 +76,7 @@ $(OUT)/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/loader.o $(OUT)/export.o: $(OUT)/mtuwatch.skel.h
+$(OUT)/loader.o $(OUT)/export.o $(OUT)/facts.o: $(OUT)/mtuwatch.skel.h
 $(OUT)/probe.o: $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)

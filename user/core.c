@@ -62,6 +62,15 @@ struct stuck_seg {
 	bool nodf;		/* left without DF: routers fragment it, not evidence of a size */
 };
 
+/* One kind of PTB on a path (sender, MTU, drop reason + 1 or 0 when it arrived), counted. */
+struct ptb_kind {
+	uint8_t peer[16];
+	uint32_t mtu;
+	uint32_t reason;
+	uint32_t count;
+};
+#define MAX_PTB_KINDS 4
+
 /* What a path has shown to get through: a size and when it was last acknowledged. */
 struct proof {
 	uint32_t size;
@@ -93,6 +102,7 @@ struct path {
 	struct proof proofs[MW_MAX_SIZES];	/* sizes acknowledged, the largest per slot */
 	uint32_t nproofs;
 	uint64_t alive_ns;			/* the destination last answered */
+	struct ptb_kind kinds[MAX_PTB_KINDS];
 	uint64_t ptb_first_ns, ptb_last_ns;
 	struct mw_flow ptb_flow;		/* the first PTB's quoted flow */
 	uint32_t over_after_ptb;		/* DF re-sends above the PTB's MTU since it came */
@@ -854,12 +864,37 @@ static uint32_t plateau_below(uint32_t size)
 }
 
 /*
- * The kernel counts PTBs of a kind and sends an event for the 1st, 2nd, 4th, 8th...: the
- * event carrying n stands for n/2 new ones (0, in recordings of older versions, for one).
+ * The kernel counts PTBs per kind and sends an event for the 1st, 2nd, 4th, 8th... of a kind,
+ * and the driver the exact count now and then: a kind's count is the largest it was told (0,
+ * in recordings of older versions, means one more). Returns how many are new.
  */
-static uint32_t ptb_new(uint32_t n)
+static uint32_t ptb_kind_count(struct path *p, const struct mw_event *e, uint32_t reason,
+			       uint32_t n)
 {
-	return n > 1 ? n - n / 2 : 1;
+	struct ptb_kind *k = NULL;
+	uint32_t add;
+
+	for (int i = 0; i < MAX_PTB_KINDS && !k; i++)
+		if (p->kinds[i].count && p->kinds[i].mtu == e->mtu &&
+		    p->kinds[i].reason == reason && !memcmp(p->kinds[i].peer, e->peer, 16))
+			k = &p->kinds[i];
+	for (int i = 0; i < MAX_PTB_KINDS && !k; i++)
+		if (!p->kinds[i].count)
+			k = &p->kinds[i];
+	if (!k) {
+		/* More kinds than slots (forged from many sources): count them, as new. */
+		return n ? n : 1;
+	}
+	if (!k->count) {
+		memcpy(k->peer, e->peer, 16);
+		k->mtu = e->mtu;
+		k->reason = reason;
+	}
+	if (!n)
+		n = k->count + 1;
+	add = n > k->count ? n - k->count : 0;
+	k->count += add;
+	return add;
 }
 
 static uint32_t ptb_mtu_of(const struct mw_event *e)
@@ -1184,7 +1219,7 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	bool seen = false;
 
 	path_touch(c, p, 0);
-	p->ptb_dropped += ptb_new(e->aux2);
+	p->ptb_dropped += ptb_kind_count(p, e, e->aux + 1, e->aux2);
 	p->route_due = 0;	/* dropped: the route cannot have learned from it */
 	for (int i = 0; i < 4; i++)
 		if (p->dropped_reasons[i] == e->aux + 1)
@@ -1265,7 +1300,7 @@ static void on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 	uint32_t mtu = ptb_mtu_of(e);
 
 	path_touch(c, p, 0);
-	p->ptb_rx += ptb_new(e->aux);
+	p->ptb_rx += ptb_kind_count(p, e, 0, e->aux);
 	if (!p->ptb_first_ns) {
 		p->ptb_first_ns = c->now;
 		p->ptb_flow = e->flow;
@@ -1303,8 +1338,8 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 	i = iface_get(c, p->ifindex);
 	if (i && e->mtu >= i->mtu)
 		return;
-	/* A locked route keeps its configured MTU: nothing was learned. */
-	if (p->route_locked)
+	/* A locked route that did not fall to the PTB's MTU learned nothing (IPv6 learns anyway). */
+	if (p->route_locked && p->ptb_mtu && e->mtu > p->ptb_mtu)
 		return;
 	p->pmtu = e->mtu;
 	p->reported |= 1u << MW_V_PMTU_LEARNED;
@@ -1327,7 +1362,7 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 /* Why a PTB that arrived changed nothing: the route, the counters, the settings. */
 static enum mw_ignore ignore_reason(struct mw_core *c, struct path *p, uint32_t cur)
 {
-	if (p->route_locked)
+	if (p->route_locked && !(p->route_mtu && p->route_mtu <= p->ptb_mtu))
 		return MW_IGN_ROUTE_MTU_LOCKED;
 	if (cur && p->ptb_mtu >= cur)
 		return MW_IGN_MTU_NOT_LOWER;
@@ -1342,6 +1377,14 @@ static enum mw_ignore ignore_reason(struct mw_core *c, struct path *p, uint32_t 
 	}
 	/* The route learned the MTU and the sender still sends larger: its socket ignores it. */
 	if (p->route_mtu && p->route_mtu <= p->ptb_mtu)
+		return MW_IGN_PMTUDISC_OFF;
+	/*
+	 * In our namespace every other way is ruled out: a real, in-window PTB with a lower MTU on
+	 * an unlocked route, no sysctl discarding it. What remains is the sending socket's mode
+	 * (IP_PMTUDISC_INTERFACE / OMIT, IPV6_PMTUDISC_INTERFACE), which leaves no trace outside
+	 * the socket. Elsewhere the counters and settings are not ours to read.
+	 */
+	if (self_ns(c, p->netns))
 		return MW_IGN_PMTUDISC_OFF;
 	return MW_IGN_UNKNOWN;
 }
@@ -1405,7 +1448,9 @@ static void explain_ignored(struct mw_core *c, struct path *p, struct mw_finding
 			 p->ptb_rx, w, peer, p->ptb_mtu,
 			 p->family == 4 && c->no_pmtu_disc >= 2 ?
 				 "net.ipv4.ip_no_pmtu_disc discards them" :
-				 "the sending socket ignores the path MTU (IP_PMTUDISC_PROBE or similar)",
+				 "no counter moved, the route is not locked and did not learn, so the "
+				 "sending socket's mode ignores the path MTU: IP_PMTUDISC_INTERFACE or "
+				 "OMIT, IPV6_PMTUDISC_INTERFACE",
 			 p->ptb_mtu, d);
 		snprintf(f->remedy, sizeof(f->remedy),
 			 "%s; or lower the sender's MTU toward %s to %u",
@@ -1455,7 +1500,7 @@ static void check_ptb_ignored(struct mw_core *c, struct path *p)
 	i = iface_get(c, p->ifindex);
 	cur = p->route_mtu ? p->route_mtu : i ? i->mtu : 0;
 	if (p->route_seen && p->route_mtu && p->route_mtu < (i ? i->mtu : 0) &&
-	    p->route_mtu <= p->ptb_mtu && !p->route_locked && !p->over_after_ptb)
+	    p->route_mtu <= p->ptb_mtu && !p->over_after_ptb)
 		goto accepted;	/* learned, and nothing larger left since: PMTUD works */
 	if (cur && p->ptb_mtu >= cur ? p->resent_after_ptb < 2 : p->over_after_ptb < 2)
 		return;		/* no sign (yet) that it was ignored */

@@ -45,6 +45,8 @@ void driver_event(const struct mw_event *e, void *ctx)
 		if (recfile_write(d->rec, MW_REC_EVENT, e, sizeof(*e)) == 0)
 			d->rec_events++;
 	}
+	if ((e->type == MW_EV_PTB_RX || e->type == MW_EV_PTB_DROP) && !d->ptb_syncing)
+		d->ptb_dirty = true;
 	core_feed(d->core, e);
 }
 
@@ -213,6 +215,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 			}
 			d->last_tick = now;
 			facts_poll(d, now, false);
+			facts_ptb_counts(d, now, false);
 			driver_event(&t, d);
 			check_ifaces(d, now);
 			if (d->on_tick)
@@ -227,6 +230,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 	}
 	/* Drain what is queued, then one last tick so timers judge up to now. */
 	session_poll(&d->s, 0);
+	facts_ptb_counts(d, mono_ns(), true);
 	{
 		struct mw_event t = { .ts_ns = mono_ns(), .type = MW_EV_TICK };
 

@@ -37,6 +37,8 @@ struct mw_driver {
 	uint64_t facts_snmp[4];
 	bool facts_snmp_ok[4];
 	bool facts_links_done;
+	bool ptb_dirty, ptb_syncing;	/* PTB events came since the last exact count */
+	uint64_t ptb_sync_ns;
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;
@@ -60,5 +62,7 @@ const char *driver_reason(uint32_t value, void *ctx);
 void driver_close(struct mw_driver *d);
 /* Sysctls and namespace counters as events (first: the baseline, and every setting). */
 void facts_poll(struct mw_driver *d, uint64_t now, bool first);
+/* The kernel's exact PTB counts per kind, as PTB events (after PTBs came; final: now). */
+void facts_ptb_counts(struct mw_driver *d, uint64_t now, bool final);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include "driver.h"
 #include "hostcfg.h"
+#include "mtuwatch.skel.h"
 #include "netutil.h"
 
 /* Value of `field` in the /proc/net/{snmp,netstat} table whose rows start with `proto:`. */
@@ -184,4 +186,50 @@ void facts_poll(struct mw_driver *d, uint64_t now, bool first)
 		d->facts_snmp[k] = v[k];
 		d->facts_snmp_ok[k] = true;
 	}
+}
+
+/*
+ * The kernel counts every PTB per kind but sends an event only for the 1st, 2nd, 4th... of
+ * each: after PTBs came (at most every 2 s) and at the end, the exact counts go into the
+ * stream as the same events, so that the summary, the findings' counts and a recording all
+ * hold the true totals of a flood.
+ */
+void facts_ptb_counts(struct mw_driver *d, uint64_t now, bool final)
+{
+	struct mw_ptb_key k, next;
+	void *prev = NULL;
+	int fd, n = 0;
+
+	if (!d->s.skel || !d->ptb_dirty || (!final && now - d->ptb_sync_ns < 2000000000ULL))
+		return;
+	fd = bpf_map__fd(d->s.skel->maps.ptbs);
+	d->ptb_dirty = false;
+	d->ptb_sync_ns = now;
+	d->ptb_syncing = true;
+	while (n++ < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct mw_event e = { .ts_ns = now };
+		uint64_t count;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &count))
+			continue;
+		e.type = k.reason ? MW_EV_PTB_DROP : MW_EV_PTB_RX;
+		e.netns = k.netns;
+		e.family = k.family;
+		e.flow.family = k.family;
+		memcpy(e.peer, k.peer, 16);
+		memcpy(e.flow.daddr, k.dst, 16);
+		e.mtu = k.mtu;
+		e.dir = k.dir;
+		if (k.reason) {
+			e.aux = k.reason == 0xffff ? 0 : k.reason;
+			e.aux2 = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+		} else {
+			e.dir = MW_DIR_IN;
+			e.aux = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+		}
+		driver_event(&e, d);
+	}
+	d->ptb_syncing = false;
 }
