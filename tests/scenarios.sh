@@ -441,9 +441,20 @@ _scen_shrink() {
 	before=$(scen_bulk_intervals | wc -l)
 	scen_shrink 1400
 	truth shrink_at "$before"
-	# stuck for 8 intervals: several RTOs of re-sending the same segment
+	# stuck for 8 intervals: several RTOs of re-sending the same segment. Meanwhile the host
+	# goes on talking to the server in small packets (new connections, as any host with
+	# other traffic does): a shrunk path and a dead peer differ only there (README, Findings)
+	local k=0
 	for _ in $(seq 200); do
 		[ "$(_scen_tail_zero)" -ge 8 ] && break
+		k=$((k + 1))
+		if [ $((k % 10)) = 0 ]; then
+			if [ "$fam" = 4 ]; then
+				lab_exec cli timeout 2 nc -z -w 1 "$MW_SRV4" "$MW_IPERF_PORT" >/dev/null 2>&1
+			else
+				lab_exec cli timeout 2 nc -6 -z -w 1 "$MW_SRV6" "$MW_IPERF_PORT" >/dev/null 2>&1
+			fi
+		fi
 		sleep 0.1
 	done
 	scen_cap_stop
