@@ -889,6 +889,12 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 	struct mw_event *e;
 	__u8 b[40];
 
+	/*
+	 * A packet of one of this host's own sockets, larger than the path MTU it has already
+	 * learned (queued before it learned): its own output, not forwarding. Not a bottleneck.
+	 */
+	if (BPF_CORE_READ(skb, sk))
+		return;
 	if (bpf_probe_read_kernel(b, sizeof(b), head + nh))
 		return;
 	dst = (struct dst_entry *)(BPF_CORE_READ(skb, _skb_refdst) & ~1UL);
