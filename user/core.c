@@ -1840,7 +1840,7 @@ static void check_stall(struct mw_core *c, struct flow *x)
 	}
 	if (f.mtu_evidence && p && p->ignored_reasons && !p->ptb_forged)
 		snprintf(f.remedy, sizeof(f.remedy),
-			 "the %s reaches the sender and is ignored: see the ptb_ignored finding for "
+			 "the sender gets the %s and ignores it: see the ptb_ignored finding for "
 			 "%s; meanwhile align the MTUs on the path or clamp the MSS on the router",
 			 ptb_words(x->f.family), peer);
 	else if (f.mtu_evidence)

@@ -46,7 +46,7 @@ void driver_event(const struct mw_event *e, void *ctx)
 			d->rec_events++;
 	}
 	if ((e->type == MW_EV_PTB_RX || e->type == MW_EV_PTB_DROP) && !d->ptb_syncing)
-		d->ptb_dirty = true;
+		d->ptb_last_ns = mono_ns();
 	core_feed(d->core, e);
 }
 

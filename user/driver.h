@@ -37,8 +37,8 @@ struct mw_driver {
 	uint64_t facts_snmp[4];
 	bool facts_snmp_ok[4];
 	bool facts_links_done;
-	bool ptb_dirty, ptb_syncing;	/* PTB events came since the last exact count */
-	uint64_t ptb_sync_ns;
+	bool ptb_syncing;		/* facts_ptb_counts is feeding its own events */
+	uint64_t ptb_last_ns, ptb_sync_ns;	/* last PTB event from the kernel; last sync */
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;

@@ -200,10 +200,16 @@ void facts_ptb_counts(struct mw_driver *d, uint64_t now, bool final)
 	void *prev = NULL;
 	int fd, n = 0;
 
-	if (!d->s.skel || !d->ptb_dirty || (!final && now - d->ptb_sync_ns < 2000000000ULL))
+	/*
+	 * A flood's events thin out (the 65536th, then the 131072nd...): sync every 2 s for 30 s
+	 * after the last PTB event, and always at the end once any came.
+	 */
+	if (!d->s.skel || !d->ptb_last_ns)
+		return;
+	if (!final && (now - d->ptb_sync_ns < 2000000000ULL ||
+		       now - d->ptb_last_ns > 30000000000ULL))
 		return;
 	fd = bpf_map__fd(d->s.skel->maps.ptbs);
-	d->ptb_dirty = false;
 	d->ptb_sync_ns = now;
 	d->ptb_syncing = true;
 	while (n++ < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
