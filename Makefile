@@ -122,7 +122,7 @@ fuzz: $(OUT)/fuzz_recfile
 	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \
 		$(OUT)/fuzz-corpus tests/fuzz/corpus
 
-bench: $(OUT)/mtuwatch $(OUT)/null.bpf.o $(OUT)/nullload
+bench: $(OUT)/mtuwatch $(OUT)/null.bpf.o $(OUT)/nullload $(OUT)/proginfo
 	OUT=$(OUT) bash tests/bench.sh
 
 demo: deps
@@ -162,5 +162,9 @@ $(OUT)/null.bpf.o: bpf/null.bpf.c $(OUT)/vmlinux.h
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/nullload: tests/bench/nullload.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+
+$(OUT)/proginfo: tests/bench/proginfo.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@

@@ -213,9 +213,9 @@ static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step,
  * (a retransmission, reordering, a capture that joined late) is never misread. Bounded: at
  * most 4 records per segment and HS_MAX_STEPS per flow.
  */
-static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
-				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
-				     __u32 plen)
+static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_key *k,
+					  struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+					  __u32 plen)
 {
 	struct mw_flow_dir *d = &v->d[dir & 1];
 	__u32 rel, off;
@@ -342,6 +342,50 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 	/* More records in this segment than we parse: stop rather than lose the boundary. */
 	if (rel < plen)
 		v->done |= 1 << dir;
+}
+
+/*
+ * The parser as global functions, one per program type (the context's type is what the
+ * verifier checks a global function's first argument against, on 6.1 too): the verifier
+ * walks each once per program instead of once per path that reaches a call. Pointer
+ * arguments of global functions may be NULL as far as the verifier knows: checked.
+ */
+/* A global function takes at most five arguments: the segment's numbers travel together. */
+struct hs_seg {
+	__u32 dir;
+	__u32 seq;
+	__u32 poff;
+	__u32 plen;
+};
+
+__noinline int hs_parse_tc(struct __sk_buff *skb, struct mw_flow_key *k, struct mw_flow_val *v,
+			   struct hs_seg *g)
+{
+	if (!skb || !k || !v || !g)
+		return 0;
+	hs_parse_body(skb, false, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	return 0;
+}
+
+__noinline int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw_flow_val *v,
+			    struct hs_seg *g)
+{
+	if (!ctx || !k || !v || !g)
+		return 0;
+	hs_parse_body(ctx, true, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	return 0;
+}
+
+static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
+				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+				     __u32 plen)
+{
+	struct hs_seg g = { .dir = dir, .seq = seq, .poff = poff, .plen = plen };
+
+	if (xdp)
+		hs_parse_xdp(ctx, k, v, &g);
+	else
+		hs_parse_tc(ctx, k, v, &g);
 }
 
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
