@@ -68,6 +68,14 @@ struct {
 	__type(value, struct mw_flow_val);
 } flows SEC(".maps");
 
+/* Ports of tracked flows, counted (see MW_BLOOM_SLOT): most packets skip the flow map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_BLOOM_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_bloom SEC(".maps");
+
 /* Packet Too Big by kind: a flood of identical (or forged) PTBs is counted, not streamed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -110,6 +118,24 @@ static __always_inline void stat_add(__u16 kind, __u32 ifindex, __u32 netns, __u
 		*v += 1;
 	else
 		bpf_map_update_elem(&stats, &k, &one, BPF_NOEXIST);
+}
+
+/* May a flow with these ports be in the flow map? An array read, no hash. */
+static __always_inline bool flow_maybe(__u16 lport, __u16 rport)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
+
+	return !c || *c;
+}
+
+static __always_inline void flow_bloom_add(__u16 lport, __u16 rport, __u32 delta)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
+
+	if (c)
+		__sync_fetch_and_add(c, delta);
 }
 
 /* Reserve a zeroed event; a failed reserve is counted, never silent. */
@@ -492,6 +518,8 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 		k.lport = bpf_ntohs(th->dest);
 		k.rport = bpf_ntohs(th->source);
 	}
+	if (!flow_maybe(k.lport, k.rport))
+		return;
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
 		return;
@@ -1068,7 +1096,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 		 * the wire: do not report them twice. */
 		sk_flow(sk, &f);
 		flow_key_sk(&f, netns, &k);
-		if (bpf_map_lookup_elem(&flows, &k))
+		if (flow_maybe(k.lport, k.rport) && bpf_map_lookup_elem(&flows, &k))
 			return 0;
 	}
 	e = ev_new(MW_EV_RETRANS);
@@ -1137,8 +1165,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			v.done = 3;
 		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY))
 			count(MW_CNT_FLOW_FULL);
+		else
+			flow_bloom_add(k.lport, k.rport, 1);
 	} else if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&flows, &k);
+		if (!bpf_map_delete_elem(&flows, &k))
+			flow_bloom_add(k.lport, k.rport, (__u32)-1);
 	}
 	e = ev_new(MW_EV_STATE);
 	if (!e)

@@ -19,6 +19,7 @@ OUT=${OUT:-build}
 MW=$(readlink -f "$OUT/mtuwatch")
 NULLOBJ=$(readlink -f "$OUT/null.bpf.o")
 NULLLOAD=$(readlink -f "$OUT/nullload")
+PROGINFO=$(readlink -f "$OUT/proginfo")
 JSON=$OUT/bench.json
 [ "$(id -u)" = 0 ] || { echo "make bench needs root" >&2; exit 1; }
 for f in "$MW" "$NULLOBJ" "$NULLLOAD"; do
@@ -169,6 +170,8 @@ run_hooks() {
 	fi
 	local ids
 	ids=$(prog_ids_of "$mwpid")
+	# What the verifier walked per program (deterministic, unlike load times).
+	[ -s "$TMP/verified" ] || "$PROGINFO" $ids >"$TMP/verified"
 	prog_stats $ids $nids >"$TMP/before"
 	workload "$w"
 	prog_stats $ids $nids >"$TMP/after"
@@ -255,6 +258,10 @@ read -r bm blo bhi <<<"$(stats_ms "${btt[@]}")"
 printf '\nstart-up, exec to exit, 10 runs interleaved (ms):\n'
 printf '  mtuwatch --duration 0   median %6s  min %5s  max %5s\n' "$mm" "$mlo" "$mhi"
 printf '  bpftrace, 4 tracepoints median %6s  min %5s  max %5s\n' "$bm" "$blo" "$bhi"
+printf '  verified instructions per program (the verifier'"'"'s work, the bulk of start-up):\n'
+awk '{ printf "    %-18s %7s xlated %7s verified\n", $1, $2, $3 }' "$TMP/verified"
+printf '  "verified_insns": {%s},\n' \
+	"$(awk '{ printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $1, $3 }' "$TMP/verified")" >>"$JSON"
 printf '  "startup_ms": {"mtuwatch": {"median": %s, "min": %s, "max": %s, "runs": [%s]},\n' \
 	"$mm" "$mlo" "$mhi" "$(IFS=,; echo "${mwt[*]}")" >>"$JSON"
 printf '    "bpftrace": {"median": %s, "min": %s, "max": %s, "runs": [%s]}},\n' \

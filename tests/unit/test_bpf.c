@@ -325,6 +325,12 @@ static void track(uint16_t lport, uint32_t next_out)
 	v.d[MW_DIR_OUT].next_seq = v.d[MW_DIR_OUT].start_seq = next_out;
 	v.d[MW_DIR_IN].next_seq = v.d[MW_DIR_IN].start_seq = 1;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY);
+	/* ... and counts its ports in the pre-filter, as on_state does. */
+	uint32_t slot = MW_BLOOM_SLOT(k.lport, k.rport), cnt = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt);
+	cnt++;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt, BPF_ANY);
 }
 
 static int seg(uint16_t lport, uint32_t seq, const void *pl, size_t plen)
@@ -444,6 +450,25 @@ static void test_handshakes(void)
 	seg(41999, 1, ch, 205);
 	CHECK("untracked-flow-no-parse", count_of(MW_EV_HS) == 0, "%d events",
 	      count_of(MW_EV_HS));
+	/*
+	 * The port pre-filter gates the flow lookup: a flow in the map whose ports are not
+	 * counted is not looked up (so on_state must count every flow it adds), and counting
+	 * them again brings the flow code back.
+	 */
+	{
+		int bfd = bpf_map__fd(skel->maps.flow_bloom);
+		uint32_t slot = MW_BLOOM_SLOT(41010, 443), zero = 0, saved = 0;
+
+		track(41010, 1000);
+		bpf_map_lookup_elem(bfd, &slot, &saved);
+		bpf_map_update_elem(bfd, &slot, &zero, BPF_ANY);
+		seg(41010, 1000, ch, 205);
+		CHECK("prefilter-zero-skips-flow", nev == 0, "%d events", nev);
+		bpf_map_update_elem(bfd, &slot, &saved, BPF_ANY);
+		seg(41010, 1000, ch, 205);
+		CHECK("prefilter-counted-flow-parsed", count_of(MW_EV_HS) == 1, "%d events",
+		      count_of(MW_EV_HS));
+	}
 }
 
 /* A full ring buffer: every event that cannot be reserved is counted, none is lost silently. */
