@@ -670,6 +670,40 @@ int mw_tc_egress_l3(struct __sk_buff *skb)
 
 /* ---- XDP ingress ---------------------------------------------------------------------- */
 
+/*
+ * A SYN-ACK's MSS option, as global functions (one per context type): the option walk is
+ * verified once, apart from the rest of the ingress program. th_off: the TCP header's offset.
+ */
+__noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
+{
+	void *data, *data_end;
+	struct tcphdr *th;
+
+	if (!ctx)
+		return 0;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
+__noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
+{
+	void *data, *data_end;
+	struct tcphdr *th;
+
+	if (!skb)
+		return 0;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
 /* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
 static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
 				     struct mw_event *e)
@@ -745,7 +779,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (th->syn && !th->ack)
 			return;
 		if (th->syn) {
-			__u16 mss = mw_tcp_mss(data, data_end, th);
+			__u16 mss = xdp ? syn_mss_xdp(ctx, p.l4_off) : syn_mss_tc(ctx, p.l4_off);
 
 			e = ev_new(MW_EV_SYN_MSS);
 			if (!e)

@@ -255,6 +255,37 @@ static void test_syn_mss(void)
 	e = ev_of(MW_EV_SYN_MSS);
 	CHECK("xdp-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
 	      e ? "mss" : "no event", e ? e->aux : 0);
+	run(skel->progs.mw_tc_ingress, p, n, NULL);
+	e = ev_of(MW_EV_SYN_MSS);
+	CHECK("tc-ingress-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
+	      e ? "mss" : "no event", e ? e->aux : 0);
+	/* MSS after other options (the walk, not the first slot): SACK-perm, TS, NOP, WS, MSS */
+	{
+		uint8_t q[256] = {};
+		size_t m = eth(q, ETH_P_IP);
+		const uint8_t opts[] = { 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+					 2, 4, 0x05, 0x8c };
+		struct tcphdr *u;
+
+		m += ip4(q + m, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 20 + sizeof(opts),
+			 true);
+		u = (void *)(q + m);
+		m += tcp(q + m, 443, 40001, 1, true, 0);
+		memcpy(q + m, opts, sizeof(opts));
+		m += sizeof(opts);
+		u->doff = (20 + sizeof(opts)) / 4;
+		u->ack = 1;
+		run(skel->progs.mw_xdp_ingress, q, m, NULL);
+		e = ev_of(MW_EV_SYN_MSS);
+		CHECK("xdp-synack-mss-after-options", e && e->aux == 1420, "%s %u",
+		      e ? "mss" : "no event", e ? e->aux : 0);
+		/* the same options cut short: the MSS option would run past the header */
+		u->doff = (20 + 16) / 4;
+		run(skel->progs.mw_xdp_ingress, q, m, NULL);
+		e = ev_of(MW_EV_SYN_MSS);
+		CHECK("xdp-synack-mss-outside-header", e && e->aux == 0, "%s %u",
+		      e ? "mss" : "no event", e ? e->aux : 0);
+	}
 }
 
 static void test_gso(void)
