@@ -1031,7 +1031,12 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
+/*
+ * `btf`: a constant, true for tp_btf, whose arguments are typed kernel pointers that plain
+ * loads may read (a load each); raw_tp must go through bpf_probe_read_kernel (a helper call
+ * each). Most frees end after these first reads.
+ */
+static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool btf)
 {
 	struct mw_event tmp = {}, *e;
 	struct mw_ptb_key pk = {};
@@ -1047,12 +1052,12 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 	 */
 	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		return 0;
-	proto = BPF_CORE_READ(skb, protocol);
+	proto = btf ? skb->protocol : BPF_CORE_READ(skb, protocol);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return 0;
-	dev = BPF_CORE_READ(skb, dev);
+	dev = btf ? skb->dev : BPF_CORE_READ(skb, dev);
 	if (dev)
-		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	else
 		netns = sk_netns(BPF_CORE_READ(skb, sk));
 	if (!netns_wanted(netns))
@@ -1094,14 +1099,14 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(mw_tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return on_kfree_skb(skb, reason);
+	return on_kfree_skb(skb, reason, true);
 }
 
 /* Fallback where BTF tracing programs are refused: same arguments, read through probes. */
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(mw_raw_kfree_skb, struct sk_buff *skb, void *location, int reason)
 {
-	return on_kfree_skb(skb, reason);
+	return on_kfree_skb(skb, reason, false);
 }
 
 static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb)
