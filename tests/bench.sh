@@ -33,11 +33,13 @@ RUNS=${BENCH_RUNS:-5}
 TMP=$(mktemp -d /tmp/mw-bench.XXXXXX)
 old=$(sysctl -n kernel.bpf_stats_enabled)
 PIDS=()
+TRACEFS_MOUNTED=
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	lab_down >/dev/null 2>&1
 	sysctl -qw kernel.bpf_stats_enabled="$old"
+	[ -n "${TRACEFS_MOUNTED:-}" ] && umount /sys/kernel/tracing
 	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -241,7 +243,10 @@ stats_ms() {	# numbers (ms) -> "median min max"
 		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 		printf "%s %s %s", m, a[1], a[NR] }'
 }
-mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+# bpftrace's tracepoints need tracefs; mounted for the run only when it was not.
+if ! mountpoint -q /sys/kernel/tracing && mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null; then
+	TRACEFS_MOUNTED=1
+fi
 BT='tracepoint:skb:kfree_skb {} tracepoint:tcp:tcp_retransmit_skb {}
 tracepoint:sock:inet_sock_set_state {} tracepoint:icmp:icmp_send {} BEGIN { exit(); }'
 mwt=() btt=()
