@@ -172,8 +172,8 @@ fuzz: $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 	$(OUT)/fuzz_events -max_total_time=60 -rss_limit_mb=512 -max_len=131072 \
 		$(OUT)/fuzz-corpus-events tests/fuzz/corpus-events
 
-bench: $(OUT)/mtuwatch
-	bash tests/bench.sh
+bench: $(OUT)/mtuwatch $(OUT)/null.bpf.o $(OUT)/nullload $(OUT)/proginfo
+	OUT=$(OUT) bash tests/bench.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory demo-run
@@ -205,3 +205,16 @@ uninstall:
 
 clean:
 	rm -rf $(OUT)
+
+# ---- bench: null programs beside mtuwatch (tests/bench.sh) -------------------------------
+$(OUT)/null.bpf.o: bpf/null.bpf.c $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/nullload: tests/bench/nullload.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@
+
+$(OUT)/proginfo: tests/bench/proginfo.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -lbpf -lelf -lz -o $@

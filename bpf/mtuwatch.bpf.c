@@ -68,6 +68,14 @@ struct {
 	__type(value, struct mw_flow_val);
 } flows SEC(".maps");
 
+/* Ports of tracked flows, counted (see MW_BLOOM_SLOT): most packets skip the flow map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_BLOOM_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_bloom SEC(".maps");
+
 /* Packet Too Big by kind: a flood of identical (or forged) PTBs is counted, not streamed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -110,6 +118,24 @@ static __always_inline void stat_add(__u16 kind, __u32 ifindex, __u32 netns, __u
 		*v += 1;
 	else
 		bpf_map_update_elem(&stats, &k, &one, BPF_NOEXIST);
+}
+
+/* May a flow with these ports be in the flow map? An array read, no hash. */
+static __always_inline bool flow_maybe(__u16 lport, __u16 rport)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
+
+	return !c || *c;
+}
+
+static __always_inline void flow_bloom_add(__u16 lport, __u16 rport, __u32 delta)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
+
+	if (c)
+		__sync_fetch_and_add(c, delta);
 }
 
 /* Reserve a zeroed event; a failed reserve is counted, never silent. */
@@ -213,9 +239,9 @@ static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step,
  * (a retransmission, reordering, a capture that joined late) is never misread. Bounded: at
  * most 4 records per segment and HS_MAX_STEPS per flow.
  */
-static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
-				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
-				     __u32 plen)
+static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_key *k,
+					  struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+					  __u32 plen)
 {
 	struct mw_flow_dir *d = &v->d[dir & 1];
 	__u32 rel, off;
@@ -344,6 +370,50 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 		v->done |= 1 << dir;
 }
 
+/*
+ * The parser as global functions, one per program type (the context's type is what the
+ * verifier checks a global function's first argument against, on 6.1 too): the verifier
+ * walks each once per program instead of once per path that reaches a call. Pointer
+ * arguments of global functions may be NULL as far as the verifier knows: checked.
+ */
+/* A global function takes at most five arguments: the segment's numbers travel together. */
+struct hs_seg {
+	__u32 dir;
+	__u32 seq;
+	__u32 poff;
+	__u32 plen;
+};
+
+__noinline int hs_parse_tc(struct __sk_buff *skb, struct mw_flow_key *k, struct mw_flow_val *v,
+			   struct hs_seg *g)
+{
+	if (!skb || !k || !v || !g)
+		return 0;
+	hs_parse_body(skb, false, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	return 0;
+}
+
+__noinline int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw_flow_val *v,
+			    struct hs_seg *g)
+{
+	if (!ctx || !k || !v || !g)
+		return 0;
+	hs_parse_body(ctx, true, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	return 0;
+}
+
+static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
+				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+				     __u32 plen)
+{
+	struct hs_seg g = { .dir = dir, .seq = seq, .poff = poff, .plen = plen };
+
+	if (xdp)
+		hs_parse_xdp(ctx, k, v, &g);
+	else
+		hs_parse_tc(ctx, k, v, &g);
+}
+
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
 static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
 				       __u32 size, __u32 ifindex, __u8 df)
@@ -448,6 +518,8 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 		k.lport = bpf_ntohs(th->dest);
 		k.rport = bpf_ntohs(th->source);
 	}
+	if (!flow_maybe(k.lport, k.rport))
+		return;
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
 		return;
@@ -598,6 +670,40 @@ int mw_tc_egress_l3(struct __sk_buff *skb)
 
 /* ---- XDP ingress ---------------------------------------------------------------------- */
 
+/*
+ * A SYN-ACK's MSS option, as global functions (one per context type): the option walk is
+ * verified once, apart from the rest of the ingress program. th_off: the TCP header's offset.
+ */
+__noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
+{
+	void *data, *data_end;
+	struct tcphdr *th;
+
+	if (!ctx)
+		return 0;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
+__noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
+{
+	void *data, *data_end;
+	struct tcphdr *th;
+
+	if (!skb)
+		return 0;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
 /* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
 static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
 				     struct mw_event *e)
@@ -673,7 +779,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (th->syn && !th->ack)
 			return;
 		if (th->syn) {
-			__u16 mss = mw_tcp_mss(data, data_end, th);
+			__u16 mss = xdp ? syn_mss_xdp(ctx, p.l4_off) : syn_mss_tc(ctx, p.l4_off);
 
 			e = ev_new(MW_EV_SYN_MSS);
 			if (!e)
@@ -931,7 +1037,12 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
+/*
+ * `btf`: a constant, true for tp_btf, whose arguments are typed kernel pointers that plain
+ * loads may read (a load each); raw_tp must go through bpf_probe_read_kernel (a helper call
+ * each). Most frees end after these first reads.
+ */
+static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool btf)
 {
 	struct mw_event tmp = {}, *e;
 	struct mw_ptb_key pk = {};
@@ -947,12 +1058,12 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 	 */
 	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		return 0;
-	proto = BPF_CORE_READ(skb, protocol);
+	proto = btf ? skb->protocol : BPF_CORE_READ(skb, protocol);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return 0;
-	dev = BPF_CORE_READ(skb, dev);
+	dev = btf ? skb->dev : BPF_CORE_READ(skb, dev);
 	if (dev)
-		netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+		netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	else
 		netns = sk_netns(BPF_CORE_READ(skb, sk));
 	if (!netns_wanted(netns))
@@ -994,14 +1105,14 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason)
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(mw_tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return on_kfree_skb(skb, reason);
+	return on_kfree_skb(skb, reason, true);
 }
 
 /* Fallback where BTF tracing programs are refused: same arguments, read through probes. */
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(mw_raw_kfree_skb, struct sk_buff *skb, void *location, int reason)
 {
-	return on_kfree_skb(skb, reason);
+	return on_kfree_skb(skb, reason, false);
 }
 
 static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb)
@@ -1030,7 +1141,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 		 * the wire: do not report them twice. */
 		sk_flow(sk, &f);
 		flow_key_sk(&f, netns, &k);
-		if (bpf_map_lookup_elem(&flows, &k))
+		if (flow_maybe(k.lport, k.rport) && bpf_map_lookup_elem(&flows, &k))
 			return 0;
 	}
 	e = ev_new(MW_EV_RETRANS);
@@ -1099,8 +1210,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			v.done = 3;
 		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY))
 			count(MW_CNT_FLOW_FULL);
+		else
+			flow_bloom_add(k.lport, k.rport, 1);
 	} else if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&flows, &k);
+		if (!bpf_map_delete_elem(&flows, &k))
+			flow_bloom_add(k.lport, k.rport, (__u32)-1);
 	}
 	e = ev_new(MW_EV_STATE);
 	if (!e)

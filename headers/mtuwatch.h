@@ -268,6 +268,17 @@ struct mw_ptb_key {
 	__u8 dir;		/* drops: MW_DIR_OUT when it died on its way out */
 };
 
+/*
+ * Kernel-only: a counting filter over the ports of tracked flows (an array of counters,
+ * bumped when a flow enters the flow map, lowered when its delete succeeds), so that a
+ * packet of a flow that cannot be in the map (forwarded, or older than this run) costs no
+ * hash lookup. A count never falls below the entries it stands for: collisions and LRU
+ * evictions only leave counts too high, which costs a lookup, never a verdict.
+ */
+#define MW_BLOOM_SLOTS	4096
+#define MW_BLOOM_SLOT(lport, rport) \
+	(((((__u32)(lport) << 16) | (__u32)(rport)) * 2654435761u) >> 20)
+
 /* Retransmission sizes at or above this count as "large" for the exporter's counter. */
 #define MW_LARGE_SEG 1280
 

@@ -1,45 +1,304 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# `make bench`: measures, never asserts. Start-up time of `mtuwatch --duration 0`, and the
-# per-run cost of each program (kernel.bpf_stats_enabled) under a bulk transfer in the lab.
+# `make bench`: measures, never asserts. Prints and writes $OUT/bench.json:
+#  - per hook, mtuwatch's ns/run next to a null program's (bpf/null.bpf.c: one per-CPU
+#    counter, then pass) attached to the same hook and interfaces in the same run
+#    (kernel.bpf_stats_enabled=1), for three workloads through the namespace lab: bulk TCP
+#    both ways, request/response over many short TLS connections, forwarding (mtuwatch on the
+#    router). Each workload runs twice: once with mtuwatch on XDP (null on tc ingress), once
+#    with a null XDP program holding the hook so that mtuwatch falls back to tc ingress. The
+#    XDP ratio compares mtuwatch's XDP run with the null XDP run of the same workload.
+#  - start-up (`mtuwatch --duration 0`, exec to exit) median and spread of 10 runs, next to
+#    bpftrace attaching the same four tracepoints;
+#  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
+#  - RSS (VmHWM) of live and export after the workloads.
+# BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build}
 MW=$(readlink -f "$OUT/mtuwatch")
+NULLOBJ=$(readlink -f "$OUT/null.bpf.o")
+NULLLOAD=$(readlink -f "$OUT/nullload")
+PROGINFO=$(readlink -f "$OUT/proginfo")
+JSON=$OUT/bench.json
 [ "$(id -u)" = 0 ] || { echo "make bench needs root" >&2; exit 1; }
-export MW_LAB_ID=${MW_LAB_ID:-bench}
+for f in "$MW" "$NULLOBJ" "$NULLLOAD"; do
+	[ -x "$f" ] || [ -f "$f" ] || { echo "missing $f -- run make bench" >&2; exit 1; }
+done
+export MW_LAB_ID=${MW_LAB_ID:-bench$$}
 . tests/lab.sh
-trap 'lab_down >/dev/null 2>&1; sysctl -qw kernel.bpf_stats_enabled=$old' EXIT
+SECS=${BENCH_SECS:-4}
+RUNS=${BENCH_RUNS:-5}
+[ "${BENCH_QUICK:-0}" = 1 ] && SECS=1 RUNS=2
+TMP=$(mktemp -d /tmp/mw-bench.XXXXXX)
 old=$(sysctl -n kernel.bpf_stats_enabled)
+PIDS=()
+TRACEFS_MOUNTED=
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	lab_down >/dev/null 2>&1
+	sysctl -qw kernel.bpf_stats_enabled="$old"
+	[ -n "${TRACEFS_MOUNTED:-}" ] && umount /sys/kernel/tracing
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 lab_up aligned >/dev/null || exit 1
-echo "start-up (attach everything, detach, exit), 10 runs:"
-times=()
+sysctl -qw kernel.bpf_stats_enabled=1
+
+# ---- helpers ------------------------------------------------------------------------------
+
+# "name run_cnt run_time_ns" for each program id given.
+prog_stats() {
+	local id
+	for id in "$@"; do
+		bpftool prog show id "$id" 2>/dev/null | awk '
+			/^[0-9]+: / { n = ""; t = 0; c = 0
+				for (i = 1; i <= NF; i++) {
+					if ($i == "name") n = $(i + 1)
+					if ($i == "run_time_ns") t = $(i + 1)
+					if ($i == "run_cnt") c = $(i + 1) }
+				print n, c, t }'
+	done
+}
+
+# Program ids held open by a process (this bpftool lists no pids).
+prog_ids_of() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un
+}
+
+links_of() {
+	grep -l '^link_id:' /proc/"$1"/fdinfo/* 2>/dev/null | wc -l
+}
+
+# Wait (bounded) until process $1 holds at least $2 BPF links.
+wait_links() {
+	local n=200
+	while [ "$n" -gt 0 ]; do
+		kill -0 "$1" 2>/dev/null || return 1
+		[ "$(links_of "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+ifaces_of() {
+	lab_exec "$1" ip -o link show up | awk -F': ' '$2 !~ /^lo/ { sub(/@.*/, "", $2); print $2 }'
+}
+
+iperf_server() {	# NODE ADDR PORT: a bounded server, pid in PIDS
+	lab_exec srv timeout 600 iperf3 -s -B "$1" -p "$2" >/dev/null 2>&1 &
+	PIDS+=($!)
+	_mw_wait_listen srv "$2"
+}
+
+iperf_run() {	# SECONDS [-R]: prints received bits/s
+	lab_exec cli timeout "$(($1 + 8))" iperf3 -c "$MW_SRV4" -p 5301 -t "$1" ${2:-} -J \
+		--connect-timeout 2000 2>/dev/null |
+		tr -d ' \t\n' | sed -n 's/.*"sum_received":{[^}]*"bits_per_second":\([0-9.e+]*\).*/\1/p'
+}
+
+TLSDIR=$TMP/tls
+tls_server() {
+	mkdir -p "$TLSDIR"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=bench.mw-lab.example -keyout "$TLSDIR/k.pem" -out "$TLSDIR/c.pem" \
+		>/dev/null 2>&1 || return 1
+	lab_exec srv timeout 600 openssl s_server -www -accept "$MW_SRV4:8444" \
+		-cert "$TLSDIR/c.pem" -key "$TLSDIR/k.pem" </dev/null >/dev/null 2>&1 &
+	PIDS+=($!)
+	_mw_wait_listen srv 8444
+}
+
+# The workload itself, in the lab.
+workload() {
+	case $1 in
+	bulk | fwd)
+		iperf_run "$SECS" >/dev/null
+		iperf_run "$SECS" -R >/dev/null ;;
+	rr)
+		# Many short TLS connections: handshake, one small GET, close.
+		lab_exec cli timeout "$((2 * SECS + 8))" openssl s_time -connect "$MW_SRV4:8444" \
+			-new -time "$((2 * SECS))" -www / >"$TMP/s_time.log" 2>&1
+		sed -n 's/^\([0-9]*\) connections in .*/\1/p' "$TMP/s_time.log" | head -1 \
+			>"$TMP/rr.conns" ;;
+	esac
+}
+
+# run_hooks WORKLOAD MODE: mtuwatch (live in mode xdp, export in mode tc) and the null
+# programs in the workload's namespace; writes "prog runs ns" lines to $TMP/W.MODE.
+run_hooks() {
+	local w=$1 mode=$2 node=cli ifs nargs=() i mwpid npid nif=0 cmd=live
+	[ "$w" = fwd ] && node=rtr
+	ifs=$(ifaces_of "$node")
+	for i in $ifs; do
+		nargs+=("egress:$i")
+		nif=$((nif + 1))
+		# Mode tc: a null XDP program holds the hook, so mtuwatch falls back to tc ingress.
+		[ "$mode" = tc ] && nargs+=("xdp:$i")
+		nargs+=("ingress:$i")
+	done
+	nargs+=(tp)
+	# The null programs first: mtuwatch's TCX links come after them on the same hook.
+	ip netns exec "$(lab_ns "$node")" "$NULLLOAD" "$NULLOBJ" "${nargs[@]}" \
+		>"$TMP/null.$w.$mode" 2>"$TMP/null.err" &
+	npid=$!
+	PIDS+=("$npid")
+	i=200
+	until grep -qs '^ready' "$TMP/null.$w.$mode"; do
+		i=$((i - 1))
+		if [ "$i" = 0 ] || ! kill -0 "$npid" 2>/dev/null; then
+			echo "bench: null programs did not attach on $node: $(cat "$TMP/null.err")" >&2
+			kill "$npid" 2>/dev/null
+			return 1
+		fi
+		sleep 0.1
+	done
+	local nids
+	nids=$(awk '$1 != "ready" { print $2 }' "$TMP/null.$w.$mode")
+	local port=$((19877 + RANDOM % 1000))
+	[ "$mode" = tc ] && cmd="export --listen 127.0.0.1:$port"
+	# shellcheck disable=SC2086
+	ip netns exec "$(lab_ns "$node")" "$MW" $cmd --duration 600 >"$TMP/mw.$w.$mode.log" 2>&1 &
+	mwpid=$!
+	PIDS+=("$mwpid")
+	if ! wait_links "$mwpid" $((4 + 2 * nif)); then
+		echo "bench: mtuwatch did not attach on $node ($w, $mode)" >&2
+		kill "$mwpid" 2>/dev/null
+		return 1
+	fi
+	local ids
+	ids=$(prog_ids_of "$mwpid")
+	# What the verifier walked per program (deterministic, unlike load times).
+	[ -s "$TMP/verified" ] || "$PROGINFO" $ids >"$TMP/verified"
+	prog_stats $ids $nids >"$TMP/before"
+	workload "$w"
+	prog_stats $ids $nids >"$TMP/after"
+	awk 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+		{ dc = $2 - c[$1]; dt = $3 - t[$1]; if (dc > 0) print $1, dc, dt / dc }' \
+		"$TMP/before" "$TMP/after" >"$TMP/$w.$mode"
+	awk '/^VmHWM/ { print $2 }' /proc/"$mwpid"/status >"$TMP/rss.$w.$mode"
+	kill -INT "$mwpid" 2>/dev/null
+	wait "$mwpid" 2>/dev/null
+	kill "$npid" 2>/dev/null
+	wait "$npid" 2>/dev/null
+	return 0
+}
+
+val() {	# FILE PROG FIELD(2 = runs, 3 = ns)
+	awk -v p="$2" -v f="$3" '$1 == p { print $f; exit }' "$1" 2>/dev/null
+}
+
+# ---- per-hook cost ------------------------------------------------------------------------
+iperf_server "$MW_SRV4" 5301 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
+tls_server || { echo "bench: openssl s_server did not start" >&2; exit 1; }
+
+KV=$(uname -r)
+DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+	printf '{\n  "date": "%s",\n  "kernel": "%s",\n  "cpus": %s,\n  "loadavg": "%s",\n' \
+		"$DATE" "$KV" "$(nproc)" "$LOAD"
+	printf '  "workload_seconds": %s,\n  "hooks": [\n' "$SECS"
+} >"$JSON"
+
+echo "mtuwatch bench: $DATE, kernel $KV, $(nproc) CPUs, load $LOAD (shared machine)"
+printf '\nper-run cost in situ (ns/run), mtuwatch beside a null program on the same packets:\n'
+printf '  %-5s %-10s %10s %9s %9s %7s\n' workload hook runs mtuwatch null ratio
+first=1
+for w in bulk rr fwd; do
+	run_hooks "$w" xdp || continue
+	run_hooks "$w" tc || continue
+	# hook label, mtuwatch's file and program, null's file and program
+	for h in "tc_egress xdp mw_tc_egress xdp null_tc" \
+		"xdp xdp mw_xdp_ingress tc null_xdp" \
+		"tc_ingress tc mw_tc_ingress tc null_tc_in" \
+		"kfree_skb xdp mw_tp_kfree_skb xdp null_kfree_skb" \
+		"tcp_retransmit_skb xdp mw_tp_retransmit xdp null_retransmit"; do
+		set -- $h
+		mr=$(val "$TMP/$w.$2" "$3" 2) mn=$(val "$TMP/$w.$2" "$3" 3)
+		nn=$(val "$TMP/$w.$4" "$5" 3)
+		[ -n "$mr" ] || mr=0
+		ratio=null
+		if [ -n "$mn" ] && [ -n "$nn" ]; then
+			ratio=$(awk -v a="$mn" -v b="$nn" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		fi
+		printf '  %-5s %-18s %10s %9s %9s %7s\n' "$w" "$1" "$mr" \
+			"$(printf '%.1f' "${mn:-0}")" "$(printf '%.1f' "${nn:-0}")" "$ratio"
+		[ $first = 1 ] || printf ',\n' >>"$JSON"
+		first=0
+		printf '    {"workload": "%s", "hook": "%s", "mtuwatch_runs": %s, "mtuwatch_ns": %s, "null_ns": %s, "ratio": %s}' \
+			"$w" "$1" "$mr" "${mn:-null}" "${nn:-null}" "$ratio" >>"$JSON"
+	done
+done
+[ -s "$TMP/rr.conns" ] && echo "  (rr: $(cat "$TMP/rr.conns") TLS connections per run)"
+printf '\n  ],\n' >>"$JSON"
+
+# ---- start-up -----------------------------------------------------------------------------
+stats_ms() {	# numbers (ms) -> "median min max"
+	printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END {
+		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "%s %s %s", m, a[1], a[NR] }'
+}
+# bpftrace's tracepoints need tracefs; mounted for the run only when it was not.
+if ! mountpoint -q /sys/kernel/tracing && mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null; then
+	TRACEFS_MOUNTED=1
+fi
+BT='tracepoint:skb:kfree_skb {} tracepoint:tcp:tcp_retransmit_skb {}
+tracepoint:sock:inet_sock_set_state {} tracepoint:icmp:icmp_send {} BEGIN { exit(); }'
+mwt=() btt=()
 for _ in $(seq 10); do
 	t0=$(date +%s%N)
-	ip netns exec "$(lab_ns cli)" "$MW" --duration 0 >/dev/null 2>&1
-	times+=($((($(date +%s%N) - t0) / 1000000)))
+	lab_exec cli "$MW" --duration 0 >/dev/null 2>&1
+	mwt+=($((($(date +%s%N) - t0) / 1000000)))
+	t0=$(date +%s%N)
+	lab_exec cli bpftrace -e "$BT" >/dev/null 2>&1
+	btt+=($((($(date +%s%N) - t0) / 1000000)))
 done
-printf '  median %s ms (runs: %s)\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 5p)" "${times[*]}"
+read -r mm mlo mhi <<<"$(stats_ms "${mwt[@]}")"
+read -r bm blo bhi <<<"$(stats_ms "${btt[@]}")"
+printf '\nstart-up, exec to exit, 10 runs interleaved (ms):\n'
+printf '  mtuwatch --duration 0   median %6s  min %5s  max %5s\n' "$mm" "$mlo" "$mhi"
+printf '  bpftrace, 4 tracepoints median %6s  min %5s  max %5s\n' "$bm" "$blo" "$bhi"
+printf '  verified instructions per program (the verifier'"'"'s work, the bulk of start-up):\n'
+awk '{ printf "    %-18s %7s xlated %7s verified\n", $1, $2, $3 }' "$TMP/verified"
+printf '  "verified_insns": {%s},\n' \
+	"$(awk '{ printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $1, $3 }' "$TMP/verified")" >>"$JSON"
+printf '  "startup_ms": {"mtuwatch": {"median": %s, "min": %s, "max": %s, "runs": [%s]},\n' \
+	"$mm" "$mlo" "$mhi" "$(IFS=,; echo "${mwt[*]}")" >>"$JSON"
+printf '    "bpftrace": {"median": %s, "min": %s, "max": %s, "runs": [%s]}},\n' \
+	"$bm" "$blo" "$bhi" "$(IFS=,; echo "${btt[*]}")" >>"$JSON"
 
-sysctl -qw kernel.bpf_stats_enabled=1
-ip netns exec "$(lab_ns cli)" "$MW" --duration 10 >/dev/null 2>&1 &
-pid=$!
-sleep 1
-lab_bulk aligned 5 >/dev/null 2>&1
-sleep 0.5
-echo "per-run cost under a 5 s bulk transfer (bpf_stats):"
-# Only this run's programs: the prog ids its file descriptors hold (this bpftool shows no pids).
-mwpid=$(pgrep -P "$pid" mtuwatch || echo "$pid")
-ids=$(grep -h '^prog_id:' /proc/"$mwpid"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un)
-for id in $ids; do
-	bpftool prog show id "$id" | awk '
-		/^[0-9]+: / { for (i = 1; i <= NF; i++) {
-			if ($i == "name") name = $(i + 1)
-			if ($i == "run_time_ns") t = $(i + 1)
-			if ($i == "run_cnt") c = $(i + 1) }
-			if (c > 0) printf "  %-18s %10d runs %8.1f ns/run\n", name, c, t / c
-			else printf "  %-18s %10d runs\n", name, 0 }'
+# ---- throughput ---------------------------------------------------------------------------
+without=() with=()
+for _ in $(seq "$RUNS"); do
+	without+=("$(iperf_run "$SECS")")
+	ip netns exec "$MW_NS_CLI" "$MW" --duration $((SECS + 30)) >/dev/null 2>&1 &
+	mwpid=$!
+	PIDS+=("$mwpid")
+	if wait_links "$mwpid" 6; then
+		with+=("$(iperf_run "$SECS")")
+	fi
+	kill -INT "$mwpid" 2>/dev/null
+	wait "$mwpid" 2>/dev/null
 done
-kill -INT $pid 2>/dev/null
-wait $pid 2>/dev/null
+gbit() { printf '%s\n' "$@" | awk 'NF { printf "%.3f\n", $1 / 1e9 }'; }
+read -r tw _ _ <<<"$(stats_ms $(gbit "${without[@]}"))"
+read -r tm _ _ <<<"$(stats_ms $(gbit "${with[@]}"))"
+printf '\niperf3 client -> server through the router, %s s, median of %s interleaved runs:\n' \
+	"$SECS" "$RUNS"
+printf '  without mtuwatch %s Gbit/s (%s)\n' "$tw" "$(gbit "${without[@]}" | xargs)"
+printf '  with mtuwatch    %s Gbit/s (%s)\n' "$tm" "$(gbit "${with[@]}" | xargs)"
+printf '  "throughput_gbit": {"without": {"median": %s, "runs": [%s]}, "with": {"median": %s, "runs": [%s]}},\n' \
+	"${tw:-null}" "$(gbit "${without[@]}" | paste -sd,)" "${tm:-null}" \
+	"$(gbit "${with[@]}" | paste -sd,)" >>"$JSON"
+
+# ---- memory -------------------------------------------------------------------------------
+rl=$(cat "$TMP"/rss.*.xdp 2>/dev/null | sort -n | tail -1)
+re=$(cat "$TMP"/rss.*.tc 2>/dev/null | sort -n | tail -1)
+printf '\npeak RSS (VmHWM) after the workloads: live %s kB, export %s kB\n' "${rl:-?}" "${re:-?}"
+printf '  "rss_kb": {"live": %s, "export": %s}\n}\n' "${rl:-null}" "${re:-null}" >>"$JSON"
+echo "written: $JSON"

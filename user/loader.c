@@ -161,13 +161,28 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 {
 	int mode[P_MAX] = {}, err, r;
-	bool l3 = false;
+	bool l3 = false, tc_in = false;
 
 	/* The L3 variants cost verifier time: only when a watched device needs them. */
 	for (int k = 0; k < s->nifaces; k++)
 		l3 |= s->ifaces[k].l3;
 	if (!l3)
 		mode[P_TC_EG_L3] = mode[P_TC_IN_L3] = M_OFF;
+	/*
+	 * tc ingress only stands in for XDP: loaded when a watched interface's XDP hook is
+	 * already taken, or when XDP itself does not load. Its verification was a third of the
+	 * start-up. (An interface that refuses XDP though its hook is free then says that tc
+	 * ingress failed too.)
+	 */
+	for (int k = 0; k < s->nifaces; k++) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+
+		if (!s->ifaces[k].l3 && !bpf_xdp_query(s->ifaces[k].ifindex, 0, &xq) &&
+		    (xq.prog_id || xq.drv_prog_id || xq.skb_prog_id || xq.hw_prog_id))
+			tc_in = true;
+	}
+	if (!tc_in)
+		mode[P_TC_IN] = M_OFF;
 
 	for (int tries = 0; tries < 2 * P_MAX; tries++) {
 		err = open_load(s, o, mode);
@@ -184,6 +199,10 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 		pr_debug("%s did not load (%s), retrying without it\n", failed_prog,
 			 strerror(-err));
 		mode[r] = mode[r] == M_BTF && roles[r].raw ? M_RAW : M_OFF;
+		if (r == P_XDP && !tc_in) {
+			tc_in = true;
+			mode[P_TC_IN] = M_BTF;
+		}
 	}
 	if (err)
 		return err;
@@ -192,7 +211,7 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 			"Too Big is seen only when it is dropped\n");
 	for (r = 0; r < P_MAX; r++) {
 		s->mode[r] = mode[r];
-		if ((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3)
+		if (((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3) || (r == P_TC_IN && !tc_in))
 			continue;
 		if (mode[r] == M_OFF && !(r == P_TC_IN && mode[P_XDP] != M_OFF) &&
 		    !(r == P_XDP && mode[P_TC_IN] == M_OFF))

@@ -294,6 +294,38 @@ static void test_syn_mss(void)
 	e = ev_of(MW_EV_SYN_MSS);
 	CHECK("xdp-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
 	      e ? "mss" : "no event", e ? e->aux : 0);
+	run(skel->progs.mw_tc_ingress, p, n, NULL);
+	e = ev_of(MW_EV_SYN_MSS);
+	CHECK("tc-ingress-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
+	      e ? "mss" : "no event", e ? e->aux : 0);
+	/* MSS after other options (the walk, not the first slot): SACK-perm, TS, NOP, WS, MSS */
+	{
+		uint8_t q[256] = {};
+		size_t m = eth(q, ETH_P_IP);
+		const uint8_t opts[] = { 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+					 2, 4, 0x05, 0x8c };
+		size_t th;
+
+		m += ip4(q + m, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 20 + sizeof(opts),
+			 true);
+		th = m;
+		m += tcp(q + m, 443, 40001, 1, true, 0);
+		memcpy(q + m, opts, sizeof(opts));
+		m += sizeof(opts);
+		/* byte-wise: the header sits at an odd offset after Ethernet (no misaligned access) */
+		q[th + 12] = ((20 + sizeof(opts)) / 4) << 4;	/* data offset */
+		q[th + 13] |= 0x10;				/* ACK: a SYN-ACK */
+		run(skel->progs.mw_xdp_ingress, q, m, NULL);
+		e = ev_of(MW_EV_SYN_MSS);
+		CHECK("xdp-synack-mss-after-options", e && e->aux == 1420, "%s %u",
+		      e ? "mss" : "no event", e ? e->aux : 0);
+		/* the same options cut short: the MSS option would run past the header */
+		q[th + 12] = ((20 + 16) / 4) << 4;
+		run(skel->progs.mw_xdp_ingress, q, m, NULL);
+		e = ev_of(MW_EV_SYN_MSS);
+		CHECK("xdp-synack-mss-outside-header", e && e->aux == 0, "%s %u",
+		      e ? "mss" : "no event", e ? e->aux : 0);
+	}
 }
 
 static void test_gso(void)
@@ -364,6 +396,12 @@ static void track(uint16_t lport, uint32_t next_out)
 	v.d[MW_DIR_OUT].next_seq = v.d[MW_DIR_OUT].start_seq = next_out;
 	v.d[MW_DIR_IN].next_seq = v.d[MW_DIR_IN].start_seq = 1;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY);
+	/* ... and counts its ports in the pre-filter, as on_state does. */
+	uint32_t slot = MW_BLOOM_SLOT(k.lport, k.rport), cnt = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt);
+	cnt++;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt, BPF_ANY);
 }
 
 static int seg(uint16_t lport, uint32_t seq, const void *pl, size_t plen)
@@ -483,6 +521,25 @@ static void test_handshakes(void)
 	seg(41999, 1, ch, 205);
 	CHECK("untracked-flow-no-parse", count_of(MW_EV_HS) == 0, "%d events",
 	      count_of(MW_EV_HS));
+	/*
+	 * The port pre-filter gates the flow lookup: a flow in the map whose ports are not
+	 * counted is not looked up (so on_state must count every flow it adds), and counting
+	 * them again brings the flow code back.
+	 */
+	{
+		int bfd = bpf_map__fd(skel->maps.flow_bloom);
+		uint32_t slot = MW_BLOOM_SLOT(41010, 443), zero = 0, saved = 0;
+
+		track(41010, 1000);
+		bpf_map_lookup_elem(bfd, &slot, &saved);
+		bpf_map_update_elem(bfd, &slot, &zero, BPF_ANY);
+		seg(41010, 1000, ch, 205);
+		CHECK("prefilter-zero-skips-flow", nev == 0, "%d events", nev);
+		bpf_map_update_elem(bfd, &slot, &saved, BPF_ANY);
+		seg(41010, 1000, ch, 205);
+		CHECK("prefilter-counted-flow-parsed", count_of(MW_EV_HS) == 1, "%d events",
+		      count_of(MW_EV_HS));
+	}
 }
 
 /* A full ring buffer: every event that cannot be reserved is counted, none is lost silently. */
