@@ -26,7 +26,8 @@ PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
                iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
-               curl netcat-openbsd procps util-linux
+               curl netcat-openbsd procps util-linux \
+               qemu-system-x86 busybox-static kmod xz-utils zstd
 
 ifeq ($(V),1)
 Q :=
@@ -37,7 +38,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check check-run check-unit demo demo-run install uninstall clean fuzz bench
+.PHONY: all deps check check-run check-unit check-kernels check-kernels-run demo demo-run install \
+	uninstall clean fuzz bench
 
 all: $(OUT)/mtuwatch
 
@@ -111,6 +113,14 @@ check-run: $(TEST_BINS) $(OUT)/fuzz_recfile
 
 check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile
 	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
+
+# The kernel matrix alone, every guest test (make check runs its CI subset): Debian 12's 6.1
+# and 6.12 under QEMU, see tests/kernels/run.sh (KERNELS=6.1 to pick one).
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory check-kernels-run
+
+check-kernels-run: $(OUT)/mtuwatch
+	$(Q)OUT=$(OUT) TIERS=kernels GUEST_TESTS=$${GUEST_TESTS:-all} bash tests/run.sh
 
 fuzz: $(OUT)/fuzz_recfile
 	$(OUT)/fuzz_recfile -max_total_time=60 -rss_limit_mb=512 -max_len=65536 \

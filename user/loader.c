@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,9 +8,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
@@ -148,11 +149,10 @@ static int test_refuse(struct mtuwatch_bpf *sk)
 /*
  * clsact filters, where the kernel has no TCX (before 6.6). Unlike a link, a filter outlives
  * its process, and every instance shares the hook, so each filter carries its owner: a
- * handle of its own (the pid where free) at priority MW_TC_PRIO, and the name
- * "mw_<prog> pid=PID pidns=INODE" that `tc filter show` prints. A filter whose owner no
- * longer holds its program is an orphan: removed at start, by `mtuwatch cleanup`, and by the
- * watchdog child when the owner is killed. An owner in another PID namespace cannot be
- * checked from here and is left alone.
+ * random handle of its own at priority MW_TC_PRIO, and the name
+ * "mw_<prog> pid=PID owner=@mtuwatch-tc-HANDLE" that `tc filter show` prints, HANDLE naming
+ * the owner's liveness token (owner_bind). A filter whose token is free is an orphan: removed
+ * at start, by `mtuwatch cleanup`, and by the watchdog child when the owner is killed.
  */
 struct mw_tcf {
 	uint32_t handle, prog_id;
@@ -337,46 +337,26 @@ static int tc_filter_add(int ifindex, bool ingress, uint32_t handle, int prog_fd
 	return nl_talk(&req.nh, NULL, NULL);
 }
 
-static unsigned long pidns_self(void)
+/*
+ * The owner's liveness token: an abstract unix socket "@mtuwatch-tc-HANDLE", bound for as
+ * long as the owner (or its watchdog) lives. Abstract names belong to the network namespace,
+ * like the filters, so this works across PID namespaces (containers) and survives no crash.
+ */
+static int owner_bind(uint32_t handle)
 {
-	struct stat st;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0), len;
 
-	return stat("/proc/self/ns/pid", &st) ? 0 : st.st_ino;
-}
+	if (fd < 0)
+		return -errno;
+	len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "mtuwatch-tc-%08x", handle);
+	if (bind(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + 1 + len)) {
+		int err = -errno;
 
-/* Does process pid hold an fd of program prog_id? */
-static bool pid_holds_prog(int pid, uint32_t prog_id)
-{
-	char path[64], line[128];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", pid, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned id;
-
-			if (sscanf(line, "prog_id: %u", &id) == 1 && id == prog_id) {
-				found = true;
-				break;
-			}
-		}
-		fclose(f);
+		close(fd);
+		return err;
 	}
-	closedir(d);
-	return found;
+	return fd;
 }
 
 enum { OWNER_GONE, OWNER_ALIVE, OWNER_UNKNOWN };
@@ -384,17 +364,20 @@ enum { OWNER_GONE, OWNER_ALIVE, OWNER_UNKNOWN };
 static int tcf_owner(const struct mw_tcf *f, int *pid)
 {
 	const char *p = strstr(f->name, " pid=");
-	unsigned long ns;
+	uint32_t h;
+	int fd;
 
 	*pid = 0;
 	/* No owner note: a build from before owners, whose filters nobody removes. */
-	if (!p || sscanf(p, " pid=%d pidns=%lu", pid, &ns) != 2)
+	if (!p || sscanf(p, " pid=%d owner=@mtuwatch-tc-%x", pid, &h) != 2)
 		return OWNER_GONE;
-	if (ns != pidns_self())
-		return OWNER_UNKNOWN;
-	if (*pid == getpid())
+	fd = owner_bind(h);
+	if (fd == -EADDRINUSE)
 		return OWNER_ALIVE;
-	return pid_holds_prog(*pid, f->prog_id) ? OWNER_ALIVE : OWNER_GONE;
+	if (fd < 0)
+		return OWNER_UNKNOWN;
+	close(fd);
+	return OWNER_GONE;
 }
 
 static int tc_qdisc_del(int ifindex)
@@ -552,16 +535,27 @@ static int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress
 	if (mine && k == s->nqdisc && k < MW_MAX_IFACES)
 		s->qdisc[s->nqdisc++] = i->ifindex;
 
-	snprintf(fname, sizeof(fname), "%s pid=%d pidns=%lu", name, getpid(), pidns_self());
-	if (!s->tc_handle)
-		s->tc_handle = getpid();
-	for (int tries = 0; tries < 8; tries++) {
-		err = tc_filter_add(i->ifindex, ingress, s->tc_handle, pfd, fname);
-		if (err != -EEXIST)
-			break;
-		/* the same pid in another PID namespace holds this handle */
-		s->tc_handle = 0x80000000u | ((getpid() * 2654435761u + tries) & 0x7fffffff);
+	/* The handle is the token: unique among live instances of this namespace. */
+	for (int tries = 0; !s->tc_handle && tries < 16; tries++) {
+		uint32_t h = 0;
+		int fd;
+
+		if (getrandom(&h, sizeof(h), 0) != sizeof(h))
+			h = getpid() * 2654435761u + tries;
+		h |= 0x10000000;	/* never 0, never a small handle someone typed */
+		fd = owner_bind(h);
+		if (fd >= 0) {
+			s->owner_fd = fd;
+			s->tc_handle = h;
+		} else if (fd != -EADDRINUSE) {
+			return fd;
+		}
 	}
+	if (!s->tc_handle)
+		return -EADDRINUSE;
+	snprintf(fname, sizeof(fname), "%s pid=%d owner=@mtuwatch-tc-%08x", name, getpid(),
+		 s->tc_handle);
+	err = tc_filter_add(i->ifindex, ingress, s->tc_handle, pfd, fname);
 	if (err)
 		return err;
 	s->clsact[s->nclsact].ifindex = i->ifindex;
@@ -913,6 +907,8 @@ void session_close(struct mw_session *s)
 		waitpid(s->watchdog, NULL, 0);
 	}
 	clsact_release(s);
+	if (s->tc_handle)
+		close(s->owner_fd);
 	for (int k = 0; k < s->nlink_fds; k++)
 		close(s->link_fds[k]);
 	for (int k = 0; k < s->nlinks; k++)

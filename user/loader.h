@@ -50,7 +50,8 @@ struct mw_session {
 	int nclsact;
 	int qdisc[MW_MAX_IFACES];		/* clsact qdiscs to remove once empty */
 	int nqdisc;
-	uint32_t tc_handle;
+	uint32_t tc_handle;			/* of our filters; also names our owner token */
+	int owner_fd;				/* the token: see owner_bind() */
 	bool sweep_mw_qdisc;			/* the iface being attached: qdisc is mtuwatch's */
 	int said_clsact;
 	int watchdog;				/* pid of the child that cleans up after a kill */
