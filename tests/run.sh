@@ -7,7 +7,7 @@
 # kernels under QEMU, needs root; GUEST_TESTS=ci unless told otherwise).
 set -u
 OUT=${OUT:-build}
-TIERS=${TIERS:-unit bpf e2e}
+TIERS=${TIERS:-unit bpf e2e kernels}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 cd "$(dirname "$0")/.." || exit 1
 pass=0

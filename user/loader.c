@@ -173,8 +173,9 @@ static uint32_t tc_parent(bool ingress)
 	return TC_H_MAKE(TC_H_CLSACT, ingress ? TC_H_MIN_INGRESS : TC_H_MIN_EGRESS);
 }
 
-/* noinline: gcc cannot see that the attributes land in the request's spare room */
-__attribute__((noinline)) static void nl_attr(struct nlmsghdr *nh, size_t cap, int type, const void *data, int len)
+/* noinline: gcc cannot see that attributes land in the request's spare room */
+__attribute__((noinline)) static void nl_attr(struct nlmsghdr *nh, size_t cap, int type,
+					      const void *data, int len)
 {
 	struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
 
@@ -340,7 +341,8 @@ static int tc_filter_add(int ifindex, bool ingress, uint32_t handle, int prog_fd
 /*
  * The owner's liveness token: an abstract unix socket "@mtuwatch-tc-HANDLE", bound for as
  * long as the owner (or its watchdog) lives. Abstract names belong to the network namespace,
- * like the filters, so this works across PID namespaces (containers) and survives no crash.
+ * like the filters, so this works across PID namespaces (containers), and the kernel releases
+ * the name on any death, SIGKILL included.
  */
 static int owner_bind(uint32_t handle)
 {
@@ -393,10 +395,12 @@ static int tc_qdisc_del(int ifindex)
  * were removed; *mw_qdisc says the clsact qdisc is now empty after holding only mtuwatch
  * filters (so it is mtuwatch's to remove).
  */
+static int sweep_failed;
+
 static int sweep_iface(int ifindex, const char *ifname, FILE *out, bool *mw_qdisc)
 {
 	struct mw_tcf_list l;
-	int removed = 0, left = 0, pid, pids[4], npids = 0;
+	int removed = 0, left = 0, pid, pids[4], npids = 0, err;
 	char who[64] = "";
 
 	*mw_qdisc = false;
@@ -406,7 +410,11 @@ static int sweep_iface(int ifindex, const char *ifname, FILE *out, bool *mw_qdis
 			left++;
 			continue;
 		}
-		if (tc_filter_del(ifindex, &l.f[k])) {
+		err = tc_filter_del(ifindex, &l.f[k]);
+		if (err) {
+			if (!sweep_failed++)
+				pr_warn("Failed to remove the orphaned filter %s on %s: %s -- run as "
+					"root (CAP_NET_ADMIN)\n", l.f[k].name, ifname, strerror(-err));
 			left++;
 			continue;
 		}
@@ -744,6 +752,8 @@ int session_cleanup(const char *const *names, int n, FILE *out)
 			fprintf(out, "%s: removed the clsact qdisc mtuwatch had made (now empty)\n",
 				all[k].name);
 	}
+	if (sweep_failed)
+		return 1;
 	if (!removed)
 		fprintf(out, "nothing to clean up: no clsact filter of a dead mtuwatch on %s\n",
 			n == 1 ? names[0] : "this namespace's interfaces");

@@ -162,6 +162,6 @@ lab_down >/dev/null 2>&1
 if [ "$GUEST_TESTS" = all ] || [ "$TC_MODE" = clsact ]; then
 	section "clsact ownership"
 	MW_WAIT_TRIES=1200 bash "$(dirname "$0")/../e2e/test-clsact.sh" 2>&1 |
-		grep --line-buffered -E '^(PASS|FAIL)' | sed -u 's/^\(PASS\|FAIL\): /\1: clsact-/'
+		grep --line-buffered -E '^(PASS|FAIL)'
 fi
 section "end"

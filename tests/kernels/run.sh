@@ -9,7 +9,8 @@
 #   KERNELS="6.1 6.12"    series to run (Debian 12: linux-image-amd64 is 6.1,
 #                          linux-image-6.12-amd64 the newer one)
 #   GUEST_TESTS=all|ci    which guest tests (see tests/kernels/guest.sh)
-#   KERNEL_TIMEOUT=900    seconds per kernel, boot included
+#   KERNEL_TIMEOUT=1500   seconds per kernel, boot included (6.1 with every test takes
+#                         about 17 minutes under TCG on 2 shared cores)
 #   MW_QEMU_ACCEL=auto    auto (KVM when /dev/kvm boots, else TCG), kvm or tcg
 #
 # Packages are fetched with `apt-get download` (never installed), extracted with dpkg-deb into
@@ -23,7 +24,7 @@ OUT=$(readlink -f "${OUT:-build}")
 KDIR=$OUT/kernels
 KERNELS=${KERNELS:-6.1 6.12}
 GUEST_TESTS=${GUEST_TESTS:-all}
-KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-900}
+KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-1500}
 MW_QEMU_ACCEL=${MW_QEMU_ACCEL:-auto}
 mkdir -p "$KDIR/deb"
 
