@@ -31,7 +31,8 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config ma
                iperf3 tcpdump bpftrace prometheus prometheus-node-exporter libclang-rt-14-dev \
                curl netcat-openbsd procps util-linux python3 jq iputils-ping \
                libnftables-dev libjansson-dev \
-               libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev
+               libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
+               qemu-system-x86 busybox-static kmod xz-utils zstd
 
 ifeq ($(V),1)
 Q :=
@@ -42,7 +43,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check check-run check-unit check-sanitize demo demo-run install uninstall clean fuzz bench
+.PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
+	demo-run install uninstall clean fuzz bench
 
 all: $(OUT)/mtuwatch
 
@@ -152,6 +154,15 @@ check-run: $(TEST_BINS) $(OUT)/fuzz_recfile $(OUT)/fuzz_events
 
 check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=unit bash tests/run.sh
+
+# The kernel matrix alone, every guest test (make check runs its CI subset): Debian 12's 6.1
+# and 6.12 under QEMU, see tests/kernels/run.sh (KERNELS=6.1 to pick one).
+check-kernels: deps
+	$(Q)$(MAKE) --no-print-directory check-kernels-run
+
+check-kernels-run: $(OUT)/mtuwatch
+	$(Q)OUT=$(OUT) TIERS=kernels GUEST_TESTS=$${GUEST_TESTS:-all} bash tests/run.sh
+
 
 # The unit tier (and the BPF tier as root) built and run under ASan + UBSan, in its own build
 # directory: an overread or undefined behaviour aborts the test that reached it.

@@ -3,10 +3,11 @@
 # The test runner behind `make check`. Every test program prints one line per case,
 # "PASS: name" or "FAIL: name: why"; this counts them and ends with "N passed, N failed".
 # A program that crashes or prints nothing counts as a failure. Tiers: unit (no kernel),
-# bpf (BPF_PROG_TEST_RUN, needs root), e2e (namespace labs, needs root).
+# bpf (BPF_PROG_TEST_RUN, needs root), e2e (namespace labs, needs root), kernels (Debian 12's
+# kernels under QEMU, needs root; GUEST_TESTS=ci unless told otherwise).
 set -u
 OUT=${OUT:-build}
-TIERS=${TIERS:-unit bpf e2e}
+TIERS=${TIERS:-unit bpf e2e kernels}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 cd "$(dirname "$0")/.." || exit 1
 pass=0
@@ -64,6 +65,15 @@ for tier in $TIERS; do
 		;;
 	bpf)
 		need_root bpf && run test_bpf "$OUT/test_bpf"
+		;;
+	kernels)
+		# Debian 12's 6.1 and 6.12 booted under QEMU (tests/kernels/run.sh; its lines carry
+		# the kernel, e.g. "PASS: 6.1/healthy-pmtu_learned"); timings follow the verdicts.
+		if need_root kernels; then
+			run kernels env OUT="$OUT" GUEST_TESTS="${GUEST_TESTS:-ci}" \
+				bash tests/kernels/run.sh
+			cat "$OUT/kernels/timings.txt" 2>/dev/null
+		fi
 		;;
 	e2e)
 		if need_root e2e; then

@@ -9,12 +9,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "mtuwatch.h"
 #include "netutil.h"
 
 #define MW_MAX_IFACES 64
 #define MW_MAX_ATTACH 160
-#define MW_TC_HANDLE 0x4d57	/* "MW": handle and priority of our clsact filters */
+#define MW_TC_PRIO 0x4d57	/* "MW": priority of our clsact filters; handles are per instance */
 
 typedef void (*mw_event_fn)(const struct mw_event *e, void *ctx);
 
@@ -43,9 +44,17 @@ struct mw_session {
 	int nlink_fds;
 	struct {
 		int ifindex;
+		uint32_t handle;
 		bool ingress;
-	} clsact[2 * MW_MAX_IFACES];		/* legacy filters to remove at exit */
+	} clsact[2 * MW_MAX_IFACES];		/* our clsact filters, removed at exit */
 	int nclsact;
+	int qdisc[MW_MAX_IFACES];		/* clsact qdiscs to remove once empty */
+	int nqdisc;
+	uint32_t tc_handle;			/* of our filters; also names our owner token */
+	int owner_fd;				/* the token: see owner_bind() */
+	bool sweep_mw_qdisc;			/* the iface being attached: qdisc is mtuwatch's */
+	int said_clsact;
+	int watchdog;				/* pid of the child that cleans up after a kill */
 	struct bpf_link *links[8];
 	int nlinks;
 	struct mw_attach att[MW_MAX_ATTACH];
@@ -68,6 +77,9 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 /* Interfaces that vanished since the last call (printed once each). */
 void session_check_ifaces(struct mw_session *s);
 void session_close(struct mw_session *s);
+/* mtuwatch cleanup: remove the clsact filters of dead instances on the named interfaces (all
+ * of this namespace when n is 0), one line each on out; returns an exit code. */
+int session_cleanup(const char *const *names, int n, FILE *out);
 /* Emit the IFACE and ATTACH events that describe this session. */
 void session_describe(struct mw_session *s, uint64_t now_ns);
 

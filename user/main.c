@@ -54,6 +54,7 @@ static void usage_live(FILE *o)
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		"       mtuwatch doctor [--json] [--all-netns]   audit the MTU configuration\n"
 		"       mtuwatch probe HOST[:PORT] [--tcp [--ptb-test]] [--json] [-v]  (see probe --help)\n"
+		"       mtuwatch cleanup [-i IFACE]...\n"
 		"       mtuwatch help | version\n"
 		"\n"
 		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
@@ -207,6 +208,46 @@ static int cmd_live(int argc, char **argv)
 	return 0;
 }
 
+/* Remove the clsact filters a killed mtuwatch left running (kernels without TCX). */
+static int cmd_cleanup(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *ifaces[MW_MAX_IFACES];
+	int n = 0, c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:vh", longs, NULL)) != -1) {
+		if (c == 'i' && n < MW_MAX_IFACES) {
+			ifaces[n++] = optarg;
+		} else if (c == 'v') {
+			mw_verbose = true;
+		} else if (c == 'h') {
+			printf("Usage: mtuwatch cleanup [-i IFACE]...\n"
+			       "Removes the clsact filters of mtuwatch processes that are gone (left "
+			       "by a SIGKILL\non kernels without TCX), on IFACE or every interface "
+			       "of this network namespace.\n");
+			return 0;
+		} else {
+			if (c == 'i')
+				pr_warn("Too many interfaces (at most %d)\n", MW_MAX_IFACES);
+			else
+				bad_option(argv);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_warn("Unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return session_cleanup(ifaces, n, stdout);
+}
+
 static int cmd_help(int argc, char **argv)
 {
 	(void)argc;
@@ -236,6 +277,7 @@ static const struct {
 	{ "export", cmd_export },
 	{ "doctor", cmd_doctor },
 	{ "probe", cmd_probe },
+	{ "cleanup", cmd_cleanup },
 	{ "help", cmd_help },
 	{ "version", cmd_version },
 };
