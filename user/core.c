@@ -1261,7 +1261,7 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	} else if (!strcmp(rn, "IP_RPFILTER")) {
 		add_cause(f.causes, &f.ncauses, MW_C_RP_FILTER);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped by "
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped by "
 			 "strict reverse-path filtering: %s is not routable back via %s (a router "
 			 "answering from its management address)",
 			 ptb_words(p->family), peer, mtu, dst, f.iface, peer, f.iface);
@@ -1273,7 +1273,7 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	} else if (strstr(rn, "NETFILTER") || strstr(rn, "NFT")) {
 		add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and this host's "
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and this host's "
 			 "firewall dropped it (%s): the sender keeps sending too-large packets",
 			 ptb_words(p->family), peer, mtu, dst, f.iface, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
@@ -1282,7 +1282,7 @@ static void on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	} else {
 		add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
 		snprintf(f.explain, sizeof(f.explain),
-			 "a %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped on "
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped on "
 			 "this host (%s)", ptb_words(p->family), peer, mtu, dst, f.iface, rn);
 		snprintf(f.remedy, sizeof(f.remedy),
 			 "find why the kernel drops it (%s); meanwhile lower the MTU to %u or clamp "
@@ -1350,7 +1350,7 @@ static void on_route(struct mw_core *c, const struct mw_event *e)
 	fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
 	fmt_addr(p->family, p->dst, dst, sizeof(dst));
 	snprintf(f.explain, sizeof(f.explain),
-		 "a %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
+		 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
 		 "%u): Path MTU Discovery works on this path",
 		 ptb_words(p->family), peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
 	snprintf(f.remedy, sizeof(f.remedy),
