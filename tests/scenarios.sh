@@ -427,6 +427,9 @@ _scen_shrink() {
 	scen_up flat || return 2
 	SCEN_WATCH="cli"
 	scen_filter_icmp
+	# one wire packet per segment: the capture's sizes are then what the router sees (a
+	# retransmitted TSO super-packet would show as 65212 bytes)
+	lab_exec cli ethtool -K c0 tso off gso off >/dev/null
 	if [ "$fam" = 4 ]; then filt="ip and tcp dst port $MW_IPERF_PORT and greater 1400"
 	else filt="ip6 and tcp dst port $MW_IPERF_PORT and greater 1400"; fi
 	scen_bulk_start fwd "$fam" 30
