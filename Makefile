@@ -16,7 +16,7 @@ LDLIBS    += -lbpf -lelf -lz -lnftables -ljansson
 # The exporter's HTTP(S) server and its web config.
 WEB_LIBS  := -lmicrohttpd -lgnutls -lyaml -lcrypt
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
-              -Wall -Wno-unused-function
+              -Wall -Wno-unused-function $(BPF_EXTRA)
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \

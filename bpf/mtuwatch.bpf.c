@@ -37,7 +37,7 @@ const volatile __u32 targ_hs_parse = 1;		/* recognise TLS/SSH handshakes */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
+	__uint(max_entries, MW_RB_BYTES);
 } events SEC(".maps");
 
 struct {
@@ -153,6 +153,21 @@ static __always_inline struct mw_event *ev_new(__u16 type)
 	return e;
 }
 
+/*
+ * Hand an event to user space without waking it. A wake-up is an irq_work, and its
+ * self-IPI is a VM exit in a guest: per event, it cost more than the rest of the program
+ * together under many short connections. User space polls the ring every 100 ms anyway;
+ * only a backlog that could fill the ring before then wakes it.
+ */
+static __always_inline void ev_send(struct mw_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > MW_RB_WAKE_BYTES)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline bool netns_wanted(__u32 ns)
 {
 	return !targ_netns || ns == targ_netns;
@@ -230,7 +245,7 @@ static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step,
 	e->aux = step;
 	e->aux2 = app;
 	e->size = len;
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 }
 
 /*
@@ -441,7 +456,7 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 	e->aux = d->resend_cnt;
 	e->aux2 = d->una;
 	e->mtu = d->snd_max - d->start_seq;
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 	return 1;
 }
 
@@ -466,7 +481,7 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 			flow_event_key(e, k);
 			e->size = d->pend_size;
 			e->seq = d->pend_end;
-			bpf_ringbuf_submit(e, 0);
+			ev_send(e);
 		}
 		d->proven = d->pend_size;
 		d->pend_end = 0;
@@ -478,7 +493,7 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 			e->seq = d->resend_seq;
 			e->size = d->resend_size;
 			e->aux = d->resend_cnt;
-			bpf_ringbuf_submit(e, 0);
+			ev_send(e);
 		}
 		d->resend_cnt = 0;
 	}
@@ -491,7 +506,7 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 	flow_event_key(e, k);
 	e->size = acked;
 	e->aux = d->snd_max ? d->snd_max - d->start_seq : 0;
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 }
 
 /*
@@ -553,7 +568,7 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 			e->dir = dir;
 			e->size = seg_size;
 			e->aux = v->d[dir].mss;
-			bpf_ringbuf_submit(e, 0);
+			ev_send(e);
 		}
 	}
 	if (targ_hs_parse && v->done != 3)
@@ -641,7 +656,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 				e->flow.dport = bpf_ntohs(th->dest);
 				e->seq = bpf_ntohl(th->seq);
 			}
-			bpf_ringbuf_submit(e, 0);
+			ev_send(e);
 		}
 	}
 flow:
@@ -796,7 +811,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			__builtin_memcpy(e->flow.daddr, p.daddr, 16);
 			e->flow.sport = bpf_ntohs(th->source);
 			e->flow.dport = bpf_ntohs(th->dest);
-			bpf_ringbuf_submit(e, 0);
+			ev_send(e);
 			return;
 		}
 		/* Pure ACKs too: they are how the peer says our flight arrived. */
@@ -853,7 +868,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 	tmp.dir = MW_DIR_IN;
 	tmp.aux = n;
 	__builtin_memcpy(e, &tmp, sizeof(tmp));
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 }
 
 /* Frags-aware so that it attaches on jumbo MTUs; headers are always in the first buffer. */
@@ -1034,7 +1049,7 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 	/* The drop and icmp_send see the same packet: count it once, at the drop. */
 	if (!via_icmp)
 		stat_add(MW_STAT_PTB_SENT, e->ifindex, netns, e->family, 0);
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 }
 
 /*
@@ -1098,7 +1113,7 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	tmp.ts_ns = e->ts_ns;
 	tmp.type = MW_EV_PTB_DROP;
 	__builtin_memcpy(e, &tmp, sizeof(tmp));
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 	return 0;
 }
 
@@ -1161,7 +1176,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 		e->ifindex = BPF_CORE_READ(dst, dev, ifindex);
 	if (e->size >= MW_LARGE_SEG)
 		stat_add(MW_STAT_LARGE_RETRANS, e->ifindex, netns, e->family, 0);
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 	return 0;
 }
 
@@ -1228,7 +1243,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		e->size = BPF_CORE_READ(tp, advmss);
 		e->mtu = BPF_CORE_READ(tp, rx_opt.mss_clamp);
 	}
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 	return 0;
 }
 
@@ -1315,7 +1330,7 @@ static __always_inline int encap_drop(struct sk_buff *skb, __u32 netns)
 		e->mtu = BPF_CORE_READ(dev, mtu);
 		BPF_CORE_READ_STR_INTO(&e->ifname, dev, name);
 	}
-	bpf_ringbuf_submit(e, 0);
+	ev_send(e);
 	return 1;
 }
 

@@ -279,6 +279,15 @@ struct mw_ptb_key {
 #define MW_BLOOM_SLOT(lport, rport) \
 	(((((__u32)(lport) << 16) | (__u32)(rport)) * 2654435761u) >> 20)
 
+/*
+ * The event ring, and the backlog past which the kernel wakes the reader. Below it, events
+ * wait for the reader's own poll (every 100 ms): a wake-up per event costs an IPI. 1 MiB
+ * holds about 9,000 events and the reader is woken at 1,100: long before the ring could
+ * fill. The reader maps the ring twice, so its size is twice its share of our RSS.
+ */
+#define MW_RB_BYTES		(1 << 20)
+#define MW_RB_WAKE_BYTES	(1 << 17)
+
 /* Retransmission sizes at or above this count as "large" for the exporter's counter. */
 #define MW_LARGE_SEG 1280
 

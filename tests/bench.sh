@@ -13,6 +13,8 @@
 #  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
 #  - RSS (VmHWM) of live and export after the workloads.
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
+# BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput"
+# picks the parts (all by default): for iterating on one figure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build}
@@ -192,6 +194,9 @@ val() {	# FILE PROG FIELD(2 = runs, 3 = ns)
 	awk -v p="$2" -v f="$3" '$1 == p { print $f; exit }' "$1" 2>/dev/null
 }
 
+PARTS=${BENCH_PARTS:-hooks startup throughput}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 # ---- per-hook cost ------------------------------------------------------------------------
 iperf_server "$MW_SRV4" 5301 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
 tls_server || { echo "bench: openssl s_server did not start" >&2; exit 1; }
@@ -209,7 +214,8 @@ echo "mtuwatch bench: $DATE, kernel $KV, $(nproc) CPUs, load $LOAD (shared machi
 printf '\nper-run cost in situ (ns/run), mtuwatch beside a null program on the same packets:\n'
 printf '  %-5s %-10s %10s %9s %9s %7s\n' workload hook runs mtuwatch null ratio
 first=1
-for w in bulk rr fwd; do
+part hooks || BENCH_WORKLOADS=" "
+for w in ${BENCH_WORKLOADS:-bulk rr fwd}; do
 	run_hooks "$w" xdp || continue
 	run_hooks "$w" tc || continue
 	# hook label, mtuwatch's file and program, null's file and program
@@ -243,6 +249,7 @@ stats_ms() {	# numbers (ms) -> "median min max"
 		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 		printf "%s %s %s", m, a[1], a[NR] }'
 }
+if part startup; then
 # bpftrace's tracepoints need tracefs; mounted for the run only when it was not.
 if ! mountpoint -q /sys/kernel/tracing && mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null; then
 	TRACEFS_MOUNTED=1
@@ -272,7 +279,9 @@ printf '  "startup_ms": {"mtuwatch": {"median": %s, "min": %s, "max": %s, "runs"
 printf '    "bpftrace": {"median": %s, "min": %s, "max": %s, "runs": [%s]}},\n' \
 	"$bm" "$blo" "$bhi" "$(IFS=,; echo "${btt[*]}")" >>"$JSON"
 
+fi
 # ---- throughput ---------------------------------------------------------------------------
+if part throughput; then
 without=() with=()
 for _ in $(seq "$RUNS"); do
 	without+=("$(iperf_run "$SECS")")
@@ -296,6 +305,7 @@ printf '  "throughput_gbit": {"without": {"median": %s, "runs": [%s]}, "with": {
 	"${tw:-null}" "$(gbit "${without[@]}" | paste -sd,)" "${tm:-null}" \
 	"$(gbit "${with[@]}" | paste -sd,)" >>"$JSON"
 
+fi
 # ---- memory -------------------------------------------------------------------------------
 rl=$(cat "$TMP"/rss.*.xdp 2>/dev/null | sort -n | tail -1)
 re=$(cat "$TMP"/rss.*.tc 2>/dev/null | sort -n | tail -1)

@@ -560,7 +560,7 @@ static void test_lost(void)
 	tcp_ack(p + n - 28, 0);
 	o.data_in = p;
 	o.data_size_in = n;
-	/* 60000 SYN-ACKs and nobody reading: the 4 MiB ring holds about 37000 events. */
+	/* 60000 SYN-ACKs and nobody reading: the 1 MiB ring holds about 9300 events. */
 	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_xdp_ingress), &o);
 	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, vals))
 		for (int i = 0; i < ncpu; i++)
