@@ -29,11 +29,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_CLOSE	7
 #define TCP_CLOSE_WAIT	8
 #define HS_MAX_STEPS	24	/* stop parsing a flow after this many messages */
+#define MW_PTB_MAX_LEN	(1280 + 64)	/* no Packet Too Big is longer (see on_kfree_skb) */
 
 /* Set by user space between open and load. */
 const volatile __u32 targ_netns = 0;		/* judge only this namespace (0 = all) */
 const volatile __u32 targ_self_netns = 0;	/* namespace of the watched interfaces */
 const volatile __u32 targ_hs_parse = 1;		/* recognise TLS/SSH handshakes */
+/* inet_sock_set_state runs as tp_btf: it keeps sk_cache, tc egress and retransmit use it. */
+const volatile __u32 targ_sk_cache = 0;
+
+/* Bumped by user space whenever it writes a path MTU into dsts: invalidates dst_cache. */
+__u32 dst_epoch = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -75,6 +81,36 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } flow_bloom SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MW_BLOOM_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_attn SEC(".maps");
+
+/* Local sockets' tracked flows, as tc egress needs them (see struct mw_sk_cache). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mw_sk_cache);
+} sk_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MW_DST_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mw_dst_cache);
+} dst_cache SEC(".maps");
+
+/* Room for one event being put together, per CPU (the XDP program's stack is full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_event);
+} scratch SEC(".maps");
 
 /* Packet Too Big by kind: a flood of identical (or forged) PTBs is counted, not streamed. */
 struct {
@@ -136,6 +172,54 @@ static __always_inline void flow_bloom_add(__u16 lport, __u16 rport, __u32 delta
 
 	if (c)
 		__sync_fetch_and_add(c, delta);
+}
+
+/* May a flow with these ports need its arrivals looked at? */
+static __always_inline bool flow_attn_maybe(__u16 lport, __u16 rport)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_attn, &i);
+
+	return !c || *c;
+}
+
+static __always_inline void flow_attn_add(__u16 lport, __u16 rport, __u32 delta)
+{
+	__u32 i = MW_BLOOM_SLOT(lport, rport);
+	__u32 *c = bpf_map_lookup_elem(&flow_attn, &i);
+
+	if (c)
+		__sync_fetch_and_add(c, delta);
+}
+
+/*
+ * A flow's arrivals need work again. Count first, then flag: the count never falls below
+ * the flagged flows. Both are locked instructions, so the flag is read after the caller's
+ * store of what is pending (see attn_settle, which stores the flag before reading that).
+ */
+static __always_inline void attn_enter(struct mw_flow_key *k, struct mw_flow_val *v)
+{
+	flow_attn_add(k->lport, k->rport, 1);
+	if (__sync_val_compare_and_swap(&v->attn, 0, 1) != 0)
+		flow_attn_add(k->lport, k->rport, (__u32)-1);
+}
+
+/* Arrivals of a settled flow (handshake over, nothing awaiting an ACK) need nothing. */
+static __always_inline bool flow_settled(struct mw_flow_val *v)
+{
+	return v->done == 3 && !v->d[MW_DIR_OUT].pend_end && !v->d[MW_DIR_OUT].resend_cnt;
+}
+
+static __always_inline void attn_settle(struct mw_flow_key *k, struct mw_flow_val *v)
+{
+	if (!v->attn || !flow_settled(v))
+		return;
+	if (__sync_val_compare_and_swap(&v->attn, 1, 0) != 1)
+		return;
+	flow_attn_add(k->lport, k->rport, (__u32)-1);
+	/* tc egress may have made something pending meanwhile, and seen the flag still set. */
+	if (!flow_settled(v))
+		attn_enter(k, v);
 }
 
 /* Reserve a zeroed event; a failed reserve is counted, never silent. */
@@ -233,19 +317,54 @@ static __always_inline void flow_event_key(struct mw_event *e, struct mw_flow_ke
 	e->flow.proto = IPPROTO_TCP;
 }
 
+/* The fields of an event about a tracked flow, besides the flow (see flow_emit). */
+struct flow_ev {
+	__u32 type;
+	__u32 dir;
+	__u32 size;
+	__u32 seq;
+	__u32 aux;
+	__u32 aux2;
+	__u32 mtu;
+	__u32 ifindex;
+	__u32 proto;		/* 0: TCP */
+};
+
+/*
+ * Every event about a flow (tracked or a packet's own) goes out through this global function: the verifier
+ * walks it once per program instead of once per path that emits one (reserving, zeroing and
+ * filling an event was a fifth of tc egress's and XDP's verification, start-up time).
+ * Pointer arguments of a global function may be NULL as far as the verifier knows: checked.
+ */
+__noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
+{
+	struct mw_event *e;
+
+	if (!k || !a)
+		return 0;
+	e = ev_new(a->type);
+	if (!e)
+		return 0;
+	flow_event_key(e, k);
+	if (a->proto)
+		e->flow.proto = a->proto;
+	e->dir = a->dir;
+	e->size = a->size;
+	e->seq = a->seq;
+	e->aux = a->aux;
+	e->aux2 = a->aux2;
+	e->mtu = a->mtu;
+	e->ifindex = a->ifindex;
+	ev_send(e);
+	return 0;
+}
+
 static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step, __u8 app,
 				     __u32 len)
 {
-	struct mw_event *e = ev_new(MW_EV_HS);
+	struct flow_ev a = { .type = MW_EV_HS, .dir = dir, .aux = step, .aux2 = app, .size = len };
 
-	if (!e)
-		return;
-	flow_event_key(e, k);
-	e->dir = dir;
-	e->aux = step;
-	e->aux2 = app;
-	e->size = len;
-	ev_send(e);
+	flow_emit(k, &a);
 }
 
 /*
@@ -433,7 +552,7 @@ static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
 static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
 				       __u32 size, __u32 ifindex, __u8 df)
 {
-	struct mw_event *e;
+	struct flow_ev a = { .type = MW_EV_RESEND };
 
 	if (d->resend_seq == seq && d->resend_cnt) {
 		if (d->resend_cnt < 255)
@@ -445,18 +564,14 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 	d->resend_size = size;
 	if (size >= MW_LARGE_SEG)
 		stat_add(MW_STAT_LARGE_RETRANS, ifindex, k->netns, k->family, 0);
-	e = ev_new(MW_EV_RESEND);
-	if (!e)
-		return 1;
-	flow_event_key(e, k);
-	e->dir = MW_DIR_OUT | (df ? 0 : MW_DIR_F_NODF);
-	e->ifindex = ifindex;
-	e->size = size;
-	e->seq = seq;
-	e->aux = d->resend_cnt;
-	e->aux2 = d->una;
-	e->mtu = d->snd_max - d->start_seq;
-	ev_send(e);
+	a.dir = MW_DIR_OUT | (df ? 0 : MW_DIR_F_NODF);
+	a.ifindex = ifindex;
+	a.size = size;
+	a.seq = seq;
+	a.aux = d->resend_cnt;
+	a.aux2 = d->una;
+	a.mtu = d->snd_max - d->start_seq;
+	flow_emit(k, &a);
 	return 1;
 }
 
@@ -469,77 +584,62 @@ static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val
 {
 	struct mw_flow_dir *d = &v->d[MW_DIR_OUT];
 	__u32 acked = ack - d->start_seq;
-	struct mw_event *e;
 
 	if (d->una && (__s32)(ack - d->una) <= 0)
 		return;
 	d->una = ack;
 	/* A larger DF segment than any before is acknowledged: the path carries that size. */
 	if (d->pend_end && (__s32)(ack - d->pend_end) >= 0) {
-		e = ev_new(MW_EV_DELIVERED);
-		if (e) {
-			flow_event_key(e, k);
-			e->size = d->pend_size;
-			e->seq = d->pend_end;
-			ev_send(e);
-		}
+		struct flow_ev a = { .type = MW_EV_DELIVERED, .size = d->pend_size,
+				     .seq = d->pend_end };
+
+		flow_emit(k, &a);
 		d->proven = d->pend_size;
 		d->pend_end = 0;
 	}
 	if (d->resend_cnt && (__s32)(ack - d->resend_seq) > 0) {
-		e = ev_new(MW_EV_RECOVERED);
-		if (e) {
-			flow_event_key(e, k);
-			e->seq = d->resend_seq;
-			e->size = d->resend_size;
-			e->aux = d->resend_cnt;
-			ev_send(e);
-		}
+		struct flow_ev a = { .type = MW_EV_RECOVERED, .seq = d->resend_seq,
+				     .size = d->resend_size, .aux = d->resend_cnt };
+
+		flow_emit(k, &a);
 		d->resend_cnt = 0;
 	}
 	if (v->done == 3 || (__s32)acked <= 0 || (__s32)(acked - d->acked) <= 0)
 		return;
 	d->acked = acked;
-	e = ev_new(MW_EV_ACKED);
-	if (!e)
-		return;
-	flow_event_key(e, k);
-	e->size = acked;
-	e->aux = d->snd_max ? d->snd_max - d->start_seq : 0;
-	ev_send(e);
+	{
+		struct flow_ev a = { .type = MW_EV_ACKED, .size = acked,
+				     .aux = d->snd_max ? d->snd_max - d->start_seq : 0 };
+
+		flow_emit(k, &a);
+	}
 }
 
-/*
- * Per tracked flow: new largest segment, and handshake bytes. Only flows that established
- * while we run are in the map (inet_sock_set_state adds them), so this is a lookup and
- * nothing more for every other TCP packet.
- */
-static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
-				     int dir, __u32 seg_size, __u32 poff, __u32 plen, __u32 ifindex)
+static __always_inline void flow_key_pkt(struct mw_flow_key *k, struct mw_pkt *p,
+					 struct tcphdr *th, int dir)
 {
-	struct mw_flow_key k = {};
-	struct mw_flow_val *v;
-
-	k.netns = targ_self_netns;
-	k.family = p->family;
+	k->netns = targ_self_netns;
+	k->family = p->family;
 	if (dir == MW_DIR_OUT) {
-		__builtin_memcpy(k.laddr, p->saddr, 16);
-		__builtin_memcpy(k.raddr, p->daddr, 16);
-		k.lport = bpf_ntohs(th->source);
-		k.rport = bpf_ntohs(th->dest);
+		__builtin_memcpy(k->laddr, p->saddr, 16);
+		__builtin_memcpy(k->raddr, p->daddr, 16);
+		k->lport = bpf_ntohs(th->source);
+		k->rport = bpf_ntohs(th->dest);
 	} else {
-		__builtin_memcpy(k.laddr, p->daddr, 16);
-		__builtin_memcpy(k.raddr, p->saddr, 16);
-		k.lport = bpf_ntohs(th->dest);
-		k.rport = bpf_ntohs(th->source);
+		__builtin_memcpy(k->laddr, p->daddr, 16);
+		__builtin_memcpy(k->raddr, p->saddr, 16);
+		k->lport = bpf_ntohs(th->dest);
+		k->rport = bpf_ntohs(th->source);
 	}
-	if (!flow_maybe(k.lport, k.rport))
-		return;
-	v = bpf_map_lookup_elem(&flows, &k);
-	if (!v)
-		return;
+}
+
+/* A segment of a tracked flow: new largest segment, re-sends, ACKs, handshake bytes. */
+static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
+				       int dir, __u32 seg_size, __u32 poff, __u32 plen,
+				       __u32 ifindex, struct mw_flow_key *k, struct mw_flow_val *v)
+{
 	if (dir == MW_DIR_IN && th->ack)
-		flow_acked(&k, v, bpf_ntohl(th->ack_seq));
+		flow_acked(k, v, bpf_ntohl(th->ack_seq));
 	if (!plen)
 		return;
 	if (dir == MW_DIR_OUT) {
@@ -550,29 +650,103 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 
 		if (!d->snd_max || (__s32)(end - d->snd_max) > 0)
 			d->snd_max = end;
-		if (again && flow_resend(&k, d, seq, seg_size, ifindex, p->df))
+		if (again && flow_resend(k, d, seq, seg_size, ifindex, p->df)) {
+			/* Its ACK (RECOVERED) is what ingress must now watch for. */
+			attn_enter(k, v);
 			return;
+		}
 		/* Only an ACK proves that a size got through; DF alone says it was not split. */
 		if (p->df && seg_size > d->proven && seg_size > d->pend_size) {
 			d->pend_end = end;
 			d->pend_size = seg_size;
+			attn_enter(k, v);
 		}
 	}
+	/*
+	 * The largest segment received is what a stall finding weighs (and a sign of life);
+	 * the largest sent is kept for tc egress's socket cache only: no event for it.
+	 */
 	if (seg_size > v->d[dir].max_seg) {
-		struct mw_event *e;
-
 		v->d[dir].max_seg = seg_size;
-		e = ev_new(MW_EV_SEG_MAX);
-		if (e) {
-			flow_event_key(e, &k);
-			e->dir = dir;
-			e->size = seg_size;
-			e->aux = v->d[dir].mss;
-			ev_send(e);
+		if (dir == MW_DIR_IN) {
+			struct flow_ev a = { .type = MW_EV_SEG_MAX, .dir = dir, .size = seg_size,
+					     .aux = v->d[dir].mss };
+
+			flow_emit(k, &a);
 		}
 	}
 	if (targ_hs_parse && v->done != 3)
-		hs_parse(ctx, xdp, &k, v, dir, bpf_ntohl(th->seq), poff, plen);
+		hs_parse(ctx, xdp, k, v, dir, bpf_ntohl(th->seq), poff, plen);
+}
+
+/*
+ * Per tracked flow, found by its 4-tuple. Only flows that established while we run are in
+ * the map (inet_sock_set_state adds them); the port filters spare every other packet the
+ * hash lookup: forwarded ones and older flows, and the arrivals of settled flows.
+ */
+static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
+				     int dir, __u32 seg_size, __u32 poff, __u32 plen, __u32 ifindex)
+{
+	struct mw_flow_key k = {};
+	struct mw_flow_val *v;
+
+	flow_key_pkt(&k, p, th, dir);
+	if (dir == MW_DIR_IN ? !flow_attn_maybe(k.lport, k.rport) : !flow_maybe(k.lport, k.rport))
+		return;
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (!v)
+		return;
+	flow_seg_v(ctx, xdp, p, th, dir, seg_size, poff, plen, ifindex, &k, v);
+	if (dir == MW_DIR_IN)
+		attn_settle(&k, v);
+}
+
+/*
+ * tc egress of a local socket's segment: the socket's storage says whether its flow is
+ * tracked and whether this segment can change anything (a new sequence range, no larger
+ * than before, handshake over). Only when it can is the flow map looked up.
+ */
+static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt *p,
+					   struct tcphdr *th, __u32 size, __u32 poff, __u32 plen)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct mw_flow_key k = {};
+	struct mw_sk_cache *c;
+	struct mw_flow_val *v;
+	struct mw_flow_dir *d;
+	__u32 seq, end;
+
+	/* Forwarded packets have no socket: the router needs no flow state. */
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
+	if (!c || !(c->flags & MW_SKC_TRACKED))
+		return;
+	seq = bpf_ntohl(th->seq);
+	end = seq + plen;
+	/* New bytes (not a re-send), no larger than before, handshake over: nothing to do. */
+	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
+	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
+		c->snd_max = end;
+		return;
+	}
+	flow_key_pkt(&k, p, th, MW_DIR_OUT);
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (!v) {
+		/* Evicted (LRU) or closed: untracked from now on, as the flow map says. */
+		c->flags = 0;
+		return;
+	}
+	d = &v->d[MW_DIR_OUT];
+	d->snd_max = c->snd_max;
+	flow_seg_v(skb, false, p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex, &k, v);
+	c->snd_max = d->snd_max;
+	c->max_seg = d->max_seg;
+	c->pend_size = d->pend_size > d->proven ? d->pend_size : d->proven;
+	c->flags = MW_SKC_TRACKED | (v->done == 3 ? MW_SKC_QUIET : 0);
 }
 
 /* ---- tc egress ------------------------------------------------------------------------ */
@@ -585,7 +759,8 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	struct mw_dst_val *dv;
 	struct mw_pkt p = {};
 	struct tcphdr *th = NULL;
-	__u32 size, l4hdr = 0;
+	struct mw_dst_cache *dc;
+	__u32 size, l4hdr = 0, a[4], slot, epoch;
 
 	/*
 	 * Every segment of a tracked flow matters to its handshake and ACK accounting, whatever
@@ -614,6 +789,15 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 
 	if (!p.df)
 		goto flow;
+	/* This CPU saw this destination lately, and this size changes nothing: no hash. */
+	__builtin_memcpy(a, p.daddr, 16);
+	slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
+	epoch = dst_epoch;
+	dc = bpf_map_lookup_elem(&dst_cache, &slot);
+	if (dc && size <= dc->max && dc->epoch == epoch && dc->ifindex == skb->ifindex &&
+	    dc->family == p.family && !((dc->daddr[0] ^ a[0]) | (dc->daddr[1] ^ a[1]) |
+					(dc->daddr[2] ^ a[2]) | (dc->daddr[3] ^ a[3])))
+		goto flow;
 	dk.ifindex = skb->ifindex;
 	dk.family = p.family;
 	__builtin_memcpy(dk.daddr, p.daddr, 16);
@@ -630,7 +814,6 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	}
 	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
 		bool over = dv->pmtu && size > dv->pmtu;
-		struct mw_event *e;
 
 		if (over) {
 			stat_add(MW_STAT_OVERSIZE_DF, skb->ifindex, targ_self_netns, p.family, 0);
@@ -640,24 +823,28 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		}
 		if (size > dv->max_df)
 			dv->max_df = size;
-		e = ev_new(over ? MW_EV_DF_OVER : MW_EV_DF_MAX);
-		if (e) {
-			e->netns = targ_self_netns;
-			e->ifindex = skb->ifindex;
-			e->family = p.family;
-			e->size = size;
-			e->mtu = dv->pmtu;
-			e->flow.family = p.family;
-			e->flow.proto = p.proto;
-			__builtin_memcpy(e->flow.saddr, p.saddr, 16);
-			__builtin_memcpy(e->flow.daddr, p.daddr, 16);
+		{
+			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p.family };
+			struct flow_ev a = { .type = over ? MW_EV_DF_OVER : MW_EV_DF_MAX,
+					     .ifindex = skb->ifindex, .size = size, .mtu = dv->pmtu,
+					     .proto = p.proto };
+
+			__builtin_memcpy(fk.laddr, p.saddr, 16);
+			__builtin_memcpy(fk.raddr, p.daddr, 16);
 			if (th) {
-				e->flow.sport = bpf_ntohs(th->source);
-				e->flow.dport = bpf_ntohs(th->dest);
-				e->seq = bpf_ntohl(th->seq);
+				fk.lport = bpf_ntohs(th->source);
+				fk.rport = bpf_ntohs(th->dest);
+				a.seq = bpf_ntohl(th->seq);
 			}
-			ev_send(e);
+			flow_emit(&fk, &a);
 		}
+	}
+	if (dc) {
+		__builtin_memcpy(dc->daddr, a, 16);
+		dc->ifindex = skb->ifindex;
+		dc->family = p.family;
+		dc->epoch = epoch;
+		dc->max = dv->pmtu && dv->pmtu < dv->max_df ? dv->pmtu : dv->max_df;
 	}
 flow:
 	if (th && p.l3_len > p.l3_hdr + l4hdr) {
@@ -665,7 +852,10 @@ flow:
 		__u32 plen = p.l3_len - p.l3_hdr - l4hdr;
 
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
-		flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex);
+		if (targ_sk_cache)
+			egress_flow_sk(skb, &p, th, size, poff, plen);
+		else
+			flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex);
 	}
 	return TC_ACT_UNSPEC;
 }
@@ -770,7 +960,8 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 					 __u32 ifindex, __u32 gso_size, bool l3)
 {
 	struct mw_pkt p = {};
-	struct mw_event *e, tmp = {};
+	struct mw_event *e, *tmp;
+	__u32 zero = 0;
 	struct mw_ptb_key pk = {};
 	__u32 n;
 
@@ -794,24 +985,17 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (th->syn && !th->ack)
 			return;
 		if (th->syn) {
-			__u16 mss = xdp ? syn_mss_xdp(ctx, p.l4_off) : syn_mss_tc(ctx, p.l4_off);
+			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p.family };
+			struct flow_ev a = { .type = MW_EV_SYN_MSS, .ifindex = ifindex,
+					     .dir = MW_DIR_IN, .aux2 = th->ack };
 
-			e = ev_new(MW_EV_SYN_MSS);
-			if (!e)
-				return;
-			e->netns = targ_self_netns;
-			e->ifindex = ifindex;
-			e->family = p.family;
-			e->dir = MW_DIR_IN;
-			e->aux = mss;
-			e->aux2 = th->ack;
-			e->flow.family = p.family;
-			e->flow.proto = IPPROTO_TCP;
-			__builtin_memcpy(e->flow.saddr, p.saddr, 16);
-			__builtin_memcpy(e->flow.daddr, p.daddr, 16);
-			e->flow.sport = bpf_ntohs(th->source);
-			e->flow.dport = bpf_ntohs(th->dest);
-			ev_send(e);
+			a.aux = xdp ? syn_mss_xdp(ctx, p.l4_off) : syn_mss_tc(ctx, p.l4_off);
+			/* The packet's own direction: from the server that answers. */
+			__builtin_memcpy(fk.laddr, p.saddr, 16);
+			__builtin_memcpy(fk.raddr, p.daddr, 16);
+			fk.lport = bpf_ntohs(th->source);
+			fk.rport = bpf_ntohs(th->dest);
+			flow_emit(&fk, &a);
 			return;
 		}
 		/* Pure ACKs too: they are how the peer says our flight arrived. */
@@ -823,6 +1007,13 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		return;
 	}
 
+	/* A Packet Too Big is parsed into per-CPU scratch: the stack is for the TCP path. */
+	if (p.proto != IPPROTO_ICMP && p.proto != NEXTHDR_ICMP)
+		return;
+	tmp = bpf_map_lookup_elem(&scratch, &zero);
+	if (!tmp)
+		return;
+	__builtin_memset(tmp, 0, sizeof(*tmp));
 	if (p.proto == IPPROTO_ICMP && p.family == 4) {
 		struct icmphdr *ic = data + p.l4_off;
 
@@ -831,10 +1022,10 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
-		tmp.mtu = bpf_ntohs(ic->un.frag.mtu);
-		tmp.family = 4;
-		__builtin_memcpy(tmp.peer, p.saddr, 4);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, &tmp);
+		tmp->mtu = bpf_ntohs(ic->un.frag.mtu);
+		tmp->family = 4;
+		__builtin_memcpy(tmp->peer, p.saddr, 4);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, tmp);
 	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
 		struct icmp6hdr *ic = data + p.l4_off;
 
@@ -843,31 +1034,31 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
-		tmp.mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
-		tmp.family = 6;
-		__builtin_memcpy(tmp.peer, p.saddr, 16);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, &tmp);
+		tmp->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
+		tmp->family = 6;
+		__builtin_memcpy(tmp->peer, p.saddr, 16);
+		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, tmp);
 	} else {
 		return;
 	}
-	__builtin_memcpy(pk.peer, tmp.peer, 16);
-	__builtin_memcpy(pk.dst, tmp.flow.daddr, 16);
-	pk.mtu = tmp.mtu;
+	__builtin_memcpy(pk.peer, tmp->peer, 16);
+	__builtin_memcpy(pk.dst, tmp->flow.daddr, 16);
+	pk.mtu = tmp->mtu;
 	pk.netns = targ_self_netns;
-	pk.family = tmp.family;
+	pk.family = tmp->family;
 	n = ptb_count(&pk);
 	if (!n)
 		return;
 	e = ev_new(MW_EV_PTB_RX);
 	if (!e)
 		return;
-	tmp.ts_ns = e->ts_ns;
-	tmp.type = MW_EV_PTB_RX;
-	tmp.netns = targ_self_netns;
-	tmp.ifindex = ifindex;
-	tmp.dir = MW_DIR_IN;
-	tmp.aux = n;
-	__builtin_memcpy(e, &tmp, sizeof(tmp));
+	tmp->ts_ns = e->ts_ns;
+	tmp->type = MW_EV_PTB_RX;
+	tmp->netns = targ_self_netns;
+	tmp->ifindex = ifindex;
+	tmp->dir = MW_DIR_IN;
+	tmp->aux = n;
+	__builtin_memcpy(e, tmp, sizeof(*tmp));
 	ev_send(e);
 }
 
@@ -1063,7 +1254,7 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	struct mw_ptb_key pk = {};
 	bool out;
 	struct net_device *dev;
-	__u32 netns;
+	__u32 netns, len;
 	__u16 proto;
 
 	/*
@@ -1072,6 +1263,16 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	 * contend on the ring's lock or count as lost events).
 	 */
 	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	/*
+	 * A Packet Too Big is small: ICMPv6 fits in 1280 bytes (RFC 4443 2.4), ICMPv4 quotes
+	 * at most 576 (RFC 1812 4.3.2.3); a link-layer header may still be counted. A larger
+	 * drop is data and costs no more reads, unless it is the packet too big to forward.
+	 */
+	len = btf ? skb->len : BPF_CORE_READ(skb, len);
+	if (len > MW_PTB_MAX_LEN &&
+	    !(bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG) &&
+	      reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG)))
 		return 0;
 	proto = btf ? skb->protocol : BPF_CORE_READ(skb, protocol);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
@@ -1130,15 +1331,30 @@ int BPF_PROG(mw_raw_kfree_skb, struct sk_buff *skb, void *location, int reason)
 	return on_kfree_skb(skb, reason, false);
 }
 
-static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb)
+static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb,
+					 bool btf)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
 	struct skb_shared_info *shinfo;
 	struct mw_event *e;
-	__u32 netns = sk_netns(sk), payload, segs = 0, gso = 0, hdr;
+	__u32 netns, payload, segs = 0, gso = 0, hdr;
 	struct dst_entry *dst;
 
+	if (btf && targ_sk_cache) {
+		struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0, 0);
+
+		/*
+		 * tc egress reports the re-sends of the flows it tracks, with the size on the
+		 * wire: not twice. (A flow the LRU evicted stays marked until its next segment
+		 * leaves: under that many flows, some re-sends go unreported.)
+		 */
+		if (c && (c->flags & MW_SKC_TRACKED))
+			return 0;
+		netns = sk->__sk_common.skc_net.net->ns.inum;
+	} else {
+		netns = sk_netns(sk);
+	}
 	if (!netns_wanted(netns))
 		return 0;
 	shinfo = (struct skb_shared_info *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, end));
@@ -1148,7 +1364,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	if (segs > 1 && gso && gso < payload)
 		payload = gso;
 
-	if (netns == targ_self_netns) {
+	if (!(btf && targ_sk_cache) && netns == targ_self_netns) {
 		struct mw_flow_key k = {};
 		struct mw_flow f = {};
 
@@ -1183,16 +1399,17 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(mw_tp_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
-	return on_retransmit(sk, skb);
+	return on_retransmit(sk, skb, true);
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(mw_raw_retransmit, const struct sock *sk, const struct sk_buff *skb)
 {
-	return on_retransmit(sk, skb);
+	return on_retransmit(sk, skb, false);
 }
 
-static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate)
+/* `btf`: tp_btf, whose socket is a typed pointer that socket storage takes. */
+static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	struct mw_flow_key k = {};
@@ -1223,11 +1440,29 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		v.d[MW_DIR_IN].mss = BPF_CORE_READ(tp, rx_opt.mss_clamp);
 		if (!targ_hs_parse)
 			v.done = 3;
-		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY))
+		/* Arrivals need work until the handshake is over and nothing awaits an ACK. */
+		v.attn = 1;
+		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY)) {
 			count(MW_CNT_FLOW_FULL);
-		else
+		} else {
 			flow_bloom_add(k.lport, k.rport, 1);
+			flow_attn_add(k.lport, k.rport, 1);
+			if (btf && targ_sk_cache) {
+				struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0,
+									   BPF_SK_STORAGE_GET_F_CREATE);
+
+				/* Without it tc egress cannot see the flow: as good as a full map. */
+				if (c)
+					c->flags = MW_SKC_TRACKED;
+				else
+					count(MW_CNT_FLOW_FULL);
+			}
+		}
 	} else if (newstate == TCP_CLOSE) {
+		struct mw_flow_val *v = bpf_map_lookup_elem(&flows, &k);
+
+		if (v && __sync_lock_test_and_set(&v->attn, 0))
+			flow_attn_add(k.lport, k.rport, (__u32)-1);
 		if (!bpf_map_delete_elem(&flows, &k))
 			flow_bloom_add(k.lport, k.rport, (__u32)-1);
 	}
@@ -1250,13 +1485,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(mw_tp_sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	return on_state(sk, oldstate, newstate, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(mw_raw_sock_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	return on_state(sk, oldstate, newstate);
+	return on_state(sk, oldstate, newstate, false);
 }
 
 /* Optional: confirms that a Packet Too Big actually left (rate limits can suppress it). */

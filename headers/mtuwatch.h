@@ -31,7 +31,7 @@ enum mw_event_type {
 	MW_EV_SYN_MSS = 7,	/* XDP / tc: MSS option of a SYN or SYN-ACK */
 	MW_EV_STATE = 8,	/* inet_sock_set_state */
 	MW_EV_HS = 9,		/* a TLS / SSH handshake message was seen on a flow */
-	MW_EV_SEG_MAX = 10,	/* new largest segment sent / received on a tracked flow */
+	MW_EV_SEG_MAX = 10,	/* new largest segment received on a tracked flow */
 	MW_EV_RESEND = 11,	/* tc egress: a tracked flow sent a sequence range again */
 	MW_EV_ACKED = 12,	/* the peer acknowledged more of a tracked flow's handshake data */
 	MW_EV_RECOVERED = 13,	/* the peer acknowledged a range a tracked flow had re-sent */
@@ -138,7 +138,8 @@ struct mw_flow {
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
  *   HS: flow = local->remote, dir, aux = MW_HS_*, aux2 = enum mw_app, size = record length
- *   SEG_MAX: flow = local->remote, dir, size = largest on-wire segment so far, aux = mss seen
+ *   SEG_MAX: flow = local->remote, dir (IN since 2026-11; a recording may hold OUT ones),
+ *     size = largest on-wire segment so far, aux = mss seen
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent
  *          (both counted from the first payload byte; only until the handshake is over)
  *   RECOVERED: flow = local->remote, seq = the re-sent sequence number now acknowledged,
@@ -255,6 +256,37 @@ struct mw_flow_val {
 	__u8 app;			/* enum mw_app */
 	__u8 done;			/* handshake over (encrypted or unrecognised): no more parsing */
 	__u8 pad[6];
+	__u64 attn;			/* counted in flow_attn: ingress must look (see MW_BLOOM_SLOT) */
+};
+
+/*
+ * Kernel-only: what tc egress keeps in a local socket's storage for a tracked flow, so that
+ * a segment that changes nothing costs no flow lookup. snd_max is kept here only (the flow
+ * map's copy is brought up to date whenever the flow is looked up); the rest mirrors the
+ * flow map and may only lag behind it, which costs a lookup, never an event.
+ */
+struct mw_sk_cache {
+	__u32 snd_max;		/* end of the highest sequence range seen leaving */
+	__u32 max_seg;		/* the flow's largest segment out */
+	__u32 pend_size;	/* DF segments up to this size need no new delivery proof */
+	__u32 flags;		/* MW_SKC_* */
+};
+#define MW_SKC_TRACKED	0x1	/* the flow is in the flow map */
+#define MW_SKC_QUIET	0x2	/* its handshake is over (done == 3): nothing to parse */
+
+/*
+ * Kernel-only: a per-CPU direct-mapped cache of destinations whose largest DF size (and path
+ * MTU) a packet cannot change, so that most packets skip the destination map's hash. Its
+ * entries are valid while their epoch equals dst_epoch, which user space bumps whenever it
+ * writes a path MTU into the destination map.
+ */
+#define MW_DST_CACHE_SLOTS	256
+struct mw_dst_cache {
+	__u32 daddr[4];
+	__u32 ifindex;
+	__u32 max;		/* sizes up to this change nothing (0 = empty) */
+	__u32 epoch;
+	__u32 family;
 };
 
 /* Packet Too Big aggregated in the kernel: one entry per kind, counted. */
@@ -269,11 +301,14 @@ struct mw_ptb_key {
 };
 
 /*
- * Kernel-only: a counting filter over the ports of tracked flows (an array of counters,
- * bumped when a flow enters the flow map, lowered when its delete succeeds), so that a
- * packet of a flow that cannot be in the map (forwarded, or older than this run) costs no
- * hash lookup. A count never falls below the entries it stands for: collisions and LRU
- * evictions only leave counts too high, which costs a lookup, never a verdict.
+ * Kernel-only: counting filters over the ports of flows (arrays of counters), so that a
+ * packet of a flow that cannot matter costs no hash lookup. flow_bloom counts tracked flows
+ * (bumped when a flow enters the flow map, lowered when its delete succeeds): forwarded
+ * packets and flows older than this run skip. flow_attn counts the flows whose arrivals
+ * need work (attn set: handshake not over, a larger segment awaiting its ACK, a re-send
+ * outstanding): the ACKs and data of a settled flow skip. A count never falls below the
+ * flows it stands for: collisions and LRU evictions only leave counts too high, which costs
+ * a lookup, never a verdict.
  */
 #define MW_BLOOM_SLOTS	4096
 #define MW_BLOOM_SLOT(lport, rport) \

@@ -443,6 +443,8 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	sk->rodata->targ_netns = o->all_netns ? 0 : s->self_netns;
 	sk->rodata->targ_self_netns = s->self_netns;
 	sk->rodata->targ_hs_parse = !o->no_handshakes;
+	/* Socket storage is kept by the tp_btf twin of inet_sock_set_state only. */
+	sk->rodata->targ_sk_cache = mode[P_STATE] == M_BTF;
 	for (int r = 0; r < P_MAX; r++) {
 		struct bpf_program *btf = prog_by_name(sk, roles[r].name);
 		struct bpf_program *raw = prog_by_name(sk, roles[r].raw);
@@ -883,7 +885,17 @@ void session_describe(struct mw_session *s, uint64_t now_ns)
 
 int session_poll(struct mw_session *s, int timeout_ms)
 {
-	return ring_buffer__poll(s->rb, timeout_ms);
+	int n, m;
+
+	/*
+	 * The kernel wakes us only past a backlog (MW_RB_WAKE_BYTES): read what is there
+	 * whether the wait ended by a wake-up or by its timeout.
+	 */
+	n = ring_buffer__poll(s->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(s->rb);
+	return m < 0 ? m : n + m;
 }
 
 uint64_t session_counter(struct mw_session *s, int idx)
@@ -914,6 +926,8 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 	v.pmtu = mtu;
 	v.over_seen = 0;
 	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	/* tc egress's per-CPU destination cache must look at the map again. */
+	__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
 }
 
 void session_check_ifaces(struct mw_session *s)

@@ -395,13 +395,18 @@ static void track(uint16_t lport, uint32_t next_out)
 	k.rport = 443;
 	v.d[MW_DIR_OUT].next_seq = v.d[MW_DIR_OUT].start_seq = next_out;
 	v.d[MW_DIR_IN].next_seq = v.d[MW_DIR_IN].start_seq = 1;
+	v.attn = 1;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.flows), &k, &v, BPF_ANY);
-	/* ... and counts its ports in the pre-filter, as on_state does. */
+	/* ... and counts its ports in both pre-filters, as on_state does. */
 	uint32_t slot = MW_BLOOM_SLOT(k.lport, k.rport), cnt = 0;
 
 	bpf_map_lookup_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt);
 	cnt++;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.flow_bloom), &slot, &cnt, BPF_ANY);
+	cnt = 0;
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.flow_attn), &slot, &cnt);
+	cnt++;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.flow_attn), &slot, &cnt, BPF_ANY);
 }
 
 static int seg(uint16_t lport, uint32_t seq, const void *pl, size_t plen)
@@ -542,6 +547,155 @@ static void test_handshakes(void)
 	}
 }
 
+static void df_out(const char *dst, size_t len)
+{
+	uint8_t p[2048] = {};
+	size_t n = eth(p, ETH_P_IP);
+
+	n += ip4(p + n, "192.0.2.2", dst, IPPROTO_UDP, len, true);
+	run(skel->progs.mw_tc_egress, p, n + len - 20, NULL);
+}
+
+static uint64_t oversize_total(void)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.stats);
+	struct mw_stat_key k, next;
+	uint64_t vals[ncpu], total = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (k.kind == MW_STAT_OVERSIZE_DF && !bpf_map_lookup_elem(fd, &k, vals))
+			for (int i = 0; i < ncpu; i++)
+				total += vals[i];
+	}
+	return total;
+}
+
+/*
+ * The per-CPU destination cache spares repeated sizes the hash, never an event: a larger
+ * size still makes DF_MAX, and once user space writes a path MTU (bumping dst_epoch, as
+ * session_set_pmtu does) every packet over it is counted again.
+ */
+static void test_dst_cache(void)
+{
+	const char *dst = "198.51.100.77";
+	struct mw_dst_key k, next;
+	struct mw_dst_val v;
+	int fd = bpf_map__fd(skel->maps.dsts);
+	void *prev = NULL;
+	const struct mw_event *e;
+	uint8_t a[4];
+	bool found = false;
+
+	inet_pton(AF_INET, dst, a);
+	df_out(dst, 1200);
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("dstc-first", e && e->size == 1200, "%s", e ? "size" : "no event");
+	df_out(dst, 1200);
+	CHECK("dstc-same-size-quiet", nev == 0, "%d events", nev);
+	df_out(dst, 1300);
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("dstc-larger-seen", e && e->size == 1300, "%s", e ? "size" : "no event");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!memcmp(k.daddr, a, 4) && !bpf_map_lookup_elem(fd, &k, &v)) {
+			found = true;
+			break;
+		}
+	}
+	CHECK("dstc-in-map", found && v.max_df == 1300, "%s", found ? "max" : "not found");
+	if (!found)
+		return;
+	v.pmtu = 1250;
+	v.over_seen = 0;
+	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	__atomic_add_fetch(&skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+	df_out(dst, 1300);
+	e = ev_of(MW_EV_DF_OVER);
+	CHECK("dstc-epoch-over", e && e->size == 1300 && e->mtu == 1250, "%s",
+	      e ? "fields" : "no event");
+	df_out(dst, 1300);
+	df_out(dst, 1200);
+	CHECK("dstc-over-counted", oversize_total() == 2 && nev == 0, "%llu counted, %d events",
+	      (unsigned long long)oversize_total(), nev);
+}
+
+static uint32_t attn_count(uint16_t lport)
+{
+	uint32_t slot = MW_BLOOM_SLOT(lport, 443), cnt = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.flow_attn), &slot, &cnt);
+	return cnt;
+}
+
+/* The peer's pure ACK of our bytes up to `ack`, arriving at XDP. */
+static void ack_in(uint16_t lport, uint32_t ack)
+{
+	uint8_t a[128] = {};
+	size_t n = eth(a, ETH_P_IP);
+	uint8_t *t;
+
+	n += ip4(a + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 40, true);
+	t = a + n;
+	n += tcp(a + n, 443, lport, 1, false, 0);
+	tcp_ack(t, ack);
+	run(skel->progs.mw_xdp_ingress, a, n, NULL);
+}
+
+/*
+ * Arrivals of a settled flow (handshake over, nothing awaiting an ACK) skip the flow map:
+ * the flow leaves flow_attn when ingress finds it settled, and comes back when tc egress
+ * sends a larger DF segment or re-sends one, so that its ACK is still seen.
+ */
+static void test_attention(void)
+{
+	uint8_t data[1400] = { 'x' };	/* neither TLS nor SSH: the handshake is over at once */
+	struct mw_flow_key k = { .netns = SELF_NS, .family = 4, .lport = 41020, .rport = 443 };
+	struct mw_flow_val v;
+	const struct mw_event *e;
+	int fd = bpf_map__fd(skel->maps.flows);
+
+	inet_pton(AF_INET, "192.0.2.2", k.laddr);
+	inet_pton(AF_INET, "198.51.100.2", k.raddr);
+	track(41020, 1000);
+	seg(41020, 1000, data, 1000);
+	CHECK("attn-pending-kept", attn_count(41020) == 1, "count %u", attn_count(41020));
+	ack_in(41020, 2000);
+	e = ev_of(MW_EV_DELIVERED);
+	CHECK("attn-ack-delivered", e && e->size == 1040, "%s", e ? "wrong size" : "no event");
+	CHECK("attn-settled-leaves", attn_count(41020) == 0 &&
+	      !bpf_map_lookup_elem(fd, &k, &v) && v.attn == 0, "count %u", attn_count(41020));
+	/* Settled: something pending behind ingress's back is not looked at (no lookup). */
+	v.d[MW_DIR_OUT].pend_end = 2500;
+	v.d[MW_DIR_OUT].pend_size = 1100;
+	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	ack_in(41020, 2500);
+	CHECK("attn-settled-skips", count_of(MW_EV_DELIVERED) == 0, "%d events",
+	      count_of(MW_EV_DELIVERED));
+	v.d[MW_DIR_OUT].pend_end = 0;
+	v.d[MW_DIR_OUT].pend_size = 1040;
+	v.d[MW_DIR_OUT].una = 2000;
+	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	/* A larger segment leaves: ingress looks again, and its ACK proves it. */
+	seg(41020, 2000, data, 1200);
+	CHECK("attn-larger-enters", attn_count(41020) == 1, "count %u", attn_count(41020));
+	ack_in(41020, 3200);
+	e = ev_of(MW_EV_DELIVERED);
+	CHECK("attn-larger-delivered", e && e->size == 1240 && attn_count(41020) == 0, "%s %u",
+	      e ? "size" : "no event", e ? e->size : 0);
+	/* A re-send: ingress looks until its ACK says it got through. */
+	seg(41020, 3200, data, 100);
+	seg(41020, 3200, data, 100);
+	CHECK("attn-resend-enters", count_of(MW_EV_RESEND) == 1 && attn_count(41020) == 1,
+	      "%d resends, count %u", count_of(MW_EV_RESEND), attn_count(41020));
+	ack_in(41020, 3300);
+	CHECK("attn-resend-recovered", count_of(MW_EV_RECOVERED) == 1 && attn_count(41020) == 0,
+	      "%d events, count %u", count_of(MW_EV_RECOVERED), attn_count(41020));
+}
+
 /* A full ring buffer: every event that cannot be reserved is counted, none is lost silently. */
 static void test_lost(void)
 {
@@ -663,6 +817,8 @@ int main(void)
 	test_gso();
 	test_ipv6_and_nondf();
 	test_handshakes();
+	test_attention();
+	test_dst_cache();
 	test_ptb_flood();
 	test_lost();
 	ring_buffer__free(rb);
