@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -31,12 +32,41 @@
 #define MW_BPF_TCX_EGRESS 47
 
 static bool verbose;
+static uint64_t phase_t0, phase_last;
+static int core_seen;
+
+static uint64_t phase_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Start-up is measured from here: after the dynamic loader, before main(). */
+__attribute__((constructor)) static void phase_init(void)
+{
+	phase_t0 = phase_last = phase_now();
+}
+
+void session_phase(const char *what)
+{
+	uint64_t now = phase_now();
+
+	pr_debug("start-up: %-26s %6.1f ms (at %.1f ms)\n", what, (now - phase_last) / 1e6,
+		 (now - phase_t0) / 1e6);
+	phase_last = now;
+}
 static char failed_prog[64];	/* the program libbpf last said failed to load */
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512], *p, *q;
 	va_list cp;
+
+	/* Formatting a thousand debug lines nobody reads costs a millisecond of start-up. */
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
 
 	/* Remember which program failed, so that only that one is dropped and retried. */
 	va_copy(cp, ap);
@@ -53,6 +83,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	/* libbpf's chatter, warnings included, only with -v: errors get our own one line. */
 	if (!verbose)
 		return 0;
+	if (strstr(line, "loading kernel BTF"))
+		session_phase("load: vmlinux BTF parsed");
+	else if (strstr(line, "CO-RE relocations") && !core_seen++)
+		session_phase("load: maps created");
 	return fputs(line, stderr);
 }
 
@@ -435,8 +469,11 @@ static int sweep_iface(int ifindex, const char *ifname, FILE *out, bool *mw_qdis
 
 static int open_load(struct mw_session *s, const struct mw_session_opts *o, int *mode)
 {
-	struct mtuwatch_bpf *sk = mtuwatch_bpf__open();
+	struct mtuwatch_bpf *sk;
 	int err;
+
+	session_phase("before open");
+	sk = mtuwatch_bpf__open();
 
 	if (!sk)
 		return -errno;
@@ -460,8 +497,11 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress_l3, MW_BPF_TCX_INGRESS);
 	failed_prog[0] = 0;
 	err = test_refuse(sk);
-	if (!err)
+	if (!err) {
+		session_phase("open");
 		err = mtuwatch_bpf__load(sk);
+		session_phase("load: CO-RE, verifier");
+	}
 	if (err) {
 		mtuwatch_bpf__destroy(sk);
 		return err;
@@ -846,6 +886,7 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 			tc_qdisc_del(s->ifaces[k].ifindex);
 		s->sweep_mw_qdisc = false;
 	}
+	session_phase("attach");
 	if (s->nclsact)
 		watchdog_start(s);
 
@@ -949,15 +990,19 @@ void session_close(struct mw_session *s)
 		kill(s->watchdog, SIGKILL);
 		waitpid(s->watchdog, NULL, 0);
 	}
+	session_phase("run");
 	clsact_release(s);
 	if (s->tc_handle)
 		close(s->owner_fd);
+	/* Each TCX or XDP link waits for an RCU grace period under RTNL as it goes. */
 	for (int k = 0; k < s->nlink_fds; k++)
 		close(s->link_fds[k]);
+	session_phase("detach tc, XDP");
 	for (int k = 0; k < s->nlinks; k++)
 		bpf_link__destroy(s->links[k]);
 	ring_buffer__free(s->rb);
 	mtuwatch_bpf__destroy(s->skel);
+	session_phase("detach tracepoints, free");
 	memset(s, 0, sizeof(*s));
 }
 

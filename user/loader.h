@@ -77,6 +77,8 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 /* Interfaces that vanished since the last call (printed once each). */
 void session_check_ifaces(struct mw_session *s);
 void session_close(struct mw_session *s);
+/* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
+void session_phase(const char *what);
 /* mtuwatch cleanup: remove the clsact filters of dead instances on the named interfaces (all
  * of this namespace when n is 0), one line each on out; returns an exit code. */
 int session_cleanup(const char *const *names, int n, FILE *out);
