@@ -490,6 +490,13 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 		if (raw)
 			bpf_program__set_autoload(raw, mode[r] == M_RAW);
 	}
+	/* -v: the verifier's statistics per program (time, instructions, states), for start-up */
+	if (verbose) {
+		struct bpf_program *p;
+
+		bpf_object__for_each_program(p, sk->obj)
+			bpf_program__set_log_level(p, 4);
+	}
 	/* TCX wants the attach type at load time; clsact ignores it. */
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress, MW_BPF_TCX_EGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress, MW_BPF_TCX_INGRESS);
