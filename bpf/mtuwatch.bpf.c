@@ -37,6 +37,11 @@ const volatile __u32 targ_self_netns = 0;	/* namespace of the watched interfaces
 const volatile __u32 targ_hs_parse = 1;		/* recognise TLS/SSH handshakes */
 /* inet_sock_set_state runs as tp_btf: it keeps sk_cache, tc egress and retransmit use it. */
 const volatile __u32 targ_sk_cache = 0;
+/*
+ * Arrivals of settled flows skip the flow map (flow_attn). Only with targ_sk_cache, whose
+ * egress path reads the socket's snd_una for a re-send (the ACKs it then did not see).
+ */
+const volatile __u32 targ_attn = 0;
 
 /* Bumped by user space whenever it writes a path MTU into dsts: invalidates dst_cache. */
 __u32 dst_epoch = 0;
@@ -691,7 +696,8 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	struct mw_flow_val *v;
 
 	flow_key_pkt(&k, p, th, dir);
-	if (dir == MW_DIR_IN ? !flow_attn_maybe(k.lport, k.rport) : !flow_maybe(k.lport, k.rport))
+	if (dir == MW_DIR_IN && targ_attn ? !flow_attn_maybe(k.lport, k.rport) :
+					    !flow_maybe(k.lport, k.rport))
 		return;
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
@@ -714,6 +720,7 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	struct mw_sk_cache *c;
 	struct mw_flow_val *v;
 	struct mw_flow_dir *d;
+	struct tcp_sock *tp;
 	__u32 seq, end;
 
 	/* Forwarded packets have no socket: the router needs no flow state. */
@@ -742,6 +749,17 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	}
 	d = &v->d[MW_DIR_OUT];
 	d->snd_max = c->snd_max;
+	/*
+	 * Ingress skipped the ACKs of the flow while it was settled: the socket knows the
+	 * peer's highest ACK (RESEND reports it; a re-send at it is a stuck segment).
+	 */
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp) {
+		__u32 una = tp->snd_una;
+
+		if (!d->una || (__s32)(una - d->una) > 0)
+			d->una = una;
+	}
 	flow_seg_v(skb, false, p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex, &k, v);
 	c->snd_max = d->snd_max;
 	c->max_seg = d->max_seg;

@@ -805,6 +805,12 @@ int main(void)
 	}
 	skel->rodata->targ_self_netns = SELF_NS;
 	skel->rodata->targ_netns = SELF_NS;
+	/*
+	 * The arrivals filter on, socket storage off: BPF_PROG_TEST_RUN has no socket, so tc
+	 * egress takes its flow-map path here (the one kernels without tp_btf use), and the
+	 * filter's own rules are what test_attention checks. Both together: the e2e tests.
+	 */
+	skel->rodata->targ_attn = 1;
 	err = mtuwatch_bpf__load(skel);
 	CHECK("bpf-load", !err, "%s -- need root and a BTF kernel", strerror(-err));
 	if (err)
