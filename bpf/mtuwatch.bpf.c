@@ -29,6 +29,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define TCP_CLOSE	7
 #define TCP_CLOSE_WAIT	8
 #define HS_MAX_STEPS	24	/* stop parsing a flow after this many messages */
+#define SSH_LINE	64	/* how much of an SSH identification line we look at */
 #define MW_PTB_MAX_LEN	(1280 + 64)	/* no Packet Too Big is longer (see on_kfree_skb) */
 
 /* Set by user space between open and load. */
@@ -412,22 +413,26 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 	rel = 0;
 	if (v->app == MW_APP_SSH && !(d->app_steps)) {
 		/* The identification line ends with LF within 255 bytes (RFC 4253 4.2). */
-		__u8 line[64];
-		__u32 n = plen < sizeof(line) ? plen : sizeof(line);
+		/*
+		 * The line goes to per-CPU scratch, not the stack: with flow_emit's frame the
+		 * stack would pass 512 bytes as 6.1 counts it (frames rounded up to 32).
+		 */
+		__u32 zero = 0, n = plen < SSH_LINE ? plen : SSH_LINE;
+		__u8 *line = bpf_map_lookup_elem(&scratch, &zero);
 
 		if (h[0] != 'S' || h[1] != 'S' || h[2] != 'H' || h[3] != '-') {
 			v->done |= 1 << dir;
 			return;
 		}
-		if (n < 8)
+		if (n < 8 || !line)
 			return;
 		/* The same value, in a form whose bounds [1, 64] the verifier sees whatever
 		 * registers the compiler picks. */
-		n = ((n - 1) & (sizeof(line) - 1)) + 1;
+		n = ((n - 1) & (SSH_LINE - 1)) + 1;
 		if (pkt_load(ctx, xdp, poff, line, n))
 			return;
 		rel = 0;
-		for (__u32 i = 4; i < sizeof(line); i++) {
+		for (__u32 i = 4; i < SSH_LINE; i++) {
 			if (i >= n)
 				break;
 			if (line[i] == '\n') {
