@@ -51,24 +51,9 @@ all: $(OUT)/mtuwatch
 $(OUT):
 	$(Q)mkdir -p $@
 
-# Wire formats and the UAPI program contexts have one layout on every kernel: without
-# preserve_access_index, accesses to them need no CO-RE relocation, whose search through the
-# kernel's 126k BTF types libbpf pays at each start (about 1 ms per type).
-WIRE_TYPES := xdp_md __sk_buff ethhdr vlan_hdr iphdr ipv6hdr tcphdr udphdr icmphdr icmp6hdr
-
-$(OUT)/vmlinux.h: Makefile | $(OUT)
+$(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,GEN,$@)
-	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c | \
-		awk -v types="$(WIRE_TYPES)" 'BEGIN { n = split(types, t, " "); \
-			for (k = 1; k <= n; k++) { wire["struct " t[k] " {"] = 1; \
-				wire["struct " t[k] ";"] = 2 } } \
-		wire[$$0] { if (!off) print "#pragma clang attribute pop"; off = 1 } \
-		!wire[$$0] && off == 2 && $$0 != "" { off = 0; print "#pragma clang attribute " \
-			"push (__attribute__((preserve_access_index)), apply_to = record)" } \
-		{ print } \
-		off == 1 && ($$0 == "};" || wire[$$0] == 2) { off = 2 }' \
-		> $@.tmp
-	$(Q)mv $@.tmp $@
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
 $(OUT)/mtuwatch.bpf.o: bpf/mtuwatch.bpf.c bpf/parse.h headers/mtuwatch.h $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
