@@ -47,6 +47,17 @@ LAST_OUT=$SRV
 check "silent-ssh-server-kex-reply" finding "$SRV" '"verdict":"stalled_ssh"' '"step":"sent KEX_ECDH_REPLY'
 check "silent-no-false-tiny-mtu" bash -c "! grep '\"verdict\":\"icmp_blackhole\"' '$CLI'"
 
+# The same stall where the kernel refuses tp_btf (inet_sock_set_state and tcp_retransmit_skb
+# as raw_tp): no socket storage, so tc egress finds flows in the flow map through its port
+# filter, and every arrival of a tracked flow is looked at.
+export MW_TEST_REFUSE=mw_tp_sock_state,mw_tp_retransmit
+run_both rawtp-tls lab_tls_client 6
+unset MW_TEST_REFUSE
+LAST_OUT=$CLI
+check "rawtp-tls-client-stalled_tls" finding "$CLI" '"verdict":"stalled_tls"' '"role":"client"' '"step":"after ClientHello'
+LAST_OUT=$SRV
+check "rawtp-tls-server-stalled_tls" finding "$SRV" '"verdict":"stalled_tls"' '"role":"server"' '"mtu_evidence":true'
+
 # aligned MTUs: the same servers, no stall
 lab_up aligned >/dev/null 2>&1
 lab_tls_server >/dev/null 2>&1
