@@ -401,9 +401,11 @@ if up lo; then
 	n=$(ovl_exec lo iptables -w -nvxL OUTPUT | awk 'NR > 2 && $3 == "DROP" { s += $1 } END { print s + 0 }')
 	r=$(snmp lo Tcp RetransSegs)
 	check lo_lossy_tls_still_completes "rc=$rc dropped=$n retrans=$r" eval '[ "$rc" = 0 ] && gt0 "$n"'
-	ovl_lo_bulk 2 4
+	# At 15 % loss a transfer now and then outlives its timeout (a segment, or iperf3's own
+	# control exchange, lost five times in a row backs off past it): one more try each.
+	ovl_lo_bulk 2 4 || ovl_lo_bulk 2 4
 	rc4=$?
-	ovl_lo_bulk 2 6
+	ovl_lo_bulk 2 6 || ovl_lo_bulk 2 6
 	rc6=$?
 	r=$(snmp lo Tcp RetransSegs)
 	check lo_lossy_bulk_completes_with_retransmissions "v4 rc=$rc4 v6 rc=$rc6 retrans=$r" \
