@@ -162,37 +162,22 @@ static __always_inline void stat_add(__u16 kind, __u32 ifindex, __u32 netns, __u
 		bpf_map_update_elem(&stats, &k, &one, BPF_NOEXIST);
 }
 
-/* May a flow with these ports be in the flow map? An array read, no hash. */
-static __always_inline bool flow_maybe(__u16 lport, __u16 rport)
+/*
+ * The counting port filters (flow_bloom: tracked flows; flow_attn: flows whose arrivals need
+ * work): may a flow with these ports be counted? An array read, no hash.
+ */
+static __always_inline bool ports_maybe(void *filter, __u16 lport, __u16 rport)
 {
 	__u32 i = MW_BLOOM_SLOT(lport, rport);
-	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
+	__u32 *c = bpf_map_lookup_elem(filter, &i);
 
 	return !c || *c;
 }
 
-static __always_inline void flow_bloom_add(__u16 lport, __u16 rport, __u32 delta)
+static __always_inline void ports_add(void *filter, __u16 lport, __u16 rport, __u32 delta)
 {
 	__u32 i = MW_BLOOM_SLOT(lport, rport);
-	__u32 *c = bpf_map_lookup_elem(&flow_bloom, &i);
-
-	if (c)
-		__sync_fetch_and_add(c, delta);
-}
-
-/* May a flow with these ports need its arrivals looked at? */
-static __always_inline bool flow_attn_maybe(__u16 lport, __u16 rport)
-{
-	__u32 i = MW_BLOOM_SLOT(lport, rport);
-	__u32 *c = bpf_map_lookup_elem(&flow_attn, &i);
-
-	return !c || *c;
-}
-
-static __always_inline void flow_attn_add(__u16 lport, __u16 rport, __u32 delta)
-{
-	__u32 i = MW_BLOOM_SLOT(lport, rport);
-	__u32 *c = bpf_map_lookup_elem(&flow_attn, &i);
+	__u32 *c = bpf_map_lookup_elem(filter, &i);
 
 	if (c)
 		__sync_fetch_and_add(c, delta);
@@ -205,9 +190,9 @@ static __always_inline void flow_attn_add(__u16 lport, __u16 rport, __u32 delta)
  */
 static __always_inline void attn_enter(struct mw_flow_key *k, struct mw_flow_val *v)
 {
-	flow_attn_add(k->lport, k->rport, 1);
+	ports_add(&flow_attn, k->lport, k->rport, 1);
 	if (__sync_val_compare_and_swap(&v->attn, 0, 1) != 0)
-		flow_attn_add(k->lport, k->rport, (__u32)-1);
+		ports_add(&flow_attn, k->lport, k->rport, (__u32)-1);
 }
 
 /* Arrivals of a settled flow (handshake over, nothing awaiting an ACK) need nothing. */
@@ -222,7 +207,7 @@ static __always_inline void attn_settle(struct mw_flow_key *k, struct mw_flow_va
 		return;
 	if (__sync_val_compare_and_swap(&v->attn, 1, 0) != 1)
 		return;
-	flow_attn_add(k->lport, k->rport, (__u32)-1);
+	ports_add(&flow_attn, k->lport, k->rport, (__u32)-1);
 	/* tc egress may have made something pending meanwhile, and seen the flag still set. */
 	if (!flow_settled(v))
 		attn_enter(k, v);
@@ -337,9 +322,10 @@ struct flow_ev {
 };
 
 /*
- * Every event about a flow (tracked or a packet's own) goes out through this global function: the verifier
- * walks it once per program instead of once per path that emits one (reserving, zeroing and
- * filling an event was a fifth of tc egress's and XDP's verification, start-up time).
+ * Every event about a flow (tracked, or a packet's own) goes out through this global
+ * function: the verifier walks it once per program instead of once per path that emits one
+ * (reserving, zeroing and filling an event was a fifth of tc egress's and XDP's
+ * verification, start-up time).
  * Pointer arguments of a global function may be NULL as far as the verifier knows: checked.
  */
 __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
@@ -701,8 +687,8 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	struct mw_flow_val *v;
 
 	flow_key_pkt(&k, p, th, dir);
-	if (dir == MW_DIR_IN && targ_attn ? !flow_attn_maybe(k.lport, k.rport) :
-					    !flow_maybe(k.lport, k.rport))
+	if (dir == MW_DIR_IN && targ_attn ? !ports_maybe(&flow_attn, k.lport, k.rport) :
+					    !ports_maybe(&flow_bloom, k.lport, k.rport))
 		return;
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
@@ -1395,7 +1381,7 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 		 * the wire: do not report them twice. */
 		sk_flow(sk, &f);
 		flow_key_sk(&f, netns, &k);
-		if (flow_maybe(k.lport, k.rport) && bpf_map_lookup_elem(&flows, &k))
+		if (ports_maybe(&flow_bloom, k.lport, k.rport) && bpf_map_lookup_elem(&flows, &k))
 			return 0;
 	}
 	e = ev_new(MW_EV_RETRANS);
@@ -1468,8 +1454,8 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY)) {
 			count(MW_CNT_FLOW_FULL);
 		} else {
-			flow_bloom_add(k.lport, k.rport, 1);
-			flow_attn_add(k.lport, k.rport, 1);
+			ports_add(&flow_bloom, k.lport, k.rport, 1);
+			ports_add(&flow_attn, k.lport, k.rport, 1);
 			if (btf && targ_sk_cache) {
 				struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0,
 									   BPF_SK_STORAGE_GET_F_CREATE);
@@ -1485,9 +1471,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		struct mw_flow_val *v = bpf_map_lookup_elem(&flows, &k);
 
 		if (v && __sync_lock_test_and_set(&v->attn, 0))
-			flow_attn_add(k.lport, k.rport, (__u32)-1);
+			ports_add(&flow_attn, k.lport, k.rport, (__u32)-1);
 		if (!bpf_map_delete_elem(&flows, &k))
-			flow_bloom_add(k.lport, k.rport, (__u32)-1);
+			ports_add(&flow_bloom, k.lport, k.rport, (__u32)-1);
 	}
 	e = ev_new(MW_EV_STATE);
 	if (!e)
