@@ -12,16 +12,22 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
-LDLIBS    += -lbpf -lelf -lz -lnftables -ljansson
-# The exporter's HTTP(S) server and its web config.
-WEB_LIBS  := -lmicrohttpd -lgnutls -lyaml -lcrypt
+LDLIBS    += -lbpf -lelf -lz -ljansson
+# libnftables and the exporter's HTTP(S) stack (libmicrohttpd, GnuTLS, libyaml, libcrypt) are
+# opened on first use, not linked (user/dynlib.h): by the sonames of the -dev packages here.
+soname     = $(shell readelf -d $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | \
+               sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+DL_CFLAGS := $(foreach l,MHD:microhttpd GNUTLS:gnutls YAML:yaml CRYPT:crypt NFT:nftables,\
+               $(if $(call soname,$(lastword $(subst :, ,$(l)))),\
+               -DSONAME_$(firstword $(subst :, ,$(l)))='"$(call soname,$(lastword $(subst :, ,$(l))))"'))
+WEB_LIBS  := -ldl
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
               -Wall -Wno-unused-function $(BPF_EXTRA)
 
 USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
              user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
              user/metrics.c user/facts.c user/hostcfg.c user/doctor.c user/probe.c \
-             user/webconfig.c
+             user/webconfig.c user/dynlib.c
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests link without a kernel.
 PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
@@ -79,6 +85,7 @@ $(OUT)/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h | $(OUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(OUT)/loader.o $(OUT)/export.o $(OUT)/facts.o: $(OUT)/mtuwatch.skel.h
+$(OUT)/dynlib.o: CFLAGS += $(DL_CFLAGS)
 $(OUT)/probe.o: $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
@@ -97,21 +104,21 @@ $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
 
-$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/webconfig.o
+$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/webconfig.o $(OUT)/dynlib.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -o $@
 
-$(OUT)/test_webconfig: tests/unit/test_webconfig.c $(OUT)/webconfig.o
+$(OUT)/test_webconfig: tests/unit/test_webconfig.c $(OUT)/webconfig.o $(OUT)/dynlib.o
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -lcrypt -o $@	# the test makes its own hashes
 
 $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o
+$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o $(OUT)/dynlib.o
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -lnftables -ljansson -o $@
+	$(Q)$(CC) $(CFLAGS) $^ -ljansson -ldl -o $@
 $(OUT)/test_hostile: tests/unit/test_hostile.c $(OUT)/recfile.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

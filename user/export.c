@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "commands.h"
@@ -255,6 +256,37 @@ static bool listen_spec_ok(const char *spec)
 	return inet_pton(AF_INET, addr, buf) == 1;
 }
 
+/*
+ * Reads the web config in a child, so that a bad file is refused before any BPF work without
+ * bringing GnuTLS and libyaml into this process ahead of the BPF load (see cmd_export).
+ * Returns 0 if the file is good, 2 (the child said why) if not, 1 if no child could run.
+ */
+static int webconfig_precheck(const char *path)
+{
+	struct webconfig wc;
+	char err[512];
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		pr_warn("Failed to check %s: fork: %s\n", path, strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		if (webconfig_load(path, &wc, err, sizeof(err))) {
+			pr_warn("%s\n", err);
+			_exit(2);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 static void exp_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
@@ -285,7 +317,7 @@ int cmd_export(int argc, char **argv)
 	struct mw_driver d = {};
 	struct utsname u;
 	char err[512];
-	int rc;
+	int rc, lfd = -1;
 
 	X = (struct exp){ .interval = 15, .prefix4 = 24, .prefix6 = 64, .top = 20 };
 	if (parse_watch_opts(argc, argv, &w, "", longs, exp_extra, &listen))
@@ -315,28 +347,42 @@ int cmd_export(int argc, char **argv)
 		return 2;
 	}
 	/* Before any BPF work: a bad file is a usage error, never a half-configured server. */
-	if (X.web_config && webconfig_load(X.web_config, &X.wc, err, sizeof(err))) {
-		pr_warn("%s\n", err);
-		return 2;
-	}
+	if (X.web_config && (rc = webconfig_precheck(X.web_config)))
+		return rc;
 	uname(&u);
 	snprintf(X.kernel, sizeof(X.kernel), "%s", u.release);
-	X.stats = calloc(MAX_STATS, sizeof(*X.stats));
-	if (!X.stats) {
-		webconfig_free(&X.wc);
+	/* The port too: a busy one is refused before the BPF work. */
+	if (listen && (lfd = httpd_listen(listen, err, sizeof(err))) < 0) {
+		pr_warn("%s\n", err);
 		return 1;
 	}
-	if (listen) {
-		X.h = httpd_new(listen, NULL, X.web_config ? &X.wc : NULL, err, sizeof(err));
-		if (!X.h) {
-			pr_warn("%s\n", err);
-			free(X.stats);
-			webconfig_free(&X.wc);
-			return 1;
-		}
+	X.stats = calloc(MAX_STATS, sizeof(*X.stats));
+	if (!X.stats) {
+		if (lfd >= 0)
+			close(lfd);
+		return 1;
 	}
 	install_signals();
+	/*
+	 * The BPF load first, then the HTTP(S) stack: libbpf holds two copies of the kernel's BTF
+	 * (5.5 MB each) for a few milliseconds, and the server's libraries (3 MB, see dynlib.h)
+	 * stay out of the process until that peak is over.
+	 */
 	rc = driver_open(&d, &w);
+	if (!rc && X.web_config && webconfig_load(X.web_config, &X.wc, err, sizeof(err))) {
+		pr_warn("%s\n", err);	/* changed since the check */
+		rc = 2;
+	}
+	if (!rc && listen) {
+		X.h = httpd_new_on(lfd, listen, NULL, X.web_config ? &X.wc : NULL, err, sizeof(err));
+		lfd = -1;
+		if (!X.h) {
+			pr_warn("%s\n", err);
+			rc = 1;
+		}
+	}
+	if (lfd >= 0)
+		close(lfd);
 	if (!rc) {
 		driver_describe(&d);
 		d.on_tick = exp_tick;

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <jansson.h>
 #include <nftables/libnftables.h>
+#include "dynlib.h"
 #include "hostcfg.h"
 #include "netutil.h"
 
@@ -1461,10 +1462,16 @@ out:
 /* Returns which iptables-nft families own tables here (1 ip, 2 ip6). */
 static uint8_t read_nftables(struct hc_host *h)
 {
-	struct nft_ctx *jctx = nft_ctx_new(NFT_CTX_DEFAULT), *tctx = NULL;
+	struct nft_ctx *jctx, *tctx = NULL;
 	const char *js, *text = NULL;
+	char err[160];
 	int owned = 0;
 
+	if (dl_nft_open(err, sizeof(err))) {
+		fw_error(h, "nftables: %s", err);
+		return 0;
+	}
+	jctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!jctx) {
 		fw_error(h, "%s", "nftables: no libnftables context");
 		return 0;

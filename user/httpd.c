@@ -26,6 +26,7 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include "webconfig.h"
+#include "dynlib.h"
 
 #define ACCEPT_PAUSE_MS		100
 #define LISTEN_BACKLOG		128
@@ -684,26 +685,62 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
  * Life cycle and the caller's loop
  */
 
-struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			struct webconfig *wc, char *err, size_t errlen)
+int httpd_listen(const char *listen_spec, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss, bound;
-	socklen_t sslen = 0, blen = sizeof(bound);
-	struct httpd_limits l = { 0 };
-	unsigned int flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL;
-	struct MHD_OptionItem opts[12];
-	const union MHD_DaemonInfo *di;
-	struct httpd *h;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
 	bool dual;
-	int e = 0, no = 0;
+	int fd, e = 0;
 
-	if (err && errlen)
-		err[0] = '\0';
 	if (parse_spec(listen_spec, &ss, &sslen, &dual)) {
 		if (err)
 			snprintf(err, errlen,
 				 "invalid listen address '%s': expected IPV4:PORT, [IPV6]:PORT or :PORT",
 				 listen_spec ? listen_spec : "(null)");
+		return -1;
+	}
+	fd = open_listener(&ss, sslen, dual, &e);
+	if (fd < 0 && dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
+		/* Kernel without IPv6: "all addresses" degrades to all IPv4 ones. */
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+
+		memset(&ss, 0, sizeof(ss));
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		s4->sin_port = port;
+		fd = open_listener(&ss, sizeof(*s4), false, &e);
+	}
+	if (fd < 0 && err)
+		snprintf(err, errlen, "cannot listen on %s: %s%s", listen_spec, strerror(e),
+			 e == EADDRINUSE ? " -- is another mtuwatch export running?" : "");
+	return fd;
+}
+
+struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
+			struct webconfig *wc, char *err, size_t errlen)
+{
+	return httpd_new_on(-1, listen_spec, lim, wc, err, errlen);
+}
+
+struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_limits *lim,
+			   struct webconfig *wc, char *err, size_t errlen)
+{
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	struct httpd_limits l = { 0 };
+	unsigned int flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL;
+	struct MHD_OptionItem opts[12];
+	const union MHD_DaemonInfo *di;
+	struct httpd *h;
+	int no = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (lfd < 0 && (lfd = httpd_listen(listen_spec, err, errlen)) < 0)
+		return NULL;
+	if (dl_web_open(err ? err : (char[160]){ 0 }, err ? errlen : 160)) {
+		close(lfd);
 		return NULL;
 	}
 	if (lim)
@@ -719,15 +756,18 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 		if (err)
 			snprintf(err, errlen, "cannot serve TLS: this libmicrohttpd was built "
 				 "without it -- install Debian's libmicrohttpd12");
+		close(lfd);
 		return NULL;
 	}
 	/* A vanished client must cost an EPIPE, not the process. */
 	signal(SIGPIPE, SIG_IGN);
 
 	h = calloc(1, sizeof(*h));
-	if (!h)
+	if (!h) {
+		close(lfd);
 		goto nomem;
-	h->lfd = -1;
+	}
+	h->lfd = lfd;
 	h->mhd_fd = -1;
 	h->efd = -1;
 	h->lim = l;
@@ -775,26 +815,6 @@ struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	h->lfd = open_listener(&ss, sslen, dual, &e);
-	if (h->lfd < 0 && dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
-		/* Kernel without IPv6: "all addresses" degrades to all IPv4 ones. */
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-
-		memset(&ss, 0, sizeof(ss));
-		s4->sin_family = AF_INET;
-		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		s4->sin_port = port;
-		h->lfd = open_listener(&ss, sizeof(*s4), false, &e);
-	}
-	if (h->lfd < 0) {
-		if (err)
-			snprintf(err, errlen, "cannot listen on %s: %s%s", listen_spec, strerror(e),
-				 e == EADDRINUSE ?
-				 " -- is another mtuwatch export running?" : "");
-		httpd_free(h);
-		return NULL;
-	}
 	if (getsockname(h->lfd, (struct sockaddr *)&bound, &blen) == 0)
 		h->port = ntohs(bound.ss_family == AF_INET6 ?
 				((struct sockaddr_in6 *)&bound)->sin6_port :

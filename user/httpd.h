@@ -104,6 +104,15 @@ typedef int (*httpd_render_fn)(void *ctx, char **body, size_t *len);
 struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
 			struct webconfig *wc, char *err, size_t errlen);
 
+/*
+ * The two halves of httpd_new: the listening socket alone (no HTTP libraries loaded yet, so
+ * the exporter can refuse a busy port before its BPF work), then the server on it, which
+ * takes the socket over, also on failure. listen_spec only labels errors there.
+ */
+int httpd_listen(const char *listen_spec, char *err, size_t errlen);
+struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_limits *lim,
+			   struct webconfig *wc, char *err, size_t errlen);
+
 /* Close the listening socket and every client connection. NULL is a no-op. */
 void httpd_free(struct httpd *h);
 

@@ -53,8 +53,18 @@ void session_phase(const char *what)
 {
 	uint64_t now = phase_now();
 
-	pr_debug("start-up: %-26s %6.1f ms (at %.1f ms)\n", what, (now - phase_last) / 1e6,
-		 (now - phase_t0) / 1e6);
+	long rss = 0, peak = 0;
+	char line[128];
+	FILE *f = verbose ? fopen("/proc/self/status", "re") : NULL;
+
+	/* RSS too: the BTF parse sets the process's peak (README, Performance). */
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &rss) != 1)
+			sscanf(line, "VmHWM: %ld", &peak);
+	if (f)
+		fclose(f);
+	pr_debug("start-up: %-26s %6.1f ms (at %.1f ms), RSS %ld kB, peak %ld kB\n", what,
+		 (now - phase_last) / 1e6, (now - phase_t0) / 1e6, rss, peak);
 	phase_last = now;
 }
 static char failed_prog[64];	/* the program libbpf last said failed to load */

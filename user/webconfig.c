@@ -15,6 +15,7 @@
 #include <gnutls/crypto.h>
 #include <yaml.h>
 #include "webconfig.h"
+#include "dynlib.h"
 
 #define MAX_FILE (1024 * 1024)	/* a certificate chain, a key, a CA bundle: far below */
 
@@ -384,6 +385,8 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 	int rc = -1;
 
 	memset(wc, 0, sizeof(*wc));
+	if (dl_web_open(err, errlen))
+		return -1;
 	wc->min_version = 12;
 	wc->max_version = 13;
 	slash = strrchr(path, '/');
