@@ -13,6 +13,7 @@
 #  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
 #  - RSS (VmHWM) of live and export after the workloads.
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
+# BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
 # BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput"
 # picks the parts (all by default): for iterating on one figure.
 set -u
@@ -164,7 +165,7 @@ run_hooks() {
 	local port=$((19877 + RANDOM % 1000))
 	[ "$mode" = tc ] && cmd="export --listen 127.0.0.1:$port"
 	# shellcheck disable=SC2086
-	ip netns exec "$(lab_ns "$node")" "$MW" $cmd --duration 600 >"$TMP/mw.$w.$mode.log" 2>&1 &
+	ip netns exec "$(lab_ns "$node")" "$MW" $cmd ${BENCH_MW_ARGS:-} --duration 600 >"$TMP/mw.$w.$mode.log" 2>&1 &
 	mwpid=$!
 	PIDS+=("$mwpid")
 	if ! wait_links "$mwpid" $((4 + 2 * nif)); then
@@ -257,7 +258,23 @@ if ! mountpoint -q /sys/kernel/tracing && mount -t tracefs tracefs /sys/kernel/t
 fi
 BT='tracepoint:skb:kfree_skb {} tracepoint:tcp:tcp_retransmit_skb {}
 tracepoint:sock:inet_sock_set_state {} tracepoint:icmp:icmp_send {} BEGIN { exit(); }'
-mwt=() btt=()
+# The floor: null programs loaded and attached on mtuwatch's hooks (TCX egress and XDP on each
+# interface, two tp_btf tracepoints), then detached: exec to exit, polled for "ready" (~1 ms).
+null_startup() {
+	local t0 p i nargs=()
+	for i in $(ifaces_of cli); do nargs+=("egress:$i" "xdp:$i"); done
+	t0=$(date +%s%N)
+	ip netns exec "$MW_NS_CLI" "$NULLLOAD" "$NULLOBJ" "${nargs[@]}" tp >"$TMP/nl.out" 2>&1 &
+	p=$!
+	until grep -qs '^ready' "$TMP/nl.out"; do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.001
+	done
+	kill -TERM "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+mwt=() btt=() nlt=()
 for _ in $(seq 10); do
 	t0=$(date +%s%N)
 	lab_exec cli "$MW" --duration 0 >/dev/null 2>&1
@@ -265,20 +282,26 @@ for _ in $(seq 10); do
 	t0=$(date +%s%N)
 	lab_exec cli bpftrace -e "$BT" >/dev/null 2>&1
 	btt+=($((($(date +%s%N) - t0) / 1000000)))
+	nlt+=("$(null_startup)")
 done
 read -r mm mlo mhi <<<"$(stats_ms "${mwt[@]}")"
 read -r bm blo bhi <<<"$(stats_ms "${btt[@]}")"
+read -r nm nlo nhi <<<"$(stats_ms "${nlt[@]}")"
 printf '\nstart-up, exec to exit, 10 runs interleaved (ms):\n'
 printf '  mtuwatch --duration 0   median %6s  min %5s  max %5s\n' "$mm" "$mlo" "$mhi"
 printf '  bpftrace, 4 tracepoints median %6s  min %5s  max %5s\n' "$bm" "$blo" "$bhi"
+printf '  null programs, same hooks median %4s  min %5s  max %5s (the floor)\n' "$nm" "$nlo" "$nhi"
 printf '  verified instructions per program (the verifier'"'"'s work, the bulk of start-up):\n'
+touch "$TMP/verified"	# written by the hooks part
 awk '{ printf "    %-18s %7s xlated %7s verified\n", $1, $2, $3 }' "$TMP/verified"
 printf '  "verified_insns": {%s},\n' \
 	"$(awk '{ printf "%s\"%s\": %s", (NR > 1 ? ", " : ""), $1, $3 }' "$TMP/verified")" >>"$JSON"
 printf '  "startup_ms": {"mtuwatch": {"median": %s, "min": %s, "max": %s, "runs": [%s]},\n' \
 	"$mm" "$mlo" "$mhi" "$(IFS=,; echo "${mwt[*]}")" >>"$JSON"
-printf '    "bpftrace": {"median": %s, "min": %s, "max": %s, "runs": [%s]}},\n' \
+printf '    "bpftrace": {"median": %s, "min": %s, "max": %s, "runs": [%s]},\n' \
 	"$bm" "$blo" "$bhi" "$(IFS=,; echo "${btt[*]}")" >>"$JSON"
+printf '    "null_same_hooks": {"median": %s, "min": %s, "max": %s, "runs": [%s]}},\n' \
+	"$nm" "$nlo" "$nhi" "$(IFS=,; echo "${nlt[*]}")" >>"$JSON"
 
 fi
 # ---- throughput ---------------------------------------------------------------------------
