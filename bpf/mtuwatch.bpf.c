@@ -351,10 +351,12 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
 	return 0;
 }
 
-static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 step, __u8 app,
-				     __u32 len)
+/* steps: up to two MW_HS_* steps, 16 bits each (the first in the low half); more: two more. */
+static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 steps, __u32 more,
+				     __u8 app, __u32 len)
 {
-	struct flow_ev a = { .type = MW_EV_HS, .dir = dir, .aux = step, .aux2 = app, .size = len };
+	struct flow_ev a = { .type = MW_EV_HS, .dir = dir, .aux = steps, .mtu = more, .aux2 = app,
+			     .size = len };
 
 	flow_emit(k, &a);
 }
@@ -432,10 +434,15 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 			return;
 		}
 		d->app_steps++;
-		hs_event(k, dir, MW_HS_SSH_IDENT, MW_APP_SSH, rel);
+		hs_event(k, dir, MW_HS_SSH_IDENT, 0, MW_APP_SSH, rel);
 		d->next_seq = seq + rel;
 	}
 
+	/*
+	 * The records of one segment go out as one event (up to four steps): a TLS 1.3 server's
+	 * ServerHello, ChangeCipherSpec and first encrypted record usually share a segment.
+	 */
+	__u32 steps = 0, more = 0, n = 0, bytes = 0;
 
 	for (int i = 0; i < 4; i++) {
 		__u32 rlen, step;
@@ -444,16 +451,16 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 			break;
 		off = poff + rel;
 		if (pkt_load(ctx, xdp, off, h, 6))
-			return;
+			goto out;
 		if (v->app == MW_APP_TLS) {
 			if (h[1] != 3 || h[2] > 4) {
 				v->done |= 1 << dir;
-				return;
+				goto out;
 			}
 			rlen = ((__u32)h[3] << 8) | h[4];
 			if (rlen == 0 || rlen > 16384 + 2048) {
 				v->done |= 1 << dir;
-				return;
+				goto out;
 			}
 			if (h[0] == 22)
 				step = h[5];
@@ -465,7 +472,7 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 				step = 0;	/* alert: not a step */
 			else {
 				v->done |= 1 << dir;
-				return;
+				goto out;
 			}
 			rlen += 5;
 		} else {
@@ -475,29 +482,37 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 			/* RFC 4253 6.1: packets up to 35000 bytes must be accepted. */
 			if (plen_ssh < 5 || plen_ssh > 256 * 1024 || h[4] >= plen_ssh) {
 				v->done |= 1 << dir;
-				return;
+				goto out;
 			}
 			step = MW_HS_SSH_BASE + h[5];
 			rlen = plen_ssh + 4;
 		}
 		if (step) {
 			d->app_steps++;
-			hs_event(k, dir, step, v->app, rlen);
+			if (n < 2)
+				steps |= step << (16 * n);
+			else
+				more |= step << (16 * (n & 1));
+			n++;
+			bytes += rlen;
 		}
 		/* Past these points everything is encrypted: stop looking in this direction. */
 		if (step == MW_HS_TLS_APPDATA || step == MW_HS_SSH_NEWKEYS) {
 			v->done |= 1 << dir;
 			d->next_seq = 0;
-			return;
+			goto out;
 		}
 		rel += rlen;
 		d->next_seq = seq + rel;
 		if (rel >= plen)
-			return;
+			goto out;
 	}
 	/* More records in this segment than we parse: stop rather than lose the boundary. */
 	if (rel < plen)
 		v->done |= 1 << dir;
+out:
+	if (n)
+		hs_event(k, dir, steps, more, v->app, bytes);
 }
 
 /*
@@ -717,9 +732,7 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	/* Forwarded packets have no socket: the router needs no flow state. */
 	if (!sk)
 		return;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk)
-		return;
+	/* The storage lookup checks for a full socket itself: no bpf_sk_fullsock call. */
 	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
 	if (!c || !(c->flags & MW_SKC_TRACKED))
 		return;

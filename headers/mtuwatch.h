@@ -137,7 +137,9 @@ struct mw_flow {
  *           sends the stack retries after a local drop, which the tracepoint never reports.
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
- *   HS: flow = local->remote, dir, aux = MW_HS_*, aux2 = enum mw_app, size = record length
+ *   HS: flow = local->remote, dir, aux2 = enum mw_app, size = the records' length; the
+ *       MW_HS_* steps of one segment's records, 16 bits each, in order: aux low, aux high,
+ *       mtu low, mtu high (0: no more). One step is aux = MW_HS_*, as in older recordings.
  *   SEG_MAX: flow = local->remote, dir (IN since 2026-11; a recording may hold OUT ones),
  *     size = largest on-wire segment so far, aux = mss seen
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent

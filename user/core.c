@@ -1632,6 +1632,21 @@ static void on_hs(struct mw_core *c, const struct mw_event *e)
 	}
 }
 
+/* The steps of one segment's records, in order (headers/mtuwatch.h, HS). */
+static void on_hs_steps(struct mw_core *c, const struct mw_event *e)
+{
+	const uint32_t packed[2] = { e->aux, e->mtu };
+	struct mw_event one = *e;
+
+	one.mtu = 0;
+	for (int i = 0; i < 4; i++) {
+		one.aux = packed[i / 2] >> (16 * (i % 2)) & 0xffff;
+		if (!one.aux)
+			break;
+		on_hs(c, &one);
+	}
+}
+
 static void on_seg_max(struct mw_core *c, const struct mw_event *e)
 {
 	struct flow *x = flow_get(c, e->netns, &e->flow, false);
@@ -1947,7 +1962,7 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 		on_route(c, e);
 		break;
 	case MW_EV_HS:
-		on_hs(c, e);
+		on_hs_steps(c, e);
 		break;
 	case MW_EV_SEG_MAX:
 		on_seg_max(c, e);

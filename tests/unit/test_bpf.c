@@ -435,9 +435,13 @@ static void test_handshakes(void)
 	e = ev_of(MW_EV_HS);
 	CHECK("tls-client-hello", e && e->aux == MW_HS_TLS_CLIENT_HELLO && e->aux2 == MW_APP_TLS &&
 	      e->dir == MW_DIR_OUT, "%s step %u", e ? "event" : "no event", e ? e->aux : 0);
-	/* CCS and application data in one segment: two steps, then encrypted */
+	/* CCS and application data in one segment: one event with both steps, then encrypted */
 	seg(41000, 1205, two, 6 + 25);
-	CHECK("tls-two-records", count_of(MW_EV_HS) == 2, "%d events", count_of(MW_EV_HS));
+	e = ev_of(MW_EV_HS);
+	CHECK("tls-two-records-one-event", count_of(MW_EV_HS) == 1 && e &&
+	      e->aux == (MW_HS_TLS_CCS | MW_HS_TLS_APPDATA << 16) && e->mtu == 0 && e->size == 31,
+	      "%d events, aux %#x mtu %u size %u", count_of(MW_EV_HS), e ? e->aux : 0,
+	      e ? e->mtu : 0, e ? e->size : 0);
 	seg(41000, 1236, ch, 205);
 	CHECK("tls-stops-after-appdata", count_of(MW_EV_HS) == 0, "%d events",
 	      count_of(MW_EV_HS));

@@ -442,6 +442,34 @@ static void test_stalls(void)
 	CHECK("completed-idle-not-stalled", ngot == 0, "%d findings", ngot);
 	core_free(c);
 
+	/* the same handshake as the kernel sends it: one event per segment, steps folded */
+	c = mk(false);
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_IN, MW_HS_TLS_SERVER_HELLO | MW_HS_TLS_CCS << 16, MW_APP_TLS);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CCS | MW_HS_TLS_APPDATA << 16, MW_APP_TLS);
+	tick(c, 60 * SEC);
+	CHECK("folded-steps-completed-not-stalled", ngot == 0, "%d findings", ngot);
+	core_free(c);
+	/* ... and a TLS 1.2 server flight of four records whose client never answers */
+	c = mk(false);
+	established(c, SEC, 8960);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	{
+		struct mw_event e = ev(MW_EV_HS, SEC);
+
+		e.dir = MW_DIR_IN;
+		e.aux = MW_HS_TLS_SERVER_HELLO | MW_HS_TLS_CERTIFICATE << 16;
+		e.mtu = MW_HS_TLS_SERVER_KEX | MW_HS_TLS_SERVER_DONE << 16;
+		e.aux2 = MW_APP_TLS;
+		core_feed(c, &e);
+	}
+	tick(c, 10 * SEC);
+	f = find(MW_V_STALLED_TLS);
+	CHECK("folded-steps-server-hello-seen", f && strstr(f->step, "after ServerHello"), "%s",
+	      f ? f->step : "none");
+	core_free(c);
+
 	/* SSH client waiting for the KEX reply */
 	c = mk(false);
 	established(c, SEC, 8960);
