@@ -11,10 +11,10 @@
 #  - start-up (`mtuwatch --duration 0`, exec to exit) median and spread of 10 runs, next to
 #    bpftrace attaching the same four tracepoints;
 #  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
-#  - RSS (VmHWM) of live and export after the workloads.
+#  - RSS of live and export after the workloads and after 6000 destinations, and their peak.
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
 # BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
-# BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput"
+# BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths"
 # picks the parts (all by default): for iterating on one figure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -196,7 +196,7 @@ val() {	# FILE PROG FIELD(2 = runs, 3 = ns)
 	awk -v p="$2" -v f="$3" '$1 == p { print $f; exit }' "$1" 2>/dev/null
 }
 
-PARTS=${BENCH_PARTS:-hooks startup throughput}
+PARTS=${BENCH_PARTS:-hooks startup throughput paths}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---- per-hook cost ------------------------------------------------------------------------
@@ -329,6 +329,41 @@ printf '  "throughput_gbit": {"without": {"median": %s, "runs": [%s]}, "with": {
 	"${tw:-null}" "$(gbit "${without[@]}" | paste -sd,)" "${tm:-null}" \
 	"$(gbit "${with[@]}" | paste -sd,)" >>"$JSON"
 
+fi
+# ---- memory with many destinations -------------------------------------------------------
+# "Whatever the traffic": one datagram (1200 bytes; IPv6, so never fragmented on the way) to
+# each of 6000 destinations in 2001:db8:ff::/48 fills the core's path table (4096 paths).
+if part paths; then
+ip -n "$MW_NS_CLI" -6 route add 2001:db8:ff::/48 via "$MW_RTR0_6" 2>/dev/null
+for cmd in live export; do
+	args=(--duration 120)
+	[ "$cmd" = export ] && args=(export --listen "127.0.0.1:$((19877 + RANDOM % 1000))" "${args[@]}")
+	ip netns exec "$MW_NS_CLI" "$MW" "${args[@]}" >"$TMP/paths.$cmd.log" 2>&1 &
+	mwpid=$!
+	PIDS+=("$mwpid")
+	if wait_links "$mwpid" 6; then
+		lab_exec cli python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(6000):
+    try:
+        s.sendto(b"x" * 1200, ("2001:db8:ff:%x::%x" % (i // 256, i % 256 + 1), 9))
+    except OSError:
+        pass
+    if i % 500 == 499:
+        time.sleep(0.05)
+'
+		sleep 2
+		awk '/^VmRSS/ { print $2 }' /proc/"$mwpid"/status >"$TMP/prss.$cmd"
+	fi
+	kill -INT "$mwpid" 2>/dev/null
+	wait "$mwpid" 2>/dev/null
+done
+ip -n "$MW_NS_CLI" -6 route del 2001:db8:ff::/48 2>/dev/null
+pl=$(cat "$TMP/prss.live" 2>/dev/null) pe=$(cat "$TMP/prss.export" 2>/dev/null)
+printf '\nRSS after 6000 destinations: live %s kB, export %s kB\n' "${pl:-?}" "${pe:-?}"
+printf '  "rss_6000_destinations_kb": {"live": %s, "export": %s},\n' "${pl:-null}" \
+	"${pe:-null}" >>"$JSON"
 fi
 # ---- memory -------------------------------------------------------------------------------
 # RSS after each workload (the largest), and the peak (VmHWM), which is reached at start-up:
