@@ -69,6 +69,25 @@ void session_phase(const char *what)
 }
 static char failed_prog[64];	/* the program libbpf last said failed to load */
 
+#define CAP_BPF_BIT	39
+#define CAP_PERFMON_BIT	38
+#define CAP_SYS_ADMIN_BIT 21
+
+/* Whether this process holds every capability in mask (or CAP_SYS_ADMIN, which implies them). */
+static bool has_caps(uint64_t mask)
+{
+	unsigned long long eff = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (eff & mask) == mask || (eff & (1ULL << CAP_SYS_ADMIN_BIT));
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512], *p, *q;
@@ -877,8 +896,16 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 	}
 	err = load_all(s, o);
 	if (err) {
+		/*
+		 * EACCES is the verifier's refusal, which is what a missing CAP_PERFMON looks
+		 * like too (it refuses reading kernel memory): with the capabilities, it is ours.
+		 */
+		bool privileged = err == -EACCES && has_caps((1ULL << CAP_BPF_BIT) |
+							    (1ULL << CAP_PERFMON_BIT));
+
 		pr_warn("Failed to load %s: %s -- %s\n",
 			failed_prog[0] ? failed_prog : "the BPF programs", strerror(-err),
+			privileged ? "the verifier refused it: rerun with -v for its log, and report it" :
 			err == -EPERM || err == -EACCES ?
 			"run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN" :
 			"kernel too old? (rerun with -v for the verifier's log)");
