@@ -1441,9 +1441,12 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	/* Only the edges of a flow's life are events: start, established, close. */
-	if (newstate != TCP_ESTABLISHED && newstate != TCP_SYN_SENT && newstate != TCP_CLOSE &&
-	    newstate != TCP_FIN_WAIT1 && newstate != TCP_CLOSE_WAIT)
+	/*
+	 * Only the edges of a flow's life that the core reads are events: established, closing,
+	 * closed (SYN_SENT, with no local port yet, was one that nothing read).
+	 */
+	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE && newstate != TCP_FIN_WAIT1 &&
+	    newstate != TCP_CLOSE_WAIT)
 		return 0;
 	netns = sk_netns(sk);
 	if (!netns_wanted(netns))
