@@ -1593,10 +1593,9 @@ static bool tls_client_done(uint32_t step)
 	       step == MW_HS_TLS_APPDATA || step == MW_HS_TLS_FINISHED;
 }
 
-static void on_hs(struct mw_core *c, const struct mw_event *e)
+static void on_hs(struct mw_core *c, const struct mw_event *e, uint32_t step)
 {
 	int dir = e->dir & 1;
-	uint32_t step = e->aux;
 	/* Only a conversation's opening creates a flow: a late event never revives a closed one. */
 	bool opening = step == MW_HS_TLS_CLIENT_HELLO || step == MW_HS_SSH_IDENT;
 	struct flow *x = flow_get(c, e->netns, &e->flow, opening);
@@ -1632,18 +1631,17 @@ static void on_hs(struct mw_core *c, const struct mw_event *e)
 	}
 }
 
-/* The steps of one segment's records, in order (headers/mtuwatch.h, HS). */
+/* The steps of one segment's records, in order: aux low, aux high, mtu low, mtu high. */
 static void on_hs_steps(struct mw_core *c, const struct mw_event *e)
 {
 	const uint32_t packed[2] = { e->aux, e->mtu };
-	struct mw_event one = *e;
 
-	one.mtu = 0;
 	for (int i = 0; i < 4; i++) {
-		one.aux = packed[i / 2] >> (16 * (i % 2)) & 0xffff;
-		if (!one.aux)
+		uint32_t step = packed[i / 2] >> (16 * (i % 2)) & 0xffff;
+
+		if (!step)
 			break;
-		on_hs(c, &one);
+		on_hs(c, e, step);
 	}
 }
 

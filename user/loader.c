@@ -23,6 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/capability.h>
 #include "log.h"
 #include "loader.h"
 #include "mtuwatch.skel.h"
@@ -69,10 +70,6 @@ void session_phase(const char *what)
 }
 static char failed_prog[64];	/* the program libbpf last said failed to load */
 
-#define CAP_BPF_BIT	39
-#define CAP_PERFMON_BIT	38
-#define CAP_SYS_ADMIN_BIT 21
-
 /* Whether this process holds every capability in mask (or CAP_SYS_ADMIN, which implies them). */
 static bool has_caps(uint64_t mask)
 {
@@ -85,7 +82,7 @@ static bool has_caps(uint64_t mask)
 			break;
 	if (f)
 		fclose(f);
-	return (eff & mask) == mask || (eff & (1ULL << CAP_SYS_ADMIN_BIT));
+	return (eff & mask) == mask || (eff & (1ULL << CAP_SYS_ADMIN));
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -900,8 +897,8 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 		 * EACCES is the verifier's refusal, which is what a missing CAP_PERFMON looks
 		 * like too (it refuses reading kernel memory): with the capabilities, it is ours.
 		 */
-		bool privileged = err == -EACCES && has_caps((1ULL << CAP_BPF_BIT) |
-							    (1ULL << CAP_PERFMON_BIT));
+		bool privileged = err == -EACCES && has_caps((1ULL << CAP_BPF) |
+							    (1ULL << CAP_PERFMON));
 
 		pr_warn("Failed to load %s: %s -- %s\n",
 			failed_prog[0] ? failed_prog : "the BPF programs", strerror(-err),
