@@ -110,6 +110,27 @@ struct {
 	__type(value, struct mw_dst_cache);
 } dst_cache SEC(".maps");
 
+/*
+ * The last SYN-ACK event per source (direct-mapped by address): a SYN-ACK is a sign of life,
+ * and one a second per server and MSS says all of it, however many connections a client
+ * opens (the connection's ESTABLISHED, a moment later, says it again for each). Shared by
+ * the CPUs: a race costs an extra event, never a lost one.
+ */
+#define SYN_SEEN_SLOTS	256
+struct syn_seen {
+	__u32 addr[4];
+	__u32 mss;
+	__u32 ifindex;
+	__u64 ts_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SYN_SEEN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct syn_seen);
+} syn_seen SEC(".maps");
+
 /* Room for one event being put together, per CPU (the XDP program's stack is full). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -190,6 +211,14 @@ static __always_inline void ports_add(void *filter, __u16 lport, __u16 rport, __
  */
 static __always_inline void attn_enter(struct mw_flow_key *k, struct mw_flow_val *v)
 {
+	/*
+	 * Already flagged (a handshake's every segment): nothing to count, and no locked add on
+	 * the filter's line, which the arrivals' CPU reads. The read is a locked one, like the
+	 * exchange below: ordered after the caller's store, so a flag ingress clears meanwhile
+	 * is followed by its re-check seeing that store (attn_settle).
+	 */
+	if (__sync_fetch_and_add(&v->attn, 0))
+		return;
 	ports_add(&flow_attn, k->lport, k->rport, 1);
 	if (__sync_val_compare_and_swap(&v->attn, 0, 1) != 0)
 		ports_add(&flow_attn, k->lport, k->rport, (__u32)-1);
@@ -351,13 +380,18 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
 	return 0;
 }
 
-/* steps: up to two MW_HS_* steps, 16 bits each (the first in the low half); more: two more. */
+/*
+ * steps: up to two MW_HS_* steps, 16 bits each (the first in the low half); more: two more.
+ * seg: the segment's size if it is a new largest one received (0: not): the segment's first
+ * HS event carries it (seq) instead of a SEG_MAX event of its own.
+ */
 static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 steps, __u32 more,
-				     __u8 app, __u32 len)
+				     __u8 app, __u32 len, __u32 *seg)
 {
 	struct flow_ev a = { .type = MW_EV_HS, .dir = dir, .aux = steps, .mtu = more, .aux2 = app,
-			     .size = len };
+			     .size = len, .seq = *seg };
 
+	*seg = 0;
 	flow_emit(k, &a);
 }
 
@@ -369,7 +403,7 @@ static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 steps
  */
 static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_key *k,
 					  struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
-					  __u32 plen)
+					  __u32 plen, __u32 *seg)
 {
 	struct mw_flow_dir *d = &v->d[dir & 1];
 	__u32 rel, off;
@@ -434,7 +468,7 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 			return;
 		}
 		d->app_steps++;
-		hs_event(k, dir, MW_HS_SSH_IDENT, 0, MW_APP_SSH, rel);
+		hs_event(k, dir, MW_HS_SSH_IDENT, 0, MW_APP_SSH, rel, seg);
 		d->next_seq = seq + rel;
 	}
 
@@ -512,7 +546,7 @@ static __always_inline void hs_parse_body(void *ctx, bool xdp, struct mw_flow_ke
 		v->done |= 1 << dir;
 out:
 	if (n)
-		hs_event(k, dir, steps, more, v->app, bytes);
+		hs_event(k, dir, steps, more, v->app, bytes, seg);
 }
 
 /*
@@ -527,6 +561,7 @@ struct hs_seg {
 	__u32 seq;
 	__u32 poff;
 	__u32 plen;
+	__u32 seg_max;		/* in: a new largest segment received; out: 0 if an event took it */
 };
 
 __noinline int hs_parse_tc(struct __sk_buff *skb, struct mw_flow_key *k, struct mw_flow_val *v,
@@ -534,7 +569,7 @@ __noinline int hs_parse_tc(struct __sk_buff *skb, struct mw_flow_key *k, struct 
 {
 	if (!skb || !k || !v || !g)
 		return 0;
-	hs_parse_body(skb, false, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	hs_parse_body(skb, false, k, v, g->dir & 1, g->seq, g->poff, g->plen, &g->seg_max);
 	return 0;
 }
 
@@ -543,20 +578,23 @@ __noinline int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw
 {
 	if (!ctx || !k || !v || !g)
 		return 0;
-	hs_parse_body(ctx, true, k, v, g->dir & 1, g->seq, g->poff, g->plen);
+	hs_parse_body(ctx, true, k, v, g->dir & 1, g->seq, g->poff, g->plen, &g->seg_max);
 	return 0;
 }
 
-static __always_inline void hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
-				     struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
-				     __u32 plen)
+/* Returns seg_max if no handshake event carried it (the caller then sends SEG_MAX). */
+static __always_inline __u32 hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
+				      struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
+				      __u32 plen, __u32 seg_max)
 {
-	struct hs_seg g = { .dir = dir, .seq = seq, .poff = poff, .plen = plen };
+	struct hs_seg g = { .dir = dir, .seq = seq, .poff = poff, .plen = plen,
+			    .seg_max = seg_max };
 
 	if (xdp)
 		hs_parse_xdp(ctx, k, v, &g);
 	else
 		hs_parse_tc(ctx, k, v, &g);
+	return g.seg_max;
 }
 
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
@@ -591,39 +629,56 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
  * A re-sent range being acknowledged (RECOVERED) is what tells loss from a black hole; while
  * the handshake is in clear text, more of our bytes acknowledged (ACKED) is its progress.
  */
-static __always_inline void flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack)
+__noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack)
 {
-	struct mw_flow_dir *d = &v->d[MW_DIR_OUT];
-	__u32 acked = ack - d->start_seq;
+	struct mw_flow_dir *d;
+	__u32 acked, dsize = 0, dseq = 0;
+	bool recov, progress;
 
+	if (!k || !v)
+		return 0;
+	d = &v->d[MW_DIR_OUT];
+	acked = ack - d->start_seq;
 	if (d->una && (__s32)(ack - d->una) <= 0)
-		return;
+		return 0;
 	d->una = ack;
+	recov = d->resend_cnt && (__s32)(ack - d->resend_seq) > 0;
+	progress = v->done != 3 && (__s32)acked > 0 && (__s32)(acked - d->acked) > 0;
 	/* A larger DF segment than any before is acknowledged: the path carries that size. */
 	if (d->pend_end && (__s32)(ack - d->pend_end) >= 0) {
-		struct flow_ev a = { .type = MW_EV_DELIVERED, .size = d->pend_size,
-				     .seq = d->pend_end };
-
-		flow_emit(k, &a);
+		dsize = d->pend_size;
+		dseq = d->pend_end;
 		d->proven = d->pend_size;
 		d->pend_end = 0;
+		/*
+		 * The same ACK usually says both (the handshake's first flight is its largest
+		 * segment yet): then ACKED carries the proof, one event instead of two.
+		 */
+		if (!progress || recov) {
+			struct flow_ev a = { .type = MW_EV_DELIVERED, .size = dsize, .seq = dseq };
+
+			flow_emit(k, &a);
+			dsize = 0;
+		}
 	}
-	if (d->resend_cnt && (__s32)(ack - d->resend_seq) > 0) {
+	if (recov) {
 		struct flow_ev a = { .type = MW_EV_RECOVERED, .seq = d->resend_seq,
 				     .size = d->resend_size, .aux = d->resend_cnt };
 
 		flow_emit(k, &a);
 		d->resend_cnt = 0;
 	}
-	if (v->done == 3 || (__s32)acked <= 0 || (__s32)(acked - d->acked) <= 0)
-		return;
+	if (!progress)
+		return 0;
 	d->acked = acked;
 	{
 		struct flow_ev a = { .type = MW_EV_ACKED, .size = acked,
-				     .aux = d->snd_max ? d->snd_max - d->start_seq : 0 };
+				     .aux = d->snd_max ? d->snd_max - d->start_seq : 0,
+				     .mtu = dsize, .seq = dseq };
 
 		flow_emit(k, &a);
 	}
+	return 0;
 }
 
 static __always_inline void flow_key_pkt(struct mw_flow_key *k, struct mw_pkt *p,
@@ -675,19 +730,24 @@ static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, st
 	}
 	/*
 	 * The largest segment received is what a stall finding weighs (and a sign of life);
-	 * the largest sent is kept for tc egress's socket cache only: no event for it.
+	 * the largest sent is kept for tc egress's socket cache only: no event for it. During
+	 * the handshake the segment's HS event carries it, if the segment makes one.
 	 */
+	__u32 seg_max = 0;
+
 	if (seg_size > v->d[dir].max_seg) {
 		v->d[dir].max_seg = seg_size;
-		if (dir == MW_DIR_IN) {
-			struct flow_ev a = { .type = MW_EV_SEG_MAX, .dir = dir, .size = seg_size,
-					     .aux = v->d[dir].mss };
-
-			flow_emit(k, &a);
-		}
+		if (dir == MW_DIR_IN)
+			seg_max = seg_size;
 	}
 	if (targ_hs_parse && v->done != 3)
-		hs_parse(ctx, xdp, k, v, dir, bpf_ntohl(th->seq), poff, plen);
+		seg_max = hs_parse(ctx, xdp, k, v, dir, bpf_ntohl(th->seq), poff, plen, seg_max);
+	if (seg_max) {
+		struct flow_ev a = { .type = MW_EV_SEG_MAX, .dir = dir, .size = seg_max,
+				     .aux = v->d[dir].mss };
+
+		flow_emit(k, &a);
+	}
 }
 
 /*
@@ -771,14 +831,109 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	c->flags = MW_SKC_TRACKED | (v->done == 3 ? MW_SKC_QUIET : 0);
 }
 
+/*
+ * A packet, for the global functions of tc egress and ingress: its TCP header is a copy (no
+ * packet pointer crosses into a global function).
+ */
+struct tcp_seg {
+	struct tcphdr th;
+	__u32 tcp;		/* th holds the packet's TCP header */
+	__u32 size;		/* on-wire size (a GSO packet's segments') */
+	__u32 poff;		/* payload offset and length (egress_flow) */
+	__u32 plen;
+};
+
+/*
+ * A DF packet the destination cache could not settle: look the destination up (or add it),
+ * send DF_MAX / DF_OVER when the size is new or over the known path MTU, refill this CPU's
+ * cache slot. A global function: verified once, not for every way the parse can end.
+ */
+__noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			  __u32 slot, __u32 epoch)
+{
+	struct mw_dst_key dk = {};
+	struct mw_dst_val *dv;
+	struct mw_dst_cache *dc;
+	__u32 size;
+
+	if (!skb || !p || !g)
+		return 0;
+	size = g->size;
+	dk.ifindex = skb->ifindex;
+	dk.family = p->family;
+	__builtin_memcpy(dk.daddr, p->daddr, 16);
+	dv = bpf_map_lookup_elem(&dsts, &dk);
+	if (!dv) {
+		struct mw_dst_val nv = { .max_df = 0 };
+
+		bpf_map_update_elem(&dsts, &dk, &nv, BPF_NOEXIST);
+		dv = bpf_map_lookup_elem(&dsts, &dk);
+		if (!dv) {
+			count(MW_CNT_DST_FULL);
+			return 0;
+		}
+	}
+	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
+		bool over = dv->pmtu && size > dv->pmtu;
+
+		if (over) {
+			stat_add(MW_STAT_OVERSIZE_DF, skb->ifindex, targ_self_netns, p->family, 0);
+			/* Only the first packet over the known path MTU is an event. */
+			if (dv->over_seen++ && size <= dv->max_df)
+				return 0;
+		}
+		if (size > dv->max_df)
+			dv->max_df = size;
+		{
+			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p->family };
+			struct flow_ev a = { .type = over ? MW_EV_DF_OVER : MW_EV_DF_MAX,
+					     .ifindex = skb->ifindex, .size = size, .mtu = dv->pmtu,
+					     .proto = p->proto };
+
+			__builtin_memcpy(fk.laddr, p->saddr, 16);
+			__builtin_memcpy(fk.raddr, p->daddr, 16);
+			if (g->tcp) {
+				fk.lport = bpf_ntohs(g->th.source);
+				fk.rport = bpf_ntohs(g->th.dest);
+				a.seq = bpf_ntohl(g->th.seq);
+			}
+			flow_emit(&fk, &a);
+		}
+	}
+	dc = bpf_map_lookup_elem(&dst_cache, &slot);
+	if (dc) {
+		__builtin_memcpy(dc->daddr, p->daddr, 16);
+		dc->ifindex = skb->ifindex;
+		dc->family = p->family;
+		dc->epoch = epoch;
+		dc->max = dv->pmtu && dv->pmtu < dv->max_df ? dv->pmtu : dv->max_df;
+	}
+	return 0;
+}
+
+/*
+ * The flow part of tc egress, a global function for the same reason: it was most of tc
+ * egress's verification, walked once per way the parse before it can end.
+ */
+__noinline int egress_flow(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g)
+{
+	if (!skb || !p || !g)
+		return 0;
+	if (targ_sk_cache)
+		egress_flow_sk(skb, p, &g->th, g->size, g->poff, g->plen);
+	else
+		flow_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen,
+			 skb->ifindex);
+	return 0;
+}
+
 /* ---- tc egress ------------------------------------------------------------------------ */
 
 static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct mw_dst_key dk = {};
-	struct mw_dst_val *dv;
+	struct tcp_seg g = {};
 	struct mw_pkt p = {};
 	struct tcphdr *th = NULL;
 	struct mw_dst_cache *dc;
@@ -802,82 +957,32 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		l4hdr = th->doff * 4;
 		if (l4hdr < sizeof(*th))
 			return TC_ACT_UNSPEC;
+		__builtin_memcpy(&g.th, th, sizeof(g.th));
+		g.tcp = 1;
 	}
 	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
 	if (skb->gso_size && th)
 		size = p.l3_hdr + l4hdr + skb->gso_size;
 	else if (skb->gso_size && p.proto == IPPROTO_UDP)
 		size = p.l3_hdr + 8 + skb->gso_size;
+	g.size = size;
 
-	if (!p.df)
-		goto flow;
-	/* This CPU saw this destination lately, and this size changes nothing: no hash. */
-	__builtin_memcpy(a, p.daddr, 16);
-	slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
-	epoch = dst_epoch;
-	dc = bpf_map_lookup_elem(&dst_cache, &slot);
-	if (dc && size <= dc->max && dc->epoch == epoch && dc->ifindex == skb->ifindex &&
-	    dc->family == p.family && !((dc->daddr[0] ^ a[0]) | (dc->daddr[1] ^ a[1]) |
-					(dc->daddr[2] ^ a[2]) | (dc->daddr[3] ^ a[3])))
-		goto flow;
-	dk.ifindex = skb->ifindex;
-	dk.family = p.family;
-	__builtin_memcpy(dk.daddr, p.daddr, 16);
-	dv = bpf_map_lookup_elem(&dsts, &dk);
-	if (!dv) {
-		struct mw_dst_val nv = { .max_df = 0 };
-
-		bpf_map_update_elem(&dsts, &dk, &nv, BPF_NOEXIST);
-		dv = bpf_map_lookup_elem(&dsts, &dk);
-		if (!dv) {
-			count(MW_CNT_DST_FULL);
-			return TC_ACT_UNSPEC;
-		}
+	if (p.df) {
+		/* This CPU saw this destination lately, and this size changes nothing: no hash. */
+		__builtin_memcpy(a, p.daddr, 16);
+		slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
+		epoch = dst_epoch;
+		dc = bpf_map_lookup_elem(&dst_cache, &slot);
+		if (!(dc && size <= dc->max && dc->epoch == epoch && dc->ifindex == skb->ifindex &&
+		      dc->family == p.family && !((dc->daddr[0] ^ a[0]) | (dc->daddr[1] ^ a[1]) |
+						  (dc->daddr[2] ^ a[2]) | (dc->daddr[3] ^ a[3]))))
+			dst_update(skb, &p, &g, slot, epoch);
 	}
-	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
-		bool over = dv->pmtu && size > dv->pmtu;
-
-		if (over) {
-			stat_add(MW_STAT_OVERSIZE_DF, skb->ifindex, targ_self_netns, p.family, 0);
-			/* Only the first packet over the known path MTU is an event. */
-			if (dv->over_seen++ && size <= dv->max_df)
-				goto flow;
-		}
-		if (size > dv->max_df)
-			dv->max_df = size;
-		{
-			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p.family };
-			struct flow_ev a = { .type = over ? MW_EV_DF_OVER : MW_EV_DF_MAX,
-					     .ifindex = skb->ifindex, .size = size, .mtu = dv->pmtu,
-					     .proto = p.proto };
-
-			__builtin_memcpy(fk.laddr, p.saddr, 16);
-			__builtin_memcpy(fk.raddr, p.daddr, 16);
-			if (th) {
-				fk.lport = bpf_ntohs(th->source);
-				fk.rport = bpf_ntohs(th->dest);
-				a.seq = bpf_ntohl(th->seq);
-			}
-			flow_emit(&fk, &a);
-		}
-	}
-	if (dc) {
-		__builtin_memcpy(dc->daddr, a, 16);
-		dc->ifindex = skb->ifindex;
-		dc->family = p.family;
-		dc->epoch = epoch;
-		dc->max = dv->pmtu && dv->pmtu < dv->max_df ? dv->pmtu : dv->max_df;
-	}
-flow:
 	if (th && p.l3_len > p.l3_hdr + l4hdr) {
-		__u32 poff = p.l4_off + l4hdr;
-		__u32 plen = p.l3_len - p.l3_hdr - l4hdr;
-
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
-		if (targ_sk_cache)
-			egress_flow_sk(skb, &p, th, size, poff, plen);
-		else
-			flow_seg(skb, false, &p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex);
+		g.poff = p.l4_off + l4hdr;
+		g.plen = p.l3_len - p.l3_hdr - l4hdr;
+		egress_flow(skb, &p, &g);
 	}
 	return TC_ACT_UNSPEC;
 }
@@ -932,6 +1037,35 @@ __noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
 }
 
 /* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
+/*
+ * Did this source's SYN-ACK, with this MSS on this interface, make an event less than a second
+ * ago? If not, remember this one. A global function: verified once, apart from the ingress
+ * program's paths.
+ */
+__noinline int syn_repeat(struct syn_seen *s)
+{
+	struct syn_seen *ss;
+	__u32 slot;
+	__u64 now;
+
+	if (!s)
+		return 0;
+	slot = ((s->addr[0] ^ s->addr[1] ^ s->addr[2] ^ s->addr[3]) * 2654435761u) >> 24;
+	ss = bpf_map_lookup_elem(&syn_seen, &slot);
+	if (!ss)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (ss->mss == s->mss && ss->ifindex == s->ifindex && now - ss->ts_ns < 1000000000ull &&
+	    !((ss->addr[0] ^ s->addr[0]) | (ss->addr[1] ^ s->addr[1]) |
+	      (ss->addr[2] ^ s->addr[2]) | (ss->addr[3] ^ s->addr[3])))
+		return 1;
+	__builtin_memcpy(ss->addr, s->addr, 16);
+	ss->mss = s->mss;
+	ss->ifindex = s->ifindex;
+	ss->ts_ns = now;
+	return 0;
+}
+
 static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
 				     struct mw_event *e)
 {
@@ -974,6 +1108,57 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
 }
 
 /*
+ * A TCP arrival (not a SYN), after the parse: a SYN-ACK's MSS, or the segment's flow part.
+ * `xdp` is a constant at both call sites.
+ */
+static __always_inline void ingress_tcp(void *ctx, bool xdp, struct mw_pkt *p,
+					struct tcp_seg *g, __u32 ifindex)
+{
+	if (g->th.syn) {
+		struct mw_flow_key fk = { .netns = targ_self_netns, .family = p->family };
+		struct flow_ev a = { .type = MW_EV_SYN_MSS, .ifindex = ifindex, .dir = MW_DIR_IN,
+				     .aux2 = 1 };
+		struct syn_seen ss = { .ifindex = ifindex };
+
+		a.aux = xdp ? syn_mss_xdp(ctx, p->l4_off) : syn_mss_tc(ctx, p->l4_off);
+		__builtin_memcpy(ss.addr, p->saddr, 16);
+		ss.mss = a.aux;
+		if (syn_repeat(&ss))
+			return;
+		/* The packet's own direction: from the server that answers. */
+		__builtin_memcpy(fk.laddr, p->saddr, 16);
+		__builtin_memcpy(fk.raddr, p->daddr, 16);
+		fk.lport = bpf_ntohs(g->th.source);
+		fk.rport = bpf_ntohs(g->th.dest);
+		flow_emit(&fk, &a);
+		return;
+	}
+	flow_seg(ctx, xdp, p, &g->th, MW_DIR_IN, g->size, g->poff, g->plen, ifindex);
+}
+
+/*
+ * ingress_tcp as a global function per context type (as hs_parse): verified once, not once
+ * for every way the parse before it can end.
+ */
+__noinline int ingress_tcp_xdp(struct xdp_md *ctx, struct mw_pkt *p, struct tcp_seg *g,
+			       __u32 ifindex)
+{
+	if (!ctx || !p || !g)
+		return 0;
+	ingress_tcp(ctx, true, p, g, ifindex);
+	return 0;
+}
+
+__noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			      __u32 ifindex)
+{
+	if (!skb || !p || !g)
+		return 0;
+	ingress_tcp(skb, false, p, g, ifindex);
+	return 0;
+}
+
+/*
  * Arrivals: Packet Too Big, SYN MSS, handshake bytes. Runs at XDP, or at tc ingress where
  * XDP cannot attach (another program holds the interface's XDP hook). `xdp` is a constant
  * at both call sites. Returns nothing: both hooks always pass the packet on.
@@ -983,16 +1168,21 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 {
 	struct mw_pkt p = {};
 	struct mw_event *e, *tmp;
-	__u32 zero = 0;
-	struct mw_ptb_key pk = {};
+	__u32 zero = 0, l4;
 	__u32 n;
 
 	if (mw_parse(data, data_end, &p, l3) || p.frag)
 		return;
+	/*
+	 * p goes to a global function (the TCP path), so it lives in memory, where the verifier
+	 * loses the bounds of its fields: the offset is read once, bounded by a mask that keeps
+	 * every value the parse can give (at most ~6.2k: three IPv6 extension headers).
+	 */
+	l4 = p.l4_off & 0x1fff;
 
 	if (p.proto == IPPROTO_TCP) {
-		struct tcphdr *th = data + p.l4_off;
-		__u32 l4hdr, plen;
+		struct tcphdr *th = data + l4;
+		__u32 l4hdr;
 
 		if ((void *)(th + 1) > data_end)
 			return;
@@ -1006,26 +1196,19 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		 */
 		if (th->syn && !th->ack)
 			return;
-		if (th->syn) {
-			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p.family };
-			struct flow_ev a = { .type = MW_EV_SYN_MSS, .ifindex = ifindex,
-					     .dir = MW_DIR_IN, .aux2 = th->ack };
+		{
+			struct tcp_seg g = { .tcp = 1, .poff = l4 + l4hdr };
 
-			a.aux = xdp ? syn_mss_xdp(ctx, p.l4_off) : syn_mss_tc(ctx, p.l4_off);
-			/* The packet's own direction: from the server that answers. */
-			__builtin_memcpy(fk.laddr, p.saddr, 16);
-			__builtin_memcpy(fk.raddr, p.daddr, 16);
-			fk.lport = bpf_ntohs(th->source);
-			fk.rport = bpf_ntohs(th->dest);
-			flow_emit(&fk, &a);
-			return;
+			/* Pure ACKs too: they are how the peer says our flight arrived. */
+			g.plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
+			/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
+			g.size = gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len;
+			__builtin_memcpy(&g.th, th, sizeof(g.th));
+			if (xdp)
+				ingress_tcp_xdp(ctx, &p, &g, ifindex);
+			else
+				ingress_tcp_tc(ctx, &p, &g, ifindex);
 		}
-		/* Pure ACKs too: they are how the peer says our flight arrived. */
-		plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
-		/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
-		flow_seg(ctx, xdp, &p, th, MW_DIR_IN,
-			 gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len, p.l4_off + l4hdr,
-			 plen, ifindex);
 		return;
 	}
 
@@ -1037,7 +1220,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		return;
 	__builtin_memset(tmp, 0, sizeof(*tmp));
 	if (p.proto == IPPROTO_ICMP && p.family == 4) {
-		struct icmphdr *ic = data + p.l4_off;
+		struct icmphdr *ic = data + l4;
 
 		if ((void *)(ic + 1) > data_end)
 			return;
@@ -1047,9 +1230,9 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		tmp->mtu = bpf_ntohs(ic->un.frag.mtu);
 		tmp->family = 4;
 		__builtin_memcpy(tmp->peer, p.saddr, 4);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 4, tmp);
+		ptb_inner(data, data_end, l4 + sizeof(*ic), 4, tmp);
 	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
-		struct icmp6hdr *ic = data + p.l4_off;
+		struct icmp6hdr *ic = data + l4;
 
 		if ((void *)(ic + 1) > data_end)
 			return;
@@ -1059,10 +1242,13 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		tmp->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
 		tmp->family = 6;
 		__builtin_memcpy(tmp->peer, p.saddr, 16);
-		ptb_inner(data, data_end, p.l4_off + sizeof(*ic), 6, tmp);
+		ptb_inner(data, data_end, l4 + sizeof(*ic), 6, tmp);
 	} else {
 		return;
 	}
+	/* Declared here, not on top: its stack slot is the TCP path's copies' (3 calls deep). */
+	struct mw_ptb_key pk = {};
+
 	__builtin_memcpy(pk.peer, tmp->peer, 16);
 	__builtin_memcpy(pk.dst, tmp->flow.daddr, 16);
 	pk.mtu = tmp->mtu;

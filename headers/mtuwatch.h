@@ -135,15 +135,20 @@ struct mw_flow {
  *           seen (snd_una as the wire shows it; 0 = none yet), mtu = bytes sent so far (from
  *           the first payload byte, not an MTU). It also sees
  *           sends the stack retries after a local drop, which the tracepoint never reports.
- *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir
+ *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir; at most
+ *            one a second per source address, MSS and interface (a sign of life)
  *   STATE: flow = local->remote, aux = old state, aux2 = new state
  *   HS: flow = local->remote, dir, aux2 = enum mw_app, size = the records' length; the
  *       MW_HS_* steps of one segment's records, 16 bits each, in order: aux low, aux high,
  *       mtu low, mtu high (0: no more). One step is aux = MW_HS_*, as in older recordings.
+ *       seq (dir IN): the segment was also a new largest one received, of seq bytes on the
+ *       wire: a SEG_MAX folded in, to be read before the steps (0: none; older recordings)
  *   SEG_MAX: flow = local->remote, dir (IN since 2026-11; a recording may hold OUT ones),
  *     size = largest on-wire segment so far, aux = mss seen
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent
- *          (both counted from the first payload byte; only until the handshake is over)
+ *          (both counted from the first payload byte; only until the handshake is over);
+ *          mtu / seq: the same ACK proved a new largest DF segment of mtu bytes ending at seq,
+ *          a DELIVERED folded in, to be read first (mtu 0: none; older recordings)
  *   RECOVERED: flow = local->remote, seq = the re-sent sequence number now acknowledged,
  *              size = its on-wire size, aux = times it had been re-sent
  *   DELIVERED: flow = local->remote, size = on-wire size of the segment now acknowledged,

@@ -3,15 +3,19 @@
 # `make bench`: measures, never asserts. Prints and writes $OUT/bench.json:
 #  - per hook, mtuwatch's ns/run next to a null program's (bpf/null.bpf.c: one per-CPU
 #    counter, then pass) attached to the same hook and interfaces in the same run
-#    (kernel.bpf_stats_enabled=1), for three workloads through the namespace lab: bulk TCP
+#    (kernel.bpf_stats_enabled=1), for four workloads through the namespace lab: bulk TCP
 #    both ways, request/response over many short TLS connections, forwarding (mtuwatch on the
-#    router). Each workload runs twice: once with mtuwatch on XDP (null on tc ingress), once
-#    with a null XDP program holding the hook so that mtuwatch falls back to tc ingress. The
-#    XDP ratio compares mtuwatch's XDP run with the null XDP run of the same workload.
+#    router), and bulk TCP with 1% loss on the router for the tracepoints' rows (drops and
+#    retransmissions mtuwatch does not report). Each workload runs twice: once with mtuwatch
+#    on XDP (null on tc ingress), once with a null XDP program holding the hook so that
+#    mtuwatch falls back to tc ingress. The XDP ratio compares mtuwatch's XDP run with the
+#    null XDP run of the same workload.
 #  - start-up (`mtuwatch --duration 0`, exec to exit) median and spread of 10 runs, next to
 #    bpftrace attaching the same four tracepoints;
 #  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
 #  - RSS of live and export after the workloads and after 6000 destinations, and their peak.
+# Each workload's hook figures are the median of BENCH_REPS runs (3; 1 with BENCH_QUICK), with
+# the ratios' spread: on a shared VM one run's ratio moves by 10-30%.
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
 # BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
 # BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths"
@@ -32,7 +36,8 @@ export MW_LAB_ID=${MW_LAB_ID:-bench$$}
 . tests/lab.sh
 SECS=${BENCH_SECS:-4}
 RUNS=${BENCH_RUNS:-5}
-[ "${BENCH_QUICK:-0}" = 1 ] && SECS=1 RUNS=2
+REPS=${BENCH_REPS:-3}
+[ "${BENCH_QUICK:-0}" = 1 ] && SECS=1 RUNS=2 REPS=1
 TMP=$(mktemp -d /tmp/mw-bench.XXXXXX)
 old=$(sysctl -n kernel.bpf_stats_enabled)
 PIDS=()
@@ -122,6 +127,15 @@ workload() {
 	bulk | fwd)
 		iperf_run "$SECS" >/dev/null
 		iperf_run "$SECS" -R >/dev/null ;;
+	loss)
+		# Bulk TCP both ways with 1% of forwarded packets dropped on the router (netfilter's
+		# statistic match; this kernel has no netem): drops and retransmissions that are
+		# not ours to report, for the tracepoint rows (the router's drops are another
+		# namespace's; the flows' re-sends are tc egress's to report).
+		lab_exec rtr iptables -w -I FORWARD -m statistic --mode random --probability 0.01 -j DROP
+		iperf_run "$SECS" >/dev/null
+		iperf_run "$SECS" -R >/dev/null
+		lab_exec rtr iptables -w -D FORWARD -m statistic --mode random --probability 0.01 -j DROP ;;
 	rr)
 		# Many short TLS connections: handshake, one small GET, close.
 		lab_exec cli timeout "$((2 * SECS + 8))" openssl s_time -connect "$MW_SRV4:8444" \
@@ -182,7 +196,7 @@ run_hooks() {
 	prog_stats $ids $nids >"$TMP/after"
 	awk 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
 		{ dc = $2 - c[$1]; dt = $3 - t[$1]; if (dc > 0) print $1, dc, dt / dc }' \
-		"$TMP/before" "$TMP/after" >"$TMP/$w.$mode"
+		"$TMP/before" "$TMP/after" >"$TMP/$w.$mode.${REP:-1}"
 	awk '/^VmRSS/ { print $2 }' /proc/"$mwpid"/status >"$TMP/rss.$w.$mode"
 	awk '/^VmHWM/ { print $2 }' /proc/"$mwpid"/status >"$TMP/hwm.$w.$mode"
 	kill -INT "$mwpid" 2>/dev/null
@@ -214,12 +228,21 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "mtuwatch bench: $DATE, kernel $KV, $(nproc) CPUs, load $LOAD (shared machine)"
 printf '\nper-run cost in situ (ns/run), mtuwatch beside a null program on the same packets:\n'
-printf '  %-5s %-10s %10s %9s %9s %7s\n' workload hook runs mtuwatch null ratio
+printf '  %-5s %-18s %10s %9s %9s %7s  %s\n' workload hook runs mtuwatch null ratio \
+	"ratio range (medians of the $REPS runs that saw the hook fire)"
 first=1
 part hooks || BENCH_WORKLOADS=" "
-for w in ${BENCH_WORKLOADS:-bulk rr fwd}; do
-	run_hooks "$w" xdp || continue
-	run_hooks "$w" tc || continue
+# median of the numbers given (empty when none)
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+	if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+for w in ${BENCH_WORKLOADS:-bulk rr fwd loss}; do
+	ok=0
+	for REP in $(seq 1 "$REPS"); do
+		run_hooks "$w" xdp || continue
+		run_hooks "$w" tc || continue
+		ok=1
+	done
+	[ $ok = 1 ] || continue
 	# hook label, mtuwatch's file and program, null's file and program
 	for h in "tc_egress xdp mw_tc_egress xdp null_tc" \
 		"xdp xdp mw_xdp_ingress tc null_xdp" \
@@ -227,19 +250,38 @@ for w in ${BENCH_WORKLOADS:-bulk rr fwd}; do
 		"kfree_skb xdp mw_tp_kfree_skb xdp null_kfree_skb" \
 		"tcp_retransmit_skb xdp mw_tp_retransmit xdp null_retransmit"; do
 		set -- $h
-		mr=$(val "$TMP/$w.$2" "$3" 2) mn=$(val "$TMP/$w.$2" "$3" 3)
-		nn=$(val "$TMP/$w.$4" "$5" 3)
-		[ -n "$mr" ] || mr=0
-		ratio=null
-		if [ -n "$mn" ] && [ -n "$nn" ]; then
-			ratio=$(awk -v a="$mn" -v b="$nn" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+		runs=() mns=() nns=() ratios=()
+		for REP in $(seq 1 "$REPS"); do
+			mr=$(val "$TMP/$w.$2.$REP" "$3" 2) mn=$(val "$TMP/$w.$2.$REP" "$3" 3)
+			nn=$(val "$TMP/$w.$4.$REP" "$5" 3)
+			# a run where the hook never fired (no drops, no retransmissions) has no row
+			[ -n "$mr" ] || continue
+			runs+=("$mr")
+			mns+=("$mn")
+			[ -n "$nn" ] || continue
+			nns+=("$nn")
+			ratios+=("$(awk -v a="$mn" -v b="$nn" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')")
+		done
+		mr=0 mn='' nn=''
+		if [ ${#runs[@]} -gt 0 ]; then
+			mr=$(median "${runs[@]}") mn=$(median "${mns[@]}")
 		fi
-		printf '  %-5s %-18s %10s %9s %9s %7s\n' "$w" "$1" "$mr" \
-			"$(printf '%.1f' "${mn:-0}")" "$(printf '%.1f' "${nn:-0}")" "$ratio"
+		[ ${#nns[@]} -gt 0 ] && nn=$(median "${nns[@]}")
+		ratio=null lo=null hi=null
+		if [ ${#ratios[@]} -gt 0 ]; then
+			ratio=$(median "${ratios[@]}")
+			ratio=$(printf '%.2f' "$ratio")
+			lo=$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)
+			hi=$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)
+		fi
+		printf '  %-5s %-18s %10s %9s %9s %7s  %s\n' "$w" "$1" "$(printf '%.0f' "${mr:-0}")" \
+			"$(printf '%.1f' "${mn:-0}")" "$(printf '%.1f' "${nn:-0}")" "$ratio" \
+			"$([ "$lo" = null ] || echo "$lo-$hi")"
 		[ $first = 1 ] || printf ',\n' >>"$JSON"
 		first=0
-		printf '    {"workload": "%s", "hook": "%s", "mtuwatch_runs": %s, "mtuwatch_ns": %s, "null_ns": %s, "ratio": %s}' \
-			"$w" "$1" "$mr" "${mn:-null}" "${nn:-null}" "$ratio" >>"$JSON"
+		printf '    {"workload": "%s", "hook": "%s", "reps": %s, "mtuwatch_runs": %s, "mtuwatch_ns": %s, "null_ns": %s, "ratio": %s, "ratio_min": %s, "ratio_max": %s}' \
+			"$w" "$1" "${#runs[@]}" "$(printf '%.0f' "${mr:-0}")" "${mn:-null}" "${nn:-null}" \
+			"$ratio" "$lo" "$hi" >>"$JSON"
 	done
 done
 [ -s "$TMP/rr.conns" ] && echo "  (rr: $(cat "$TMP/rr.conns") TLS connections per run)"

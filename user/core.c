@@ -1190,12 +1190,18 @@ static void on_recovered(struct mw_core *c, const struct mw_event *e)
 	}
 }
 
-static void on_delivered(struct mw_core *c, const struct mw_event *e)
+/* The peer acknowledged a new largest DF segment of size bytes (DELIVERED, or in ACKED). */
+static void delivered(struct mw_core *c, const struct mw_event *e, uint32_t size)
 {
 	struct path *p = path_get(c, e->netns, e->family, e->flow.daddr, true);
 
 	if (!(e->dir & MW_DIR_F_NODF))
-		path_proof(c, p, e->size);
+		path_proof(c, p, size);
+}
+
+static void on_delivered(struct mw_core *c, const struct mw_event *e)
+{
+	delivered(c, e, e->size);
 }
 
 static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t len)
@@ -1587,6 +1593,19 @@ static uint32_t ssh_bit(uint32_t step)
 	return 0;
 }
 
+static void seg_max(struct mw_core *c, const struct mw_event *e, uint32_t size)
+{
+	struct flow *x = flow_get(c, e->netns, &e->flow, false);
+
+	if (!x)
+		return;
+	x->max_seg[e->dir & 1] = size;
+	if ((e->dir & 1) == MW_DIR_IN) {
+		x->progress_ns = c->now;
+		path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+	}
+}
+
 static bool tls_client_done(uint32_t step)
 {
 	return step == MW_HS_TLS_CLIENT_KEX || step == MW_HS_TLS_CCS ||
@@ -1631,10 +1650,16 @@ static void on_hs(struct mw_core *c, const struct mw_event *e, uint32_t step)
 	}
 }
 
-/* The steps of one segment's records, in order: aux low, aux high, mtu low, mtu high. */
+/*
+ * The steps of one segment's records, in order: aux low, aux high, mtu low, mtu high. seq:
+ * the segment was also a new largest one received (a SEG_MAX the event carries), first.
+ */
 static void on_hs_steps(struct mw_core *c, const struct mw_event *e)
 {
 	const uint32_t packed[2] = { e->aux, e->mtu };
+
+	if (e->seq)
+		seg_max(c, e, e->seq);
 
 	for (int i = 0; i < 4; i++) {
 		uint32_t step = packed[i / 2] >> (16 * (i % 2)) & 0xffff;
@@ -1647,20 +1672,17 @@ static void on_hs_steps(struct mw_core *c, const struct mw_event *e)
 
 static void on_seg_max(struct mw_core *c, const struct mw_event *e)
 {
-	struct flow *x = flow_get(c, e->netns, &e->flow, false);
-
-	if (!x)
-		return;
-	x->max_seg[e->dir & 1] = e->size;
-	if ((e->dir & 1) == MW_DIR_IN) {
-		x->progress_ns = c->now;
-		path_alive(c, e->netns, e->flow.family, e->flow.daddr);
-	}
+	seg_max(c, e, e->size);
 }
 
+/* mtu: the same ACK proved a new largest DF segment (a DELIVERED the event carries), first. */
 static void on_acked(struct mw_core *c, const struct mw_event *e)
 {
-	struct flow *x = flow_get(c, e->netns, &e->flow, false);
+	struct flow *x;
+
+	if (e->mtu)
+		delivered(c, e, e->mtu);
+	x = flow_get(c, e->netns, &e->flow, false);
 
 	if (!x)
 		return;

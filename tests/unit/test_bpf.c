@@ -277,6 +277,16 @@ static void test_ptb6_ext(void)
 	      e ? "fields" : "no event");
 }
 
+/* Forget the SYN-ACKs seen (one event a second per server): each check starts afresh. */
+static void syn_seen_forget(void)
+{
+	int fd = bpf_map__fd(skel->maps.syn_seen);
+	uint8_t zero[64] = {};
+
+	for (uint32_t i = 0; i < bpf_map__max_entries(skel->maps.syn_seen); i++)
+		bpf_map_update_elem(fd, &i, zero, BPF_ANY);
+}
+
 static void test_syn_mss(void)
 {
 	uint8_t p[256] = {};
@@ -294,6 +304,11 @@ static void test_syn_mss(void)
 	e = ev_of(MW_EV_SYN_MSS);
 	CHECK("xdp-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
 	      e ? "mss" : "no event", e ? e->aux : 0);
+	/* The same server's next SYN-ACK within a second says nothing new. */
+	run(skel->progs.mw_xdp_ingress, p, n, NULL);
+	CHECK("xdp-synack-repeat-quiet", count_of(MW_EV_SYN_MSS) == 0, "%d events",
+	      count_of(MW_EV_SYN_MSS));
+	syn_seen_forget();
 	run(skel->progs.mw_tc_ingress, p, n, NULL);
 	e = ev_of(MW_EV_SYN_MSS);
 	CHECK("tc-ingress-synack-mss", e && e->aux == 8960 && e->aux2 == 1, "%s %u",
@@ -649,6 +664,58 @@ static void ack_in(uint16_t lport, uint32_t ack)
 	run(skel->progs.mw_xdp_ingress, a, n, NULL);
 }
 
+/* The peer's segment of `plen` bytes at `seq`, acknowledging ours up to `ack`, at XDP. */
+static void seg_in(uint16_t lport, uint32_t seq, uint32_t ack, const void *pl, size_t plen)
+{
+	uint8_t a[2048] = {};
+	size_t n = eth(a, ETH_P_IP);
+	uint8_t *t;
+
+	n += ip4(a + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 40 + plen, true);
+	t = a + n;
+	n += tcp(a + n, 443, lport, seq, false, 0);
+	tcp_ack(t, ack);
+	memcpy(a + n, pl, plen);
+	run(skel->progs.mw_xdp_ingress, a, n + plen, NULL);
+}
+
+/*
+ * Events the kernel folds: the ACK of a handshake's first flight proves its size too (one
+ * ACKED carrying the DELIVERED), and the peer's first flight is a new largest segment too
+ * (one HS carrying the SEG_MAX). When only one thing happens, its own event goes out.
+ */
+static void test_folding(void)
+{
+	uint8_t ch[300] = { 22, 3, 1, 0, 200, 1 /* ClientHello */ };
+	uint8_t sh[400] = { 22, 3, 3, 0, 200, 2 /* ServerHello */ };
+	uint8_t mid[600] = { 0 };
+	const struct mw_event *e;
+
+	track(41040, 5000);
+	seg(41040, 5000, ch, 205);
+	ack_in(41040, 5205);
+	e = ev_of(MW_EV_ACKED);
+	CHECK("acked-carries-delivered", e && e->size == 205 && e->mtu == 245 &&
+	      e->seq == 5205 && count_of(MW_EV_DELIVERED) == 0, "%s: size %u mtu %u seq %u, "
+	      "%d DELIVERED", e ? "fields" : "no ACKED", e ? e->size : 0, e ? e->mtu : 0,
+	      e ? e->seq : 0, count_of(MW_EV_DELIVERED));
+	seg_in(41040, 1, 5205, sh, 205);
+	e = ev_of(MW_EV_HS);
+	CHECK("hs-carries-seg-max", e && e->aux == MW_HS_TLS_SERVER_HELLO && e->seq == 245 &&
+	      e->dir == MW_DIR_IN && count_of(MW_EV_SEG_MAX) == 0, "%s: step %u seq %u, %d SEG_MAX",
+	      e ? "fields" : "no HS", e ? e->aux : 0, e ? e->seq : 0, count_of(MW_EV_SEG_MAX));
+	/* Larger, but not at a record boundary: no HS event, so SEG_MAX goes out alone. */
+	seg_in(41040, 1000, 5205, mid, 560);
+	e = ev_of(MW_EV_SEG_MAX);
+	CHECK("seg-max-alone", e && e->size == 600 && count_of(MW_EV_HS) == 0, "%s: size %u",
+	      e ? "fields" : "no SEG_MAX", e ? e->size : 0);
+	/* A record at the boundary, but no larger than before: HS without a size. */
+	seg_in(41040, 206, 5205, sh, 205);
+	e = ev_of(MW_EV_HS);
+	CHECK("hs-without-seg-max", e && e->seq == 0 && count_of(MW_EV_SEG_MAX) == 0, "%s: seq %u",
+	      e ? "fields" : "no HS", e ? e->seq : 0);
+}
+
 /*
  * Arrivals of a settled flow (handshake over, nothing awaiting an ACK) skip the flow map:
  * the flow leaves flow_attn when ingress finds it settled, and comes back when tc egress
@@ -703,7 +770,7 @@ static void test_attention(void)
 /* A full ring buffer: every event that cannot be reserved is counted, none is lost silently. */
 static void test_lost(void)
 {
-	uint8_t p[256] = {};
+	uint8_t p[256] = {}, data[100] = { 'x' };
 	size_t n = eth(p, ETH_P_IP);
 	uint32_t key = MW_CNT_EVENTS_LOST;
 	int ncpu = libbpf_num_possible_cpus();
@@ -711,22 +778,29 @@ static void test_lost(void)
 	int got;
 	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 60000);
 
-	/* SYN-ACKs: an event each (PTBs are aggregated in the kernel, see test_ptb_flood). */
-	n += ip4(p + n, "198.51.100.2", "192.0.2.2", IPPROTO_TCP, 20 + 28, true);
-	tcp_ack(p + n, 0);
-	n += tcp(p + n, 443, 40000, 1, true, 8960);
-	tcp_ack(p + n - 28, 0);
+	/*
+	 * Re-sends of a tracked flow's segment: an event each (SYN-ACKs are one a second per
+	 * server, PTBs are aggregated in the kernel, see test_ptb_flood).
+	 */
+	track(41030, 1000);
+	seg(41030, 1000, data, sizeof(data));
+	n += ip4(p + n, "192.0.2.2", "198.51.100.2", IPPROTO_TCP, 40 + sizeof(data), true);
+	n += tcp(p + n, 41030, 443, 1000, false, 0);
+	memcpy(p + n, data, sizeof(data));
+	n += sizeof(data);
 	o.data_in = p;
 	o.data_size_in = n;
-	/* 60000 SYN-ACKs and nobody reading: the 1 MiB ring holds about 9300 events. */
-	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_xdp_ingress), &o);
+	nev = 0;
+	ring_buffer__consume(rb);
+	/* 60000 re-sends and nobody reading: the 1 MiB ring holds about 8000 events. */
+	bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mw_tc_egress), &o);
 	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.counters), &key, vals))
 		for (int i = 0; i < ncpu; i++)
 			lost += vals[i];
 	nev = 0;
 	got = ring_buffer__consume(rb);
-	CHECK("ringbuf-full-counts-lost", lost > 0 && lost + got == 60000, "lost %llu + read %d",
-	      (unsigned long long)lost, got);
+	CHECK("ringbuf-full-counts-lost", lost > 0 && lost + got == 60000 &&
+	      count_of(MW_EV_RESEND) == nev, "lost %llu + read %d", (unsigned long long)lost, got);
 }
 
 /*
@@ -828,6 +902,7 @@ int main(void)
 	test_ipv6_and_nondf();
 	test_handshakes();
 	test_attention();
+	test_folding();
 	test_dst_cache();
 	test_ptb_flood();
 	test_lost();

@@ -1042,6 +1042,76 @@ static void test_json(void)
 	free(buf);
 }
 
+/*
+ * What the kernel folds into one event reads as the separate events did: a proof of delivery
+ * in ACKED (mtu, seq), a new largest segment received in HS (seq). Each case runs three
+ * ways: as separate events (older recordings), folded, and folded away (the control: the
+ * proof or the size is then missing, so the check can fail).
+ */
+static void test_folded(void)
+{
+	static const char *how[3] = { "separate", "folded", "without" };
+
+	for (int way = 0; way < 3; way++) {
+		struct mw_core *c = mk(false);
+		struct mw_event a = ev(MW_EV_ACKED, SEC);
+		const struct mw_finding *f;
+
+		iface(c, 9000);
+		df(c, SEC, 1200);
+		if (way == 0)
+			delivered(c, SEC, 1200);
+		a.size = 327;
+		a.aux = 327;
+		if (way == 1) {
+			a.mtu = 1200;
+			a.seq = 2200;
+		}
+		core_feed(c, &a);
+		df(c, SEC, 9000);
+		rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+		rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
+		tick(c, 3 * SEC + 1);
+		f = find(MW_V_ICMP_BLACKHOLE);
+		if (way < 2)
+			CHECK(way ? "delivered-in-acked-folded" : "delivered-in-acked-separate",
+			      f && f->bracket_lo == 1200, "%s: bracket %u", how[way],
+			      f ? f->bracket_lo : 0);
+		else
+			CHECK("delivered-in-acked-control", !f || f->bracket_lo != 1200, "bracket %u",
+			      f ? f->bracket_lo : 0);
+		core_free(c);
+	}
+	for (int way = 0; way < 3; way++) {
+		struct mw_core *c = mk(false);
+		struct mw_event h = ev(MW_EV_HS, SEC + 1);
+		const struct mw_finding *f;
+
+		established(c, SEC, 8960);
+		hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+		if (way == 0) {
+			struct mw_event m = ev(MW_EV_SEG_MAX, SEC + 1);
+
+			m.dir = MW_DIR_IN;
+			m.size = 1448;
+			core_feed(c, &m);
+		}
+		h.dir = MW_DIR_IN;
+		h.aux = MW_HS_TLS_SERVER_HELLO;
+		h.aux2 = MW_APP_TLS;
+		if (way == 1)
+			h.seq = 1448;
+		core_feed(c, &h);
+		tick(c, 10 * SEC);
+		f = find(MW_V_STALLED_TLS);
+		CHECK(way == 0 ? "seg-max-in-hs-separate" : way == 1 ? "seg-max-in-hs-folded" :
+		      "seg-max-in-hs-control", f && f->max_seg_rcvd == (way < 2 ? 1448u : 0u),
+		      "%s: %s %u", how[way], f ? "max_seg_rcvd" : "no stall",
+		      f ? f->max_seg_rcvd : 0);
+		core_free(c);
+	}
+}
+
 int main(void)
 {
 	struct btf *b = btf__new_empty();
@@ -1059,6 +1129,7 @@ int main(void)
 	test_netns();
 	test_ptb_sent();
 	test_stalls();
+	test_folded();
 	test_accuracy();
 	test_ptb_ignored();
 	test_bounded();
