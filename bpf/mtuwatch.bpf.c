@@ -339,15 +339,15 @@ static __always_inline void flow_event_key(struct mw_event *e, struct mw_flow_ke
 
 /* The fields of an event about a tracked flow, besides the flow (see flow_emit). */
 struct flow_ev {
-	__u32 type;
-	__u32 dir;
+	__u16 type;
+	__u8 dir;
+	__u8 proto;		/* 0: TCP */
 	__u32 size;
 	__u32 seq;
 	__u32 aux;
 	__u32 aux2;
 	__u32 mtu;
 	__u32 ifindex;
-	__u32 proto;		/* 0: TCP */
 };
 
 /*
@@ -836,8 +836,7 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
  * packet pointer crosses into a global function).
  */
 struct tcp_seg {
-	struct tcphdr th;
-	__u32 tcp;		/* th holds the packet's TCP header */
+	struct tcphdr th;	/* the packet's TCP header (doff 0: none) */
 	__u32 size;		/* on-wire size (a GSO packet's segments') */
 	__u32 poff;		/* payload offset and length (egress_flow) */
 	__u32 plen;
@@ -892,7 +891,7 @@ __noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_se
 
 			__builtin_memcpy(fk.laddr, p->saddr, 16);
 			__builtin_memcpy(fk.raddr, p->daddr, 16);
-			if (g->tcp) {
+			if (g->th.doff) {
 				fk.lport = bpf_ntohs(g->th.source);
 				fk.rport = bpf_ntohs(g->th.dest);
 				a.seq = bpf_ntohl(g->th.seq);
@@ -937,7 +936,9 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	struct mw_pkt p = {};
 	struct tcphdr *th = NULL;
 	struct mw_dst_cache *dc;
-	__u32 size, l4hdr = 0, a[4], slot, epoch;
+	__u32 size, l4hdr = 0, slot, epoch;
+	/* The destination as words, read in place (daddr is 4-byte aligned in mw_pkt). */
+	const __u32 *a = (const __u32 *)p.daddr;
 
 	/*
 	 * Every segment of a tracked flow matters to its handshake and ACK accounting, whatever
@@ -958,7 +959,6 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		if (l4hdr < sizeof(*th))
 			return TC_ACT_UNSPEC;
 		__builtin_memcpy(&g.th, th, sizeof(g.th));
-		g.tcp = 1;
 	}
 	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
 	if (skb->gso_size && th)
@@ -969,7 +969,6 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 
 	if (p.df) {
 		/* This CPU saw this destination lately, and this size changes nothing: no hash. */
-		__builtin_memcpy(a, p.daddr, 16);
 		slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
 		epoch = dst_epoch;
 		dc = bpf_map_lookup_elem(&dst_cache, &slot);
@@ -1197,7 +1196,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (th->syn && !th->ack)
 			return;
 		{
-			struct tcp_seg g = { .tcp = 1, .poff = l4 + l4hdr };
+			struct tcp_seg g = { .poff = l4 + l4hdr };
 
 			/* Pure ACKs too: they are how the peer says our flight arrived. */
 			g.plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
