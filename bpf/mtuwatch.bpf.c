@@ -832,6 +832,32 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 }
 
 /*
+ * tc egress's fast path, inline (a bulk flow's every segment): 1 when the segment needs no
+ * flow work (no socket: forwarded; an untracked socket; a settled flow's new bytes, no larger
+ * than before: its storage takes the new end), 0 when egress_flow must look.
+ */
+static __always_inline int egress_sk_quiet(struct __sk_buff *skb, struct mw_pkt *p,
+					   struct tcphdr *th, __u32 size, __u32 plen)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct mw_sk_cache *c;
+	__u32 end;
+
+	if (!sk)
+		return 1;
+	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
+	if (!c || !(c->flags & MW_SKC_TRACKED))
+		return 1;
+	end = bpf_ntohl(th->seq) + plen;
+	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
+	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
+		c->snd_max = end;
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * A packet, for the global functions of tc egress and ingress: its TCP header is a copy (no
  * packet pointer crosses into a global function).
  */
@@ -981,7 +1007,8 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
 		g.poff = p.l4_off + l4hdr;
 		g.plen = p.l3_len - p.l3_hdr - l4hdr;
-		egress_flow(skb, &p, &g);
+		if (!targ_sk_cache || !egress_sk_quiet(skb, &p, th, size, g.plen))
+			egress_flow(skb, &p, &g);
 	}
 	return TC_ACT_UNSPEC;
 }
