@@ -131,6 +131,18 @@ struct {
 	__type(value, struct syn_seen);
 } syn_seen SEC(".maps");
 
+/*
+ * An arrival's ACKED on its way into the HS event of the same segment (see flow_acked), per
+ * CPU: on the stack it would push tc egress's call chain past 512 bytes on 6.1. Written and
+ * consumed within one program run, so never seen by another packet.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_hs_acked);
+} hs_fold SEC(".maps");
+
 /* Room for one event being put together, per CPU (the XDP program's stack is full). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -354,10 +366,11 @@ struct flow_ev {
  * Every event about a flow (tracked, or a packet's own) goes out through this global
  * function: the verifier walks it once per program instead of once per path that emits one
  * (reserving, zeroing and filling an event was a fifth of tc egress's and XDP's
- * verification, start-up time).
+ * verification, start-up time). acked (NULL: none): an ACKED waiting to be folded into this
+ * HS event (the event's peer bytes, see struct mw_hs_acked); taken, it is cleared.
  * Pointer arguments of a global function may be NULL as far as the verifier knows: checked.
  */
-__noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
+__noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a, struct mw_hs_acked *acked)
 {
 	struct mw_event *e;
 
@@ -376,6 +389,10 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
 	e->aux2 = a->aux2;
 	e->mtu = a->mtu;
 	e->ifindex = a->ifindex;
+	if (acked && acked->acked) {
+		__builtin_memcpy(e->peer, acked, sizeof(*acked));
+		acked->acked = 0;
+	}
 	ev_send(e);
 	return 0;
 }
@@ -383,16 +400,18 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a)
 /*
  * steps: up to two MW_HS_* steps, 16 bits each (the first in the low half); more: two more.
  * seg: the segment's size if it is a new largest one received (0: not): the segment's first
- * HS event carries it (seq) instead of a SEG_MAX event of its own.
+ * HS event carries it (seq) instead of a SEG_MAX event of its own. acked: the same for the
+ * ACKED of the segment's ACK (acked->acked 0: none).
  */
 static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 steps, __u32 more,
 				     __u8 app, __u32 len, __u32 *seg)
 {
 	struct flow_ev a = { .type = MW_EV_HS, .dir = dir, .aux = steps, .mtu = more, .aux2 = app,
 			     .size = len, .seq = *seg };
+	__u32 zero = 0;
 
 	*seg = 0;
-	flow_emit(k, &a);
+	flow_emit(k, &a, bpf_map_lookup_elem(&hs_fold, &zero));
 }
 
 /*
@@ -582,21 +601,6 @@ __noinline int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw
 	return 0;
 }
 
-/* Returns seg_max if no handshake event carried it (the caller then sends SEG_MAX). */
-static __always_inline __u32 hs_parse(void *ctx, bool xdp, struct mw_flow_key *k,
-				      struct mw_flow_val *v, int dir, __u32 seq, __u32 poff,
-				      __u32 plen, __u32 seg_max)
-{
-	struct hs_seg g = { .dir = dir, .seq = seq, .poff = poff, .plen = plen,
-			    .seg_max = seg_max };
-
-	if (xdp)
-		hs_parse_xdp(ctx, k, v, &g);
-	else
-		hs_parse_tc(ctx, k, v, &g);
-	return g.seg_max;
-}
-
 /* A sequence range leaves again: a retransmission, or a send retried after a local drop. */
 static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir *d, __u32 seq,
 				       __u32 size, __u32 ifindex, __u8 df)
@@ -620,16 +624,27 @@ static __always_inline int flow_resend(struct mw_flow_key *k, struct mw_flow_dir
 	a.aux = d->resend_cnt;
 	a.aux2 = d->una;
 	a.mtu = d->snd_max - d->start_seq;
-	flow_emit(k, &a);
+	flow_emit(k, &a, NULL);
 	return 1;
+}
+
+static __always_inline void acked_emit(struct mw_flow_key *k, __u32 acked, __u32 sent,
+				       __u32 dsize, __u32 dseq)
+{
+	struct flow_ev a = { .type = MW_EV_ACKED, .size = acked, .aux = sent, .mtu = dsize,
+			     .seq = dseq };
+
+	flow_emit(k, &a, NULL);
 }
 
 /*
  * The peer's ACKs on a tracked flow: a store per ACK, an event only when it means something.
  * A re-sent range being acknowledged (RECOVERED) is what tells loss from a black hole; while
  * the handshake is in clear text, more of our bytes acknowledged (ACKED) is its progress.
+ * fold: the segment may make an HS event, which then carries ACKED (hs_fold) instead of an
+ * event of its own (the server's first flight acknowledges the ClientHello).
  */
-__noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack)
+__noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack, __u32 fold)
 {
 	struct mw_flow_dir *d;
 	__u32 acked, dsize = 0, dseq = 0;
@@ -657,7 +672,7 @@ __noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ac
 		if (!progress || recov) {
 			struct flow_ev a = { .type = MW_EV_DELIVERED, .size = dsize, .seq = dseq };
 
-			flow_emit(k, &a);
+			flow_emit(k, &a, NULL);
 			dsize = 0;
 		}
 	}
@@ -665,19 +680,25 @@ __noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ac
 		struct flow_ev a = { .type = MW_EV_RECOVERED, .seq = d->resend_seq,
 				     .size = d->resend_size, .aux = d->resend_cnt };
 
-		flow_emit(k, &a);
+		flow_emit(k, &a, NULL);
 		d->resend_cnt = 0;
 	}
 	if (!progress)
 		return 0;
 	d->acked = acked;
-	{
-		struct flow_ev a = { .type = MW_EV_ACKED, .size = acked,
-				     .aux = d->snd_max ? d->snd_max - d->start_seq : 0,
-				     .mtu = dsize, .seq = dseq };
+	if (fold) {
+		__u32 zero = 0;
+		struct mw_hs_acked *f = bpf_map_lookup_elem(&hs_fold, &zero);
 
-		flow_emit(k, &a);
+		if (f) {
+			f->acked = acked;
+			f->sent = d->snd_max ? d->snd_max - d->start_seq : 0;
+			f->dsize = dsize;
+			f->dseq = dseq;
+			return 0;
+		}
 	}
+	acked_emit(k, acked, d->snd_max ? d->snd_max - d->start_seq : 0, dsize, dseq);
 	return 0;
 }
 
@@ -704,8 +725,11 @@ static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, st
 				       int dir, __u32 seg_size, __u32 poff, __u32 plen,
 				       __u32 ifindex, struct mw_flow_key *k, struct mw_flow_val *v)
 {
+	/* Payload in clear text may make an HS event: it carries the ACKED of the same ACK. */
+	bool parse = targ_hs_parse && v->done != 3 && plen;
+
 	if (dir == MW_DIR_IN && th->ack)
-		flow_acked(k, v, bpf_ntohl(th->ack_seq));
+		flow_acked(k, v, bpf_ntohl(th->ack_seq), parse);
 	if (!plen)
 		return;
 	if (dir == MW_DIR_OUT) {
@@ -740,13 +764,34 @@ static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, st
 		if (dir == MW_DIR_IN)
 			seg_max = seg_size;
 	}
-	if (targ_hs_parse && v->done != 3)
-		seg_max = hs_parse(ctx, xdp, k, v, dir, bpf_ntohl(th->seq), poff, plen, seg_max);
-	if (seg_max) {
+	if (parse) {
+		struct hs_seg g = { .dir = dir, .seq = bpf_ntohl(th->seq), .poff = poff,
+				    .plen = plen, .seg_max = seg_max };
+
+		if (xdp)
+			hs_parse_xdp(ctx, k, v, &g);
+		else
+			hs_parse_tc(ctx, k, v, &g);
+		seg_max = g.seg_max;
+	}
+	/*
+	 * What no HS event carried goes out alone, in the order the core reads them. Both are
+	 * arrivals' only: tc egress's frame keeps no room for them (6.1's 512-byte stack).
+	 */
+	if (dir == MW_DIR_IN && parse) {
+		__u32 zero = 0;
+		struct mw_hs_acked *f = bpf_map_lookup_elem(&hs_fold, &zero);
+
+		if (f && f->acked) {
+			acked_emit(k, f->acked, f->sent, f->dsize, f->dseq);
+			f->acked = 0;
+		}
+	}
+	if (dir == MW_DIR_IN && seg_max) {
 		struct flow_ev a = { .type = MW_EV_SEG_MAX, .dir = dir, .size = seg_max,
 				     .aux = v->d[dir].mss };
 
-		flow_emit(k, &a);
+		flow_emit(k, &a, NULL);
 	}
 }
 
@@ -774,9 +819,9 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 }
 
 /*
- * tc egress of a local socket's segment: the socket's storage says whether its flow is
- * tracked and whether this segment can change anything (a new sequence range, no larger
- * than before, handshake over). Only when it can is the flow map looked up.
+ * tc egress of a local socket's segment that egress_sk_quiet could not settle from the
+ * socket's storage (a re-send, a larger segment, a handshake still in clear text): the flow
+ * map's entry does the rest, and the storage takes what the next segments are judged by.
  */
 static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt *p,
 					   struct tcphdr *th, __u32 size, __u32 poff, __u32 plen)
@@ -787,7 +832,6 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	struct mw_flow_val *v;
 	struct mw_flow_dir *d;
 	struct tcp_sock *tp;
-	__u32 seq, end;
 
 	/* Forwarded packets have no socket: the router needs no flow state. */
 	if (!sk)
@@ -796,14 +840,7 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
 	if (!c || !(c->flags & MW_SKC_TRACKED))
 		return;
-	seq = bpf_ntohl(th->seq);
-	end = seq + plen;
-	/* New bytes (not a re-send), no larger than before, handshake over: nothing to do. */
-	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
-	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
-		c->snd_max = end;
-		return;
-	}
+	/* egress_sk_quiet, before the call, found that this segment may change something. */
 	flow_key_pkt(&k, p, th, MW_DIR_OUT);
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v) {
@@ -864,7 +901,7 @@ static __always_inline int egress_sk_quiet(struct __sk_buff *skb, struct mw_pkt 
 struct tcp_seg {
 	struct tcphdr th;	/* the packet's TCP header (doff 0: none) */
 	__u32 size;		/* on-wire size (a GSO packet's segments') */
-	__u32 poff;		/* payload offset and length (egress_flow) */
+	__u32 poff;		/* payload offset and length (the handshake parser's) */
 	__u32 plen;
 };
 
@@ -922,7 +959,7 @@ __noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_se
 				fk.rport = bpf_ntohs(g->th.dest);
 				a.seq = bpf_ntohl(g->th.seq);
 			}
-			flow_emit(&fk, &a);
+			flow_emit(&fk, &a, NULL);
 		}
 	}
 	dc = bpf_map_lookup_elem(&dst_cache, &slot);
@@ -1156,7 +1193,7 @@ static __always_inline void ingress_tcp(void *ctx, bool xdp, struct mw_pkt *p,
 		__builtin_memcpy(fk.raddr, p->daddr, 16);
 		fk.lport = bpf_ntohs(g->th.source);
 		fk.rport = bpf_ntohs(g->th.dest);
-		flow_emit(&fk, &a);
+		flow_emit(&fk, &a, NULL);
 		return;
 	}
 	flow_seg(ctx, xdp, p, &g->th, MW_DIR_IN, g->size, g->poff, g->plen, ifindex);
@@ -1222,6 +1259,17 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		 */
 		if (th->syn && !th->ack)
 			return;
+		/*
+		 * Most arrivals (a settled flow's, a forwarded or untracked one's) need no flow
+		 * work: the port filter says so inline, before the header copy and the call.
+		 */
+		if (!th->syn) {
+			__u16 lport = bpf_ntohs(th->dest), rport = bpf_ntohs(th->source);
+
+			if (targ_attn ? !ports_maybe(&flow_attn, lport, rport) :
+					!ports_maybe(&flow_bloom, lport, rport))
+				return;
+		}
 		{
 			struct tcp_seg g = { .poff = l4 + l4hdr };
 

@@ -120,6 +120,18 @@ struct mw_flow {
 };
 
 /*
+ * An ACKED folded into the HS event of the same segment (the server's first flight also
+ * acknowledges the ClientHello): the HS event's peer bytes hold it, in host order, with the
+ * fields ACKED has (acked = size, sent = aux, dsize = mtu, dseq = seq). acked 0: none.
+ */
+struct mw_hs_acked {
+	__u32 acked;
+	__u32 sent;
+	__u32 dsize;
+	__u32 dseq;
+};
+
+/*
  * One event. Field use per type:
  *   DF_MAX / DF_OVER: flow.daddr = destination, size = on-wire size, mtu = known path MTU,
  *                     seq = TCP sequence number (TCP only)
@@ -142,7 +154,9 @@ struct mw_flow {
  *       MW_HS_* steps of one segment's records, 16 bits each, in order: aux low, aux high,
  *       mtu low, mtu high (0: no more). One step is aux = MW_HS_*, as in older recordings.
  *       seq (dir IN): the segment was also a new largest one received, of seq bytes on the
- *       wire: a SEG_MAX folded in, to be read before the steps (0: none; older recordings)
+ *       wire: a SEG_MAX folded in, to be read before the steps (0: none; older recordings);
+ *       peer (dir IN): the ACKED of the segment's ACK folded in, as struct mw_hs_acked, to
+ *       be read first of all (acked 0: none; older recordings)
  *   SEG_MAX: flow = local->remote, dir (IN since 2026-11; a recording may hold OUT ones),
  *     size = largest on-wire segment so far, aux = mss seen
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent

@@ -19,7 +19,8 @@
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
 # BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
 # BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths"
-# picks the parts (all by default): for iterating on one figure.
+# picks the parts (all by default), BENCH_MODES="xdp" runs only mtuwatch's XDP run (tc: only
+# its tc ingress run): for iterating on one figure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build}
@@ -238,8 +239,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
 for w in ${BENCH_WORKLOADS:-bulk rr fwd loss}; do
 	ok=0
 	for REP in $(seq 1 "$REPS"); do
-		run_hooks "$w" xdp || continue
-		run_hooks "$w" tc || continue
+		case " ${BENCH_MODES:-xdp tc} " in *" xdp "*) run_hooks "$w" xdp || continue ;; esac
+		case " ${BENCH_MODES:-xdp tc} " in *" tc "*) run_hooks "$w" tc || continue ;; esac
 		ok=1
 	done
 	[ $ok = 1 ] || continue

@@ -1650,14 +1650,33 @@ static void on_hs(struct mw_core *c, const struct mw_event *e, uint32_t step)
 	}
 }
 
+static void on_acked(struct mw_core *c, const struct mw_event *e);
+_Static_assert(sizeof(struct mw_hs_acked) == sizeof(((struct mw_event *)0)->peer),
+	       "a folded ACKED fills an event's peer bytes");
+
 /*
- * The steps of one segment's records, in order: aux low, aux high, mtu low, mtu high. seq:
- * the segment was also a new largest one received (a SEG_MAX the event carries), first.
+ * The steps of one segment's records, in order: aux low, aux high, mtu low, mtu high. peer:
+ * the segment's ACK also acknowledged more of ours (an ACKED the event carries), first of
+ * all; seq: the segment was also a new largest one received (a SEG_MAX it carries), next.
  */
 static void on_hs_steps(struct mw_core *c, const struct mw_event *e)
 {
 	const uint32_t packed[2] = { e->aux, e->mtu };
+	struct mw_hs_acked a;
 
+	/* The ACKED of the segment's ACK, folded in (peer; zero in older recordings): first. */
+	memcpy(&a, e->peer, sizeof(a));
+	if (a.acked) {
+		struct mw_event x = *e;
+
+		x.type = MW_EV_ACKED;
+		x.size = a.acked;
+		x.aux = a.sent;
+		x.mtu = a.dsize;
+		x.seq = a.dseq;
+		memset(x.peer, 0, sizeof(x.peer));
+		on_acked(c, &x);
+	}
 	if (e->seq)
 		seg_max(c, e, e->seq);
 

@@ -286,7 +286,15 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 
 	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.saddr, s, sizeof(s));
 	fmt_ip(e->flow.family ? e->flow.family : 4, e->flow.daddr, d, sizeof(d));
-	fmt_ip(e->family ? e->family : 4, e->peer, p, sizeof(p));
+	if (e->type == MW_EV_HS) {
+		/* peer: a folded ACKED (acked/sent/delivered size/its seq), not an address */
+		struct mw_hs_acked a;
+
+		memcpy(&a, e->peer, sizeof(a));
+		snprintf(p, sizeof(p), "%u/%u/%u/%u", a.acked, a.sent, a.dsize, a.dseq);
+	} else {
+		fmt_ip(e->family ? e->family : 4, e->peer, p, sizeof(p));
+	}
 	if (r->json) {
 		fprintf(r->out, "{\"ts_ns\":%llu,\"type\":\"%s\",\"netns\":%u,\"ifindex\":%u,"
 			"\"dir\":%u,\"size\":%u,\"mtu\":%u,\"aux\":%u,\"aux2\":%u,\"seq\":%u,"

@@ -714,6 +714,38 @@ static void test_folding(void)
 	e = ev_of(MW_EV_HS);
 	CHECK("hs-without-seg-max", e && e->seq == 0 && count_of(MW_EV_SEG_MAX) == 0, "%s: seq %u",
 	      e ? "fields" : "no HS", e ? e->seq : 0);
+
+	/*
+	 * The server's first flight acknowledges the ClientHello: one HS event carries the
+	 * ACKED (and the DELIVERED that ACKED carries) in its peer bytes, no ACKED of its own.
+	 */
+	struct mw_hs_acked a;
+
+	track(41041, 5000);
+	seg(41041, 5000, ch, 205);
+	seg_in(41041, 1, 5205, sh, 205);
+	e = ev_of(MW_EV_HS);
+	if (e)
+		memcpy(&a, e->peer, sizeof(a));
+	CHECK("hs-carries-acked", e && a.acked == 205 && a.sent == 205 && a.dsize == 245 &&
+	      a.dseq == 5205 && e->seq == 245 && count_of(MW_EV_ACKED) == 0 &&
+	      count_of(MW_EV_DELIVERED) == 0 && nev == 1, "%s: acked %u sent %u delivered %u "
+	      "at %u, %d events", e ? "fields" : "no HS", e ? a.acked : 0, e ? a.sent : 0,
+	      e ? a.dsize : 0, e ? a.dseq : 0, nev);
+	/* More of ours acknowledged by a segment that makes no HS event: ACKED goes alone. */
+	seg(41041, 5205, ch, 205);
+	seg_in(41041, 2000, 5410, mid, 100);
+	e = ev_of(MW_EV_ACKED);
+	CHECK("acked-alone-without-hs", e && e->size == 410 && count_of(MW_EV_HS) == 0,
+	      "%s: size %u, %d HS", e ? "fields" : "no ACKED", e ? e->size : 0,
+	      count_of(MW_EV_HS));
+	/* ... and nothing of it lingers for the next HS event (per-CPU hs_fold was taken). */
+	seg_in(41041, 206, 5410, sh, 205);
+	e = ev_of(MW_EV_HS);
+	if (e)
+		memcpy(&a, e->peer, sizeof(a));
+	CHECK("hs-fold-taken-once", e && a.acked == 0 && count_of(MW_EV_ACKED) == 0,
+	      "%s: acked %u", e ? "fields" : "no HS", e ? a.acked : 0);
 }
 
 /*

@@ -1044,7 +1044,8 @@ static void test_json(void)
 
 /*
  * What the kernel folds into one event reads as the separate events did: a proof of delivery
- * in ACKED (mtu, seq), a new largest segment received in HS (seq). Each case runs three
+ * in ACKED (mtu, seq), a new largest segment received in HS (seq), the ACKED of the same ACK
+ * in HS (peer). Each case runs three
  * ways: as separate events (older recordings), folded, and folded away (the control: the
  * proof or the size is then missing, so the check can fail).
  */
@@ -1108,6 +1109,36 @@ static void test_folded(void)
 		      "seg-max-in-hs-control", f && f->max_seg_rcvd == (way < 2 ? 1448u : 0u),
 		      "%s: %s %u", how[way], f ? "max_seg_rcvd" : "no stall",
 		      f ? f->max_seg_rcvd : 0);
+		core_free(c);
+	}
+	/* The ACKED of the server's first flight, in that flight's HS event (peer bytes). */
+	for (int way = 0; way < 3; way++) {
+		struct mw_core *c = mk(false);
+		struct mw_event h = ev(MW_EV_HS, SEC + 1);
+		struct mw_hs_acked a = { .acked = 327, .sent = 900 };
+		const struct mw_finding *f;
+
+		established(c, SEC, 8960);
+		hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+		if (way == 0) {
+			struct mw_event m = ev(MW_EV_ACKED, SEC + 1);
+
+			m.size = a.acked;
+			m.aux = a.sent;
+			core_feed(c, &m);
+		}
+		h.dir = MW_DIR_IN;
+		h.aux = MW_HS_TLS_SERVER_HELLO;
+		h.aux2 = MW_APP_TLS;
+		if (way == 1)
+			memcpy(h.peer, &a, sizeof(a));
+		core_feed(c, &h);
+		tick(c, 10 * SEC);
+		f = find(MW_V_STALLED_TLS);
+		CHECK(way == 0 ? "acked-in-hs-separate" : way == 1 ? "acked-in-hs-folded" :
+		      "acked-in-hs-control", f && f->bytes_acked == (way < 2 ? 327u : 0u) &&
+		      f->bytes_sent == (way < 2 ? 900u : 0u), "%s: %s acked %u sent %u", how[way],
+		      f ? "stall" : "no stall", f ? f->bytes_acked : 0, f ? f->bytes_sent : 0);
 		core_free(c);
 	}
 }
