@@ -807,8 +807,8 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	struct mw_flow_val *v;
 
 	flow_key_pkt(&k, p, th, dir);
-	if (dir == MW_DIR_IN && targ_attn ? !ports_maybe(&flow_attn, k.lport, k.rport) :
-					    !ports_maybe(&flow_bloom, k.lport, k.rport))
+	/* Arrivals passed their port filter (flow_attn or flow_bloom) in ingress_main already. */
+	if (dir == MW_DIR_OUT && !ports_maybe(&flow_bloom, k.lport, k.rport))
 		return;
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v)
