@@ -162,7 +162,8 @@ struct mw_hs_acked {
  *   ACKED: flow = local->remote, size = bytes of ours the peer acknowledged, aux = bytes sent
  *          (both counted from the first payload byte; only until the handshake is over);
  *          mtu / seq: the same ACK proved a new largest DF segment of mtu bytes ending at seq,
- *          a DELIVERED folded in, to be read first (mtu 0: none; older recordings)
+ *          a DELIVERED folded in, to be read first (mtu 0: none; older recordings). When the
+ *          ACK's segment makes an HS event, that event carries the ACKED instead (HS peer)
  *   RECOVERED: flow = local->remote, seq = the re-sent sequence number now acknowledged,
  *              size = its on-wire size, aux = times it had been re-sent
  *   DELIVERED: flow = local->remote, size = on-wire size of the segment now acknowledged,
