@@ -184,8 +184,11 @@ run_hooks() {
 	mwpid=$!
 	PIDS+=("$mwpid")
 	if ! wait_links "$mwpid" $((4 + 2 * nif)); then
-		echo "bench: mtuwatch did not attach on $node ($w, $mode)" >&2
-		kill "$mwpid" 2>/dev/null
+		echo "bench: mtuwatch did not attach on $node ($w, $mode): $(tail -n 2 "$TMP/mw.$w.$mode.log" | tr '\n' ' ')" >&2
+		# The null programs go too: in mode tc they hold the XDP hook, and every later run
+		# would find it busy.
+		kill "$mwpid" "$npid" 2>/dev/null
+		wait "$mwpid" "$npid" 2>/dev/null
 		return 1
 	fi
 	local ids
