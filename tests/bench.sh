@@ -160,7 +160,10 @@ run_hooks() {
 		nargs+=("ingress:$i")
 	done
 	nargs+=(tp)
-	# The null programs first: mtuwatch's TCX links come after them on the same hook.
+	# The null programs first: mtuwatch's TCX links come after them on the same hook. Their
+	# output file is the last repetition's until the new process opens it: a stale "ready"
+	# let mtuwatch load before the null XDP program held the hook, then find it taken.
+	rm -f "$TMP/null.$w.$mode"
 	ip netns exec "$(lab_ns "$node")" "$NULLLOAD" "$NULLOBJ" "${nargs[@]}" \
 		>"$TMP/null.$w.$mode" 2>"$TMP/null.err" &
 	npid=$!
@@ -184,7 +187,8 @@ run_hooks() {
 	mwpid=$!
 	PIDS+=("$mwpid")
 	if ! wait_links "$mwpid" $((4 + 2 * nif)); then
-		echo "bench: mtuwatch did not attach on $node ($w, $mode): $(tail -n 2 "$TMP/mw.$w.$mode.log" | tr '\n' ' ')" >&2
+		echo "bench: mtuwatch did not attach on $node ($w, $mode); it said:" >&2
+		sed 's/^/    /' "$TMP/mw.$w.$mode.log" >&2
 		# The null programs go too: in mode tc they hold the XDP hook, and every later run
 		# would find it busy.
 		kill "$mwpid" "$npid" 2>/dev/null

@@ -175,7 +175,9 @@ static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *nam
 /*
  * Test hook: MW_TEST_REFUSE=prog,prog makes the load fail as a kernel that refuses those
  * programs would, so that the fallbacks and their messages are tested on any kernel. The
- * entry "tcx" makes TCX attach fail as it does before 6.6, forcing clsact filters.
+ * entry "tcx" makes TCX attach fail as it does before 6.6, forcing clsact filters; the entry
+ * "xdp-taken" makes XDP attach find its hook taken, as when another program takes it between
+ * mtuwatch's load and its attach.
  */
 static bool test_refused(const char *n)
 {
@@ -719,7 +721,8 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 0);
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	int fd = bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo);
+	bool taken = test_refused("xdp-taken");
+	int fd = taken ? -1 : bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo), err;
 
 	if (fd >= 0) {
 		/* Without a mode flag the kernel picks one: ask which (lo gets generic). */
@@ -730,15 +733,32 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 			XDP_ATTACHED_HW ? "offload" : "unknown", true);
 		return 0;
 	}
+	if (taken)
+		errno = EBUSY;
 	pr_debug("native XDP on %s failed (%s), trying generic mode\n", i->name, strerror(errno));
 	lo.flags = XDP_FLAGS_SKB_MODE;
-	fd = bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo);
+	fd = taken ? -1 : bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo);
 	if (fd >= 0) {
 		s->link_fds[s->nlink_fds++] = fd;
 		att_add(s, "mw_xdp_ingress", i->name, "generic", true);
 		return 0;
 	}
+	err = taken ? EBUSY : errno;
 	att_add(s, "mw_xdp_ingress", i->name, "none", false);
+	/*
+	 * tc ingress is loaded only when a hook was taken at start-up (load_all): a hook taken
+	 * since (between the load and this attach, or on an interface that came later) finds
+	 * it missing. Say so, rather than fail its attach with a bad descriptor.
+	 */
+	if (bpf_program__fd(s->skel->progs.mw_tc_ingress) < 0) {
+		att_add(s, "mw_tc_ingress", i->name, "none", false);
+		pr_warn("Failed to attach XDP on %s: %s%s -- arriving Packet Too Big is seen there only "
+			"when dropped; restart mtuwatch to watch its arrivals at tc ingress instead\n",
+			i->name, strerror(err), err == EBUSY || err == EEXIST ?
+			" (another XDP program took the interface after mtuwatch started)" : "");
+		return -err;
+	}
+	errno = err;
 	/* tc ingress sees the same arrivals, a little later and after GRO. */
 	pr_debug("XDP on %s failed (%s), using tc ingress\n", i->name, strerror(errno));
 	if (errno == EBUSY || errno == EEXIST)

@@ -141,6 +141,16 @@ rc=$?
 LAST_OUT=$TMP/notc
 check "refused-tc-egress-exit-1-names-it" test "$rc" = 1 -a "$(wc -l <"$TMP/notc")" = 1 -a -n "$(grep 'Failed to load mw_tc_egress' "$TMP/notc")"
 
+# XDP's hook taken after start-up (free when mtuwatch loaded, so tc ingress was not loaded;
+# MW_TEST_REFUSE=xdp-taken makes the attach find it taken): one line saying what is lost and
+# what to do, no failed tc attach on a bad descriptor, and the rest runs on
+MW_TEST_REFUSE=xdp-taken ip netns exec "$(lab_ns cli)" "$MW" -i c0 --duration 1 >"$TMP/taken" 2>&1
+rc=$?
+LAST_OUT=$TMP/taken
+check "xdp-taken-after-load-runs-on" test "$rc" = 0
+check "xdp-taken-after-load-says-restart" has "$TMP/taken" 'Failed to attach XDP on c0: Device or resource busy (another XDP program took the interface after mtuwatch started) -- .*restart mtuwatch'
+check "xdp-taken-after-load-no-bad-fd" hasnt "$TMP/taken" 'Bad file descriptor'
+
 # an interface that disappears mid-run: said once, the rest keeps working
 ip netns exec "$(lab_ns cli)" ip link add mwtmp0 type veth peer name mwtmp1
 ip netns exec "$(lab_ns cli)" ip link set mwtmp0 up
