@@ -400,8 +400,8 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a, struct mw_hs_
 /*
  * steps: up to two MW_HS_* steps, 16 bits each (the first in the low half); more: two more.
  * seg: the segment's size if it is a new largest one received (0: not): the segment's first
- * HS event carries it (seq) instead of a SEG_MAX event of its own. acked: the same for the
- * ACKED of the segment's ACK (acked->acked 0: none).
+ * HS event carries it (seq) instead of a SEG_MAX event of its own. The same goes for the
+ * ACKED of the segment's ACK, which flow_acked left in hs_fold (flow_emit takes it).
  */
 static __always_inline void hs_event(struct mw_flow_key *k, int dir, __u32 steps, __u32 more,
 				     __u8 app, __u32 len, __u32 *seg)
