@@ -819,28 +819,20 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 }
 
 /*
- * tc egress of a local socket's segment that egress_sk_quiet could not settle from the
- * socket's storage (a re-send, a larger segment, a handshake still in clear text): the flow
- * map's entry does the rest, and the storage takes what the next segments are judged by.
+ * tc egress of a local socket's segment that egress_sk_busy could not settle from the
+ * socket's storage c (a re-send, a larger segment, a handshake still in clear text): the
+ * flow map's entry does the rest, and the storage takes what the next segments are judged by.
  */
 static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt *p,
-					   struct tcphdr *th, __u32 size, __u32 poff, __u32 plen)
+					   struct tcphdr *th, __u32 size, __u32 poff, __u32 plen,
+					   struct mw_sk_cache *c)
 {
-	struct bpf_sock *sk = skb->sk;
 	struct mw_flow_key k = {};
-	struct mw_sk_cache *c;
+	struct bpf_sock *sk;
 	struct mw_flow_val *v;
 	struct mw_flow_dir *d;
 	struct tcp_sock *tp;
 
-	/* Forwarded packets have no socket: the router needs no flow state. */
-	if (!sk)
-		return;
-	/* The storage lookup checks for a full socket itself: no bpf_sk_fullsock call. */
-	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
-	if (!c || !(c->flags & MW_SKC_TRACKED))
-		return;
-	/* egress_sk_quiet, before the call, found that this segment may change something. */
 	flow_key_pkt(&k, p, th, MW_DIR_OUT);
 	v = bpf_map_lookup_elem(&flows, &k);
 	if (!v) {
@@ -854,7 +846,8 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 	 * Ingress skipped the ACKs of the flow while it was settled: the socket knows the
 	 * peer's highest ACK (RESEND reports it; a re-send at it is a stuck segment).
 	 */
-	tp = bpf_skc_to_tcp_sock(sk);
+	sk = skb->sk;
+	tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
 	if (tp) {
 		__u32 una = tp->snd_una;
 
@@ -869,29 +862,32 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 }
 
 /*
- * tc egress's fast path, inline (a bulk flow's every segment): 1 when the segment needs no
+ * tc egress's fast path, inline (a bulk flow's every segment): NULL when the segment needs no
  * flow work (no socket: forwarded; an untracked socket; a settled flow's new bytes, no larger
- * than before: its storage takes the new end), 0 when egress_flow must look.
+ * than before: its storage takes the new end), else the socket's storage, for egress_flow.
  */
-static __always_inline int egress_sk_quiet(struct __sk_buff *skb, struct mw_pkt *p,
-					   struct tcphdr *th, __u32 size, __u32 plen)
+static __always_inline struct mw_sk_cache *egress_sk_busy(struct __sk_buff *skb,
+							  struct mw_pkt *p, struct tcphdr *th,
+							  __u32 size, __u32 plen)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct mw_sk_cache *c;
 	__u32 end;
 
+	/* Forwarded packets have no socket: the router needs no flow state. */
 	if (!sk)
-		return 1;
+		return NULL;
+	/* The storage lookup checks for a full socket itself: no bpf_sk_fullsock call. */
 	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
 	if (!c || !(c->flags & MW_SKC_TRACKED))
-		return 1;
+		return NULL;
 	end = bpf_ntohl(th->seq) + plen;
 	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
 	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
 		c->snd_max = end;
-		return 1;
+		return NULL;
 	}
-	return 0;
+	return c;
 }
 
 /*
@@ -975,15 +971,18 @@ __noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_se
 
 /*
  * The flow part of tc egress, a global function for the same reason: it was most of tc
- * egress's verification, walked once per way the parse before it can end.
+ * egress's verification, walked once per way the parse before it can end. c: the socket's
+ * storage egress_sk_busy found (with targ_sk_cache; NULL without).
  */
-__noinline int egress_flow(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g)
+__noinline int egress_flow(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			   struct mw_sk_cache *c)
 {
 	if (!skb || !p || !g)
 		return 0;
-	if (targ_sk_cache)
-		egress_flow_sk(skb, p, &g->th, g->size, g->poff, g->plen);
-	else
+	if (targ_sk_cache) {
+		if (c)
+			egress_flow_sk(skb, p, &g->th, g->size, g->poff, g->plen, c);
+	} else
 		flow_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen,
 			 skb->ifindex);
 	return 0;
@@ -1044,8 +1043,14 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
 		g.poff = p.l4_off + l4hdr;
 		g.plen = p.l3_len - p.l3_hdr - l4hdr;
-		if (!targ_sk_cache || !egress_sk_quiet(skb, &p, th, size, g.plen))
-			egress_flow(skb, &p, &g);
+		if (!targ_sk_cache) {
+			egress_flow(skb, &p, &g, NULL);
+		} else {
+			struct mw_sk_cache *c = egress_sk_busy(skb, &p, th, size, g.plen);
+
+			if (c)
+				egress_flow(skb, &p, &g, c);
+		}
 	}
 	return TC_ACT_UNSPEC;
 }
