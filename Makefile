@@ -61,7 +61,7 @@ $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/mtuwatch.bpf.o: bpf/mtuwatch.bpf.c bpf/parse.h headers/mtuwatch.h $(OUT)/vmlinux.h
+$(OUT)/mtuwatch.bpf.o: bpf/mtuwatch.bpf.c bpf/parse.h bpf/kernel.h headers/mtuwatch.h $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUT)/mtuwatch.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(OUT)/mtuwatch.tmp.bpf.o
@@ -71,7 +71,7 @@ $(OUT)/mtuwatch.skel.h: $(OUT)/mtuwatch.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name mtuwatch_bpf > $@
 
 # mtuwatch probe: its own small object, so that it loads without the watcher's programs.
-$(OUT)/probe.bpf.o: bpf/probe.bpf.c bpf/parse.h user/probe.h $(OUT)/vmlinux.h
+$(OUT)/probe.bpf.o: bpf/probe.bpf.c bpf/parse.h bpf/kernel.h user/probe.h $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -Iuser -c $< -o $(OUT)/probe.tmp.bpf.o
 	$(Q)$(BPFTOOL) gen object $@ $(OUT)/probe.tmp.bpf.o

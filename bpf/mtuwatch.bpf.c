@@ -6,7 +6,7 @@
  * Hot path rule: a packet that does not matter costs a parse and at most one map lookup.
  * Events go to the ring buffer only when something changes for a destination or flow.
  */
-#include "vmlinux.h"
+#include "kernel.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
@@ -703,7 +703,7 @@ __noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ac
 }
 
 static __always_inline void flow_key_pkt(struct mw_flow_key *k, struct mw_pkt *p,
-					 struct tcphdr *th, int dir)
+					 struct mw_tcp *th, int dir)
 {
 	k->netns = targ_self_netns;
 	k->family = p->family;
@@ -721,7 +721,7 @@ static __always_inline void flow_key_pkt(struct mw_flow_key *k, struct mw_pkt *p
 }
 
 /* A segment of a tracked flow: new largest segment, re-sends, ACKs, handshake bytes. */
-static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
+static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, struct mw_tcp *th,
 				       int dir, __u32 seg_size, __u32 poff, __u32 plen,
 				       __u32 ifindex, struct mw_flow_key *k, struct mw_flow_val *v)
 {
@@ -800,7 +800,7 @@ static __always_inline void flow_seg_v(void *ctx, bool xdp, struct mw_pkt *p, st
  * the map (inet_sock_set_state adds them); the port filters spare every other packet the
  * hash lookup: forwarded ones and older flows, and the arrivals of settled flows.
  */
-static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct tcphdr *th,
+static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, struct mw_tcp *th,
 				     int dir, __u32 seg_size, __u32 poff, __u32 plen, __u32 ifindex)
 {
 	struct mw_flow_key k = {};
@@ -824,7 +824,7 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
  * flow map's entry does the rest, and the storage takes what the next segments are judged by.
  */
 static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt *p,
-					   struct tcphdr *th, __u32 size, __u32 poff, __u32 plen,
+					   struct mw_tcp *th, __u32 size, __u32 poff, __u32 plen,
 					   struct mw_sk_cache *c)
 {
 	struct mw_flow_key k = {};
@@ -867,7 +867,7 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
  * than before: its storage takes the new end), else the socket's storage, for egress_flow.
  */
 static __always_inline struct mw_sk_cache *egress_sk_busy(struct __sk_buff *skb,
-							  struct mw_pkt *p, struct tcphdr *th,
+							  struct mw_pkt *p, struct mw_tcp *th,
 							  __u32 size, __u32 plen)
 {
 	struct bpf_sock *sk = skb->sk;
@@ -895,7 +895,7 @@ static __always_inline struct mw_sk_cache *egress_sk_busy(struct __sk_buff *skb,
  * packet pointer crosses into a global function).
  */
 struct tcp_seg {
-	struct tcphdr th;	/* the packet's TCP header (doff 0: none) */
+	struct mw_tcp th;	/* the packet's TCP header (doff 0: none) */
 	__u32 size;		/* on-wire size (a GSO packet's segments') */
 	__u32 poff;		/* payload offset and length (the handshake parser's) */
 	__u32 plen;
@@ -996,7 +996,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 	void *data_end = (void *)(long)skb->data_end;
 	struct tcp_seg g = {};
 	struct mw_pkt p = {};
-	struct tcphdr *th = NULL;
+	struct mw_tcp *th = NULL;
 	struct mw_dst_cache *dc;
 	__u32 size, l4hdr = 0, slot, epoch;
 	/* The destination as words, read in place (daddr is 4-byte aligned in mw_pkt). */
@@ -1077,7 +1077,7 @@ int mw_tc_egress_l3(struct __sk_buff *skb)
 __noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
 {
 	void *data, *data_end;
-	struct tcphdr *th;
+	struct mw_tcp *th;
 
 	if (!ctx)
 		return 0;
@@ -1092,7 +1092,7 @@ __noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
 __noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
 {
 	void *data, *data_end;
-	struct tcphdr *th;
+	struct mw_tcp *th;
 
 	if (!skb)
 		return 0;
@@ -1140,7 +1140,7 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
 	__u32 l4;
 
 	if (family == 4) {
-		struct iphdr *ip = data + off;
+		struct mw_ip4 *ip = data + off;
 
 		if ((void *)(ip + 1) > data_end)
 			return -1;
@@ -1150,7 +1150,7 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
 		e->size = bpf_ntohs(ip->tot_len);
 		l4 = off + ip->ihl * 4;
 	} else {
-		struct ipv6hdr *ip6 = data + off;
+		struct mw_ip6 *ip6 = data + off;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
@@ -1249,7 +1249,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 	l4 = p.l4_off & 0x1fff;
 
 	if (p.proto == IPPROTO_TCP) {
-		struct tcphdr *th = data + l4;
+		struct mw_tcp *th = data + l4;
 		__u32 l4hdr;
 
 		if ((void *)(th + 1) > data_end)
@@ -1299,26 +1299,26 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		return;
 	__builtin_memset(tmp, 0, sizeof(*tmp));
 	if (p.proto == IPPROTO_ICMP && p.family == 4) {
-		struct icmphdr *ic = data + l4;
+		struct mw_icmp4 *ic = data + l4;
 
 		if ((void *)(ic + 1) > data_end)
 			return;
 		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
-		tmp->mtu = bpf_ntohs(ic->un.frag.mtu);
+		tmp->mtu = bpf_ntohs(ic->mtu);
 		tmp->family = 4;
 		__builtin_memcpy(tmp->peer, p.saddr, 4);
 		ptb_inner(data, data_end, l4 + sizeof(*ic), 4, tmp);
 	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
-		struct icmp6hdr *ic = data + l4;
+		struct mw_icmp6 *ic = data + l4;
 
 		if ((void *)(ic + 1) > data_end)
 			return;
 		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
 			return;
 		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
-		tmp->mtu = bpf_ntohl(ic->icmp6_dataun.un_data32[0]);
+		tmp->mtu = bpf_ntohl(ic->icmp6_mtu);
 		tmp->family = 6;
 		__builtin_memcpy(tmp->peer, p.saddr, 16);
 		ptb_inner(data, data_end, l4 + sizeof(*ic), 6, tmp);
@@ -1622,7 +1622,6 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 					 bool btf)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)sk;
 	struct skb_shared_info *shinfo;
 	struct mw_event *e;
 	__u32 netns, payload, segs = 0, gso = 0, hdr;
@@ -1670,8 +1669,9 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	e->netns = netns;
 	e->family = e->flow.family;
 	e->size = payload + hdr;
-	e->mtu = BPF_CORE_READ(icsk, icsk_pmtu_cookie);
-	e->aux = BPF_CORE_READ(icsk, icsk_retransmits);
+	/* Through tcp_sock, not a cast to inet_connection_sock: one type less to relocate. */
+	e->mtu = BPF_CORE_READ(tp, inet_conn.icsk_pmtu_cookie);
+	e->aux = BPF_CORE_READ(tp, inet_conn.icsk_retransmits);
 	e->aux2 = BPF_CORE_READ(tp, snd_una);
 	bpf_probe_read_kernel(&e->seq, sizeof(e->seq), (void *)skb->cb);
 	dst = BPF_CORE_READ(sk, sk_dst_cache);

@@ -25,6 +25,79 @@
 #define TCPOPT_EOL	0
 #define TCPOPT_NOP	1
 
+/*
+ * Wire formats, declared here instead of taken from vmlinux.h: vmlinux.h marks every struct
+ * for CO-RE relocation, and libbpf relocates each such type by walking the kernel's whole BTF
+ * (~150k types, about a millisecond each at start-up) for offsets that no kernel can move.
+ * Little-endian bit fields, as the kernel declares them on x86 and arm64.
+ */
+struct mw_eth {
+	__u8 h_dest[6];
+	__u8 h_source[6];
+	__be16 h_proto;
+};
+
+struct mw_vlan {
+	__be16 h_vlan_TCI;
+	__be16 h_vlan_encapsulated_proto;
+};
+
+struct mw_ip4 {
+	__u8 ihl:4, version:4;
+	__u8 tos;
+	__be16 tot_len;
+	__be16 id;
+	__be16 frag_off;
+	__u8 ttl;
+	__u8 protocol;
+	__u16 check;
+	__be32 saddr;
+	__be32 daddr;
+};
+
+struct mw_ip6 {
+	__u8 priority:4, version:4;
+	__u8 flow_lbl[3];
+	__be16 payload_len;
+	__u8 nexthdr;
+	__u8 hop_limit;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct mw_tcp {
+	__be16 source;
+	__be16 dest;
+	__be32 seq;
+	__be32 ack_seq;
+	__u16 res1:4, doff:4, fin:1, syn:1, rst:1, psh:1, ack:1, urg:1, ece:1, cwr:1;
+	__be16 window;
+	__u16 check;
+	__be16 urg_ptr;
+};
+
+/* ICMP destination unreachable / fragmentation needed (RFC 1191): the next hop's MTU. */
+struct mw_icmp4 {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__be16 unused;
+	__be16 mtu;
+};
+
+/* ICMPv6 Packet Too Big (RFC 4443 3.2). */
+struct mw_icmp6 {
+	__u8 icmp6_type;
+	__u8 icmp6_code;
+	__u16 icmp6_cksum;
+	__be32 icmp6_mtu;
+};
+
+_Static_assert(sizeof(struct mw_eth) == 14 && sizeof(struct mw_vlan) == 4, "wire format");
+_Static_assert(sizeof(struct mw_ip4) == 20 && sizeof(struct mw_ip6) == 40, "wire format");
+_Static_assert(sizeof(struct mw_tcp) == 20 && sizeof(struct mw_icmp4) == 8 &&
+	       sizeof(struct mw_icmp6) == 8, "wire format");
+
 /* What a packet's headers say; filled by mw_parse(). */
 struct mw_pkt {
 	__u8 saddr[16];
@@ -45,7 +118,7 @@ struct mw_pkt {
  */
 static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p, bool l3)
 {
-	struct ethhdr *eth = data;
+	struct mw_eth *eth = data;
 	__u32 off = sizeof(*eth);
 	__u16 proto;
 
@@ -65,7 +138,7 @@ static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p
 
 	for (int i = 0; i < 2; i++) {
 		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-			struct vlan_hdr *vh = data + off;
+			struct mw_vlan *vh = data + off;
 
 			if ((void *)(vh + 1) > data_end)
 				return -1;
@@ -76,7 +149,7 @@ static __always_inline int mw_parse(void *data, void *data_end, struct mw_pkt *p
 l3:
 	p->l3_off = off;
 	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *ip = data + off;
+		struct mw_ip4 *ip = data + off;
 		__u32 ihl;
 
 		if ((void *)(ip + 1) > data_end)
@@ -96,7 +169,7 @@ l3:
 		return 0;
 	}
 	if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = data + off;
+		struct mw_ip6 *ip6 = data + off;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
@@ -139,7 +212,7 @@ l3:
  * ingress programs' load time); a masked offset lets it prune. Four readable bytes are asked
  * at each option: any option before an MSS option that fits leaves at least that many.
  */
-static __always_inline __u16 mw_tcp_mss(void *data, void *data_end, struct tcphdr *th)
+static __always_inline __u16 mw_tcp_mss(void *data, void *data_end, struct mw_tcp *th)
 {
 	__u8 *base = (__u8 *)(th + 1);
 	__u64 optlen = th->doff * 4, off = 0;

@@ -9,7 +9,7 @@
  * Everything is off until user space writes the far host into cfg; any other packet costs a
  * parse and one array lookup.
  */
-#include "vmlinux.h"
+#include "kernel.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_core_read.h>
@@ -73,7 +73,7 @@ static __always_inline __u32 ptb_mtu(const __u8 *icmp, const __u8 *end, __u8 fam
 				     const struct mw_probe_cfg *c)
 {
 	if (family == 4) {
-		const struct iphdr *in = (const void *)(icmp + 8);
+		const struct mw_ip4 *in = (const void *)(icmp + 8);
 
 		if ((void *)(in + 1) > (void *)end)
 			return 0;
@@ -84,7 +84,7 @@ static __always_inline __u32 ptb_mtu(const __u8 *icmp, const __u8 *end, __u8 fam
 		return ((__u32)icmp[6] << 8) | icmp[7];
 	}
 	{
-		const struct ipv6hdr *in = (const void *)(icmp + 8);
+		const struct mw_ip6 *in = (const void *)(icmp + 8);
 
 		if ((void *)(in + 1) > (void *)end)
 			return 0;
@@ -96,7 +96,7 @@ static __always_inline __u32 ptb_mtu(const __u8 *icmp, const __u8 *end, __u8 fam
 	}
 }
 
-static __always_inline bool seg_ours(const struct tcphdr *th, const struct mw_probe_cfg *c)
+static __always_inline bool seg_ours(const struct mw_tcp *th, const struct mw_probe_cfg *c)
 {
 	return th->source == c->rport && (!c->lport || th->dest == c->lport);
 }
@@ -121,7 +121,7 @@ static __always_inline void observe(void *data, void *end, const struct mw_pkt *
 		return;
 	}
 	if (p->proto == IPPROTO_TCP_ && c->rport && addr_eq(p->saddr, c->addr, p->family)) {
-		struct tcphdr *th = data + (p->l4_off & 0xff);
+		struct mw_tcp *th = data + (p->l4_off & 0xff);
 
 		if ((void *)(th + 1) > end || !seg_ours(th, c))
 			return;
@@ -157,7 +157,7 @@ int mw_probe_tc(struct __sk_buff *skb)
 	len = p.l3_len;
 	/* GRO may have merged wire segments: the size that crossed the path is gso_size. */
 	if (p.proto == IPPROTO_TCP_ && skb->gso_segs > 1 && skb->gso_size) {
-		struct tcphdr *th = data + (p.l4_off & 0xff);
+		struct mw_tcp *th = data + (p.l4_off & 0xff);
 
 		if ((void *)(th + 1) <= end)
 			len = skb->gso_size + p.l3_hdr + th->doff * 4;
@@ -173,7 +173,7 @@ int mw_probe_xdp(struct xdp_md *ctx)
 	struct mw_probe_cfg *c = cfg_get();
 	struct mw_probe_stats *s;
 	struct mw_probe_seg *e;
-	struct tcphdr *th;
+	struct mw_tcp *th;
 	struct mw_pkt p;
 	__u32 qlen;
 	bool drop;
