@@ -47,6 +47,9 @@ const volatile __u32 targ_attn = 0;
 /* Bumped by user space whenever it writes a path MTU into dsts: invalidates dst_cache. */
 __u32 dst_epoch = 0;
 
+/* The watched namespace's struct net, learnt by the tracepoints (see net_wanted); 0: not yet. */
+__u64 self_net = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, MW_RB_BYTES);
@@ -287,6 +290,32 @@ static __always_inline void ev_send(struct mw_event *e)
 static __always_inline bool netns_wanted(__u32 ns)
 {
 	return !targ_netns || ns == targ_netns;
+}
+
+/*
+ * Whether the events of the namespace whose struct net is `net` are wanted, and its number.
+ * The first time the watched namespace's number is read here, its struct net's address is
+ * kept: from then on a comparison answers for every event, ours or another namespace's,
+ * without reading the struct net (a cache line of its own, cold for a re-send or a drop in
+ * another namespace). Sound: mtuwatch lives in that namespace, which therefore outlives it, so
+ * no other namespace can have that address meanwhile. `btf`: net is a typed pointer.
+ */
+static __always_inline bool net_wanted(const struct net *net, bool btf, __u32 *netns)
+{
+	__u64 self = self_net;
+
+	if (self) {
+		if ((__u64)net == self) {
+			*netns = targ_self_netns;
+			return true;
+		}
+		if (targ_netns == targ_self_netns)
+			return false;
+	}
+	*netns = btf ? net->ns.inum : BPF_CORE_READ(net, ns.inum);
+	if (!self && *netns == targ_self_netns)
+		self_net = (__u64)net;
+	return netns_wanted(*netns);
 }
 
 /*
@@ -1377,10 +1406,6 @@ int mw_tc_ingress_l3(struct __sk_buff *skb)
 
 /* ---- tracepoints ---------------------------------------------------------------------- */
 
-static __always_inline __u32 sk_netns(const struct sock *sk)
-{
-	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-}
 
 static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 {
@@ -1565,12 +1590,12 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
 		return 0;
 	dev = btf ? skb->dev : BPF_CORE_READ(skb, dev);
-	if (dev)
-		netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	else
-		netns = sk_netns(BPF_CORE_READ(skb, sk));
-	if (!netns_wanted(netns))
+	if (dev) {
+		if (!net_wanted(btf ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net), btf, &netns))
+			return 0;
+	} else if (!net_wanted(BPF_CORE_READ(skb, sk, __sk_common.skc_net.net), false, &netns)) {
 		return 0;
+	}
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG)) {
 		too_big(skb, netns, 0);
@@ -1628,21 +1653,22 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	struct dst_entry *dst;
 
 	if (btf && targ_sk_cache) {
-		struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0, 0);
+		struct mw_sk_cache *c;
 
+		/* Another namespace's re-send costs a comparison (see net_wanted), no lookup. */
+		if (!net_wanted(sk->__sk_common.skc_net.net, true, &netns))
+			return 0;
 		/*
 		 * tc egress reports the re-sends of the flows it tracks, with the size on the
 		 * wire: not twice. (A flow the LRU evicted stays marked until its next segment
 		 * leaves: under that many flows, some re-sends go unreported.)
 		 */
+		c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0, 0);
 		if (c && (c->flags & MW_SKC_TRACKED))
 			return 0;
-		netns = sk->__sk_common.skc_net.net->ns.inum;
-	} else {
-		netns = sk_netns(sk);
-	}
-	if (!netns_wanted(netns))
+	} else if (!net_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net), false, &netns)) {
 		return 0;
+	}
 	shinfo = (struct skb_shared_info *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, end));
 	bpf_probe_read_kernel(&segs, sizeof(__u16), &shinfo->gso_segs);
 	bpf_probe_read_kernel(&gso, sizeof(__u16), &shinfo->gso_size);
@@ -1707,14 +1733,23 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	/*
+	 * A listener's edges are no flow's. The first one in our namespace teaches net_wanted
+	 * its struct net: user space opens and closes a listener right after attaching, for a
+	 * host (a router) whose own TCP traffic may never say it.
+	 */
+	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN) {
+		if (newstate == TCP_LISTEN && !self_net)
+			net_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net), false, &netns);
+		return 0;
+	}
+	/*
 	 * Only the edges of a flow's life that the core reads are events: established, closing,
 	 * closed (SYN_SENT, with no local port yet, was one that nothing read).
 	 */
 	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE && newstate != TCP_FIN_WAIT1 &&
 	    newstate != TCP_CLOSE_WAIT)
 		return 0;
-	netns = sk_netns(sk);
-	if (!netns_wanted(netns))
+	if (!net_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net), false, &netns))
 		return 0;
 	sk_flow(sk, &f);
 	flow_key_sk(&f, netns, &k);

@@ -670,6 +670,25 @@ static int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress
 }
 
 /* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
+/*
+ * Opens and closes a listening socket in this namespace: its CLOSE -> LISTEN tells the state
+ * tracepoint the namespace's struct net (self_net in mtuwatch.bpf.c) now, not at its first TCP
+ * event, which on a router may never come. 127.0.0.1 with IP_FREEBIND (lo may be down or
+ * unaddressed), for the microseconds it lives. Failing costs only that shortcut.
+ */
+static void learn_netns(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (!bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		listen(fd, 1);
+	close(fd);
+}
+
 static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 {
 	int role = i->l3 ? (ingress ? P_TC_IN_L3 : P_TC_EG_L3) : ingress ? P_TC_IN : -1;
@@ -936,6 +955,9 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 				    roles[r].name, s->mode[r] == M_RAW ? "raw_tp" : "tp_btf",
 			  roles[r].lost);
 	}
+
+	if (s->mode[P_STATE] != M_OFF)
+		learn_netns();
 
 	for (int k = 0; k < s->nifaces; k++) {
 		int had = s->nclsact;

@@ -87,6 +87,49 @@ ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && leftover=1
 ip netns exec "$(lab_ns cli)" tc filter show dev c0 egress | grep -q bpf && leftover=1
 check "sigkill-leaves-nothing" test "$leftover" = 0
 
+# The tracepoints learn the watched namespace's struct net right after the attach (mtuwatch
+# opens and closes a listener there), even in a namespace with no TCP of its own and lo down
+# (IP_FREEBIND): a wrong or missing address would misattribute or cost every foreign event.
+bss_self_net() {	# PID: self_net in the .bss of that process's mtuwatch object
+	local f id
+	for f in /proc/"$1"/fdinfo/*; do
+		id=$(sed -n 's/^map_id:[[:space:]]*//p' "$f" 2>/dev/null)
+		[ -n "$id" ] || continue
+		bpftool map show id "$id" 2>/dev/null | grep -q 'name mtuwatch.bss' || continue
+		bpftool -j map dump id "$id" | tr -d ' \n' | sed -n 's/.*"self_net":\([0-9]*\).*/\1/p'
+		return
+	done
+}
+BARE=mwt-bare-$$
+ip netns add "$BARE"
+ip -n "$BARE" link add b0 type veth peer name b1
+ip -n "$BARE" link set b0 up
+ip netns exec "$BARE" "$MW" >"$TMP/bare.out" 2>&1 &
+pid=$!
+net=
+for _ in $(seq 50); do
+	net=$(bss_self_net "$pid")
+	[ -n "$net" ] && [ "$net" != 0 ] && break
+	sleep 0.1
+done
+kill -TERM "$pid"; wait "$pid"
+LAST_OUT=$TMP/bare.out
+check "self-net-learned-at-start" test -n "$net" -a "$net" != 0
+ip netns del "$BARE"
+
+# a listener's open and close are no flow's: no state event for them (mtuwatch's own included)
+ip netns exec "$(lab_ns cli)" "$MW" record -f -o "$TMP/listen.data" -- python3 -c '
+import socket, time
+time.sleep(0.2)
+s = socket.socket()
+s.bind(("0.0.0.0", 0))
+s.listen()
+s.close()
+time.sleep(0.2)' >"$TMP/listen.out" 2>&1
+"$MW" report -i "$TMP/listen.data" --raw >"$TMP/listen.raw" 2>&1
+LAST_OUT=$TMP/listen.raw
+check "listener-no-state-event" bash -c "grep -q ' attach ' '$TMP/listen.raw' && ! grep -q ' state .* aux=10 ' '$TMP/listen.raw'"
+
 # SIGTERM ends a session cleanly too
 ip netns exec "$(lab_ns cli)" "$MW" >"$TMP/term" 2>&1 &
 pid=$!
