@@ -1591,7 +1591,9 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 		return 0;
 	dev = btf ? skb->dev : BPF_CORE_READ(skb, dev);
 	if (dev) {
-		if (!net_wanted(btf ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net), btf, &netns))
+		struct net *net = btf ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net);
+
+		if (!net_wanted(net, btf, &netns))
 			return 0;
 	} else if (!net_wanted(BPF_CORE_READ(skb, sk, __sk_common.skc_net.net), false, &netns)) {
 		return 0;

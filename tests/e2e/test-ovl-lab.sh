@@ -396,9 +396,19 @@ if up lo; then
 		--probability 0.15 -j DROP
 	ovl_exec lo ip6tables -w -A OUTPUT -o lo -p tcp -m statistic --mode random \
 		--probability 0.15 -j DROP
-	ovl_lo_clients 8
-	rc=$?
-	n=$(ovl_exec lo iptables -w -nvxL OUTPUT | awk 'NR > 2 && $3 == "DROP" { s += $1 } END { print s + 0 }')
+	# At 15 % loss a handshake now and then outlives the client's 8 s (a SYN lost three
+	# times backs off 1 + 2 + 4 s), and now and then a round's few dozen packets all get
+	# through (0.85^20 is ~4 %): up to three rounds, until one completes with drops counted.
+	for _ in 1 2 3; do
+		ovl_lo_clients 8
+		rc=$?
+		n=0
+		for ipt in iptables ip6tables; do
+			n=$((n + $(ovl_exec lo "$ipt" -w -nvxL OUTPUT |
+				awk 'NR > 2 && $3 == "DROP" { s += $1 } END { print s + 0 }')))
+		done
+		[ "$rc" = 0 ] && gt0 "$n" && break
+	done
 	r=$(snmp lo Tcp RetransSegs)
 	check lo_lossy_tls_still_completes "rc=$rc dropped=$n retrans=$r" eval '[ "$rc" = 0 ] && gt0 "$n"'
 	# At 15 % loss a transfer now and then outlives its timeout (a segment, or iperf3's own
