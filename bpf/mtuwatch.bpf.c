@@ -1406,7 +1406,6 @@ int mw_tc_ingress_l3(struct __sk_buff *skb)
 
 /* ---- tracepoints ---------------------------------------------------------------------- */
 
-
 static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);

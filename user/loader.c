@@ -669,7 +669,6 @@ static int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress
 	return 0;
 }
 
-/* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
 /*
  * Opens and closes a listening socket in this namespace: its CLOSE -> LISTEN tells the state
  * tracepoint the namespace's struct net (self_net in mtuwatch.bpf.c) now, not at its first TCP
@@ -689,6 +688,7 @@ static void learn_netns(void)
 	close(fd);
 }
 
+/* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
 static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 {
 	int role = i->l3 ? (ingress ? P_TC_IN_L3 : P_TC_EG_L3) : ingress ? P_TC_IN : -1;
