@@ -307,7 +307,8 @@ static __always_inline bool net_wanted(const struct net *net, bool btf, __u32 *n
 	if (self) {
 		if ((__u64)net == self) {
 			*netns = targ_self_netns;
-			return true;
+			/* Constants: true while the filter is "ours" or "all" (user space's only two). */
+			return netns_wanted(targ_self_netns);
 		}
 		if (targ_netns == targ_self_netns)
 			return false;
