@@ -440,9 +440,12 @@ _scen_shrink() {
 	done
 	scen_hook_start
 	scen_cap_start cli c0 "$cap" "$filt"
+	# The interval count is read once the shrink is in place: the interval then under way
+	# straddles it, every later one starts after it. Read before, a shrink that took a
+	# second under load could let a whole interval of data through (a truth failed so once).
 	local before
-	before=$(scen_bulk_intervals | wc -l)
 	scen_shrink 1400
+	before=$(scen_bulk_intervals | wc -l)
 	truth shrink_at "$before"
 	# stuck for 8 intervals: several RTOs of re-sending the same segment. Meanwhile the host
 	# goes on talking to the server in small packets (new connections, as any host with
