@@ -24,13 +24,13 @@ WEB_LIBS  := -ldl
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Iheaders -Ibpf \
               -Wall -Wno-unused-function $(BPF_EXTRA)
 
-USER_SRCS := user/core.c user/reasons.c user/render.c user/netutil.c user/loader.c \
-             user/driver.c user/recfile.c user/httpd.c user/record.c user/export.c \
-             user/metrics.c user/facts.c user/hostcfg.c user/doctor.c user/probe.c \
-             user/webconfig.c user/dynlib.c
+# Every user/*.c but main.c is part of the tool; a new room is a new file, no list to edit.
+USER_SRCS := $(filter-out user/main.c,$(sort $(wildcard user/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
-# The pure pieces the unit tests link without a kernel.
-PURE_OBJS := $(OUT)/core.o $(OUT)/reasons.o $(OUT)/render.o
+# The pure pieces the unit tests and the event fuzzer link without a kernel: the diagnosis core
+# (user/core*.c), the vocabularies and the renderers.
+PURE_SRCS := $(sort $(wildcard user/core*.c)) user/reasons.c user/render.c $(wildcard user/json.c)
+PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
                iproute2 iptables nftables ethtool openssl openssh-server openssh-client \
@@ -84,9 +84,9 @@ $(OUT)/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OUT)/loader.o $(OUT)/export.o $(OUT)/facts.o: $(OUT)/mtuwatch.skel.h
+$(filter-out $(PURE_OBJS),$(USER_OBJS)): $(OUT)/mtuwatch.skel.h
 $(OUT)/dynlib.o: CFLAGS += $(DL_CFLAGS)
-$(OUT)/probe.o: $(OUT)/probe.skel.h
+$(filter $(OUT)/probe%.o,$(USER_OBJS)): $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -138,7 +138,7 @@ $(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
 
 # Events past the container: the core and every renderer (tests/fuzz/fuzz_events.c).
-EVENT_SRCS := user/core.c user/render.c user/reasons.c user/metrics.c
+EVENT_SRCS := $(PURE_SRCS) user/metrics.c
 
 $(OUT)/fuzz_events: tests/fuzz/fuzz_events.c $(EVENT_SRCS) $(wildcard user/*.h) | $(OUT)
 	$(call msg,FUZZ,$@)
