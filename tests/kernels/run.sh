@@ -13,7 +13,8 @@
 #                         about 17 minutes under TCG on 2 shared cores)
 #   MW_QEMU_ACCEL=auto    auto (KVM when /dev/kvm boots, else TCG), kvm or tcg
 #
-# Packages are fetched with `apt-get download` (never installed), extracted with dpkg-deb into
+# Packages are fetched with `apt-get download` (never installed) into $MW_KERNEL_CACHE (default
+# /var/cache/mtuwatch/kernels, outside the clone), extracted with dpkg-deb into
 # $OUT/kernels/<version>/, and the initramfs is built next to them: a second run fetches nothing.
 # One VM at a time: TCG is heavy and the machine may be shared.
 set -u
@@ -26,7 +27,9 @@ KERNELS=${KERNELS:-6.1 6.12}
 GUEST_TESTS=${GUEST_TESTS:-all}
 KERNEL_TIMEOUT=${KERNEL_TIMEOUT:-1500}
 MW_QEMU_ACCEL=${MW_QEMU_ACCEL:-auto}
-mkdir -p "$KDIR/deb"
+# Downloads outlive the build directory: MW_KERNEL_CACHE, by default under /var/cache.
+KCACHE=${MW_KERNEL_CACHE:-/var/cache/mtuwatch/kernels}
+mkdir -p "$KDIR/deb" "$KCACHE"
 
 say() { echo "# $*"; }
 fail() { echo "FAIL: $1: $2"; }
@@ -54,11 +57,25 @@ fetch() {
 		return 1
 	fi
 	ver=${pkg#linux-image-}
-	(cd "$KDIR/deb" && apt-get download -q "$pkg" >/dev/null 2>"$KDIR/deb/$s.log") || {
+	# The .deb is kept in a cache outside the clone (CI's fresh clone has an empty build/), so a
+	# registry that stops resolving for a while does not block a run: the last package fetched
+	# for the series stands in for a newer one the archive names but cannot serve now.
+	deb=$(ls "$KCACHE"/"${pkg}"_*.deb 2>/dev/null | head -1)
+	if [ -z "$deb" ]; then
+		(cd "$KCACHE" && apt-get download -q "$pkg" >/dev/null 2>"$KDIR/deb/$s.log")
+		deb=$(ls "$KCACHE"/"${pkg}"_*.deb 2>/dev/null | head -1)
+	fi
+	if [ -z "$deb" ] && [ -s "$KCACHE/$s.last" ] && [ -s "$KCACHE/$(cat "$KCACHE/$s.last")" ]; then
+		deb=$KCACHE/$(cat "$KCACHE/$s.last")
+		pkg=$(dpkg-deb -f "$deb" Package)
+		ver=${pkg#linux-image-}
+		echo "apt-get download failed ($(tail -1 "$KDIR/deb/$s.log")); using the cached $pkg" >&2
+	fi
+	if [ -z "$deb" ]; then
 		echo "apt-get download $pkg failed: $(tail -1 "$KDIR/deb/$s.log")" >&2
 		return 1
-	}
-	deb=$(ls "$KDIR"/deb/"${pkg}"_*.deb 2>/dev/null | head -1)
+	fi
+	basename "$deb" >"$KCACHE/$s.last"
 	rm -rf "$KDIR/$ver.tmp"
 	dpkg-deb -x "$deb" "$KDIR/$ver.tmp" && depmod -b "$KDIR/$ver.tmp" "$ver" || {
 		echo "extracting $deb failed" >&2
@@ -66,7 +83,6 @@ fetch() {
 	}
 	rm -rf "$KDIR/$ver"
 	mv "$KDIR/$ver.tmp" "$KDIR/$ver"
-	rm -f "$deb"
 	echo "$ver" >"$KDIR/$s.version"
 	echo "$ver"
 }
