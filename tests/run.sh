@@ -62,6 +62,7 @@ for tier in $TIERS; do
 				tests/fuzz/corpus-events fuzz-events 131072
 		fi
 		run test_hostile "$OUT/test_hostile" "$OUT/mtuwatch"
+		run test-docs bash tests/unit/test-docs.sh
 		;;
 	bpf)
 		need_root bpf && run test_bpf "$OUT/test_bpf"

@@ -67,22 +67,6 @@ expect() {	# expect NAME RC "CODES" : exit status and the exact error/warning co
 veth_to() { ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")" &&
 	ip -n "$(ns "$1")" link set "$2" up && ip -n "$(ns "$3")" link set "$4" up; }
 
-# ---- the check vocabulary: README and man page list exactly the codes doctor.c has -------------
-ROOT=$(dirname "$0")/../..
-src=$(grep -o '^	X([a-z_]*, DR_[A-Z]*)' "$ROOT/user/doctor.c" |
-	sed 's/.*X(\([a-z_]*\), DR_\([A-Z]*\))/\1 \2/' | tr 'A-Z' 'a-z' | sort)
-readme=$(sed -n '/^### doctor/,/^## Findings/p' "$ROOT/README.md" |
-	sed -n 's/^| `\([a-z_]*\)` | \([a-z]*\) |.*/\1 \2/p' | sort)
-LAST_OUT=/dev/null
-same_codes() { [ "$(printf '%s\n' "$src" | wc -l)" -ge 11 ] && [ "$src" = "$readme" ]; }
-check doctor-readme-lists-every-check same_codes
-missing=""
-for c in $(printf '%s\n' "$src" | cut -d' ' -f1); do
-	grep -q "$c" "$ROOT/docs/mtuwatch.8" || missing="$missing $c"
-done
-if [ -z "$missing" ]; then pass doctor-man-page-lists-every-check; else
-	fail doctor-man-page-lists-every-check "missing:$missing"; fi
-
 # ---- clean: a host with one veth to a peer, same MTUs, nothing filtered ---------------------
 mkns clean && mkns cleanpeer
 veth_to clean c0 cleanpeer p0
