@@ -64,14 +64,6 @@ const char *reasons_name(uint32_t value, void *ctx)
 	return r->name[value];
 }
 
-int reasons_value(const struct mw_reasons *r, const char *name)
-{
-	for (uint32_t i = 0; i < r->n; i++)
-		if (r->name[i] && !strcmp(r->name[i], name))
-			return i;
-	return -1;
-}
-
 void reasons_free(struct mw_reasons *r)
 {
 	for (uint32_t i = 0; i < r->n; i++)

@@ -21,7 +21,6 @@ struct btf;
 int reasons_from_btf(struct mw_reasons *r, const struct btf *btf);
 int reasons_set(struct mw_reasons *r, uint32_t value, const char *name);
 const char *reasons_name(uint32_t value, void *r);
-int reasons_value(const struct mw_reasons *r, const char *name);
 void reasons_free(struct mw_reasons *r);
 
 #endif

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The finding every verdict family fills: its frame (time, namespace, path, interface name),
+ * its causes, its delivery (core_emit, which also keeps each path's worst verdict for the
+ * summary), and the phrases and commands that several families' explanations share.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include "core_int.h"
+
+/* How alarming each verdict is, for the summary's worst-of column. */
+static const int severity[MW_V_MAX] = {
+	[MW_V_PMTU_LEARNED] = 1, [MW_V_PTB_SENT] = 2, [MW_V_STALLED_TLS] = 3,
+	[MW_V_STALLED_SSH] = 3, [MW_V_PTB_IGNORED] = 4, [MW_V_PTB_DROPPED] = 4,
+	[MW_V_ICMP_BLACKHOLE] = 5,
+};
+
+void core_fmt_addr(uint8_t family, const uint8_t *a, char *buf, size_t len)
+{
+	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, len))
+		snprintf(buf, len, "?");
+}
+
+void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict v,
+		       uint32_t netns, uint8_t family, const uint8_t *dst, uint32_t ifindex)
+{
+	memset(f, 0, sizeof(*f));
+	f->verdict = v;
+	f->ts_ns = c->now;
+	f->netns = netns;
+	f->foreign_netns = c->o.self_netns && netns != c->o.self_netns;
+	f->family = family;
+	if (dst)
+		memcpy(f->dst, dst, addr_len(family));
+	f->ifindex = ifindex;
+	/* An ifindex means something only in its own namespace: ours are named, others not. */
+	if (f->foreign_netns && ifindex)
+		snprintf(f->iface, sizeof(f->iface), "if%u", ifindex);
+	else
+		iface_name(c, ifindex, f->iface, sizeof(f->iface));
+}
+
+void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p)
+{
+	c->nfind[f->verdict]++;
+	if (p && severity[f->verdict] > severity[p->worst])
+		p->worst = f->verdict;
+	if (c->o.on_finding)
+		c->o.on_finding(f, c->o.ctx);
+}
+
+void core_add_cause(uint8_t *causes, uint8_t *n, enum mw_cause cause)
+{
+	for (uint8_t i = 0; i < *n; i++)
+		if (causes[i] == cause)
+			return;
+	if (*n < MW_MAX_CAUSES)
+		causes[(*n)++] = cause;
+}
+
+/* `ping` payload that makes a packet of `mtu` bytes: 28 bytes of headers, 48 for IPv6. */
+void core_ping_cmd(uint8_t family, const char *dst, uint32_t mtu, char *buf, size_t len)
+{
+	if (family == 6)
+		snprintf(buf, len, "ping -6 -M do -s %u %s", mtu > 48 ? mtu - 48 : 0, dst);
+	else
+		snprintf(buf, len, "ping -M do -s %u %s", mtu > 28 ? mtu - 28 : 0, dst);
+}
+
+const char *core_ptb_words(uint8_t family)
+{
+	return family == 6 ? "ICMPv6 Packet Too Big" : "ICMP fragmentation-needed";
+}
+
+const char *core_clamp_cmd(uint8_t family)
+{
+	return family == 6 ? "ip6tables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
+			     "TCPMSS --clamp-mss-to-pmtu" :
+			     "iptables -t mangle -A FORWARD -p tcp --tcp-flags SYN,RST SYN -j "
+			     "TCPMSS --clamp-mss-to-pmtu";
+}

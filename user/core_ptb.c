@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Packet Too Big, whichever way it went: dropped on this host (ptb_dropped), accepted and the
+ * route MTU read back lower (pmtu_learned), arrived yet changing nothing (ptb_ignored, and
+ * why), or sent by this host as a router (ptb_sent).
+ */
+#include <stdio.h>
+#include <string.h>
+#include "core_int.h"
+
+/* A PTB is judged this long after it arrived: the route read-back and a counter tick are in. */
+#define PTB_JUDGE_NS (700 * 1000000ULL)
+/* Counters that move this close to a PTB are taken to be about it. */
+#define SNMP_WINDOW_NS (1500 * 1000000ULL)
+
+static const char *ptb_allow(uint8_t family)
+{
+	return family == 6 ? "ICMPv6 type 2 (ip6tables -I INPUT -p ipv6-icmp --icmpv6-type "
+			     "packet-too-big -j ACCEPT)" :
+			     "ICMP type 3 code 4 (iptables -I INPUT -p icmp --icmp-type "
+			     "fragmentation-needed -j ACCEPT)";
+}
+
+/* The next lower RFC 1191 plateau, for a PTB that advertises MTU 0 (pre-RFC 1191 routers). */
+static uint32_t plateau_below(uint32_t size)
+{
+	static const uint32_t plateaus[] = { 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296,
+					     68 };
+
+	for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
+		if (plateaus[i] < size)
+			return plateaus[i];
+	return 68;
+}
+
+/*
+ * The kernel counts PTBs per kind and sends an event for the 1st, 2nd, 4th, 8th... of a kind,
+ * and the driver the exact count now and then: a kind's count is the largest it was told (0,
+ * in recordings of older versions, means one more). Returns how many are new.
+ */
+static uint32_t ptb_kind_count(struct path *p, const struct mw_event *e, uint32_t reason,
+			       uint32_t n)
+{
+	struct ptb_kind *k = NULL;
+	uint32_t add;
+
+	for (int i = 0; i < MAX_PTB_KINDS && !k; i++)
+		if (p->kinds[i].count && p->kinds[i].mtu == e->mtu &&
+		    p->kinds[i].reason == reason && !memcmp(p->kinds[i].peer, e->peer, 16))
+			k = &p->kinds[i];
+	for (int i = 0; i < MAX_PTB_KINDS && !k; i++)
+		if (!p->kinds[i].count)
+			k = &p->kinds[i];
+	if (!k) {
+		/* More kinds than slots (forged from many sources): count them, as new. */
+		return n ? n : 1;
+	}
+	if (!k->count) {
+		memcpy(k->peer, e->peer, 16);
+		k->mtu = e->mtu;
+		k->reason = reason;
+	}
+	if (!n)
+		n = k->count + 1;
+	add = n > k->count ? n - k->count : 0;
+	k->count += add;
+	return add;
+}
+
+static uint32_t ptb_mtu_of(const struct mw_event *e)
+{
+	if (e->mtu)
+		return e->mtu;
+	return e->size ? plateau_below(e->size) : 0;
+}
+
+static bool snmp_near(const struct mw_core *c, enum mw_snmp k, const struct path *p)
+{
+	uint64_t t = c->snmp_ns[k];
+
+	return t && t + SNMP_WINDOW_NS >= p->ptb_first_ns && t <= p->ptb_last_ns + SNMP_WINDOW_NS;
+}
+
+static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t len)
+{
+	const char *n = c->o.reason_name ? c->o.reason_name(v, c->o.reason_ctx) : NULL;
+
+	if (n)
+		return n;
+	snprintf(buf, len, "REASON_%u", v);
+	return buf;
+}
+
+void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
+{
+	uint8_t fam = e->flow.family ? e->flow.family : e->family;
+	struct path *p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
+	struct mw_finding f;
+	char peer[64], dst[64], rb[32];
+	uint32_t mtu = ptb_mtu_of(e);
+	const char *rn;
+	bool seen = false;
+
+	core_path_touch(c, p, 0);
+	p->ptb_dropped += ptb_kind_count(p, e, e->aux + 1, e->aux2);
+	p->route_due = 0;	/* dropped: the route cannot have learned from it */
+	for (int i = 0; i < 4; i++)
+		if (p->dropped_reasons[i] == e->aux + 1)
+			seen = true;
+	if (seen)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (!p->dropped_reasons[i]) {
+			p->dropped_reasons[i] = e->aux + 1;
+			break;
+		}
+	p->reported |= 1u << MW_V_PTB_DROPPED;
+
+	core_finding_init(c, &f, MW_V_PTB_DROPPED, e->netns, p->family, p->dst, e->ifindex);
+	memcpy(f.peer, e->peer, 16);
+	f.mtu = mtu;
+	f.reason = e->aux;
+	f.flow = e->flow;
+	f.outgoing = (e->dir & 1) == MW_DIR_OUT;
+	f.count = p->ptb_dropped;
+	rn = reason_str(c, e->aux, rb, sizeof(rb));
+	snprintf(f.drop_reason, sizeof(f.drop_reason), "%s", rn);
+	core_fmt_addr(e->family, e->peer, peer, sizeof(peer));
+	core_fmt_addr(p->family, p->dst, dst, sizeof(dst));
+	if (f.outgoing) {
+		char to[64];
+
+		core_add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
+		/* The PTB goes back to the source of the packet it quotes. */
+		core_fmt_addr(fam, e->flow.saddr, to, sizeof(to));
+		snprintf(f.explain, sizeof(f.explain),
+			 "this host's own %s (mtu %u) to %s for traffic to %s was dropped on its way "
+			 "out (%s): the senders behind it never learn the path MTU",
+			 core_ptb_words(p->family), mtu, to, dst, rn);
+		snprintf(f.remedy, sizeof(f.remedy),
+			 "let %s leave this host (firewall OUTPUT and FORWARD rules), or clamp the MSS "
+			 "on this router (%s)",
+			 p->family == 6 ? "ICMPv6 type 2" : "ICMP type 3 code 4", core_clamp_cmd(p->family));
+	} else if (!strcmp(rn, "IP_RPFILTER")) {
+		core_add_cause(f.causes, &f.ncauses, MW_C_RP_FILTER);
+		snprintf(f.explain, sizeof(f.explain),
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped by "
+			 "strict reverse-path filtering: %s is not routable back via %s (a router "
+			 "answering from its management address)",
+			 core_ptb_words(p->family), peer, mtu, dst, f.iface, peer, f.iface);
+		snprintf(f.remedy, sizeof(f.remedy),
+			 "have the router source ICMP errors from its interface address, or add a "
+			 "route to %s via %s; loosening rp_filter to 2 only hides the problem and "
+			 "weakens spoofing protection, not a production fix; meanwhile clamp the MSS "
+			 "or lower the MTU to %u", peer, f.iface, mtu);
+	} else if (strstr(rn, "NETFILTER") || strstr(rn, "NFT")) {
+		core_add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
+		snprintf(f.explain, sizeof(f.explain),
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and this host's "
+			 "firewall dropped it (%s): the sender keeps sending too-large packets",
+			 core_ptb_words(p->family), peer, mtu, dst, f.iface, rn);
+		snprintf(f.remedy, sizeof(f.remedy),
+			 "accept %s in INPUT; meanwhile lower the MTU to %u or clamp the MSS",
+			 ptb_allow(p->family), mtu);
+	} else {
+		core_add_cause(f.causes, &f.ncauses, MW_C_PTB_DROPPED_LOCAL);
+		snprintf(f.explain, sizeof(f.explain),
+			 "an %s from %s (mtu %u) for traffic to %s arrived on %s and was dropped on "
+			 "this host (%s)", core_ptb_words(p->family), peer, mtu, dst, f.iface, rn);
+		snprintf(f.remedy, sizeof(f.remedy),
+			 "find why the kernel drops it (%s); meanwhile lower the MTU to %u or clamp "
+			 "the MSS", rn, mtu);
+	}
+	memcpy(p->causes, f.causes, sizeof(p->causes));
+	p->ncauses = f.ncauses;
+	core_emit(c, &f, p);
+}
+
+void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
+{
+	uint8_t fam = e->flow.family ? e->flow.family : e->family;
+	struct path *p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
+	uint32_t mtu = ptb_mtu_of(e);
+
+	core_path_touch(c, p, 0);
+	p->ptb_rx += ptb_kind_count(p, e, 0, e->aux);
+	if (!p->ptb_first_ns) {
+		p->ptb_first_ns = c->now;
+		p->ptb_flow = e->flow;
+		p->ptb_mtu = mtu;
+		memcpy(p->ptb_peer, e->peer, 16);
+	}
+	p->ptb_last_ns = c->now;
+	if (!(p->reported & (1u << MW_V_PMTU_LEARNED)))
+		p->route_due = c->now + ROUTE_DELAY_NS;
+	if (!p->ifindex)
+		p->ifindex = e->ifindex;
+}
+
+void core_on_route(struct mw_core *c, const struct mw_event *e)
+{
+	struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, false);
+	struct iface *i;
+	struct mw_finding f;
+	char peer[64], dst[64];
+
+	if (!p)
+		return;
+	p->route_due = 0;
+	if (!self_ns(c, p->netns)) {
+		p->via_ifindex = e->ifindex;
+		return;
+	}
+	p->route_seen = true;
+	p->route_mtu = e->mtu;
+	p->route_locked = e->aux & 1;
+	if (!e->mtu || (p->reported & (1u << MW_V_PMTU_LEARNED)))
+		return;
+	if (e->ifindex)
+		p->ifindex = e->ifindex;
+	i = core_iface_get(c, p->ifindex);
+	if (i && e->mtu >= i->mtu)
+		return;
+	/* A locked route that did not fall to the PTB's MTU learned nothing (IPv6 learns anyway). */
+	if (p->route_locked && p->ptb_mtu && e->mtu > p->ptb_mtu)
+		return;
+	p->pmtu = e->mtu;
+	p->reported |= 1u << MW_V_PMTU_LEARNED;
+	core_finding_init(c, &f, MW_V_PMTU_LEARNED, p->netns, p->family, p->dst, p->ifindex);
+	memcpy(f.peer, p->ptb_peer, 16);
+	f.mtu = e->mtu;
+	f.count = p->ptb_rx;
+	core_fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
+	core_fmt_addr(p->family, p->dst, dst, sizeof(dst));
+	snprintf(f.explain, sizeof(f.explain),
+		 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
+		 "%u): Path MTU Discovery works on this path",
+		 core_ptb_words(p->family), peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
+	snprintf(f.remedy, sizeof(f.remedy),
+		 "nothing urgent; if this path is permanent, set the interface or route MTU to %u "
+		 "to save the first round of oversized packets", e->mtu);
+	core_emit(c, &f, p);
+}
+
+/* Why a PTB that arrived changed nothing: the route, the counters, the settings. */
+static enum mw_ignore ignore_reason(struct mw_core *c, struct path *p, uint32_t cur)
+{
+	if (p->route_locked && !(p->route_mtu && p->route_mtu <= p->ptb_mtu))
+		return MW_IGN_ROUTE_MTU_LOCKED;
+	if (cur && p->ptb_mtu >= cur)
+		return MW_IGN_MTU_NOT_LOWER;
+	if (p->netns == c->o.self_netns || !c->o.self_netns) {
+		if (snmp_near(c, MW_SNMP_OUT_OF_WINDOW_ICMPS, p))
+			return MW_IGN_OUT_OF_WINDOW;
+		if (snmp_near(c, p->family == 6 ? MW_SNMP_ICMP6_IN_ERRORS : MW_SNMP_ICMP_IN_ERRORS,
+			      p))
+			return MW_IGN_NO_SOCKET;
+		if (p->family == 4 && c->no_pmtu_disc >= 2)
+			return MW_IGN_PMTUDISC_OFF;
+	}
+	/* The route learned the MTU and the sender still sends larger: its socket ignores it. */
+	if (p->route_mtu && p->route_mtu <= p->ptb_mtu)
+		return MW_IGN_PMTUDISC_OFF;
+	/*
+	 * In our namespace every other way is ruled out: a real, in-window PTB with a lower MTU on
+	 * an unlocked route, no sysctl discarding it. What remains is the sending socket's mode
+	 * (IP_PMTUDISC_INTERFACE / OMIT, IPV6_PMTUDISC_INTERFACE), which leaves no trace outside
+	 * the socket. Elsewhere the counters and settings are not ours to read.
+	 */
+	if (self_ns(c, p->netns))
+		return MW_IGN_PMTUDISC_OFF;
+	return MW_IGN_UNKNOWN;
+}
+
+static const enum mw_cause ignore_cause[MW_IGN_MAX] = {
+	[MW_IGN_ROUTE_MTU_LOCKED] = MW_C_ROUTE_MTU_LOCKED,
+	[MW_IGN_OUT_OF_WINDOW] = MW_C_OUT_OF_WINDOW_PTB,
+	[MW_IGN_NO_SOCKET] = MW_C_UNTRANSLATED_PTB,
+	[MW_IGN_PMTUDISC_OFF] = MW_C_PMTUDISC_OFF,
+	[MW_IGN_MTU_NOT_LOWER] = MW_C_BAD_PTB_MTU,
+};
+
+static void explain_ignored(struct mw_core *c, struct path *p, struct mw_finding *f,
+			    uint32_t cur)
+{
+	char peer[64], d[64], src[64];
+	const char *w = core_ptb_words(p->family);
+
+	core_fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
+	core_fmt_addr(p->family, p->dst, d, sizeof(d));
+	core_fmt_addr(p->family, p->ptb_flow.saddr, src, sizeof(src));
+	switch (f->ignore_reason) {
+	case MW_IGN_ROUTE_MTU_LOCKED:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived and were not dropped, but the route to %s "
+			 "has its MTU locked (`mtu lock`), so the kernel ignores them and keeps sending "
+			 "segments larger than %u, which the path drops",
+			 p->ptb_rx, w, peer, p->ptb_mtu, d, p->ptb_mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "remove the lock from the route to %s (ip route change ... mtu %u without "
+			 "`lock`), or set its MTU to what the PTB says (%u)", d, p->ptb_mtu,
+			 p->ptb_mtu);
+		break;
+	case MW_IGN_OUT_OF_WINDOW:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived quoting a TCP sequence number this host does "
+			 "not have in flight (TcpExtOutOfWindowIcmps rose), so the kernel ignored them: "
+			 "they are forged (RFC 5927) or a middlebox rewrites sequence numbers without "
+			 "fixing the header quoted inside ICMP",
+			 p->ptb_rx, w, peer, p->ptb_mtu);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "find the middlebox that rewrites TCP sequence numbers (a firewall's "
+			 "sequence randomisation) and make it translate ICMP payloads or turn the "
+			 "feature off; if the PTBs are forged, block their source (%s)", peer);
+		break;
+	case MW_IGN_NO_SOCKET:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived quoting a flow from %s:%u that no socket here "
+			 "has (Icmp InErrors rose), so they were discarded: a NAT or load balancer on "
+			 "the way does not translate the header inside ICMP errors",
+			 p->ptb_rx, w, peer, p->ptb_mtu, src, p->ptb_flow.sport);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "fix the NAT / load balancer's ICMP translation (conntrack must rewrite the "
+			 "embedded header: check that nf_conntrack sees both directions); meanwhile "
+			 "lower the MTU toward %s to %u or clamp the MSS", d, p->ptb_mtu);
+		break;
+	case MW_IGN_PMTUDISC_OFF:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived, but Path MTU Discovery is off for this "
+			 "traffic (%s), so segments larger than %u keep leaving for %s",
+			 p->ptb_rx, w, peer, p->ptb_mtu,
+			 p->family == 4 && c->no_pmtu_disc >= 2 ?
+				 "net.ipv4.ip_no_pmtu_disc discards them" :
+				 "no counter moved, the route is not locked and did not learn, so the "
+				 "sending socket's mode ignores the path MTU: IP_PMTUDISC_INTERFACE or "
+				 "OMIT, IPV6_PMTUDISC_INTERFACE",
+			 p->ptb_mtu, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "%s; or lower the sender's MTU toward %s to %u",
+			 p->family == 4 && c->no_pmtu_disc >= 2 ?
+				 "set net.ipv4.ip_no_pmtu_disc=0 (3 keeps TCP safe against forgery)" :
+				 "let the application use IP_PMTUDISC_DO / WANT (the default)",
+			 d, p->ptb_mtu);
+		break;
+	case MW_IGN_MTU_NOT_LOWER:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s advertise mtu %u, not below the current MTU of %u toward %s, "
+			 "so the kernel has nothing to learn from them while the path still drops the "
+			 "packets: the router reports the wrong MTU (often its ingress MTU)",
+			 p->ptb_rx, w, peer, p->ptb_mtu, cur, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "fix the MTU configuration of the router at %s; meanwhile lower the MTU "
+			 "toward %s or clamp the MSS", peer, d);
+		break;
+	default:
+		snprintf(f->explain, sizeof(f->explain),
+			 "%u %s from %s (mtu %u) arrived and were not dropped, yet segments larger "
+			 "than %u keep leaving for %s and the route MTU did not fall: the kernel "
+			 "ignored them for a reason mtuwatch cannot see",
+			 p->ptb_rx, w, peer, p->ptb_mtu, p->ptb_mtu, d);
+		snprintf(f->remedy, sizeof(f->remedy),
+			 "check the route (ip route get %s), the sender's PMTU settings and nstat's "
+			 "Icmp/TcpExt counters; meanwhile lower the MTU toward %s to %u", d, d,
+			 p->ptb_mtu);
+		break;
+	}
+}
+
+/*
+ * A PTB arrived, was not dropped, and yet what it asks for did not happen: segments above
+ * its MTU keep leaving (or, when it advertises no lower MTU, the same segments stay stuck).
+ */
+void core_check_ptb_ignored(struct mw_core *c, struct path *p)
+{
+	struct mw_finding f;
+	struct iface *i;
+	uint32_t cur = 0;
+	enum mw_ignore r;
+
+	if (!p->ptb_rx || p->ptb_dropped || p->ptb_judged ||
+	    c->now < p->ptb_first_ns + PTB_JUDGE_NS)
+		return;
+	i = core_iface_get(c, p->ifindex);
+	cur = p->route_mtu ? p->route_mtu : i ? i->mtu : 0;
+	if (p->route_seen && p->route_mtu && p->route_mtu < (i ? i->mtu : 0) &&
+	    p->route_mtu <= p->ptb_mtu && !p->over_after_ptb)
+		goto accepted;	/* learned, and nothing larger left since: PMTUD works */
+	if (cur && p->ptb_mtu >= cur ? p->resent_after_ptb < 2 : p->over_after_ptb < 2)
+		return;		/* no sign (yet) that it was ignored */
+	r = ignore_reason(c, p, cur);
+	p->ptb_judged = true;
+	p->ptb_forged = r == MW_IGN_OUT_OF_WINDOW || r == MW_IGN_NO_SOCKET;
+	if (p->ignored_reasons & (1u << r))
+		return;
+	p->ignored_reasons |= 1u << r;
+	core_finding_init(c, &f, MW_V_PTB_IGNORED, p->netns, p->family, p->dst, p->ifindex);
+	memcpy(f.peer, p->ptb_peer, 16);
+	f.mtu = p->ptb_mtu;
+	f.count = p->ptb_rx;
+	f.flow = p->ptb_flow;
+	f.ignore_reason = r;
+	if (ignore_cause[r])
+		core_add_cause(f.causes, &f.ncauses, ignore_cause[r]);
+	/* A forged PTB says nothing of the real hop, whose ICMP did not come either. */
+	if (p->ptb_forged) {
+		core_add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
+		core_add_cause(f.causes, &f.ncauses, MW_C_L2_MTU_MISMATCH);
+	}
+	explain_ignored(c, p, &f, cur);
+	if (!p->ptb_forged) {
+		memcpy(p->causes, f.causes, sizeof(p->causes));
+		p->ncauses = f.ncauses;
+	}
+	core_emit(c, &f, p);
+	return;
+accepted:
+	p->ptb_judged = true;
+}
+
+void core_on_ptb_sent(struct mw_core *c, const struct mw_event *e)
+{
+	struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, true);
+	struct mw_finding f;
+	char src[64], dst[64];
+
+	core_path_touch(c, p, 0);
+	if (!e->aux)
+		p->ptb_sent++;
+	if (p->reported & (1u << MW_V_PTB_SENT))
+		return;
+	p->reported |= 1u << MW_V_PTB_SENT;
+	core_finding_init(c, &f, MW_V_PTB_SENT, e->netns, e->family, e->flow.daddr, e->ifindex);
+	f.mtu = e->mtu;
+	f.flow = e->flow;
+	f.count = p->ptb_sent;
+	core_fmt_addr(e->family, e->flow.saddr, src, sizeof(src));
+	core_fmt_addr(e->family, e->flow.daddr, dst, sizeof(dst));
+	snprintf(f.explain, sizeof(f.explain),
+		 "this host forwards %s -> %s and drops its %u-byte packets because egress %s has "
+		 "MTU %u: it sends %s and is the path's bottleneck",
+		 src, dst, e->size, f.iface, e->mtu, core_ptb_words(e->family));
+	snprintf(f.remedy, sizeof(f.remedy),
+		 "make sure that the %s reaches %s (no ICMP filtering, a source address that passes "
+		 "rp_filter), or clamp the MSS here: %s", core_ptb_words(e->family), src,
+		 core_clamp_cmd(e->family));
+	core_emit(c, &f, p);
+}
