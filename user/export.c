@@ -258,7 +258,7 @@ static bool listen_spec_ok(const char *spec)
 
 /*
  * Reads the web config in a child, so that a bad file is refused before any BPF work without
- * bringing GnuTLS and libyaml into this process ahead of the BPF load (see cmd_export).
+ * bringing GnuTLS and libmicrohttpd into this process ahead of the BPF load (see cmd_export).
  * Returns 0 if the file is good, 2 (the child said why) if not, 1 if no child could run.
  */
 static int webconfig_precheck(const char *path)
