@@ -105,7 +105,8 @@ $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
 
-$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/webconfig.o $(OUT)/dynlib.o
+$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/httpd_listen.o $(OUT)/webconfig.o \
+		   $(OUT)/dynlib.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -lyaml -lcrypt -o $@
 
