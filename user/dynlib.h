@@ -11,7 +11,7 @@
  * A file that calls an opened library includes its headers, then this one, which turns each
  * call into a call through a pointer that dl_web_open() / dl_nft_open() fill. A call before
  * the open is a NULL call, so every entry point of those files opens first (webconfig_load,
- * httpd_new, the firewall reader).
+ * httpd_new_on, the firewall reader).
  *
  * The sonames are the ones the build linked against (Makefile, from the -dev symlinks).
  */

@@ -8,9 +8,7 @@
 #define _GNU_SOURCE
 #include "httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -51,7 +49,6 @@ struct auth_job {
 
 struct httpd {
 	int lfd;
-	uint16_t port;
 	struct httpd_limits lim;
 	struct MHD_Daemon *d;
 	int mhd_fd;
@@ -562,17 +559,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
  * Life cycle and the caller's loop
  */
 
-struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			struct webconfig *wc, char *err, size_t errlen)
-{
-	return httpd_new_on(-1, listen_spec, lim, wc, err, errlen);
-}
-
 struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_limits *lim,
 			   struct webconfig *wc, char *err, size_t errlen)
 {
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
 	struct httpd_limits l = { 0 };
 	unsigned int flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL;
 	struct MHD_OptionItem opts[12];
@@ -582,8 +571,6 @@ struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (lfd < 0 && (lfd = httpd_listen(listen_spec, err, errlen)) < 0)
-		return NULL;
 	if (dl_web_open(err ? err : (char[160]){ 0 }, err ? errlen : 160)) {
 		close(lfd);
 		return NULL;
@@ -660,11 +647,6 @@ struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	if (getsockname(h->lfd, (struct sockaddr *)&bound, &blen) == 0)
-		h->port = ntohs(bound.ss_family == AF_INET6 ?
-				((struct sockaddr_in6 *)&bound)->sin6_port :
-				((struct sockaddr_in *)&bound)->sin_port);
-
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
 				MHD_OPTION_END);
 	di = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
@@ -703,11 +685,6 @@ void httpd_free(struct httpd *h)
 		close(h->lfd);
 	free(h->conns);
 	free(h);
-}
-
-uint16_t httpd_port(const struct httpd *h)
-{
-	return h ? h->port : 0;
 }
 
 int httpd_max_pollfds(const struct httpd *h)

@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The listening half of httpd (see httpd.h): listen specs and the socket. It loads no HTTP
- * library, so that `mtuwatch export` can refuse a busy port before its BPF work; httpd.c, the
- * server on libmicrohttpd, takes the socket over.
+ * The listening half of httpd (see httpd.h): the one parser of listen specs, and the socket.
+ * It loads no HTTP library, so that `mtuwatch export` can refuse a typo (usage error) or a
+ * busy port before its BPF work; httpd.c, the server on libmicrohttpd, takes the socket over.
  */
 #include "httpd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define LISTEN_BACKLOG		128
 
+/*
+ * Strict decimal: 1 to 5 digits, 1-65535. No sign, no spaces, nothing after it (strtol would
+ * take "+9877" and " 9877"), and not 0: an ephemeral port no scraper could be told.
+ */
 static int parse_port(const char *s, uint16_t *port)
 {
 	unsigned long v = 0;
@@ -27,77 +31,97 @@ static int parse_port(const char *s, uint16_t *port)
 			return -1;
 		v = v * 10 + (unsigned long)(*s - '0');
 	}
-	if (v > 65535)
+	if (v < 1 || v > 65535)
 		return -1;
 	*port = (uint16_t)v;
 	return 0;
 }
 
+/* One line: what is wrong, then the accepted forms. Returns -1. */
+__attribute__((format(printf, 4, 5)))
+static int bad(const char *spec, char *err, size_t errlen, const char *fmt, ...)
+{
+	char why[128];
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+		snprintf(err, errlen, "invalid listen address '%s': %s -- use " HTTPD_LISTEN_FORMS,
+			 spec ? spec : "(null)", why);
+		/* One line whatever the spec holds. */
+		for (char *p = err; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
+	return -1;
+}
+
 /*
- * Fill ss from "A.B.C.D:P", "[V6]:P" or ":P". *dual is set for ":P", which
+ * Fill *a from "A.B.C.D:P", "[V6]:P" or ":P". a->dual is set for ":P", which
  * means "every address of every family".
  */
-static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen,
-		      bool *dual)
+int httpd_listen_parse(const char *spec, struct httpd_addr *a, char *err, size_t errlen)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *colon, *hs;
 	size_t hlen;
 	uint16_t port;
 
-	*dual = false;
-	memset(ss, 0, sizeof(*ss));
-	if (!spec)
-		return -1;
+	memset(a, 0, sizeof(*a));
+	if (!spec || !*spec)
+		return bad(spec, err, errlen, "empty");
 	if (spec[0] == '[') {
 		const char *rb = strchr(spec, ']');
 
 		if (!rb || rb[1] != ':')
-			return -1;
+			return bad(spec, err, errlen, "no ']:PORT' after the IPv6 address");
 		hs = spec + 1;
 		hlen = (size_t)(rb - hs);
 		colon = rb + 1;
 	} else {
 		colon = strrchr(spec, ':');
 		if (!colon)
-			return -1;
+			return bad(spec, err, errlen, "no ':PORT'");
 		hs = spec;
 		hlen = (size_t)(colon - spec);
 		/* An unbracketed IPv6 address would be ambiguous with the port. */
 		if (memchr(spec, ':', hlen))
-			return -1;
+			return bad(spec, err, errlen, "an IPv6 address needs brackets");
 	}
 	if (parse_port(colon + 1, &port))
-		return -1;
+		return bad(spec, err, errlen, "port '%s' is not a decimal number 1-65535",
+			   colon + 1);
 	if (hlen >= sizeof(host))
-		return -1;
+		return bad(spec, err, errlen, "the address is too long");
 	memcpy(host, hs, hlen);
 	host[hlen] = '\0';
 
 	if (spec[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
 
 		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
+			return bad(spec, err, errlen, "'%s' is not a numeric IPv6 address", host);
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
+		a->len = sizeof(*s6);
 	} else if (hlen == 0) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
 
 		s6->sin6_family = AF_INET6;
 		s6->sin6_addr = in6addr_any;
 		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-		*dual = true;
+		a->len = sizeof(*s6);
+		a->dual = true;
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
 
 		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
+			return bad(spec, err, errlen, "'%s' is not a numeric IPv4 address", host);
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
-		*sslen = sizeof(*s4);
+		a->len = sizeof(*s4);
 	}
 	return 0;
 }
@@ -136,29 +160,22 @@ fail:
 
 int httpd_listen(const char *listen_spec, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = 0;
-	bool dual;
+	struct httpd_addr a;
 	int fd, e = 0;
 
-	if (parse_spec(listen_spec, &ss, &sslen, &dual)) {
-		if (err)
-			snprintf(err, errlen,
-				 "invalid listen address '%s': expected IPV4:PORT, [IPV6]:PORT or :PORT",
-				 listen_spec ? listen_spec : "(null)");
+	if (httpd_listen_parse(listen_spec, &a, err, errlen))
 		return -1;
-	}
-	fd = open_listener(&ss, sslen, dual, &e);
-	if (fd < 0 && dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
+	fd = open_listener(&a.ss, a.len, a.dual, &e);
+	if (fd < 0 && a.dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
 		/* Kernel without IPv6: "all addresses" degrades to all IPv4 ones. */
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+		uint16_t port = ((struct sockaddr_in6 *)&a.ss)->sin6_port;
 
-		memset(&ss, 0, sizeof(ss));
+		memset(&a.ss, 0, sizeof(a.ss));
 		s4->sin_family = AF_INET;
 		s4->sin_addr.s_addr = htonl(INADDR_ANY);
 		s4->sin_port = port;
-		fd = open_listener(&ss, sizeof(*s4), false, &e);
+		fd = open_listener(&a.ss, sizeof(*s4), false, &e);
 	}
 	if (fd < 0 && err)
 		snprintf(err, errlen, "cannot listen on %s: %s%s", listen_spec, strerror(e),
