@@ -12,12 +12,13 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
-LDLIBS    += -lbpf -lelf -lz -ljansson
-# libnftables and the exporter's HTTP(S) stack (libmicrohttpd, GnuTLS, libyaml, libcrypt) are
-# opened on first use, not linked (user/dynlib.h): by the sonames of the -dev packages here.
+LDLIBS    += -lbpf -lelf -lz -ljansson -lyaml -lcrypt
+# libnftables and the exporter's HTTP(S) stack (libmicrohttpd, GnuTLS) are opened on first use,
+# not linked (user/dynlib.h says why, and why libyaml and libcrypt are): by the sonames of the
+# -dev packages here.
 soname     = $(shell readelf -d $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | \
                sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-DL_CFLAGS := $(foreach l,MHD:microhttpd GNUTLS:gnutls YAML:yaml CRYPT:crypt NFT:nftables,\
+DL_CFLAGS := $(foreach l,MHD:microhttpd GNUTLS:gnutls NFT:nftables,\
                $(if $(call soname,$(lastword $(subst :, ,$(l)))),\
                -DSONAME_$(firstword $(subst :, ,$(l)))='"$(call soname,$(lastword $(subst :, ,$(l))))"'))
 WEB_LIBS  := -ldl
@@ -104,13 +105,14 @@ $(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
 
-$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/webconfig.o $(OUT)/dynlib.o
+$(OUT)/test_httpd: tests/unit/test_httpd.c $(OUT)/httpd.o $(OUT)/httpd_listen.o $(OUT)/webconfig.o \
+		   $(OUT)/dynlib.o
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -lyaml -lcrypt -o $@
 
 $(OUT)/test_webconfig: tests/unit/test_webconfig.c $(OUT)/webconfig.o $(OUT)/dynlib.o
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -lcrypt -o $@	# the test makes its own hashes
+	$(Q)$(CC) $(CFLAGS) $^ $(WEB_LIBS) -lyaml -lcrypt -o $@	# the test makes its own hashes too
 
 $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Opens the exporter's and the firewall reader's libraries on first use (see dynlib.h). */
-#include <crypt.h>
 #include <dlfcn.h>
 #include <stdio.h>
 #include <gnutls/gnutls.h>
@@ -8,7 +7,6 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <nftables/libnftables.h>
-#include <yaml.h>
 #define MW_DYNLIB_DEFINE
 #include "dynlib.h"
 
@@ -19,12 +17,6 @@
 #ifndef SONAME_GNUTLS
 #define SONAME_GNUTLS "libgnutls.so.30"
 #endif
-#ifndef SONAME_YAML
-#define SONAME_YAML "libyaml-0.so.2"
-#endif
-#ifndef SONAME_CRYPT
-#define SONAME_CRYPT "libcrypt.so.1"
-#endif
 #ifndef SONAME_NFT
 #define SONAME_NFT "libnftables.so.1"
 #endif
@@ -32,8 +24,6 @@
 #define DL_DEFINE(f) __typeof__(&f) dl_##f;
 DL_MHD_FUNCS(DL_DEFINE)
 DL_GNUTLS_FUNCS(DL_DEFINE)
-DL_YAML_FUNCS(DL_DEFINE)
-DL_CRYPT_FUNCS(DL_DEFINE)
 DL_NFT_FUNCS(DL_DEFINE)
 
 struct dl_sym {
@@ -44,8 +34,6 @@ struct dl_sym {
 #define DL_SYM(f) { #f, (void **)&dl_##f },
 static const struct dl_sym mhd_syms[] = { DL_MHD_FUNCS(DL_SYM) };
 static const struct dl_sym gnutls_syms[] = { DL_GNUTLS_FUNCS(DL_SYM) };
-static const struct dl_sym yaml_syms[] = { DL_YAML_FUNCS(DL_SYM) };
-static const struct dl_sym crypt_syms[] = { DL_CRYPT_FUNCS(DL_SYM) };
 static const struct dl_sym nft_syms[] = { DL_NFT_FUNCS(DL_SYM) };
 
 struct dl_lib {
@@ -85,8 +73,6 @@ int dl_web_open(char *err, size_t len)
 	static const struct dl_lib libs[] = {
 		DL_LIB(SONAME_MHD, "libmicrohttpd12", mhd_syms),
 		DL_LIB(SONAME_GNUTLS, "libgnutls30", gnutls_syms),
-		DL_LIB(SONAME_YAML, "libyaml-0-2", yaml_syms),
-		DL_LIB(SONAME_CRYPT, "libcrypt1", crypt_syms),
 	};
 	static int done;
 	unsigned int i;

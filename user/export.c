@@ -4,7 +4,6 @@
  * HTTP or written for node_exporter's textfile collector. Counters are read from the kernel's
  * maps at scrape time; paths and stall counts come from the core.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -226,39 +225,9 @@ static int exp_extra(int c, const char *arg, void *ctx)
 	return -1;
 }
 
-/* ADDR:PORT, [V6]:PORT or :PORT, numeric; a typo is a usage error, found before any work. */
-static bool listen_spec_ok(const char *spec)
-{
-	const char *colon = strrchr(spec, ':');
-	char addr[64], *end;
-	unsigned char buf[16];
-	size_t alen;
-	long port;
-
-	if (!colon || !colon[1])
-		return false;
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (errno || *end || port < 0 || port > 65535)
-		return false;
-	alen = colon - spec;
-	if (alen == 0)
-		return true;
-	if (alen >= sizeof(addr))
-		return false;
-	if (spec[0] == '[') {
-		if (alen < 3 || spec[alen - 1] != ']')
-			return false;
-		snprintf(addr, sizeof(addr), "%.*s", (int)(alen - 2), spec + 1);
-		return inet_pton(AF_INET6, addr, buf) == 1;
-	}
-	snprintf(addr, sizeof(addr), "%.*s", (int)alen, spec);
-	return inet_pton(AF_INET, addr, buf) == 1;
-}
-
 /*
  * Reads the web config in a child, so that a bad file is refused before any BPF work without
- * bringing GnuTLS and libyaml into this process ahead of the BPF load (see cmd_export).
+ * bringing GnuTLS and libmicrohttpd into this process ahead of the BPF load (see cmd_export).
  * Returns 0 if the file is good, 2 (the child said why) if not, 1 if no child could run.
  */
 static int webconfig_precheck(const char *path)
@@ -313,6 +282,7 @@ int cmd_export(int argc, char **argv)
 		{},
 	};
 	const char *listen = NULL;
+	struct httpd_addr la;
 	struct watch_opts w = {};
 	struct mw_driver d = {};
 	struct utsname u;
@@ -332,9 +302,9 @@ int cmd_export(int argc, char **argv)
 	}
 	if (!X.textfile_dir && !listen)
 		listen = "127.0.0.1:9877";
-	if (listen && !listen_spec_ok(listen)) {
-		pr_warn("Invalid listen address '%s' -- expected ADDR:PORT with a numeric address, "
-			"e.g. 127.0.0.1:9877 or [::1]:9877\n", listen);
+	/* httpd's own parser: a typo is a usage error, found before any work. */
+	if (listen && httpd_listen_parse(listen, &la, err, sizeof(err))) {
+		pr_warn("%s\n", err);
 		return 2;
 	}
 	if (X.textfile_dir && access(X.textfile_dir, W_OK)) {

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * The Prometheus endpoint on libmicrohttpd. See httpd.h for the contract. libmicrohttpd parses
- * HTTP and runs TLS; we keep the listening socket and admission (slots, eviction, deadlines),
- * because its own connection limit turns away newcomers, which is exactly what lets idle
- * clients lock out a scrape.
+ * HTTP and runs TLS; we keep the listening socket (made by httpd_listen.c, before any HTTP
+ * library is loaded) and admission (slots, eviction, deadlines), because its own connection
+ * limit turns away newcomers, which is exactly what lets idle clients lock out a scrape.
  */
 #define _GNU_SOURCE
 #include "httpd.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,7 +27,6 @@
 #include "dynlib.h"
 
 #define ACCEPT_PAUSE_MS		100
-#define LISTEN_BACKLOG		128
 #define ACCEPT_BATCH		16
 #define CONTENT_TYPE		"text/plain; version=0.0.4; charset=utf-8"
 /* Requests waiting for bcrypt at most; more get a 401 at once (see webconfig.h's budget). */
@@ -52,7 +49,6 @@ struct auth_job {
 
 struct httpd {
 	int lfd;
-	uint16_t port;
 	struct httpd_limits lim;
 	struct MHD_Daemon *d;
 	int mhd_fd;
@@ -84,128 +80,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------------------------------
- * Listen spec parsing and socket setup
- */
-
-static int parse_port(const char *s, uint16_t *port)
-{
-	unsigned long v = 0;
-
-	if (!*s || strlen(s) > 5)
-		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-	}
-	if (v > 65535)
-		return -1;
-	*port = (uint16_t)v;
-	return 0;
-}
-
-/*
- * Fill ss from "A.B.C.D:P", "[V6]:P" or ":P". *dual is set for ":P", which
- * means "every address of every family".
- */
-static int parse_spec(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen,
-		      bool *dual)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *hs;
-	size_t hlen;
-	uint16_t port;
-
-	*dual = false;
-	memset(ss, 0, sizeof(*ss));
-	if (!spec)
-		return -1;
-	if (spec[0] == '[') {
-		const char *rb = strchr(spec, ']');
-
-		if (!rb || rb[1] != ':')
-			return -1;
-		hs = spec + 1;
-		hlen = (size_t)(rb - hs);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (!colon)
-			return -1;
-		hs = spec;
-		hlen = (size_t)(colon - spec);
-		/* An unbracketed IPv6 address would be ambiguous with the port. */
-		if (memchr(spec, ':', hlen))
-			return -1;
-	}
-	if (parse_port(colon + 1, &port))
-		return -1;
-	if (hlen >= sizeof(host))
-		return -1;
-	memcpy(host, hs, hlen);
-	host[hlen] = '\0';
-
-	if (spec[0] == '[') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return -1;
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-	} else if (hlen == 0) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = in6addr_any;
-		s6->sin6_port = htons(port);
-		*sslen = sizeof(*s6);
-		*dual = true;
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
-			return -1;
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		*sslen = sizeof(*s4);
-	}
-	return 0;
-}
-
-static int open_listener(const struct sockaddr_storage *ss, socklen_t sslen, bool dual,
-			 int *err_out)
-{
-	int one = 1, v6only = dual ? 0 : 1;
-	int fd;
-
-	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		*err_out = errno;
-		return -1;
-	}
-	/* Restart after a crash must not wait for TIME_WAIT sockets to expire. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
-		goto fail;
-	/*
-	 * Be explicit rather than inherit net.ipv6.bindv6only: "[::]:P" means
-	 * IPv6 only, ":P" means both families.
-	 */
-	if (ss->ss_family == AF_INET6 &&
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
-		goto fail;
-	if (bind(fd, (const struct sockaddr *)ss, sslen))
-		goto fail;
-	if (listen(fd, LISTEN_BACKLOG))
-		goto fail;
-	return fd;
-fail:
-	*err_out = errno;
-	close(fd);
-	return -1;
 }
 
 static unsigned int clampu(unsigned int v, unsigned int def, unsigned int lo, unsigned int hi)
@@ -685,49 +559,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
  * Life cycle and the caller's loop
  */
 
-int httpd_listen(const char *listen_spec, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-	socklen_t sslen = 0;
-	bool dual;
-	int fd, e = 0;
-
-	if (parse_spec(listen_spec, &ss, &sslen, &dual)) {
-		if (err)
-			snprintf(err, errlen,
-				 "invalid listen address '%s': expected IPV4:PORT, [IPV6]:PORT or :PORT",
-				 listen_spec ? listen_spec : "(null)");
-		return -1;
-	}
-	fd = open_listener(&ss, sslen, dual, &e);
-	if (fd < 0 && dual && (e == EAFNOSUPPORT || e == EADDRNOTAVAIL)) {
-		/* Kernel without IPv6: "all addresses" degrades to all IPv4 ones. */
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-		uint16_t port = ((struct sockaddr_in6 *)&ss)->sin6_port;
-
-		memset(&ss, 0, sizeof(ss));
-		s4->sin_family = AF_INET;
-		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		s4->sin_port = port;
-		fd = open_listener(&ss, sizeof(*s4), false, &e);
-	}
-	if (fd < 0 && err)
-		snprintf(err, errlen, "cannot listen on %s: %s%s", listen_spec, strerror(e),
-			 e == EADDRINUSE ? " -- is another mtuwatch export running?" : "");
-	return fd;
-}
-
-struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			struct webconfig *wc, char *err, size_t errlen)
-{
-	return httpd_new_on(-1, listen_spec, lim, wc, err, errlen);
-}
-
 struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_limits *lim,
 			   struct webconfig *wc, char *err, size_t errlen)
 {
-	struct sockaddr_storage bound;
-	socklen_t blen = sizeof(bound);
 	struct httpd_limits l = { 0 };
 	unsigned int flags = MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL;
 	struct MHD_OptionItem opts[12];
@@ -737,8 +571,6 @@ struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_
 
 	if (err && errlen)
 		err[0] = '\0';
-	if (lfd < 0 && (lfd = httpd_listen(listen_spec, err, errlen)) < 0)
-		return NULL;
 	if (dl_web_open(err ? err : (char[160]){ 0 }, err ? errlen : 160)) {
 		close(lfd);
 		return NULL;
@@ -815,11 +647,6 @@ struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_
 	}
 	opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	if (getsockname(h->lfd, (struct sockaddr *)&bound, &blen) == 0)
-		h->port = ntohs(bound.ss_family == AF_INET6 ?
-				((struct sockaddr_in6 *)&bound)->sin6_port :
-				((struct sockaddr_in *)&bound)->sin_port);
-
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_ARRAY, opts,
 				MHD_OPTION_END);
 	di = h->d ? MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
@@ -858,11 +685,6 @@ void httpd_free(struct httpd *h)
 		close(h->lfd);
 	free(h->conns);
 	free(h);
-}
-
-uint16_t httpd_port(const struct httpd *h)
-{
-	return h ? h->port : 0;
 }
 
 int httpd_max_pollfds(const struct httpd *h)

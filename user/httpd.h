@@ -42,13 +42,15 @@
  *    write_timeout_ms, else the connection is reset (SO_LINGER 0) so queued data is freed.
  *  - If accept() fails for lack of descriptors or memory, accepting pauses for 100 ms.
  *
- * Listen specs (numeric addresses only, no DNS):
+ * Listen specs (numeric addresses only, no DNS), parsed by httpd_listen_parse() alone:
  *	"127.0.0.1:9877"	IPv4 address
  *	"[::1]:9877"		IPv6 address ("[::]:9877" is IPv6-only)
  *	":9877"			all addresses, IPv4 and IPv6 (dual-stack socket;
  *				IPv4-only 0.0.0.0 if the kernel has no IPv6)
  *	"0.0.0.0:9877"		all IPv4 addresses
- * Port 0 picks an ephemeral port; see httpd_port().
+ * The port is strict decimal, 1-65535: no sign, no spaces, at most 5 digits. A bare "9877" is
+ * refused: it would have to mean loopback or every address, and binding beyond loopback is
+ * the user's explicit choice.
  *
  * Not thread-safe: one thread drives one struct httpd.
  */
@@ -56,8 +58,10 @@
 #define MTUWATCH_HTTPD_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct webconfig;
 
@@ -94,30 +98,44 @@ struct httpd;
  */
 typedef int (*httpd_render_fn)(void *ctx, char **body, size_t *len);
 
-/*
- * Create the listening socket (SO_REUSEADDR, non-blocking, close-on-exec) and the server.
- * lim may be NULL for defaults; wc NULL for plain HTTP without authentication (wc must stay
- * valid until httpd_free). SIGPIPE is ignored from here on. On failure return NULL and put
- * one line, without trailing newline, into err, e.g. "cannot listen on 127.0.0.1:9877:
- * Address already in use -- is another mtuwatch export running?".
- */
-struct httpd *httpd_new(const char *listen_spec, const struct httpd_limits *lim,
-			struct webconfig *wc, char *err, size_t errlen);
+/* The accepted forms, as error messages name them (the man page's --listen says the same). */
+#define HTTPD_LISTEN_FORMS \
+	"IPV4:PORT, [IPV6]:PORT or :PORT (every address), e.g. 127.0.0.1:9877"
+
+/* A parsed listen spec. */
+struct httpd_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	bool dual;		/* ":PORT": every address of both families */
+};
 
 /*
- * The two halves of httpd_new: the listening socket alone (no HTTP libraries loaded yet, so
- * the exporter can refuse a busy port before its BPF work), then the server on it, which
- * takes the socket over, also on failure. listen_spec only labels errors there.
+ * Parse a listen spec (the forms above) into *a; no socket, no library: the exporter checks
+ * --listen with it as a usage error. On failure return -1 and put one line, without trailing
+ * newline, into err: "invalid listen address 'SPEC': what is wrong -- use " HTTPD_LISTEN_FORMS.
+ */
+int httpd_listen_parse(const char *spec, struct httpd_addr *a, char *err, size_t errlen);
+
+/*
+ * Server set-up comes in two halves. First the listening socket alone (SO_REUSEADDR,
+ * non-blocking, close-on-exec; no HTTP libraries loaded yet, so the exporter can refuse a busy
+ * port before its BPF work). On failure it returns -1 with one line, without trailing newline,
+ * in err: the parser's, or e.g. "cannot listen on 127.0.0.1:9877: Address already in use --
+ * is another mtuwatch export running?".
  */
 int httpd_listen(const char *listen_spec, char *err, size_t errlen);
+
+/*
+ * Then the server on that socket, which it takes over, also on failure. listen_spec only
+ * labels errors. lim may be NULL for defaults; wc NULL for plain HTTP without authentication
+ * (wc must stay valid until httpd_free). SIGPIPE is ignored from here on. On failure return
+ * NULL with one line, without trailing newline, in err.
+ */
 struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_limits *lim,
 			   struct webconfig *wc, char *err, size_t errlen);
 
 /* Close the listening socket and every client connection. NULL is a no-op. */
 void httpd_free(struct httpd *h);
-
-/* The bound port in host byte order (useful with port 0). */
-uint16_t httpd_port(const struct httpd *h);
 
 /* The most pollfds httpd_pollfds() will ever fill. */
 int httpd_max_pollfds(const struct httpd *h);

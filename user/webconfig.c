@@ -601,18 +601,3 @@ void webconfig_check_abandon(struct wc_check *c)
 	free(c->hash);
 	c->pass = c->hash = NULL;
 }
-
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass)
-{
-	struct wc_check c;
-
-	switch (webconfig_check_begin(wc, user, pass, &c)) {
-	case WC_ACCEPTED:
-		return true;
-	case WC_NEEDS_BCRYPT:
-		webconfig_check_crypt(&c);
-		return webconfig_check_end(wc, &c);
-	default:
-		return false;
-	}
-}

@@ -78,18 +78,17 @@ void webconfig_free(struct webconfig *wc);
 const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len);
 
 /*
- * Basic auth: true if user/pass match a configured user. Unknown users pay the same bcrypt
+ * Basic auth: does user/pass match a configured user? Unknown users pay the same bcrypt
  * as known ones and the final comparison is constant-time, so timing reveals neither.
  * A user's last matching password and recent wrong ones are remembered (salted SHA-256), so
  * a scraper pays bcrypt once; beyond WC_BCRYPT_PER_SEC fresh checks a second, fresh
  * credentials are refused without checking, so that a flood of guesses cannot stall the
  * event loop, while a scraper whose password is remembered is still let in.
- */
-bool webconfig_check_user(struct webconfig *wc, const char *user, const char *pass);
-
-/*
- * The same in three steps, so that bcrypt can run off the event loop: begin and end in the
- * thread that owns wc, crypt in any thread (it touches only *c).
+ *
+ * In three steps, so that bcrypt can run off the event loop: begin and end in the thread
+ * that owns wc, crypt in any thread (it touches only *c). begin answers WC_REFUSED or
+ * WC_ACCEPTED at once, or WC_NEEDS_BCRYPT: then crypt, and end gives the answer (or abandon,
+ * if the answer is no longer wanted).
  */
 enum { WC_REFUSED, WC_ACCEPTED, WC_NEEDS_BCRYPT };
 

@@ -463,8 +463,9 @@ else
 	fail "deploy-secret-web-config-valid" "rc=$rc: $(oneline "$TMP/k8s.out")"
 fi
 
-# a malformed listen address is a usage error: exit 2, one line, before any BPF work
-for spec in bogus 127.0.0.1:99999 '[::1:9877' localhost:9877; do
+# a malformed listen address is a usage error: exit 2, one line, before any BPF work; the
+# exporter checks with the server's own parser (+9877 once passed the check, then exited 1)
+for spec in bogus 127.0.0.1:99999 '[::1:9877' localhost:9877 127.0.0.1:+9877 127.0.0.1:0; do
 	nsx timeout 10 "$MW" export --listen "$spec" --duration 1 >"$TMP/badspec.out" 2>&1
 	rc=$?
 	if [ "$rc" = 2 ] && [ "$(wc -l <"$TMP/badspec.out")" = 1 ]; then

@@ -4,8 +4,9 @@
  * loopback sockets, plain HTTP; TLS and basic auth are tested with real clients in
  * tests/e2e/test-export.sh. Each server runs in a forked child driving the poll loop exactly
  * as mtuwatch does; the parent is the client. The child puts SIGPIPE back to its default
- * action after httpd_new() (which ignores it), so a send without MSG_NOSIGNAL that hits
- * EPIPE kills it and the liveness checks fail.
+ * action after httpd_new_on() (which ignores it), so a send without MSG_NOSIGNAL that hits
+ * EPIPE kills it and the liveness checks fail. Servers are made as `mtuwatch export` makes
+ * them (httpd_listen, then httpd_new_on); the listen-spec parser is tested on its own too.
  *
  * Prints one "PASS: name" or "FAIL: name: reason" line per case; exit 0.
  * Build: make build/test_httpd
@@ -114,6 +115,47 @@ static int render(void *ctx, char **body, size_t *len)
 	return 0;
 }
 
+/* The exporter's path (user/export.c): the listening socket, then the server on it. */
+static struct httpd *server_new(const char *spec, const struct httpd_limits *lim, char *err,
+				size_t errlen)
+{
+	int lfd = httpd_listen(spec, err, errlen);
+
+	if (lfd < 0)
+		return NULL;
+	return httpd_new_on(lfd, spec, lim, NULL, err, errlen);
+}
+
+/*
+ * A port free on every address of both families now: bind port 0, read it back, close. The
+ * parser refuses port 0 (an ephemeral port no scraper could be told), so the tests pick one;
+ * another process may take it before the server binds it, so start_server retries.
+ */
+static uint16_t free_port(void)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(struct sockaddr_in6);
+	int off = 0, fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t port = 0;
+
+	if (fd >= 0) {
+		ss.ss_family = AF_INET6;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	} else {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ss.ss_family = AF_INET;
+		len = sizeof(struct sockaddr_in);
+	}
+	if (fd < 0)
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&ss, len) &&
+	    !getsockname(fd, (struct sockaddr *)&ss, &len))
+		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+							((struct sockaddr_in *)&ss)->sin_port);
+	close(fd);
+	return port;
+}
+
 static void server_loop(struct httpd *h, enum render_mode mode)
 {
 	int max = httpd_max_pollfds(h);
@@ -130,8 +172,8 @@ static void server_loop(struct httpd *h, enum render_mode mode)
 	}
 }
 
-static int start_server(struct server *s, const char *spec, const struct httpd_limits *lim,
-			enum render_mode mode, char *err, size_t errlen)
+static int start_server_on(struct server *s, const char *spec, const struct httpd_limits *lim,
+			   enum render_mode mode, char *err, size_t errlen)
 {
 	int p[2];
 	char buf[256];
@@ -147,7 +189,7 @@ static int start_server(struct server *s, const char *spec, const struct httpd_l
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
-		h = httpd_new(spec, lim, NULL, buf + 1, sizeof(buf) - 1);
+		h = server_new(spec, lim, buf + 1, sizeof(buf) - 1);
 		signal(SIGPIPE, SIG_DFL);
 		if (!h) {
 			buf[0] = 'E';
@@ -156,7 +198,7 @@ static int start_server(struct server *s, const char *spec, const struct httpd_l
 			_exit(1);
 		}
 		buf[0] = 'P';
-		snprintf(buf + 1, sizeof(buf) - 1, "%u", httpd_port(h));
+		buf[1] = '\0';
 		if (write(p[1], buf, strlen(buf) + 1) < 0)
 			_exit(2);
 		close(p[1]);
@@ -176,8 +218,24 @@ static int start_server(struct server *s, const char *spec, const struct httpd_l
 		s->pid = 0;
 		return -1;
 	}
-	s->port = (uint16_t)atoi(buf + 1);
 	return 0;
+}
+
+/* A server child on HOST ("127.0.0.1", "[::1]", "" for every address) and a free port. */
+static int start_server(struct server *s, const char *host, const struct httpd_limits *lim,
+			enum render_mode mode, char *err, size_t errlen)
+{
+	char spec[64];
+	int rc = -1;
+
+	for (int i = 0; i < 5; i++) {
+		s->port = free_port();
+		snprintf(spec, sizeof(spec), "%s:%u", host, s->port);
+		rc = start_server_on(s, spec, lim, mode, err, errlen);
+		if (!rc || !strstr(err, "Address already in use"))
+			break;
+	}
+	return rc;
 }
 
 static bool server_alive(struct server *s)
@@ -1252,7 +1310,7 @@ static void t_ipv6(void)
 	char err[256], why[128];
 	int fd;
 
-	if (start_server(&s, "[::1]:0", NULL, R_SMALL, err, sizeof(err))) {
+	if (start_server(&s, "[::1]", NULL, R_SMALL, err, sizeof(err))) {
 		fail("ipv6_loopback", "%s", err);
 	} else {
 		exchange(AF_INET6, s.port, GET_METRICS, strlen(GET_METRICS), &r, 3000);
@@ -1272,7 +1330,7 @@ static void t_ipv6(void)
 		stop_server(&s);
 	}
 
-	if (start_server(&s, ":0", NULL, R_SMALL, err, sizeof(err))) {
+	if (start_server(&s, "", NULL, R_SMALL, err, sizeof(err))) {
 		fail("all_addresses_dual_stack", "%s", err);
 		return;
 	}
@@ -1300,7 +1358,7 @@ static void t_bind_error(uint16_t busy_port)
 	snprintf(want, sizeof(want),
 		 "cannot listen on %s: Address already in use -- is another mtuwatch export running?",
 		 spec);
-	h = httpd_new(spec, NULL, NULL, err, sizeof(err));
+	h = server_new(spec, NULL, err, sizeof(err));
 	if (h) {
 		fail("bind_error_message", "second listener on %s succeeded", spec);
 		httpd_free(h);
@@ -1322,7 +1380,7 @@ static void t_bad_specs(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct httpd *h = httpd_new(bad[i], NULL, NULL, err, sizeof(err));
+		struct httpd *h = server_new(bad[i], NULL, err, sizeof(err));
 
 		if (h) {
 			fail("invalid_listen_specs_rejected", "\"%s\" accepted", bad[i]);
@@ -1337,6 +1395,105 @@ static void t_bad_specs(void)
 	pass("invalid_listen_specs_rejected");
 }
 
+/*
+ * The one listen-spec parser, which `mtuwatch export --listen` checks with too. The first
+ * rows are specs the exporter's own check once passed and the server refused (exit 1, not the
+ * usage error 2): a sign, spaces, extra leading zeros.
+ */
+static void t_listen_parse(void)
+{
+	static const struct {
+		const char *spec;
+		int family;		/* 0: refused */
+		uint16_t port;
+		bool dual;
+		const char *why;	/* refused: a part of the message */
+	} cases[] = {
+		{ "127.0.0.1:+9877", 0, 0, false, "port '+9877'" },
+		{ "127.0.0.1: 9877", 0, 0, false, "port ' 9877'" },
+		{ "127.0.0.1:\t9877", 0, 0, false, "not a decimal number" },
+		{ "127.0.0.1:-0", 0, 0, false, "port '-0'" },
+		{ "127.0.0.1:000009877", 0, 0, false, "port '000009877'" },
+		{ "[::1]:+9877", 0, 0, false, "port '+9877'" },
+		{ ":+9877", 0, 0, false, "port '+9877'" },
+		{ "127.0.0.1:0", 0, 0, false, "1-65535" },
+		{ ":0", 0, 0, false, "1-65535" },
+		{ "[::1]:0", 0, 0, false, "1-65535" },
+		{ "127.0.0.1:65536", 0, 0, false, "1-65535" },
+		{ "127.0.0.1:9877 ", 0, 0, false, "port '9877 '" },
+		{ "127.0.0.1:9877\n", 0, 0, false, "not a decimal number" },
+		{ "127.0.0.1:0x10", 0, 0, false, "port '0x10'" },
+		{ "127.0.0.1:", 0, 0, false, "port ''" },
+		{ " 127.0.0.1:9877", 0, 0, false, "not a numeric IPv4 address" },
+		{ "9877", 0, 0, false, "no ':PORT'" },
+		{ "", 0, 0, false, "empty" },
+		{ "localhost:9877", 0, 0, false, "'localhost' is not a numeric IPv4 address" },
+		{ "::1:9877", 0, 0, false, "needs brackets" },
+		{ "[::1]9877", 0, 0, false, "no ']:PORT'" },
+		{ "[::1", 0, 0, false, "no ']:PORT'" },
+		{ "[127.0.0.1]:9877", 0, 0, false, "not a numeric IPv6 address" },
+		{ "[fe80::1%lo]:9877", 0, 0, false, "not a numeric IPv6 address" },
+		{ "127.0.0.1:9877", AF_INET, 9877, false, NULL },
+		{ "0.0.0.0:9877", AF_INET, 9877, false, NULL },
+		{ "10.1.2.3:1", AF_INET, 1, false, NULL },
+		{ "127.0.0.1:65535", AF_INET, 65535, false, NULL },
+		{ "127.0.0.1:09877", AF_INET, 9877, false, NULL },
+		{ "[::1]:9877", AF_INET6, 9877, false, NULL },
+		{ "[::]:9877", AF_INET6, 9877, false, NULL },
+		{ "[::ffff:127.0.0.1]:9877", AF_INET6, 9877, false, NULL },
+		{ ":9877", AF_INET6, 9877, true, NULL },
+	};
+	const char *name = "listen_spec_parser";
+	struct httpd_addr a;
+	char err[256];
+	uint16_t port;
+	bool v6;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *spec = cases[i].spec;
+		int rc;
+
+		err[0] = '\0';
+		rc = httpd_listen_parse(spec, &a, err, sizeof(err));
+		if (!cases[i].family) {
+			if (!rc) {
+				fail(name, "\"%s\" accepted", spec);
+				return;
+			}
+			/* One line: the spec, what is wrong, the accepted forms. */
+			if (strncmp(err, "invalid listen address '", 24) ||
+			    (!strpbrk(spec, "\t\n") && !strstr(err, spec)) ||
+			    !strstr(err, cases[i].why) || strpbrk(err, "\t\n") ||
+			    !strstr(err, "-- use " HTTPD_LISTEN_FORMS)) {
+				fail(name, "\"%s\": error \"%s\"", spec, err);
+				return;
+			}
+			continue;
+		}
+		if (rc) {
+			fail(name, "\"%s\" refused: %s", spec, err);
+			return;
+		}
+		v6 = a.ss.ss_family == AF_INET6;
+		port = ntohs(v6 ? ((struct sockaddr_in6 *)&a.ss)->sin6_port :
+				  ((struct sockaddr_in *)&a.ss)->sin_port);
+		if (a.ss.ss_family != cases[i].family || a.dual != cases[i].dual ||
+		    port != cases[i].port ||
+		    a.len != (v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in))) {
+			fail(name, "\"%s\": family %d port %u dual %d len %u", spec,
+			     a.ss.ss_family, port, a.dual, (unsigned int)a.len);
+			return;
+		}
+	}
+	if (httpd_listen_parse(NULL, &a, err, sizeof(err)) != -1 ||
+	    strncmp(err, "invalid listen address", 22)) {
+		fail(name, "NULL: \"%s\"", err);
+		return;
+	}
+	pass(name);
+}
+
 /* In-process: the poll interface and timeout bookkeeping without a child. */
 static void t_api(void)
 {
@@ -1344,11 +1501,14 @@ static void t_api(void)
 	struct httpd_limits lim = { .max_conns = 3, .read_timeout_ms = 700 };
 	struct pollfd fds[8];
 	enum render_mode mode = R_SMALL;
-	char err[256];
-	struct httpd *h = httpd_new("127.0.0.1:0", &lim, NULL, err, sizeof(err));
+	char err[256], spec[64];
+	uint16_t port = free_port();
+	struct httpd *h;
 	int n, to, fd;
 	uint64_t t0;
 
+	snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
+	h = server_new(spec, &lim, err, sizeof(err));
 	if (!h) {
 		fail(name, "%s", err);
 		return;
@@ -1360,7 +1520,7 @@ static void t_api(void)
 		fail(name, "idle server: max %d n %d timeout %d", httpd_max_pollfds(h), n, to);
 		goto out;
 	}
-	fd = connect_to(AF_INET, httpd_port(h), 0);
+	fd = connect_to(AF_INET, port, 0);
 	poll(fds, (nfds_t)n, 1000);
 	httpd_process(h, fds, n, render, &mode);
 	n = httpd_pollfds(h, fds, 8);
@@ -1401,7 +1561,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);	/* the client side; the server child restores it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if (start_server(&a, "127.0.0.1:0", &la, R_SMALL, err, sizeof(err))) {
+	if (start_server(&a, "127.0.0.1", &la, R_SMALL, err, sizeof(err))) {
 		fail("server_start", "%s", err);
 		return 0;
 	}
@@ -1422,27 +1582,28 @@ int main(void)
 	t_bind_error(a.port);
 	t_slow_clients(&a, (int)la.read_timeout_ms);
 
-	if (start_server(&f, "127.0.0.1:0", NULL, R_FAIL, err, sizeof(err))) {
+	if (start_server(&f, "127.0.0.1", NULL, R_FAIL, err, sizeof(err))) {
 		fail("render_failure_500", "%s", err);
 	} else {
 		t_render_fail(f.port);
 		stop_server(&f);
 	}
 
-	if (start_server(&b, "127.0.0.1:0", &lb, R_SMALL, err, sizeof(err)))
+	if (start_server(&b, "127.0.0.1", &lb, R_SMALL, err, sizeof(err)))
 		fail("conn_limit_evicts_oldest_idle", "%s", err);
 	else
 		t_conn_limit(&b);
 	if (b.pid)
 		t_conn_limit_grace(&b);
 
-	if (start_server(&c, "127.0.0.1:0", &lc, R_BIG, err, sizeof(err)))
+	if (start_server(&c, "127.0.0.1", &lc, R_BIG, err, sizeof(err)))
 		fail("slow_reader_does_not_block_scrape", "%s", err);
 	else
 		t_slow_readers(&c, (int)lc.write_timeout_ms);
 
 	t_ipv6();
 	t_bad_specs();
+	t_listen_parse();
 	t_api();
 
 	if (!server_alive(&a) || (b.pid && !server_alive(&b)) || (c.pid && !server_alive(&c)))
