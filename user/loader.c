@@ -1008,6 +1008,11 @@ void session_describe(struct mw_session *s, uint64_t now_ns)
 	}
 }
 
+bool session_loaded(const struct mw_session *s)
+{
+	return s->skel;
+}
+
 int session_poll(struct mw_session *s, int timeout_ms)
 {
 	int n, m;
@@ -1023,6 +1028,16 @@ int session_poll(struct mw_session *s, int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
+int session_poll_fd(struct mw_session *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int session_consume(struct mw_session *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
 uint64_t session_counter(struct mw_session *s, int idx)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -1036,13 +1051,67 @@ uint64_t session_counter(struct mw_session *s, int idx)
 	return sum;
 }
 
+int session_ptb_counts(struct mw_session *s,
+		       void (*fn)(const struct mw_ptb_key *k, uint64_t count, void *ctx), void *ctx)
+{
+	struct mw_ptb_key k, next;
+	void *prev = NULL;
+	int fd, n = 0, seen = 0;
+
+	if (!s->skel)
+		return -ENODEV;
+	fd = bpf_map__fd(s->skel->maps.ptbs);
+	while (n++ < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t count;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &count))
+			continue;
+		fn(&k, count, ctx);
+		seen++;
+	}
+	return seen;
+}
+
+int session_read_stats(struct mw_session *s,
+		       int (*fn)(const struct mw_stat_key *k, uint64_t value, void *ctx), void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.stats), ncpu = libbpf_num_possible_cpus();
+	struct mw_stat_key k, next, *prev = NULL;
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		uint64_t sum = 0;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+		if (fn(&k, sum, ctx))
+			break;
+	}
+	free(vals);
+	return 0;
+}
+
 void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
 		      uint32_t mtu)
 {
 	struct mw_dst_key k = {};
 	struct mw_dst_val v = {};
-	int fd = bpf_map__fd(s->skel->maps.dsts);
+	int fd;
 
+	if (!s->skel)
+		return;
+	fd = bpf_map__fd(s->skel->maps.dsts);
 	k.ifindex = ifindex;
 	k.family = family;
 	memcpy(k.daddr, dst, family == 6 ? 16 : 4);
