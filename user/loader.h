@@ -3,6 +3,11 @@
  * Loads and attaches the kernel side, with fallbacks: TCX -> clsact, native XDP -> generic,
  * tp_btf -> raw_tp, optional programs dropped. What attached and what degraded is reported
  * as MW_EV_ATTACH events so that live, record and export all show it.
+ *
+ * The loader (loader.c: load, attach, the session's life; loader_clsact.c: clsact filters
+ * and their cleanup; loader_maps.c: the ring buffer and the maps at run time) is the only
+ * part of the tool that touches the kernel side: the rest asks through these functions and
+ * never includes the skeleton.
  */
 #ifndef MW_LOADER_H
 #define MW_LOADER_H
