@@ -7,7 +7,8 @@
  * The loader (loader.c: load, attach, the session's life; loader_clsact.c: clsact filters
  * and their cleanup; loader_maps.c: the ring buffer and the maps at run time) is the only
  * part of the tool that touches the kernel side: the rest asks through these functions and
- * never includes the skeleton.
+ * never includes the skeleton. This header is the three files' shared one (struct
+ * mw_session); loader_clsact.h is only between loader.c and loader_clsact.c.
  */
 #ifndef MW_LOADER_H
 #define MW_LOADER_H
@@ -70,9 +71,23 @@ struct mw_session {
 	void *ctx;
 };
 
+/* loader.c: load, attach, and the session's life. */
+
 /* Returns 0, or an exit code (1 runtime, 2 usage) after printing one line. */
 int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event_fn cb,
 		 void *ctx);
+/* Emit the IFACE and ATTACH events that describe this session. */
+void session_describe(struct mw_session *s, uint64_t now_ns);
+/* Interfaces that vanished since the last call (printed once each). */
+void session_check_ifaces(struct mw_session *s);
+/* Attach again to gone interface k of s, now back under its name: 0, or -errno. */
+int session_reattach(struct mw_session *s, int k);
+void session_close(struct mw_session *s);
+/* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
+void session_phase(const char *what);
+
+/* loader_maps.c: the loaded session at run time, its ring buffer and maps. */
+
 /* Whether s holds the kernel side (opened and loaded, not yet closed). */
 bool session_loaded(const struct mw_session *s);
 /* Poll the ring buffer; returns events handled or -errno. */
@@ -92,17 +107,11 @@ int session_read_stats(struct mw_session *s,
 /* Tell tc egress the path MTU we know, so it reports the first packet over it (when loaded). */
 void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
 		      uint32_t mtu);
-/* Interfaces that vanished since the last call (printed once each). */
-void session_check_ifaces(struct mw_session *s);
-/* Attach again to gone interface k of s, now back under its name: 0, or -errno. */
-int session_reattach(struct mw_session *s, int k);
-void session_close(struct mw_session *s);
-/* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
-void session_phase(const char *what);
+
+/* loader_clsact.c: clsact filters, for kernels without TCX. */
+
 /* mtuwatch cleanup: remove the clsact filters of dead instances on the named interfaces (all
  * of this namespace when n is 0), one line each on out; returns an exit code. */
 int session_cleanup(const char *const *names, int n, FILE *out);
-/* Emit the IFACE and ATTACH events that describe this session. */
-void session_describe(struct mw_session *s, uint64_t now_ns);
 
 #endif

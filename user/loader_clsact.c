@@ -3,7 +3,7 @@
  * The loader's clsact side, for kernels without TCX: netlink requests for tc filters, each
  * filter's owner token, the sweep of orphans (at start, by `mtuwatch cleanup`, by the
  * watchdog). Apart from loader.c because it is a protocol of its own (rtnetlink, abstract
- * sockets, a child process) that the BPF load and attach do not need to read.
+ * sockets, a child process): loader.c uses it through loader_clsact.h only.
  */
 #include <errno.h>
 #include <signal.h>
