@@ -45,8 +45,8 @@ void driver_event(const struct mw_event *e, void *ctx)
 		if (recfile_write(d->rec, MW_REC_EVENT, e, sizeof(*e)) == 0)
 			d->rec_events++;
 	}
-	if ((e->type == MW_EV_PTB_RX || e->type == MW_EV_PTB_DROP) && !d->ptb_syncing)
-		d->ptb_last_ns = mono_ns();
+	if (e->type == MW_EV_PTB_RX || e->type == MW_EV_PTB_DROP)
+		facts_ptb_seen(&d->facts, mono_ns());
 	core_feed(d->core, e);
 }
 
@@ -55,7 +55,7 @@ static void finding(const struct mw_finding *f, void *ctx)
 	struct mw_driver *d = ctx;
 
 	/* Let tc egress flag the first packet over what we now know of the path. */
-	if (d->s.skel && !f->foreign_netns && f->ifindex &&
+	if (!f->foreign_netns && f->ifindex &&
 	    (f->verdict == MW_V_PMTU_LEARNED || f->verdict == MW_V_ICMP_BLACKHOLE))
 		session_set_pmtu(&d->s, f->ifindex, f->family, f->dst, f->mtu);
 	if (d->on_finding)
@@ -98,6 +98,7 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 		pr_warn("Failed: out of memory\n");
 		return 1;
 	}
+	facts_init(&d->facts, &d->s, driver_event, d);
 	return session_open(&d->s, so, driver_event, d);
 }
 
@@ -187,7 +188,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 {
 	uint64_t start = mono_ns(), end = duration >= 0 ? start + duration * 1000000000ULL : 0;
 
-	facts_poll(d, start, true);
+	facts_poll(&d->facts, start, true);
 
 	while (!mw_stop) {
 		uint64_t now;
@@ -214,8 +215,8 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 				driver_event(&l, d);
 			}
 			d->last_tick = now;
-			facts_poll(d, now, false);
-			facts_ptb_counts(d, now, false);
+			facts_poll(&d->facts, now, false);
+			facts_ptb_counts(&d->facts, now, false);
 			driver_event(&t, d);
 			check_ifaces(d, now);
 			if (d->on_tick)
@@ -230,7 +231,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 	}
 	/* Drain what is queued, then one last tick so timers judge up to now. */
 	session_poll(&d->s, 0);
-	facts_ptb_counts(d, mono_ns(), true);
+	facts_ptb_counts(&d->facts, mono_ns(), true);
 	{
 		struct mw_event t = { .ts_ns = mono_ns(), .type = MW_EV_TICK };
 

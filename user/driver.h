@@ -10,6 +10,7 @@
 
 #include <signal.h>
 #include "core.h"
+#include "facts.h"
 #include "loader.h"
 #include "reasons.h"
 
@@ -31,21 +32,11 @@ struct mw_driver {
 	uint32_t if_tried[MW_MAX_IFACES];	/* ifindex a re-attach last failed on */
 	mw_finding_fn on_finding;	/* renderer */
 	void *finding_ctx;
-	/* host facts last read (user/facts.c) */
-	uint64_t facts_sysctl_ns;
-	int facts_sysctl[4];
-	uint64_t facts_snmp[4];
-	bool facts_snmp_ok[4];
-	bool facts_links_done;
-	bool ptb_syncing;		/* facts_ptb_counts is feeding its own events */
-	uint64_t ptb_last_ns, ptb_sync_ns;	/* last PTB event from the kernel; last sync */
+	struct mw_facts facts;		/* host facts, reported through driver_event */
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;
 };
-
-/* Attach again to gone interface k of s, now back under its name: 0, or -errno (loader.c). */
-int session_reattach(struct mw_session *s, int k);
 
 extern volatile sig_atomic_t mw_stop;
 
@@ -60,9 +51,5 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 void driver_event(const struct mw_event *e, void *ctx);
 const char *driver_reason(uint32_t value, void *ctx);
 void driver_close(struct mw_driver *d);
-/* Sysctls and namespace counters as events (first: the baseline, and every setting). */
-void facts_poll(struct mw_driver *d, uint64_t now, bool first);
-/* The kernel's exact PTB counts per kind, as PTB events (after PTBs came; final: now). */
-void facts_ptb_counts(struct mw_driver *d, uint64_t now, bool final);
 
 #endif

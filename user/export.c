@@ -15,15 +15,12 @@
 #include <unistd.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include "commands.h"
 #include "driver.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "webconfig.h"
-#include "mtuwatch.skel.h"
 
 #define MAX_STATS 4096
 
@@ -55,41 +52,41 @@ static void ifname_of(struct mw_driver *d, uint32_t ifindex, uint32_t netns, cha
 		snprintf(buf, len, "if%u", ifindex);
 }
 
-/* Sum the per-CPU labelled counters of the kernel's stats map. */
+struct stats_walk {
+	struct mw_driver *d;
+	struct mw_metric_stat *out;
+	int n, max;
+};
+
+/* One labelled counter of the kernel's stats map (summed over CPUs by the loader). */
+static int stat_one(const struct mw_stat_key *k, uint64_t value, void *ctx)
+{
+	struct stats_walk *w = ctx;
+	struct mw_metric_stat *s = &w->out[w->n];
+	const char *rn;
+
+	memset(s, 0, sizeof(*s));
+	s->value = value;
+	s->kind = k->kind;
+	s->family = k->family;
+	ifname_of(w->d, k->ifindex, k->netns, s->iface, sizeof(s->iface));
+	rn = k->kind == MW_STAT_PTB_DROP ? driver_reason(k->reason, w->d) : NULL;
+	if (rn)
+		snprintf(s->reason, sizeof(s->reason), "%s", rn);
+	else
+		snprintf(s->reason, sizeof(s->reason), "REASON_%u", k->reason);
+	w->n = metrics_merge_stat(w->out, w->n);
+	return w->n >= w->max;
+}
+
+/* The per-CPU labelled counters of the kernel's stats map, as metric rows. */
 static int read_stats(struct mw_driver *d, struct mw_metric_stat *out, int max)
 {
-	int fd = bpf_map__fd(d->s.skel->maps.stats), ncpu = libbpf_num_possible_cpus(), n = 0;
-	struct mw_stat_key k, next, *prev = NULL;
-	uint64_t *vals;
+	struct stats_walk w = { .d = d, .out = out, .max = max };
 
-	if (ncpu <= 0)
+	if (max <= 0 || session_read_stats(&d->s, stat_one, &w))
 		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	while (n < max && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct mw_metric_stat *s = &out[n];
-		const char *rn;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		memset(s, 0, sizeof(*s));
-		for (int i = 0; i < ncpu; i++)
-			s->value += vals[i];
-		s->kind = k.kind;
-		s->family = k.family;
-		ifname_of(d, k.ifindex, k.netns, s->iface, sizeof(s->iface));
-		rn = k.kind == MW_STAT_PTB_DROP ? driver_reason(k.reason, d) : NULL;
-		if (rn)
-			snprintf(s->reason, sizeof(s->reason), "%s", rn);
-		else
-			snprintf(s->reason, sizeof(s->reason), "REASON_%u", k.reason);
-		n = metrics_merge_stat(out, n);
-	}
-	free(vals);
-	return n;
+	return w.n;
 }
 
 static int render(void *ctx, char **body, size_t *len)
@@ -152,7 +149,7 @@ static int exp_poll(struct mw_driver *d, int ms)
 	struct pollfd fds[1 + HTTPD_POLLFDS];
 	int n = 1, t, err;
 
-	fds[0].fd = ring_buffer__epoll_fd(d->s.rb);
+	fds[0].fd = session_poll_fd(&d->s);
 	fds[0].events = POLLIN;
 	if (X.h) {
 		n += httpd_pollfds(X.h, fds + 1, HTTPD_POLLFDS);
@@ -164,7 +161,7 @@ static int exp_poll(struct mw_driver *d, int ms)
 	if (err < 0)
 		return errno == EINTR ? 0 : -errno;
 	/* Whether or not the kernel woke us (it does only past a backlog): read the ring. */
-	ring_buffer__consume(d->s.rb);
+	session_consume(&d->s);
 	if (X.h)
 		httpd_process(X.h, fds + 1, n - 1, render, d);
 	return 0;

@@ -8,10 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
-#include "driver.h"
+#include "facts.h"
 #include "hostcfg.h"
-#include "mtuwatch.skel.h"
 #include "netutil.h"
 
 /* Value of `field` in the /proc/net/{snmp,netstat} table whose rows start with `proto:`. */
@@ -76,13 +74,21 @@ static int sysctl_int(const char *path, int *out)
 	return 0;
 }
 
-static void emit_fact(struct mw_driver *d, uint64_t now, uint16_t type, uint32_t aux,
+void facts_init(struct mw_facts *f, struct mw_session *s, mw_event_fn emit, void *ctx)
+{
+	memset(f, 0, sizeof(*f));
+	f->s = s;
+	f->emit = emit;
+	f->ctx = ctx;
+}
+
+static void emit_fact(struct mw_facts *f, uint64_t now, uint16_t type, uint32_t aux,
 		      uint32_t size, uint32_t aux2)
 {
 	struct mw_event e = { .ts_ns = now, .type = type, .aux = aux, .size = size, .aux2 = aux2 };
 
-	e.netns = d->s.self_netns;
-	driver_event(&e, d);
+	e.netns = f->s->self_netns;
+	f->emit(&e, f->ctx);
 }
 
 /*
@@ -91,7 +97,7 @@ static void emit_fact(struct mw_driver *d, uint64_t now, uint16_t type, uint32_t
  * netlink dumps), on the first tick rather than at start-up, and only the devices that can
  * explain a silent drop.
  */
-static void facts_links(struct mw_driver *d, uint64_t now)
+static void facts_links(struct mw_facts *f, uint64_t now)
 {
 	struct hc_host *h = calloc(1, sizeof(*h));
 
@@ -105,7 +111,7 @@ static void facts_links(struct mw_driver *d, uint64_t now)
 		const struct hc_link *l = &h->links[i];
 		struct mw_event e = { .ts_ns = now, .type = MW_EV_LINK };
 
-		e.netns = d->s.self_netns;
+		e.netns = f->s->self_netns;
 		e.ifindex = l->ifindex;
 		e.mtu = l->mtu;
 		snprintf(e.ifname, sizeof(e.ifname), "%s", l->name);
@@ -134,12 +140,12 @@ static void facts_links(struct mw_driver *d, uint64_t now)
 		} else {
 			continue;
 		}
-		driver_event(&e, d);
+		f->emit(&e, f->ctx);
 	}
 	free(h);
 }
 
-void facts_poll(struct mw_driver *d, uint64_t now, bool first)
+void facts_poll(struct mw_facts *f, uint64_t now, bool first)
 {
 	static const struct {
 		enum mw_sysctl id;
@@ -151,21 +157,21 @@ void facts_poll(struct mw_driver *d, uint64_t now, bool first)
 	uint64_t v[4] = {};
 	int ok[4] = {};
 
-	if (!first && !d->facts_links_done) {
-		d->facts_links_done = true;
-		facts_links(d, now);
+	if (!first && !f->links_done) {
+		f->links_done = true;
+		facts_links(f, now);
 	}
 	/* Settings rarely change: every 5 s is enough, and at the start. */
-	if (first || now - d->facts_sysctl_ns >= 5000000000ULL) {
-		d->facts_sysctl_ns = now;
+	if (first || now - f->sysctl_ns >= 5000000000ULL) {
+		f->sysctl_ns = now;
 		for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
 			int val;
 
 			if (sysctl_int(sysctls[i].path, &val))
 				continue;
-			if (first || val != d->facts_sysctl[sysctls[i].id]) {
-				d->facts_sysctl[sysctls[i].id] = val;
-				emit_fact(d, now, MW_EV_SYSCTL, sysctls[i].id, val, 0);
+			if (first || val != f->sysctl[sysctls[i].id]) {
+				f->sysctl[sysctls[i].id] = val;
+				emit_fact(f, now, MW_EV_SYSCTL, sysctls[i].id, val, 0);
 			}
 		}
 	}
@@ -180,12 +186,42 @@ void facts_poll(struct mw_driver *d, uint64_t now, bool first)
 		if (!ok[k])
 			continue;
 		/* The first reading is the baseline: what rose before we started is not ours. */
-		if (!first && d->facts_snmp_ok[k] && v[k] > d->facts_snmp[k])
-			emit_fact(d, now, MW_EV_SNMP, k, (uint32_t)(v[k] - d->facts_snmp[k]),
+		if (!first && f->snmp_ok[k] && v[k] > f->snmp[k])
+			emit_fact(f, now, MW_EV_SNMP, k, (uint32_t)(v[k] - f->snmp[k]),
 				  (uint32_t)v[k]);
-		d->facts_snmp[k] = v[k];
-		d->facts_snmp_ok[k] = true;
+		f->snmp[k] = v[k];
+		f->snmp_ok[k] = true;
 	}
+}
+
+void facts_ptb_seen(struct mw_facts *f, uint64_t now)
+{
+	if (!f->ptb_syncing)
+		f->ptb_last_ns = now;
+}
+
+/* One entry of the kernel's ptbs map, as the PTB event it counts. */
+static void ptb_count(const struct mw_ptb_key *k, uint64_t count, void *ctx)
+{
+	struct mw_facts *f = ctx;
+	struct mw_event e = { .ts_ns = f->ptb_sync_ns };	/* the sync's now */
+
+	e.type = k->reason ? MW_EV_PTB_DROP : MW_EV_PTB_RX;
+	e.netns = k->netns;
+	e.family = k->family;
+	e.flow.family = k->family;
+	memcpy(e.peer, k->peer, 16);
+	memcpy(e.flow.daddr, k->dst, 16);
+	e.mtu = k->mtu;
+	e.dir = k->dir;
+	if (k->reason) {
+		e.aux = k->reason == 0xffff ? 0 : k->reason;
+		e.aux2 = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+	} else {
+		e.dir = MW_DIR_IN;
+		e.aux = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
+	}
+	f->emit(&e, f->ctx);
 }
 
 /*
@@ -194,48 +230,19 @@ void facts_poll(struct mw_driver *d, uint64_t now, bool first)
  * stream as the same events, so that the summary, the findings' counts and a recording all
  * hold the true totals of a flood.
  */
-void facts_ptb_counts(struct mw_driver *d, uint64_t now, bool final)
+void facts_ptb_counts(struct mw_facts *f, uint64_t now, bool final)
 {
-	struct mw_ptb_key k, next;
-	void *prev = NULL;
-	int fd, n = 0;
-
 	/*
 	 * A flood's events thin out (the 65536th, then the 131072nd...): sync every 2 s for 30 s
 	 * after the last PTB event, and always at the end once any came.
 	 */
-	if (!d->s.skel || !d->ptb_last_ns)
+	if (!session_loaded(f->s) || !f->ptb_last_ns)
 		return;
-	if (!final && (now - d->ptb_sync_ns < 2000000000ULL ||
-		       now - d->ptb_last_ns > 30000000000ULL))
+	if (!final && (now - f->ptb_sync_ns < 2000000000ULL ||
+		       now - f->ptb_last_ns > 30000000000ULL))
 		return;
-	fd = bpf_map__fd(d->s.skel->maps.ptbs);
-	d->ptb_sync_ns = now;
-	d->ptb_syncing = true;
-	while (n++ < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
-		struct mw_event e = { .ts_ns = now };
-		uint64_t count;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &count))
-			continue;
-		e.type = k.reason ? MW_EV_PTB_DROP : MW_EV_PTB_RX;
-		e.netns = k.netns;
-		e.family = k.family;
-		e.flow.family = k.family;
-		memcpy(e.peer, k.peer, 16);
-		memcpy(e.flow.daddr, k.dst, 16);
-		e.mtu = k.mtu;
-		e.dir = k.dir;
-		if (k.reason) {
-			e.aux = k.reason == 0xffff ? 0 : k.reason;
-			e.aux2 = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
-		} else {
-			e.dir = MW_DIR_IN;
-			e.aux = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
-		}
-		driver_event(&e, d);
-	}
-	d->ptb_syncing = false;
+	f->ptb_sync_ns = now;
+	f->ptb_syncing = true;
+	session_ptb_counts(f->s, ptb_count, f);
+	f->ptb_syncing = false;
 }

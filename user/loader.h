@@ -3,6 +3,12 @@
  * Loads and attaches the kernel side, with fallbacks: TCX -> clsact, native XDP -> generic,
  * tp_btf -> raw_tp, optional programs dropped. What attached and what degraded is reported
  * as MW_EV_ATTACH events so that live, record and export all show it.
+ *
+ * The loader (loader.c: load, attach, the session's life; loader_clsact.c: clsact filters
+ * and their cleanup; loader_maps.c: the ring buffer and the maps at run time) is the only
+ * part of the tool that touches the kernel side: the rest asks through these functions and
+ * never includes the skeleton. This header is the three files' shared one (struct
+ * mw_session); loader_clsact.h is only between loader.c and loader_clsact.c.
  */
 #ifndef MW_LOADER_H
 #define MW_LOADER_H
@@ -65,24 +71,47 @@ struct mw_session {
 	void *ctx;
 };
 
+/* loader.c: load, attach, and the session's life. */
+
 /* Returns 0, or an exit code (1 runtime, 2 usage) after printing one line. */
 int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event_fn cb,
 		 void *ctx);
-/* Poll the ring buffer; returns events handled or -errno. */
-int session_poll(struct mw_session *s, int timeout_ms);
-uint64_t session_counter(struct mw_session *s, int idx);
-/* Tell tc egress the path MTU we know, so it reports the first packet over it. */
-void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
-		      uint32_t mtu);
+/* Emit the IFACE and ATTACH events that describe this session. */
+void session_describe(struct mw_session *s, uint64_t now_ns);
 /* Interfaces that vanished since the last call (printed once each). */
 void session_check_ifaces(struct mw_session *s);
+/* Attach again to gone interface k of s, now back under its name: 0, or -errno. */
+int session_reattach(struct mw_session *s, int k);
 void session_close(struct mw_session *s);
 /* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
 void session_phase(const char *what);
+
+/* loader_maps.c: the loaded session at run time, its ring buffer and maps. */
+
+/* Whether s holds the kernel side (opened and loaded, not yet closed). */
+bool session_loaded(const struct mw_session *s);
+/* Poll the ring buffer; returns events handled or -errno. */
+int session_poll(struct mw_session *s, int timeout_ms);
+/* For a caller's own poll(): the descriptor that is readable when the kernel wakes us, and
+ * the read of what the ring holds (events handled or -errno). */
+int session_poll_fd(struct mw_session *s);
+int session_consume(struct mw_session *s);
+uint64_t session_counter(struct mw_session *s, int idx);
+/* The kernel's exact PTB counts (map ptbs), each entry to fn; returns entries seen or -errno. */
+int session_ptb_counts(struct mw_session *s,
+		       void (*fn)(const struct mw_ptb_key *k, uint64_t count, void *ctx), void *ctx);
+/* The labelled counters (map stats), each summed over CPUs, to fn until it returns nonzero;
+ * returns 0 or -errno. */
+int session_read_stats(struct mw_session *s,
+		       int (*fn)(const struct mw_stat_key *k, uint64_t value, void *ctx), void *ctx);
+/* Tell tc egress the path MTU we know, so it reports the first packet over it (when loaded). */
+void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
+		      uint32_t mtu);
+
+/* loader_clsact.c: clsact filters, for kernels without TCX. */
+
 /* mtuwatch cleanup: remove the clsact filters of dead instances on the named interfaces (all
  * of this namespace when n is 0), one line each on out; returns an exit code. */
 int session_cleanup(const char *const *names, int n, FILE *out);
-/* Emit the IFACE and ATTACH events that describe this session. */
-void session_describe(struct mw_session *s, uint64_t now_ns);
 
 #endif

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The loaded session at run time: its ring buffer, and the maps the kernel side counts in
+ * (counters, stats, ptbs) or reads (dsts). The rest of the tool asks through these functions
+ * and never sees the skeleton.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "mtuwatch.skel.h"
+
+bool session_loaded(const struct mw_session *s)
+{
+	return s->skel;
+}
+
+int session_poll(struct mw_session *s, int timeout_ms)
+{
+	int n, m;
+
+	/*
+	 * The kernel wakes us only past a backlog (MW_RB_WAKE_BYTES): read what is there
+	 * whether the wait ended by a wake-up or by its timeout.
+	 */
+	n = ring_buffer__poll(s->rb, timeout_ms);
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(s->rb);
+	return m < 0 ? m : n + m;
+}
+
+int session_poll_fd(struct mw_session *s)
+{
+	return ring_buffer__epoll_fd(s->rb);
+}
+
+int session_consume(struct mw_session *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+uint64_t session_counter(struct mw_session *s, int idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[ncpu > 0 ? ncpu : 1], sum = 0;
+	uint32_t key = idx;
+
+	if (ncpu <= 0 || bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &key, vals))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+int session_ptb_counts(struct mw_session *s,
+		       void (*fn)(const struct mw_ptb_key *k, uint64_t count, void *ctx), void *ctx)
+{
+	struct mw_ptb_key k, next;
+	void *prev = NULL;
+	int fd, n = 0, seen = 0;
+
+	if (!s->skel)
+		return -ENODEV;
+	fd = bpf_map__fd(s->skel->maps.ptbs);
+	while (n++ < 4096 && !bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t count;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &count))
+			continue;
+		fn(&k, count, ctx);
+		seen++;
+	}
+	return seen;
+}
+
+int session_read_stats(struct mw_session *s,
+		       int (*fn)(const struct mw_stat_key *k, uint64_t value, void *ctx), void *ctx)
+{
+	int fd = bpf_map__fd(s->skel->maps.stats), ncpu = libbpf_num_possible_cpus();
+	struct mw_stat_key k, next, *prev = NULL;
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		uint64_t sum = 0;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			sum += vals[i];
+		if (fn(&k, sum, ctx))
+			break;
+	}
+	free(vals);
+	return 0;
+}
+
+void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
+		      uint32_t mtu)
+{
+	struct mw_dst_key k = {};
+	struct mw_dst_val v = {};
+	int fd;
+
+	if (!s->skel)
+		return;
+	fd = bpf_map__fd(s->skel->maps.dsts);
+	k.ifindex = ifindex;
+	k.family = family;
+	memcpy(k.daddr, dst, family == 6 ? 16 : 4);
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		memset(&v, 0, sizeof(v));
+	v.pmtu = mtu;
+	v.over_seen = 0;
+	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	/* tc egress's per-CPU destination cache must look at the map again. */
+	__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+}
