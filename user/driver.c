@@ -3,7 +3,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <time.h>
-#include "commands.h"
+#include "cli.h"
 #include "driver.h"
 #include "log.h"
 #include "recfile.h"
