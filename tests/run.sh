@@ -63,6 +63,7 @@ for tier in $TIERS; do
 		fi
 		run test_hostile "$OUT/test_hostile" "$OUT/mtuwatch"
 		run test-docs bash tests/unit/test-docs.sh
+		run test-layers python3 tests/unit/test-layers.py "$OUT"
 		;;
 	bpf)
 		need_root bpf && run test_bpf "$OUT/test_bpf"
