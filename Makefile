@@ -116,7 +116,8 @@ $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o $(OUT)/dynlib.o
+$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/firewall.o $(OUT)/netutil.o \
+                    $(OUT)/dynlib.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljansson -ldl -o $@
 $(OUT)/test_hostile: tests/unit/test_hostile.c $(OUT)/recfile.o $(PURE_OBJS)
