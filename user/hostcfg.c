@@ -123,14 +123,6 @@ const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifind
 	return NULL;
 }
 
-const struct hc_link *hc_link_by_name(const struct hc_host *h, const char *name)
-{
-	for (int i = 0; i < h->nlinks; i++)
-		if (!strcmp(h->links[i].name, name))
-			return &h->links[i];
-	return NULL;
-}
-
 static bool prefix_match(const uint8_t *a, const uint8_t *b, int bits)
 {
 	int bytes = bits / 8, rest = bits % 8;
@@ -163,13 +155,6 @@ bool hc_route_mtu_locked(const struct hc_host *h, uint8_t family, const uint8_t 
 	const struct hc_route *r = hc_route_lookup(h, family, dst);
 
 	return r && r->mtu_locked;
-}
-
-int hc_rp_filter(const struct hc_host *h, uint32_t ifindex)
-{
-	const struct hc_link *l = hc_link_by_ifindex(h, ifindex);
-
-	return l ? l->rp_filter : -1;
 }
 
 const char *hc_netns_label(const struct hc_host *h, char *buf, int len)

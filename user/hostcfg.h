@@ -75,7 +75,8 @@ struct hc_link {
 	char peer_name[IF_NAMESIZE];
 	char peer_netns[HC_NAME_LEN];	/* /run/netns name or "nsid N"; "": this namespace */
 	/* Per-interface sysctls. */
-	int rp_filter;		/* effective: max(all, this interface); -1 unknown */
+	int rp_filter;		/* effective: max(all, this interface); 0 off, 1 strict,
+				 * 2 loose, -1 unknown */
 	uint32_t ipv6_mtu;	/* net.ipv6.conf.IF.mtu; 0 when IPv6 is off or absent */
 };
 
@@ -131,7 +132,6 @@ int hc_read_net(struct hc_host *h);
 int hc_read_path(struct hc_host *h, const char *nspath);
 
 const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifindex);
-const struct hc_link *hc_link_by_name(const struct hc_host *h, const char *name);
 enum hc_kind hc_kind_from_name(const char *kind);
 /* "VXLAN", "veth", ...: for messages. */
 const char *hc_kind_label(enum hc_kind k);
@@ -153,9 +153,6 @@ const struct hc_route *hc_route_lookup(const struct hc_host *h, uint8_t family,
 				       const uint8_t *dst);
 /* Whether that route carries `mtu lock`. */
 bool hc_route_mtu_locked(const struct hc_host *h, uint8_t family, const uint8_t *dst);
-/* Effective rp_filter of an interface (max of all and the interface): 0 off, 1 strict,
- * 2 loose, -1 unknown. */
-int hc_rp_filter(const struct hc_host *h, uint32_t ifindex);
 /* Short label for a namespace: its /run/netns name, else "inode N". */
 const char *hc_netns_label(const struct hc_host *h, char *buf, int len);
 
