@@ -509,25 +509,6 @@ int recfile_flush(struct recfile_writer *w)
 	return emit_block(w);
 }
 
-int recfile_sync(struct recfile_writer *w)
-{
-	if (recfile_flush(w))
-		return -1;
-	if (fdatasync(w->fd))
-		return writer_fail(w, "fdatasync failed");
-	return 0;
-}
-
-uint64_t recfile_bytes_written(const struct recfile_writer *w)
-{
-	return w ? w->written : 0;
-}
-
-uint64_t recfile_records_written(const struct recfile_writer *w)
-{
-	return w ? w->nrecs : 0;
-}
-
 const char *recfile_writer_error(const struct recfile_writer *w)
 {
 	return w ? w->err : "no writer";
@@ -601,13 +582,9 @@ enum rstate {
 };
 
 struct recfile_reader {
-	int fd;			/* -1 when reading from memory */
-	const uint8_t *mem;
-	size_t memlen, mempos;
+	int fd;
 	uint64_t off;		/* offset of the next unread byte */
 	enum rstate state;
-
-	uint16_t major, minor;
 
 	bool zinit;
 	z_stream zs;
@@ -620,8 +597,6 @@ struct recfile_reader {
 
 	uint32_t next_seq;	/* also the number of complete blocks read */
 	uint64_t nseen;		/* records before END, incl. skipped reserved */
-	uint64_t ndeliv;	/* records returned to the caller */
-	uint64_t cut;
 
 	char err[ERRLEN];
 	char warn[ERRLEN];
@@ -661,15 +636,6 @@ static ssize_t src_read(struct recfile_reader *r, void *dst, size_t n)
 {
 	size_t got = 0;
 
-	if (r->fd < 0) {
-		size_t left = r->memlen - r->mempos;
-
-		got = n < left ? n : left;
-		memcpy(dst, r->mem + r->mempos, got);
-		r->mempos += got;
-		r->off += got;
-		return (ssize_t)got;
-	}
 	while (got < n) {
 		ssize_t k = read(r->fd, (uint8_t *)dst + got, n - got);
 
@@ -723,7 +689,6 @@ static int64_t zero_tail(struct recfile_reader *r)
 static int truncated(struct recfile_reader *r, uint64_t cut, const char *why)
 {
 	r->state = RS_TRUNC;
-	r->cut = cut;
 	if (cut)
 		snprintf(r->warn, sizeof(r->warn),
 			 "file truncated: %llu %sbytes after the last complete block ignored",
@@ -949,7 +914,6 @@ int recfile_next(struct recfile_reader *r, uint16_t *type, const void **data, ui
 			/* reserved types a newer minor version may add: skip */
 			if (t < RECFILE_TYPE_USER_MIN && t != RECFILE_TYPE_META)
 				continue;
-			r->ndeliv++;
 			*type = t;
 			*data = p + REC_HDR_LEN;
 			*len = l;
@@ -974,6 +938,7 @@ static int read_file_header(struct recfile_reader *r)
 {
 	uint8_t hdr[FILE_HDR_MAX];
 	uint32_t hlen, flags;
+	uint16_t major;
 	ssize_t n;
 
 	n = src_read(r, hdr, FILE_HDR_LEN);
@@ -986,11 +951,11 @@ static int read_file_header(struct recfile_reader *r)
 	if (n < FILE_HDR_LEN)
 		return rfail(r, "file too short (%zd bytes): truncated inside the file header", n);
 
-	r->major = get16(hdr + 8);
-	r->minor = get16(hdr + 10);
+	/* The minor at hdr + 10 is not needed: minor bumps are backward compatible. */
+	major = get16(hdr + 8);
 	/* checked before the CRC: a future major may lay out the header differently */
-	if (r->major != RECFILE_VERSION_MAJOR)
-		return rfail(r, "unsupported format version %u (this build reads %u)", r->major,
+	if (major != RECFILE_VERSION_MAJOR)
+		return rfail(r, "unsupported format version %u (this build reads %u)", major,
 			     RECFILE_VERSION_MAJOR);
 	hlen = get32(hdr + 12);
 	if (hlen < FILE_HDR_LEN || hlen > FILE_HDR_MAX)
@@ -1085,40 +1050,9 @@ struct recfile_reader *recfile_open_fd(int fd, const char *name, char *err, size
 	return r;
 }
 
-struct recfile_reader *recfile_open_mem(const void *buf, size_t len, char *err, size_t errlen)
-{
-	struct recfile_reader *r;
-
-	if (!buf && len) {
-		set_err(err, errlen, "no buffer");
-		errno = EINVAL;
-		return NULL;
-	}
-	r = reader_new();
-	if (!r) {
-		set_err(err, errlen, "out of memory");
-		errno = ENOMEM;
-		return NULL;
-	}
-	r->mem = buf;
-	r->memlen = len;
-	if (read_file_header(r)) {
-		set_err(err, errlen, "%s", r->err);
-		recfile_close_reader(r);
-		errno = EINVAL;
-		return NULL;
-	}
-	return r;
-}
-
 bool recfile_truncated(const struct recfile_reader *r)
 {
 	return r->state == RS_TRUNC;
-}
-
-uint64_t recfile_bytes_cut(const struct recfile_reader *r)
-{
-	return r->cut;
 }
 
 const char *recfile_warning(const struct recfile_reader *r)
@@ -1129,24 +1063,6 @@ const char *recfile_warning(const struct recfile_reader *r)
 const char *recfile_error(const struct recfile_reader *r)
 {
 	return r->err;
-}
-
-void recfile_version(const struct recfile_reader *r, uint16_t *major, uint16_t *minor)
-{
-	if (major)
-		*major = r->major;
-	if (minor)
-		*minor = r->minor;
-}
-
-uint64_t recfile_records_read(const struct recfile_reader *r)
-{
-	return r->ndeliv;
-}
-
-uint64_t recfile_blocks_read(const struct recfile_reader *r)
-{
-	return r->next_seq;
 }
 
 void recfile_close_reader(struct recfile_reader *r)
