@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests for user/recfile.c. Each test prints exactly one line,
+ * Unit tests for the recfile API (user/recfile.h). Each test prints exactly one line,
  * "PASS: name" or "FAIL: name: reason"; the exit status is always 0 and the
  * test runner counts lines.
  *
