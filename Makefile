@@ -94,6 +94,10 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
+# The recording container: its reader and writer, one API (user/recfile.h).
+RECFILE_SRCS := user/recfile_read.c user/recfile_write.c
+RECFILE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(RECFILE_SRCS))
+
 UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
               $(OUT)/test_hostcfg $(OUT)/test_hostile $(OUT)/test_webconfig
 
@@ -101,7 +105,7 @@ $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(PURE_OBJS) $(LDLIBS) -o $@
 
-$(OUT)/test_recfile: tests/unit/test_recfile.c $(OUT)/recfile.o
+$(OUT)/test_recfile: tests/unit/test_recfile.c $(RECFILE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -lz -o $@
 
@@ -118,10 +122,11 @@ $(OUT)/test_metrics: tests/unit/test_metrics.c $(OUT)/metrics.o $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/netutil.o $(OUT)/dynlib.o
+$(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/firewall.o $(OUT)/netutil.o \
+                    $(OUT)/dynlib.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljansson -ldl -o $@
-$(OUT)/test_hostile: tests/unit/test_hostile.c $(OUT)/recfile.o $(PURE_OBJS)
+$(OUT)/test_hostile: tests/unit/test_hostile.c $(RECFILE_OBJS) $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
@@ -129,13 +134,14 @@ $(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
-$(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c user/recfile.c user/recfile.h | $(OUT)
+$(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c $(RECFILE_SRCS) user/recfile.h \
+                    user/recfile_format.h | $(OUT)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser \
-		tests/fuzz/fuzz_recfile.c user/recfile.c -lz -o $@
+		tests/fuzz/fuzz_recfile.c $(RECFILE_SRCS) -lz -o $@
 
-$(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(OUT)/recfile.o
+$(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(RECFILE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
 

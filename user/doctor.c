@@ -3,6 +3,7 @@
  * `mtuwatch doctor`: audits a host's MTU configuration (read through hostcfg, no traffic sent)
  * and says which settings will black-hole large packets or defeat PMTUD, with the remedy.
  * Exit 0: no error or warning; 3: at least one; 1: runtime failure; 2: usage.
+ * Kept whole (~800 lines): checks, output and the namespace walk share the private dr_run, add().
  */
 #define _GNU_SOURCE	/* setns */
 #include <arpa/inet.h>

@@ -15,11 +15,11 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "firewall.h"	/* struct hc_fw_rule: hc_host holds the firewall's findings */
 
 #define HC_MAX_LINKS	256
 #define HC_MAX_ROUTES	1024
 #define HC_MAX_CACHE	256
-#define HC_MAX_FW	64
 #define HC_NAME_LEN	64
 
 enum hc_kind {
@@ -75,7 +75,8 @@ struct hc_link {
 	char peer_name[IF_NAMESIZE];
 	char peer_netns[HC_NAME_LEN];	/* /run/netns name or "nsid N"; "": this namespace */
 	/* Per-interface sysctls. */
-	int rp_filter;		/* effective: max(all, this interface); -1 unknown */
+	int rp_filter;		/* effective: max(all, this interface); 0 off, 1 strict,
+				 * 2 loose, -1 unknown */
 	uint32_t ipv6_mtu;	/* net.ipv6.conf.IF.mtu; 0 when IPv6 is off or absent */
 };
 
@@ -90,22 +91,6 @@ struct hc_route {
 	bool mtu_locked;	/* RTAX_LOCK has RTAX_MTU: `mtu lock` */
 	bool cached;		/* a route exception (`ip route show cache`) */
 	uint32_t expires;	/* seconds left, exceptions only */
-};
-
-enum hc_fw_what {
-	HC_FW_DROPS_PTB,	/* drops or rejects frag-needed / Packet Too Big by type */
-	HC_FW_DROPS_ICMP,	/* drops or rejects all ICMP (or ICMPv6) */
-	HC_FW_DROP_ALL,		/* an unconditional drop, no RELATED accept ahead of it */
-	HC_FW_POLICY_DROP,	/* a DROP policy with no RELATED accept ahead of it */
-};
-
-struct hc_fw_rule {
-	char backend[16];	/* "nftables", "iptables-nft", "iptables-legacy" */
-	uint8_t families;	/* 1: IPv4, 2: IPv6, 3: both (inet) */
-	char table[32];		/* "ip filter", "inet fw", ... */
-	char chain[32];
-	char rule[200];		/* the rule as its tool lists it, or "policy drop" */
-	enum hc_fw_what what;
 };
 
 struct hc_sysctls {
@@ -147,7 +132,6 @@ int hc_read_net(struct hc_host *h);
 int hc_read_path(struct hc_host *h, const char *nspath);
 
 const struct hc_link *hc_link_by_ifindex(const struct hc_host *h, uint32_t ifindex);
-const struct hc_link *hc_link_by_name(const struct hc_host *h, const char *name);
 enum hc_kind hc_kind_from_name(const char *kind);
 /* "VXLAN", "veth", ...: for messages. */
 const char *hc_kind_label(enum hc_kind k);
@@ -169,20 +153,6 @@ const struct hc_route *hc_route_lookup(const struct hc_host *h, uint8_t family,
 				       const uint8_t *dst);
 /* Whether that route carries `mtu lock`. */
 bool hc_route_mtu_locked(const struct hc_host *h, uint8_t family, const uint8_t *dst);
-/* Effective rp_filter of an interface (max of all and the interface): 0 off, 1 strict,
- * 2 loose, -1 unknown. */
-int hc_rp_filter(const struct hc_host *h, uint32_t ifindex);
-/*
- * The firewall readers on text already in hand (a saved ruleset, the unit tests); hc_read
- * calls them. Findings go to h->fw, a TCPMSS / maxseg rule sets h->mss_clamp.
- * hc_fw_parse_iptables: `iptables-save` (v6: `ip6tables-save`) output; text is modified.
- * hc_fw_parse_nft_json: `nft -j list ruleset` output, and optionally `nft -a list ruleset` to
- * quote the rules found (NULL: "handle N"). Tables that iptables-nft made (uppercase INPUT,
- * FORWARD... chains in ip/ip6, or xt expressions) are left to iptables-nft-save: returns their
- * families (1 ip, 2 ip6), or -1 when the JSON is unreadable.
- */
-void hc_fw_parse_iptables(struct hc_host *h, const char *backend, char *text, bool v6);
-int hc_fw_parse_nft_json(struct hc_host *h, const char *json, const char *text);
 /* Short label for a namespace: its /run/netns name, else "inode N". */
 const char *hc_netns_label(const struct hc_host *h, char *buf, int len);
 

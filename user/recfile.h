@@ -81,16 +81,11 @@ int recfile_write_meta(struct recfile_writer *w, const char *key, const char *va
  */
 int recfile_flush(struct recfile_writer *w);
 
-/* recfile_flush() followed by fdatasync(): also survives power loss. */
-int recfile_sync(struct recfile_writer *w);
-
-/* Bytes written to the file so far (header + complete blocks). */
-uint64_t recfile_bytes_written(const struct recfile_writer *w);
-
-/* Records accepted so far (META included). */
-uint64_t recfile_records_written(const struct recfile_writer *w);
-
-/* Last error of @w as one line, or "" if none. */
+/*
+ * Last error of @w as one line, or "" if none. record never asks (its records are well-formed,
+ * and an I/O error reaches it through recfile_close()), but it is the only place a caller
+ * learns why recfile_write() refused a record: test_recfile asserts that message.
+ */
 const char *recfile_writer_error(const struct recfile_writer *w);
 
 /*
@@ -125,9 +120,6 @@ struct recfile_reader *recfile_open(const char *path, char *err, size_t errlen);
  */
 struct recfile_reader *recfile_open_fd(int fd, const char *name, char *err, size_t errlen);
 
-/* Same, over a caller-owned buffer that must outlive the reader. */
-struct recfile_reader *recfile_open_mem(const void *buf, size_t len, char *err, size_t errlen);
-
 /*
  * Fetch the next record. Returns:
  *   1  a record: *type, *data, *len are set. *data is 8-byte aligned and
@@ -144,23 +136,15 @@ int recfile_next(struct recfile_reader *r, uint16_t *type, const void **data, ui
 
 /*
  * True once recfile_next() returned 0 without having seen an END record:
- * the recorder was killed or the file was cut. recfile_bytes_cut() is then
- * the number of trailing bytes (a partial block) that were ignored, and
- * recfile_warning() a one-line explanation suitable for printing.
+ * the recorder was killed or the file was cut. recfile_warning() is then a
+ * one-line explanation suitable for printing, with the number of trailing
+ * bytes (a partial block) that were ignored when there were any.
  */
 bool recfile_truncated(const struct recfile_reader *r);
-uint64_t recfile_bytes_cut(const struct recfile_reader *r);
 const char *recfile_warning(const struct recfile_reader *r);	/* "" if none */
 
 /* Last error as one line, or "" if none. */
 const char *recfile_error(const struct recfile_reader *r);
-
-/* Format version found in the file header. */
-void recfile_version(const struct recfile_reader *r, uint16_t *major, uint16_t *minor);
-
-/* Records returned so far (META included) and complete blocks read. */
-uint64_t recfile_records_read(const struct recfile_reader *r);
-uint64_t recfile_blocks_read(const struct recfile_reader *r);
 
 void recfile_close_reader(struct recfile_reader *r);
 

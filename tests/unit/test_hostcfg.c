@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "check.h"
+#include "firewall.h"
 #include "hostcfg.h"
 
 static struct hc_host h;
