@@ -62,10 +62,22 @@ $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/mtuwatch.bpf.o: bpf/mtuwatch.bpf.c bpf/parse.h bpf/kernel.h headers/mtuwatch.h $(OUT)/vmlinux.h
+# The watcher: a file per hook, every bpf/*.bpf.c but the probe's and the bench's, each
+# compiled alone and linked into one object by libbpf's static linker, which resolves the
+# extern maps, globals and global functions (bpf/common.h). maps.bpf.c first: the skeleton
+# lists the maps and globals in its order.
+MW_BPF_SRCS := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c bpf/probe.bpf.c bpf/null.bpf.c,\
+               $(sort $(wildcard bpf/*.bpf.c)))
+MW_BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(MW_BPF_SRCS))
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) headers/mtuwatch.h $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(OUT)/mtuwatch.tmp.bpf.o
-	$(Q)$(BPFTOOL) gen object $@ $(OUT)/mtuwatch.tmp.bpf.o
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/mtuwatch.bpf.o: $(MW_BPF_OBJS)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(OUT)/mtuwatch.skel.h: $(OUT)/mtuwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)

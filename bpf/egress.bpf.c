@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tc egress: the sizes leaving (the destination map's DF evidence) and the segments of
+ * tracked flows (flow.h), with the socket's storage as their cache (targ_sk_cache).
+ */
+#include "flow.h"
+
+/*
+ * tc egress of a local socket's segment that egress_sk_busy could not settle from the
+ * socket's storage c (a re-send, a larger segment, a handshake still in clear text): the
+ * flow map's entry does the rest, and the storage takes what the next segments are judged by.
+ */
+static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt *p,
+					   struct mw_tcp *th, __u32 size, __u32 poff, __u32 plen,
+					   struct mw_sk_cache *c)
+{
+	struct mw_flow_key k = {};
+	struct bpf_sock *sk;
+	struct mw_flow_val *v;
+	struct mw_flow_dir *d;
+	struct tcp_sock *tp;
+
+	flow_key_pkt(&k, p, th, MW_DIR_OUT);
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (!v) {
+		/* Evicted (LRU) or closed: untracked from now on, as the flow map says. */
+		c->flags = 0;
+		return;
+	}
+	d = &v->d[MW_DIR_OUT];
+	d->snd_max = c->snd_max;
+	/*
+	 * Ingress skipped the ACKs of the flow while it was settled: the socket knows the
+	 * peer's highest ACK (RESEND reports it; a re-send at it is a stuck segment).
+	 */
+	sk = skb->sk;
+	tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+	if (tp) {
+		__u32 una = tp->snd_una;
+
+		if (!d->una || (__s32)(una - d->una) > 0)
+			d->una = una;
+	}
+	flow_seg_v(skb, false, p, th, MW_DIR_OUT, size, poff, plen, skb->ifindex, &k, v);
+	c->snd_max = d->snd_max;
+	c->max_seg = d->max_seg;
+	c->pend_size = d->pend_size > d->proven ? d->pend_size : d->proven;
+	c->flags = MW_SKC_TRACKED | (v->done == 3 ? MW_SKC_QUIET : 0);
+}
+
+/*
+ * tc egress's fast path, inline (a bulk flow's every segment): NULL when the segment needs no
+ * flow work (no socket: forwarded; an untracked socket; a settled flow's new bytes, no larger
+ * than before: its storage takes the new end), else the socket's storage, for egress_flow.
+ */
+static __always_inline struct mw_sk_cache *egress_sk_busy(struct __sk_buff *skb,
+							  struct mw_pkt *p, struct mw_tcp *th,
+							  __u32 size, __u32 plen)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct mw_sk_cache *c;
+	__u32 end;
+
+	/* Forwarded packets have no socket: the router needs no flow state. */
+	if (!sk)
+		return NULL;
+	/* The storage lookup checks for a full socket itself: no bpf_sk_fullsock call. */
+	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
+	if (!c || !(c->flags & MW_SKC_TRACKED))
+		return NULL;
+	end = bpf_ntohl(th->seq) + plen;
+	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
+	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
+		c->snd_max = end;
+		return NULL;
+	}
+	return c;
+}
+
+
+/*
+ * A DF packet the destination cache could not settle: look the destination up (or add it),
+ * send DF_MAX / DF_OVER when the size is new or over the known path MTU, refill this CPU's
+ * cache slot. A global function: verified once, not for every way the parse can end.
+ */
+__noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			  __u32 slot, __u32 epoch)
+{
+	struct mw_dst_key dk = {};
+	struct mw_dst_val *dv;
+	struct mw_dst_cache *dc;
+	__u32 size;
+
+	if (!skb || !p || !g)
+		return 0;
+	size = g->size;
+	dk.ifindex = skb->ifindex;
+	dk.family = p->family;
+	__builtin_memcpy(dk.daddr, p->daddr, 16);
+	dv = bpf_map_lookup_elem(&dsts, &dk);
+	if (!dv) {
+		struct mw_dst_val nv = { .max_df = 0 };
+
+		bpf_map_update_elem(&dsts, &dk, &nv, BPF_NOEXIST);
+		dv = bpf_map_lookup_elem(&dsts, &dk);
+		if (!dv) {
+			count(MW_CNT_DST_FULL);
+			return 0;
+		}
+	}
+	if (size > dv->max_df || (dv->pmtu && size > dv->pmtu)) {
+		bool over = dv->pmtu && size > dv->pmtu;
+
+		if (over) {
+			stat_add(MW_STAT_OVERSIZE_DF, skb->ifindex, targ_self_netns, p->family, 0);
+			/* Only the first packet over the known path MTU is an event. */
+			if (dv->over_seen++ && size <= dv->max_df)
+				return 0;
+		}
+		if (size > dv->max_df)
+			dv->max_df = size;
+		{
+			struct mw_flow_key fk = { .netns = targ_self_netns, .family = p->family };
+			struct flow_ev a = { .type = over ? MW_EV_DF_OVER : MW_EV_DF_MAX,
+					     .ifindex = skb->ifindex, .size = size, .mtu = dv->pmtu,
+					     .proto = p->proto };
+
+			__builtin_memcpy(fk.laddr, p->saddr, 16);
+			__builtin_memcpy(fk.raddr, p->daddr, 16);
+			if (g->th.doff) {
+				fk.lport = bpf_ntohs(g->th.source);
+				fk.rport = bpf_ntohs(g->th.dest);
+				a.seq = bpf_ntohl(g->th.seq);
+			}
+			flow_emit(&fk, &a, NULL);
+		}
+	}
+	dc = bpf_map_lookup_elem(&dst_cache, &slot);
+	if (dc) {
+		__builtin_memcpy(dc->daddr, p->daddr, 16);
+		dc->ifindex = skb->ifindex;
+		dc->family = p->family;
+		dc->epoch = epoch;
+		dc->max = dv->pmtu && dv->pmtu < dv->max_df ? dv->pmtu : dv->max_df;
+	}
+	return 0;
+}
+
+/*
+ * The flow part of tc egress, a global function for the same reason: it was most of tc
+ * egress's verification, walked once per way the parse before it can end. c: the socket's
+ * storage egress_sk_busy found (with targ_sk_cache; NULL without).
+ */
+__noinline int egress_flow(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			   struct mw_sk_cache *c)
+{
+	if (!skb || !p || !g)
+		return 0;
+	if (targ_sk_cache) {
+		if (c)
+			egress_flow_sk(skb, p, &g->th, g->size, g->poff, g->plen, c);
+	} else
+		flow_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen,
+			 skb->ifindex);
+	return 0;
+}
+
+/* ---- tc egress ------------------------------------------------------------------------ */
+
+static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct tcp_seg g = {};
+	struct mw_pkt p = {};
+	struct mw_tcp *th = NULL;
+	struct mw_dst_cache *dc;
+	__u32 size, l4hdr = 0, slot, epoch;
+	/* The destination as words, read in place (daddr is 4-byte aligned in mw_pkt). */
+	const __u32 *a = (const __u32 *)p.daddr;
+
+	/*
+	 * Every segment of a tracked flow matters to its handshake and ACK accounting, whatever
+	 * its DF bit (Linux clears DF under ip_no_pmtu_disc, `mtu lock` routes and
+	 * IP_PMTUDISC_DONT); DF only gates the size evidence of the destination map.
+	 */
+	if (mw_parse(data, data_end, &p, l3))
+		return TC_ACT_UNSPEC;
+	if (!p.df && p.proto != IPPROTO_TCP)
+		return TC_ACT_UNSPEC;
+
+	size = p.l3_len;
+	if (p.proto == IPPROTO_TCP && !p.frag) {
+		th = data + p.l4_off;
+		if ((void *)(th + 1) > data_end)
+			return TC_ACT_UNSPEC;
+		l4hdr = th->doff * 4;
+		if (l4hdr < sizeof(*th))
+			return TC_ACT_UNSPEC;
+		__builtin_memcpy(&g.th, th, sizeof(g.th));
+	}
+	/* A GSO packet leaves as segments of gso_size payload plus these headers. */
+	if (skb->gso_size && th)
+		size = p.l3_hdr + l4hdr + skb->gso_size;
+	else if (skb->gso_size && p.proto == IPPROTO_UDP)
+		size = p.l3_hdr + 8 + skb->gso_size;
+	g.size = size;
+
+	if (p.df) {
+		/* This CPU saw this destination lately, and this size changes nothing: no hash. */
+		slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
+		epoch = dst_epoch;
+		dc = bpf_map_lookup_elem(&dst_cache, &slot);
+		if (!(dc && size <= dc->max && dc->epoch == epoch && dc->ifindex == skb->ifindex &&
+		      dc->family == p.family && !((dc->daddr[0] ^ a[0]) | (dc->daddr[1] ^ a[1]) |
+						  (dc->daddr[2] ^ a[2]) | (dc->daddr[3] ^ a[3]))))
+			dst_update(skb, &p, &g, slot, epoch);
+	}
+	if (th && p.l3_len > p.l3_hdr + l4hdr) {
+		/* For a GSO packet the TCP header's seq is the first segment's: still right. */
+		g.poff = p.l4_off + l4hdr;
+		g.plen = p.l3_len - p.l3_hdr - l4hdr;
+		if (!targ_sk_cache) {
+			egress_flow(skb, &p, &g, NULL);
+		} else {
+			struct mw_sk_cache *c = egress_sk_busy(skb, &p, th, size, g.plen);
+
+			if (c)
+				egress_flow(skb, &p, &g, c);
+		}
+	}
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int mw_tc_egress(struct __sk_buff *skb)
+{
+	return tc_egress(skb, false);
+}
+
+/* The same for devices without a link-layer header (tun, WireGuard, ipip). */
+SEC("tc")
+int mw_tc_egress_l3(struct __sk_buff *skb)
+{
+	return tc_egress(skb, true);
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Arrivals, at XDP or at tc ingress: Packet Too Big, a SYN-ACK's MSS, the segments of tracked
+ * flows (flow.h) and the peer's ACKs on them (flow_acked).
+ */
+#include "flow.h"
+
+/*
+ * The peer's ACKs on a tracked flow: a store per ACK, an event only when it means something.
+ * A re-sent range being acknowledged (RECOVERED) is what tells loss from a black hole; while
+ * the handshake is in clear text, more of our bytes acknowledged (ACKED) is its progress.
+ * fold: the segment may make an HS event, which then carries ACKED (hs_fold) instead of an
+ * event of its own (the server's first flight acknowledges the ClientHello).
+ */
+__noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack, __u32 fold)
+{
+	struct mw_flow_dir *d;
+	__u32 acked, dsize = 0, dseq = 0;
+	bool recov, progress;
+
+	if (!k || !v)
+		return 0;
+	d = &v->d[MW_DIR_OUT];
+	acked = ack - d->start_seq;
+	if (d->una && (__s32)(ack - d->una) <= 0)
+		return 0;
+	d->una = ack;
+	recov = d->resend_cnt && (__s32)(ack - d->resend_seq) > 0;
+	progress = v->done != 3 && (__s32)acked > 0 && (__s32)(acked - d->acked) > 0;
+	/* A larger DF segment than any before is acknowledged: the path carries that size. */
+	if (d->pend_end && (__s32)(ack - d->pend_end) >= 0) {
+		dsize = d->pend_size;
+		dseq = d->pend_end;
+		d->proven = d->pend_size;
+		d->pend_end = 0;
+		/*
+		 * The same ACK usually says both (the handshake's first flight is its largest
+		 * segment yet): then ACKED carries the proof, one event instead of two.
+		 */
+		if (!progress || recov) {
+			struct flow_ev a = { .type = MW_EV_DELIVERED, .size = dsize, .seq = dseq };
+
+			flow_emit(k, &a, NULL);
+			dsize = 0;
+		}
+	}
+	if (recov) {
+		struct flow_ev a = { .type = MW_EV_RECOVERED, .seq = d->resend_seq,
+				     .size = d->resend_size, .aux = d->resend_cnt };
+
+		flow_emit(k, &a, NULL);
+		d->resend_cnt = 0;
+	}
+	if (!progress)
+		return 0;
+	d->acked = acked;
+	if (fold) {
+		__u32 zero = 0;
+		struct mw_hs_acked *f = bpf_map_lookup_elem(&hs_fold, &zero);
+
+		if (f) {
+			f->acked = acked;
+			f->sent = d->snd_max ? d->snd_max - d->start_seq : 0;
+			f->dsize = dsize;
+			f->dseq = dseq;
+			return 0;
+		}
+	}
+	acked_emit(k, acked, d->snd_max ? d->snd_max - d->start_seq : 0, dsize, dseq);
+	return 0;
+}
+
+/* ---- XDP ingress ---------------------------------------------------------------------- */
+
+/*
+ * A SYN-ACK's MSS option, as global functions (one per context type): the option walk is
+ * verified once, apart from the rest of the ingress program. th_off: the TCP header's offset.
+ */
+__noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
+{
+	void *data, *data_end;
+	struct mw_tcp *th;
+
+	if (!ctx)
+		return 0;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
+__noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
+{
+	void *data, *data_end;
+	struct mw_tcp *th;
+
+	if (!skb)
+		return 0;
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	th = data + (th_off & 0xfff);
+	if ((void *)(th + 1) > data_end)
+		return 0;
+	return mw_tcp_mss(data, data_end, th);
+}
+
+/* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
+/*
+ * Did this source's SYN-ACK, with this MSS on this interface, make an event less than a second
+ * ago? If not, remember this one. A global function: verified once, apart from the ingress
+ * program's paths.
+ */
+__noinline int syn_repeat(struct syn_seen *s)
+{
+	struct syn_seen *ss;
+	__u32 slot;
+	__u64 now;
+
+	if (!s)
+		return 0;
+	slot = ((s->addr[0] ^ s->addr[1] ^ s->addr[2] ^ s->addr[3]) * 2654435761u) >> 24;
+	ss = bpf_map_lookup_elem(&syn_seen, &slot);
+	if (!ss)
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (ss->mss == s->mss && ss->ifindex == s->ifindex && now - ss->ts_ns < 1000000000ull &&
+	    !((ss->addr[0] ^ s->addr[0]) | (ss->addr[1] ^ s->addr[1]) |
+	      (ss->addr[2] ^ s->addr[2]) | (ss->addr[3] ^ s->addr[3])))
+		return 1;
+	__builtin_memcpy(ss->addr, s->addr, 16);
+	ss->mss = s->mss;
+	ss->ifindex = s->ifindex;
+	ss->ts_ns = now;
+	return 0;
+}
+
+static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
+				     struct mw_event *e)
+{
+	__u32 l4;
+
+	if (family == 4) {
+		struct mw_ip4 *ip = data + off;
+
+		if ((void *)(ip + 1) > data_end)
+			return -1;
+		__builtin_memcpy(e->flow.saddr, &ip->saddr, 4);
+		__builtin_memcpy(e->flow.daddr, &ip->daddr, 4);
+		e->flow.proto = ip->protocol;
+		e->size = bpf_ntohs(ip->tot_len);
+		l4 = off + ip->ihl * 4;
+	} else {
+		struct mw_ip6 *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		__builtin_memcpy(e->flow.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(e->flow.daddr, &ip6->daddr, 16);
+		e->flow.proto = ip6->nexthdr;
+		e->size = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		l4 = off + sizeof(*ip6);
+	}
+	e->flow.family = family;
+	if (e->flow.proto == IPPROTO_TCP || e->flow.proto == IPPROTO_UDP) {
+		/* ICMPv4 quotes at least 8 bytes of the transport header: ports and TCP seq. */
+		__u8 *l = data + (l4 & 0xffff);
+
+		if ((void *)(l + 8) > data_end)
+			return 0;
+		e->flow.sport = ((__u16)l[0] << 8) | l[1];
+		e->flow.dport = ((__u16)l[2] << 8) | l[3];
+		if (e->flow.proto == IPPROTO_TCP)
+			e->seq = ((__u32)l[4] << 24) | ((__u32)l[5] << 16) | ((__u32)l[6] << 8) | l[7];
+	}
+	return 0;
+}
+
+/*
+ * A TCP arrival (not a SYN), after the parse: a SYN-ACK's MSS, or the segment's flow part.
+ * `xdp` is a constant at both call sites.
+ */
+static __always_inline void ingress_tcp(void *ctx, bool xdp, struct mw_pkt *p,
+					struct tcp_seg *g, __u32 ifindex)
+{
+	if (g->th.syn) {
+		struct mw_flow_key fk = { .netns = targ_self_netns, .family = p->family };
+		struct flow_ev a = { .type = MW_EV_SYN_MSS, .ifindex = ifindex, .dir = MW_DIR_IN,
+				     .aux2 = 1 };
+		struct syn_seen ss = { .ifindex = ifindex };
+
+		a.aux = xdp ? syn_mss_xdp(ctx, p->l4_off) : syn_mss_tc(ctx, p->l4_off);
+		__builtin_memcpy(ss.addr, p->saddr, 16);
+		ss.mss = a.aux;
+		if (syn_repeat(&ss))
+			return;
+		/* The packet's own direction: from the server that answers. */
+		__builtin_memcpy(fk.laddr, p->saddr, 16);
+		__builtin_memcpy(fk.raddr, p->daddr, 16);
+		fk.lport = bpf_ntohs(g->th.source);
+		fk.rport = bpf_ntohs(g->th.dest);
+		flow_emit(&fk, &a, NULL);
+		return;
+	}
+	flow_seg(ctx, xdp, p, &g->th, MW_DIR_IN, g->size, g->poff, g->plen, ifindex);
+}
+
+/*
+ * ingress_tcp as a global function per context type (as hs_parse): verified once, not once
+ * for every way the parse before it can end.
+ */
+__noinline int ingress_tcp_xdp(struct xdp_md *ctx, struct mw_pkt *p, struct tcp_seg *g,
+			       __u32 ifindex)
+{
+	if (!ctx || !p || !g)
+		return 0;
+	ingress_tcp(ctx, true, p, g, ifindex);
+	return 0;
+}
+
+__noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			      __u32 ifindex)
+{
+	if (!skb || !p || !g)
+		return 0;
+	ingress_tcp(skb, false, p, g, ifindex);
+	return 0;
+}
+
+/*
+ * Arrivals: Packet Too Big, SYN MSS, handshake bytes. Runs at XDP, or at tc ingress where
+ * XDP cannot attach (another program holds the interface's XDP hook). `xdp` is a constant
+ * at both call sites. Returns nothing: both hooks always pass the packet on.
+ */
+static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *data_end,
+					 __u32 ifindex, __u32 gso_size, bool l3)
+{
+	struct mw_pkt p = {};
+	struct mw_event *e, *tmp;
+	__u32 zero = 0, l4;
+	__u32 n;
+
+	if (mw_parse(data, data_end, &p, l3) || p.frag)
+		return;
+	/*
+	 * p goes to a global function (the TCP path), so it lives in memory, where the verifier
+	 * loses the bounds of its fields: the offset is read once, bounded by a mask that keeps
+	 * every value the parse can give (at most ~6.2k: three IPv6 extension headers).
+	 */
+	l4 = p.l4_off & 0x1fff;
+
+	if (p.proto == IPPROTO_TCP) {
+		struct mw_tcp *th = data + l4;
+		__u32 l4hdr;
+
+		if ((void *)(th + 1) > data_end)
+			return;
+		l4hdr = th->doff * 4;
+		if (l4hdr < sizeof(*th))
+			return;
+		/*
+		 * The MSS a server offers us, from its SYN-ACK (bounded by our own connects). A
+		 * server's peer MSS comes from its socket at ESTABLISHED: no event per SYN, which
+		 * a SYN flood would turn into a ring buffer flood.
+		 */
+		if (th->syn && !th->ack)
+			return;
+		/*
+		 * Most arrivals (a settled flow's, a forwarded or untracked one's) need no flow
+		 * work: the port filter says so inline, before the header copy and the call.
+		 */
+		if (!th->syn) {
+			__u16 lport = bpf_ntohs(th->dest), rport = bpf_ntohs(th->source);
+
+			if (targ_attn ? !ports_maybe(&flow_attn, lport, rport) :
+					!ports_maybe(&flow_bloom, lport, rport))
+				return;
+		}
+		{
+			struct tcp_seg g = { .poff = l4 + l4hdr };
+
+			/* Pure ACKs too: they are how the peer says our flight arrived. */
+			g.plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
+			/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
+			g.size = gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len;
+			__builtin_memcpy(&g.th, th, sizeof(g.th));
+			if (xdp)
+				ingress_tcp_xdp(ctx, &p, &g, ifindex);
+			else
+				ingress_tcp_tc(ctx, &p, &g, ifindex);
+		}
+		return;
+	}
+
+	/* A Packet Too Big is parsed into per-CPU scratch: the stack is for the TCP path. */
+	if (p.proto != IPPROTO_ICMP && p.proto != NEXTHDR_ICMP)
+		return;
+	tmp = bpf_map_lookup_elem(&scratch, &zero);
+	if (!tmp)
+		return;
+	__builtin_memset(tmp, 0, sizeof(*tmp));
+	if (p.proto == IPPROTO_ICMP && p.family == 4) {
+		struct mw_icmp4 *ic = data + l4;
+
+		if ((void *)(ic + 1) > data_end)
+			return;
+		if (ic->type != ICMP_DEST_UNREACH || ic->code != ICMP_FRAG_NEEDED)
+			return;
+		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 4, 0);
+		tmp->mtu = bpf_ntohs(ic->mtu);
+		tmp->family = 4;
+		__builtin_memcpy(tmp->peer, p.saddr, 4);
+		ptb_inner(data, data_end, l4 + sizeof(*ic), 4, tmp);
+	} else if (p.proto == NEXTHDR_ICMP && p.family == 6) {
+		struct mw_icmp6 *ic = data + l4;
+
+		if ((void *)(ic + 1) > data_end)
+			return;
+		if (ic->icmp6_type != ICMPV6_PKT_TOOBIG)
+			return;
+		stat_add(MW_STAT_PTB_RX, ifindex, targ_self_netns, 6, 0);
+		tmp->mtu = bpf_ntohl(ic->icmp6_mtu);
+		tmp->family = 6;
+		__builtin_memcpy(tmp->peer, p.saddr, 16);
+		ptb_inner(data, data_end, l4 + sizeof(*ic), 6, tmp);
+	} else {
+		return;
+	}
+	/* Declared here, not on top: its stack slot is the TCP path's copies' (3 calls deep). */
+	struct mw_ptb_key pk = {};
+
+	__builtin_memcpy(pk.peer, tmp->peer, 16);
+	__builtin_memcpy(pk.dst, tmp->flow.daddr, 16);
+	pk.mtu = tmp->mtu;
+	pk.netns = targ_self_netns;
+	pk.family = tmp->family;
+	n = ptb_count(&pk);
+	if (!n)
+		return;
+	e = ev_new(MW_EV_PTB_RX);
+	if (!e)
+		return;
+	tmp->ts_ns = e->ts_ns;
+	tmp->type = MW_EV_PTB_RX;
+	tmp->netns = targ_self_netns;
+	tmp->ifindex = ifindex;
+	tmp->dir = MW_DIR_IN;
+	tmp->aux = n;
+	__builtin_memcpy(e, tmp, sizeof(*tmp));
+	ev_send(e);
+}
+
+/* Frags-aware so that it attaches on jumbo MTUs; headers are always in the first buffer. */
+SEC("xdp.frags")
+int mw_xdp_ingress(struct xdp_md *ctx)
+{
+	ingress_main(ctx, true, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+		     ctx->ingress_ifindex, 0, false);
+	return XDP_PASS;
+}
+
+/* The same at tc ingress, for interfaces whose XDP hook is taken. */
+SEC("tc")
+int mw_tc_ingress(struct __sk_buff *skb)
+{
+	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
+		     skb->ifindex, skb->gso_size, false);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int mw_tc_ingress_l3(struct __sk_buff *skb)
+{
+	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
+		     skb->ifindex, skb->gso_size, true);
+	return TC_ACT_UNSPEC;
+}
