@@ -328,7 +328,8 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd);
  * Opens and closes a listening socket in this namespace: its CLOSE -> LISTEN tells the state
  * tracepoint the namespace's struct net (self_net in bpf/maps.h, read by net_wanted in
  * bpf/tracepoints.bpf.c) now, not at its first TCP event, which on a router may never come.
- * 127.0.0.1 with IP_FREEBIND (lo may be down or unaddressed), for the microseconds it lives. Failing costs only that shortcut.
+ * 127.0.0.1 with IP_FREEBIND (lo may be down or unaddressed), for the microseconds it lives.
+ * Failing costs only that shortcut.
  */
 static void learn_netns(void)
 {
