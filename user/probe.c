@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "commands.h"
+#include "json.h"
 #include "log.h"
 #include "netutil.h"
 #include "probe_int.h"
@@ -37,30 +38,22 @@ static char ebpf_note[256];
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
-static void json_str(FILE *o, const char *k, const char *v)
+/* A string member, or null where there is none. */
+static void str_or_null(struct jsonw *w, const char *k, const char *v)
 {
-	if (!v) {
-		fprintf(o, ",\"%s\":null", k);
-		return;
-	}
-	fprintf(o, ",\"%s\":\"", k);
-	for (; *v; v++) {
-		if (*v == '"' || *v == '\\')
-			fprintf(o, "\\%c", *v);
-		else if ((unsigned char)*v < 0x20)
-			fprintf(o, "\\u%04x", *v);
-		else
-			fputc(*v, o);
-	}
-	fputc('"', o);
+	if (v)
+		jsonw_string_field(w, k, v);
+	else
+		jsonw_null_field(w, k);
 }
 
-static void json_num(FILE *o, const char *k, long v, bool valid)
+/* A number member, or null where it is not known. */
+static void num_or_null(struct jsonw *w, const char *k, long v, bool valid)
 {
 	if (valid)
-		fprintf(o, ",\"%s\":%ld", k, v);
+		jsonw_int_field(w, k, v);
 	else
-		fprintf(o, ",\"%s\":null", k);
+		jsonw_null_field(w, k);
 }
 
 /* The probes' struct probe_steps: one line (or object) per step with -v. */
@@ -78,10 +71,16 @@ static void step_line(void *ctx, int n, int size, const char *res, const char *d
 	if (!o->verbose)
 		return;
 	if (o->json) {
-		printf("{\"step\":%d,\"dst\":\"%s\",\"size\":%d", n, t->str, size);
-		json_str(stdout, "result", res);
-		json_str(stdout, "detail", detail[0] ? detail : NULL);
-		printf("}\n");
+		struct jsonw w;
+
+		jsonw_init(&w, stdout);
+		jsonw_start_object(&w);
+		jsonw_int_field(&w, "step", n);
+		jsonw_string_field(&w, "dst", t->str);
+		jsonw_int_field(&w, "size", size);
+		str_or_null(&w, "result", res);
+		str_or_null(&w, "detail", detail[0] ? detail : NULL);
+		jsonw_end_object(&w);
 	} else {
 		printf("step %d: %d bytes: %s%s%s\n", n, size, res, detail[0] ? ": " : "", detail);
 	}
@@ -222,21 +221,30 @@ static int fwd_report(const struct popts *o, const struct target *t, struct pb *
 	if (r->ptb_drop)
 		reason = pb_reason(b, r->drop_reason, rb, sizeof(rb));
 	if (o->json) {
-		printf("{\"dst\":\"%s\",\"mode\":\"forward\"", t->str);
-		json_str(stdout, "method", meth);
-		json_str(stdout, "iface", t->ifi.name);
-		json_num(stdout, "path_mtu", r->lo_ok, true);
-		printf(",\"exact\":%s", r->exact ? "true" : "false");
-		json_num(stdout, "upper_bound", r->hi_bad - 1, true);
-		printf(",\"ptb_seen\":%s", seen ? "true" : "false");
-		json_str(stdout, "ptb_from", seen ? from : NULL);
-		json_num(stdout, "ptb_mtu", pmtu, seen);
-		printf(",\"ptb_delivered\":%s", r->ptb_sock ? "true" : "false");
-		printf(",\"ptb_dropped\":%s", r->ptb_drop ? "true" : b->on ? "false" : "null");
-		json_str(stdout, "drop_reason", reason);
-		json_num(stdout, "blackhole_above", bh, bh > 0);
-		json_num(stdout, "probes", r->probes, true);
-		printf(",\"ebpf\":%s}\n", b->on ? "true" : "false");
+		struct jsonw w;
+
+		jsonw_init(&w, stdout);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "dst", t->str);
+		jsonw_string_field(&w, "mode", "forward");
+		jsonw_string_field(&w, "method", meth);
+		jsonw_string_field(&w, "iface", t->ifi.name);
+		jsonw_int_field(&w, "path_mtu", r->lo_ok);
+		jsonw_bool_field(&w, "exact", r->exact);
+		jsonw_int_field(&w, "upper_bound", r->hi_bad - 1);
+		jsonw_bool_field(&w, "ptb_seen", seen);
+		str_or_null(&w, "ptb_from", seen ? from : NULL);
+		num_or_null(&w, "ptb_mtu", pmtu, seen);
+		jsonw_bool_field(&w, "ptb_delivered", r->ptb_sock);
+		if (r->ptb_drop || b->on)	/* without eBPF, unknown */
+			jsonw_bool_field(&w, "ptb_dropped", r->ptb_drop);
+		else
+			jsonw_null_field(&w, "ptb_dropped");
+		str_or_null(&w, "drop_reason", reason);
+		num_or_null(&w, "blackhole_above", bh, bh > 0);
+		jsonw_int_field(&w, "probes", r->probes);
+		jsonw_bool_field(&w, "ebpf", b->on);
+		jsonw_end_object(&w);
 		return 0;
 	}
 	n += snprintf(line + n, sizeof(line) - n, "%s: path MTU %d", t->str, r->lo_ok);
@@ -299,21 +307,28 @@ static int rev_report(const struct popts *o, const struct target *t, struct pb *
 	const char *reason = drops_here ? pb_reason(b, r->drop_reason, rb, sizeof(rb)) : NULL;
 
 	if (o->json) {
-		printf("{\"dst\":\"%s\",\"port\":%d,\"mode\":\"reverse\"", t->str, o->port);
-		json_str(stdout, "method", tcp_method(o));
-		json_str(stdout, "iface", t->ifi.name);
-		json_num(stdout, "reverse_path_mtu", lo_ok, true);
-		printf(",\"exact\":%s", exact ? "true" : "false");
-		json_num(stdout, "far_host_max_segment", capped, capped);
+		struct jsonw w;
+
+		jsonw_init(&w, stdout);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "dst", t->str);
+		jsonw_int_field(&w, "port", o->port);
+		jsonw_string_field(&w, "mode", "reverse");
+		jsonw_string_field(&w, "method", tcp_method(o));
+		jsonw_string_field(&w, "iface", t->ifi.name);
+		jsonw_int_field(&w, "reverse_path_mtu", lo_ok);
+		jsonw_bool_field(&w, "exact", exact);
+		num_or_null(&w, "far_host_max_segment", capped, capped);
 		/* PTBs toward the far host cannot be seen from here. */
-		printf(",\"ptb_seen\":null,\"ptb_from\":null");
-		json_num(stdout, "blackhole_above", bh, bh > 0);
-		printf(",\"silent_drop\":%s", bh ? "true" : "false");
-		json_num(stdout, "largest_arrived", arrived, true);
-		json_num(stdout, "dropped_here", drops_here, true);
-		json_str(stdout, "drop_reason", reason);
-		json_num(stdout, "probes", steps, true);
-		printf("}\n");
+		jsonw_null_field(&w, "ptb_seen");
+		jsonw_null_field(&w, "ptb_from");
+		num_or_null(&w, "blackhole_above", bh, bh > 0);
+		jsonw_bool_field(&w, "silent_drop", bh);
+		jsonw_int_field(&w, "largest_arrived", arrived);
+		jsonw_int_field(&w, "dropped_here", drops_here);
+		str_or_null(&w, "drop_reason", reason);
+		jsonw_int_field(&w, "probes", steps);
+		jsonw_end_object(&w);
 		return 0;
 	}
 	printf("%s port %d: reverse path MTU %d", t->str, o->port, lo_ok);
@@ -339,19 +354,30 @@ static int ptb_report(const struct popts *o, const struct target *t, const struc
 	uint32_t mtu = o->ptb_mtu;
 
 	if (o->json) {
-		printf("{\"dst\":\"%s\",\"port\":%d,\"mode\":\"ptb-test\"", t->str, o->port);
-		json_str(stdout, "method", tcp_method(o));
-		json_str(stdout, "iface", t->ifi.name);
-		json_str(stdout, "ptb_test", p->outcome);
-		json_num(stdout, "ptb_test_mtu", mtu, true);
-		json_num(stdout, "ptbs_sent", p->ptbs, true);
-		json_num(stdout, "first_size", p->first_len, p->first_len);
-		json_num(stdout, "retransmit_size", p->retx_len, p->retx_len);
-		printf(",\"retransmit_df\":%s",
-		       !p->retx_len ? "null" : p->retx_df ? "true" : "false");
-		json_num(stdout, "largest_segment", p->max_len, p->data);
-		printf(",\"path_mtu\":null,\"ptb_seen\":null,\"ptb_from\":null,"
-		       "\"blackhole_above\":null}\n");
+		struct jsonw w;
+
+		jsonw_init(&w, stdout);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "dst", t->str);
+		jsonw_int_field(&w, "port", o->port);
+		jsonw_string_field(&w, "mode", "ptb-test");
+		jsonw_string_field(&w, "method", tcp_method(o));
+		jsonw_string_field(&w, "iface", t->ifi.name);
+		str_or_null(&w, "ptb_test", p->outcome);
+		jsonw_int_field(&w, "ptb_test_mtu", mtu);
+		jsonw_int_field(&w, "ptbs_sent", p->ptbs);
+		num_or_null(&w, "first_size", p->first_len, p->first_len);
+		num_or_null(&w, "retransmit_size", p->retx_len, p->retx_len);
+		if (p->retx_len)
+			jsonw_bool_field(&w, "retransmit_df", p->retx_df);
+		else
+			jsonw_null_field(&w, "retransmit_df");
+		num_or_null(&w, "largest_segment", p->max_len, p->data);
+		jsonw_null_field(&w, "path_mtu");
+		jsonw_null_field(&w, "ptb_seen");
+		jsonw_null_field(&w, "ptb_from");
+		jsonw_null_field(&w, "blackhole_above");
+		jsonw_end_object(&w);
 		return 0;
 	}
 	printf("%s port %d: ptb-test %s: ", t->str, o->port, p->outcome);
