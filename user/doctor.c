@@ -21,6 +21,7 @@
 #include <linux/rtnetlink.h>
 #include "commands.h"
 #include "hostcfg.h"
+#include "json.h"
 #include "log.h"
 #include "netutil.h"
 #include "render.h"
@@ -553,23 +554,24 @@ static void check_sysctls(struct dr_run *r)
 
 static void render_json(const struct dr_finding *f)
 {
-	printf("{\"check\":\"%s\",\"severity\":\"%s\",\"netns\":", checks[f->check].code,
-	       sev_names[checks[f->check].sev]);
-	json_str(stdout, f->netns);
-	printf(",\"netns_inode\":%u,\"iface\":", f->netns_inode);
-	json_str(stdout, f->iface);
+	struct jsonw w;
+
+	jsonw_init(&w, stdout);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "check", checks[f->check].code);
+	jsonw_string_field(&w, "severity", sev_names[checks[f->check].sev]);
+	jsonw_string_field(&w, "netns", f->netns);
+	jsonw_uint_field(&w, "netns_inode", f->netns_inode);
+	jsonw_string_field(&w, "iface", f->iface);
 	for (int i = 0; i < f->nkv; i++) {
-		printf(",\"%s\":", f->kv[i].k);
 		if (f->kv[i].num)
-			printf("%lld", f->kv[i].n);
+			jsonw_int_field(&w, f->kv[i].k, f->kv[i].n);
 		else
-			json_str(stdout, f->kv[i].s);
+			jsonw_string_field(&w, f->kv[i].k, f->kv[i].s);
 	}
-	printf(",\"explain\":");
-	json_str(stdout, f->explain);
-	printf(",\"remedy\":");
-	json_str(stdout, f->remedy);
-	printf("}\n");
+	jsonw_string_field(&w, "explain", f->explain);
+	jsonw_string_field(&w, "remedy", f->remedy);
+	jsonw_end_object(&w);
 }
 
 static int render(struct dr_run *r, int nns)

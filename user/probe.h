@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * `mtuwatch probe`: data shared by bpf/probe.bpf.c and user/probe.c. Kernel-includable: only
+ * `mtuwatch probe`: data shared by bpf/probe.bpf.c and user/probe*.c. Kernel-includable: only
  * __u types, no libc.
  */
 #ifndef MW_PROBE_H

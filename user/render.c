@@ -10,41 +10,6 @@ void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-size_t utf8_seq(const char *p, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)p;
-	size_t len, i;
-	uint32_t cp;
-
-	if (!n)
-		return 0;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;	/* continuation byte, overlong lead (c0, c1) or beyond U+10FFFF */
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;	/* overlong, surrogate or out of range */
-	return len;
-}
-
 /* Bytes of s before its NUL, but never more than max: file and kernel fields may lack one. */
 static size_t bounded_len(const char *s, size_t max)
 {
@@ -85,67 +50,39 @@ const char *text_safe(char *buf, size_t buflen, const char *s, size_t max)
 	return buf;
 }
 
-void json_strn(FILE *out, const char *s, size_t max)
-{
-	size_t n = bounded_len(s, max), k;
-
-	fputc('"', out);
-	for (size_t i = 0; i < n; i += k) {
-		unsigned char ch = s[i];
-
-		k = utf8_seq(s + i, n - i);
-		if (!k) {
-			k = 1;
-			fputs("\\ufffd", out);	/* JSON is UTF-8: say a byte was not */
-		} else if (ch == '"' || ch == '\\') {
-			fprintf(out, "\\%c", ch);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			fprintf(out, "\\u%04x", ch);
-		} else {
-			fwrite(s + i, 1, k, out);
-		}
-	}
-	fputc('"', out);
-}
-
-void json_str(FILE *out, const char *s)
-{
-	json_strn(out, s, SIZE_MAX);
-}
-
-static void json_kv_str(FILE *o, const char *k, const char *v)
-{
-	fprintf(o, ",\"%s\":", k);
-	json_str(o, v);
-}
-
 static void render_json(FILE *o, const struct mw_finding *f)
 {
-	char dst[64], peer[64], src[64], fdst[64];
+	char dst[64], peer[64], src[64], fdst[64], fam[8];
+	struct jsonw w;
 
+	jsonw_init(&w, o);
 	fmt_ip(f->family, f->dst, dst, sizeof(dst));
-	fprintf(o, "{\"verdict\":\"%s\",\"ts_ns\":%llu", verdict_name(f->verdict),
-		(unsigned long long)f->ts_ns);
-	json_kv_str(o, "dst", dst);
-	fprintf(o, ",\"family\":\"ipv%u\"", f->family);
-	json_kv_str(o, "iface", f->iface);
-	fprintf(o, ",\"mtu\":%u,\"netns\":%u", f->mtu, f->netns);
+	snprintf(fam, sizeof(fam), "ipv%u", f->family);
+	jsonw_start_object(&w);
+	jsonw_string_field(&w, "verdict", verdict_name(f->verdict));
+	jsonw_uint_field(&w, "ts_ns", f->ts_ns);
+	jsonw_string_field(&w, "dst", dst);
+	jsonw_string_field(&w, "family", fam);
+	jsonw_string_field(&w, "iface", f->iface);
+	jsonw_uint_field(&w, "mtu", f->mtu);
+	jsonw_uint_field(&w, "netns", f->netns);
 	switch (f->verdict) {
 	case MW_V_ICMP_BLACKHOLE:
-		fprintf(o, ",\"bracket_lo\":%u,\"bracket_hi\":%u", f->bracket_lo, f->bracket_hi);
+		jsonw_uint_field(&w, "bracket_lo", f->bracket_lo);
+		jsonw_uint_field(&w, "bracket_hi", f->bracket_hi);
 		break;
 	case MW_V_PTB_DROPPED:
 	case MW_V_PMTU_LEARNED:
 	case MW_V_PTB_IGNORED:
 		fmt_ip(f->family, f->peer, peer, sizeof(peer));
-		json_kv_str(o, "ptb_from", peer);
+		jsonw_string_field(&w, "ptb_from", peer);
 		if (f->verdict == MW_V_PTB_IGNORED)
-			json_kv_str(o, "ignore_reason", ignore_name(f->ignore_reason));
+			jsonw_string_field(&w, "ignore_reason", ignore_name(f->ignore_reason));
 		if (f->verdict != MW_V_PTB_DROPPED)
 			break;
-		json_kv_str(o, "drop_reason", f->drop_reason);
-		fprintf(o, ",\"drop_reason_value\":%u,\"direction\":\"%s\"", f->reason,
-			f->outgoing ? "out" : "in");
+		jsonw_string_field(&w, "drop_reason", f->drop_reason);
+		jsonw_uint_field(&w, "drop_reason_value", f->reason);
+		jsonw_string_field(&w, "direction", f->outgoing ? "out" : "in");
 		break;
 	default:
 		break;
@@ -153,46 +90,60 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	if (f->flow.family) {
 		fmt_ip(f->flow.family, f->flow.saddr, src, sizeof(src));
 		fmt_ip(f->flow.family, f->flow.daddr, fdst, sizeof(fdst));
-		fprintf(o, ",\"flow\":{\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
-			"\"proto\":%u}", src, fdst, f->flow.sport, f->flow.dport, f->flow.proto);
+		jsonw_name(&w, "flow");
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "src", src);
+		jsonw_string_field(&w, "dst", fdst);
+		jsonw_uint_field(&w, "sport", f->flow.sport);
+		jsonw_uint_field(&w, "dport", f->flow.dport);
+		jsonw_uint_field(&w, "proto", f->flow.proto);
+		jsonw_end_object(&w);
 	}
 	if (f->verdict == MW_V_STALLED_TLS || f->verdict == MW_V_STALLED_SSH) {
-		json_kv_str(o, "proto", f->proto);
-		json_kv_str(o, "step", f->step);
-		fprintf(o, ",\"port_hint\":%s", f->port_hint ? "true" : "false");
-		fprintf(o, ",\"role\":\"%s\",\"mtu_evidence\":%s,\"peer_mss\":%u,"
-			"\"max_seg_rcvd\":%u,\"stalled_secs\":%u,\"bytes_sent\":%u,\"bytes_acked\":%u",
-			f->client ? "client" : "server", f->mtu_evidence ? "true" : "false",
-			f->peer_mss, f->max_seg_rcvd, f->stalled_secs, f->bytes_sent, f->bytes_acked);
+		jsonw_string_field(&w, "proto", f->proto);
+		jsonw_string_field(&w, "step", f->step);
+		jsonw_bool_field(&w, "port_hint", f->port_hint);
+		jsonw_string_field(&w, "role", f->client ? "client" : "server");
+		jsonw_bool_field(&w, "mtu_evidence", f->mtu_evidence);
+		jsonw_uint_field(&w, "peer_mss", f->peer_mss);
+		jsonw_uint_field(&w, "max_seg_rcvd", f->max_seg_rcvd);
+		jsonw_uint_field(&w, "stalled_secs", f->stalled_secs);
+		jsonw_uint_field(&w, "bytes_sent", f->bytes_sent);
+		jsonw_uint_field(&w, "bytes_acked", f->bytes_acked);
 	}
 	/* Every alarm says why; information (pmtu_learned, ptb_sent) and plain stalls do not. */
 	if (f->ncauses || f->verdict == MW_V_ICMP_BLACKHOLE || f->verdict == MW_V_PTB_DROPPED ||
 	    f->verdict == MW_V_PTB_IGNORED || f->mtu_evidence) {
-		fprintf(o, ",\"causes\":[");
+		jsonw_name(&w, "causes");
+		jsonw_start_array(&w);
 		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
-			fprintf(o, "%s\"%s\"", i ? "," : "", cause_name(f->causes[i]));
-		fprintf(o, "]");
+			jsonw_string(&w, cause_name(f->causes[i]));
+		jsonw_end_array(&w);
 	}
 	if (f->overlay_mtu) {
-		fprintf(o, ",\"overlay\":{\"iface\":");
+		jsonw_name(&w, "overlay");
+		jsonw_start_object(&w);
 		if (f->overlay_iface[0])
-			json_str(o, f->overlay_iface);
-		else
-			fprintf(o, "null");	/* another namespace's device: its name is not ours */
-		fprintf(o, ",\"mtu\":%u,\"lower_iface\":", f->overlay_mtu);
-		json_str(o, f->lower_iface);
-		fprintf(o, ",\"lower_mtu\":%u,\"overhead\":%u}", f->lower_mtu, f->overhead);
+			jsonw_string_field(&w, "iface", f->overlay_iface);
+		else	/* another namespace's device: its name is not ours */
+			jsonw_null_field(&w, "iface");
+		jsonw_uint_field(&w, "mtu", f->overlay_mtu);
+		jsonw_string_field(&w, "lower_iface", f->lower_iface);
+		jsonw_uint_field(&w, "lower_mtu", f->lower_mtu);
+		jsonw_uint_field(&w, "overhead", f->overhead);
+		jsonw_end_object(&w);
 	}
 	if (f->nsizes) {
-		fprintf(o, ",\"retrans_sizes\":[");
+		jsonw_name(&w, "retrans_sizes");
+		jsonw_start_array(&w);
 		for (uint32_t i = 0; i < f->nsizes; i++)
-			fprintf(o, "%s%u", i ? "," : "", f->sizes[i]);
-		fprintf(o, "]");
+			jsonw_uint(&w, f->sizes[i]);
+		jsonw_end_array(&w);
 	}
-	fprintf(o, ",\"count\":%u", f->count);
-	json_kv_str(o, "explain", f->explain);
-	json_kv_str(o, "remedy", f->remedy);
-	fprintf(o, "}\n");
+	jsonw_uint_field(&w, "count", f->count);
+	jsonw_string_field(&w, "explain", f->explain);
+	jsonw_string_field(&w, "remedy", f->remedy);
+	jsonw_end_object(&w);
 }
 
 void render_finding(const struct mw_finding *f, void *ctx)
@@ -233,12 +184,24 @@ static void sum_row(const struct mw_path_summary *p, void *ctx)
 
 	fmt_ip(p->family, p->dst, dst, sizeof(dst));
 	if (s->r->json) {
-		fprintf(o, "{\"summary\":true,\"dst\":\"%s\",\"iface\":", dst);
-		json_strn(o, p->iface, sizeof(p->iface));
-		fprintf(o, ",\"netns\":%u,\"max_df\":%u,\"retrans\":%u,\"large_retrans\":%u,"
-			"\"ptb_rx\":%u,\"ptb_dropped\":%u,\"ptb_sent\":%u,\"mtu\":%u,"
-			"\"verdict\":\"%s\"}\n", p->netns, p->max_df, p->retrans, p->large_retrans,
-			p->ptb_rx, p->ptb_dropped, p->ptb_sent, p->pmtu, verdict_name(p->verdict));
+		struct jsonw w;
+
+		jsonw_init(&w, o);
+		jsonw_start_object(&w);
+		jsonw_bool_field(&w, "summary", true);
+		jsonw_string_field(&w, "dst", dst);
+		jsonw_name(&w, "iface");
+		jsonw_stringn(&w, p->iface, sizeof(p->iface));
+		jsonw_uint_field(&w, "netns", p->netns);
+		jsonw_uint_field(&w, "max_df", p->max_df);
+		jsonw_uint_field(&w, "retrans", p->retrans);
+		jsonw_uint_field(&w, "large_retrans", p->large_retrans);
+		jsonw_uint_field(&w, "ptb_rx", p->ptb_rx);
+		jsonw_uint_field(&w, "ptb_dropped", p->ptb_dropped);
+		jsonw_uint_field(&w, "ptb_sent", p->ptb_sent);
+		jsonw_uint_field(&w, "mtu", p->pmtu);
+		jsonw_string_field(&w, "verdict", verdict_name(p->verdict));
+		jsonw_end_object(&w);
 		s->rows++;
 		return;
 	}
@@ -257,8 +220,14 @@ void render_summary(struct mw_render *r, struct mw_core *c, uint64_t lost)
 
 	core_paths(c, sum_row, &s);
 	if (r->json) {
-		fprintf(r->out, "{\"summary\":true,\"paths\":%d,\"events_lost\":%llu}\n", s.rows,
-			(unsigned long long)lost);
+		struct jsonw w;
+
+		jsonw_init(&w, r->out);
+		jsonw_start_object(&w);
+		jsonw_bool_field(&w, "summary", true);
+		jsonw_int_field(&w, "paths", s.rows);
+		jsonw_uint_field(&w, "events_lost", lost);
+		jsonw_end_object(&w);
 	} else {
 		if (!s.rows)
 			fprintf(r->out, "\nno path showed retransmissions or Packet Too Big\n");
@@ -296,15 +265,30 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 		fmt_ip(e->family ? e->family : 4, e->peer, p, sizeof(p));
 	}
 	if (r->json) {
-		fprintf(r->out, "{\"ts_ns\":%llu,\"type\":\"%s\",\"netns\":%u,\"ifindex\":%u,"
-			"\"dir\":%u,\"size\":%u,\"mtu\":%u,\"aux\":%u,\"aux2\":%u,\"seq\":%u,"
-			"\"peer\":\"%s\",\"src\":\"%s\",\"dst\":\"%s\",\"sport\":%u,\"dport\":%u,"
-			"\"proto\":%u,\"name\":", (unsigned long long)e->ts_ns, n, e->netns,
-			e->ifindex, e->dir, e->size, e->mtu, e->aux, e->aux2, e->seq, p, s, d,
-			e->flow.sport, e->flow.dport, e->flow.proto);
+		struct jsonw w;
+
+		jsonw_init(&w, r->out);
+		jsonw_start_object(&w);
+		jsonw_uint_field(&w, "ts_ns", e->ts_ns);
+		jsonw_string_field(&w, "type", n);
+		jsonw_uint_field(&w, "netns", e->netns);
+		jsonw_uint_field(&w, "ifindex", e->ifindex);
+		jsonw_uint_field(&w, "dir", e->dir);
+		jsonw_uint_field(&w, "size", e->size);
+		jsonw_uint_field(&w, "mtu", e->mtu);
+		jsonw_uint_field(&w, "aux", e->aux);
+		jsonw_uint_field(&w, "aux2", e->aux2);
+		jsonw_uint_field(&w, "seq", e->seq);
+		jsonw_string_field(&w, "peer", p);
+		jsonw_string_field(&w, "src", s);
+		jsonw_string_field(&w, "dst", d);
+		jsonw_uint_field(&w, "sport", e->flow.sport);
+		jsonw_uint_field(&w, "dport", e->flow.dport);
+		jsonw_uint_field(&w, "proto", e->flow.proto);
+		jsonw_name(&w, "name");
 		/* from the kernel or a file: not necessarily NUL-terminated */
-		json_strn(r->out, e->ifname, sizeof(e->ifname));
-		fprintf(r->out, "}\n");
+		jsonw_stringn(&w, e->ifname, sizeof(e->ifname));
+		jsonw_end_object(&w);
 		return;
 	}
 	fprintf(r->out, "%llu.%09llu %-9s netns=%u if=%u dir=%s size=%u mtu=%u aux=%u aux2=%u "

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include "core.h"
+#include "json.h"	/* utf8_seq(), which text_safe() shares with the JSON writer */
 
 struct mw_render {
 	FILE *out;
@@ -15,10 +16,6 @@ struct mw_render {
 void render_finding(const struct mw_finding *f, void *render);
 void render_summary(struct mw_render *r, struct mw_core *c, uint64_t lost);
 void render_event_raw(struct mw_render *r, const struct mw_event *e);
-/* Writes s as a JSON string literal (quotes included); invalid UTF-8 becomes U+FFFD. */
-void json_str(FILE *out, const char *s);
-/* Same, reading at most max bytes of s: for fields that need not hold a NUL. */
-void json_strn(FILE *out, const char *s, size_t max);
 /*
  * The one sanitizer of plain (terminal) output for strings from a file or the kernel (META
  * values, interface and drop reason names): at most max bytes of s, control bytes (C0, DEL,
@@ -28,8 +25,6 @@ void json_strn(FILE *out, const char *s, size_t max);
 const char *text_safe(char *buf, size_t buflen, const char *s, size_t max);
 /* Room text_safe() needs so that nothing of an n-byte field is cut. */
 #define TEXT_SAFE_LEN(n) (4 * (n) + 1)
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if it is not one; reads at most n bytes. */
-size_t utf8_seq(const char *p, size_t n);
 void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len);
 
 #endif
