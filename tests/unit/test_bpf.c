@@ -910,7 +910,7 @@ int main(void)
 	libbpf_set_print(NULL);
 	skel = mtuwatch_bpf__open();
 	if (!skel) {
-		printf("FAIL: bpf-open: %s\n", strerror(errno));
+		fail("bpf-open", "%s", strerror(errno));
 		return 0;
 	}
 	skel->rodata->targ_self_netns = SELF_NS;

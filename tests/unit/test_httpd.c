@@ -18,7 +18,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
 #define BIG_BODY	(16u * 1024 * 1024)	/* far more than tcp_wmem max + a small rcvbuf */
 
@@ -38,28 +38,6 @@ struct server {
 	pid_t pid;
 	uint16_t port;
 };
-
-/* ---------------------------------------------------------------------------
- * Reporting
- */
-
-static void pass(const char *name)
-{
-	printf("PASS: %s\n", name);
-	fflush(stdout);
-}
-
-static void fail(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static uint64_t now_ms(void)
 {
