@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: crafted packets run through one BPF object, loaded once for all. */
 /*
  * BPF program tests: load the real object, run tc egress and XDP on crafted packets with
  * BPF_PROG_TEST_RUN and check the events they emit. Needs root (CAP_BPF), no network.

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: one unit (httpd.c), its cases sharing one client and server fork. */
 /*
  * Behaviour tests of the /metrics endpoint (user/httpd.c on libmicrohttpd) over real
  * loopback sockets, plain HTTP; TLS and basic auth are tested with real clients in

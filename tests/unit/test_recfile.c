@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: a table of cases for one unit (recfile.c) and its hostile files. */
 /*
  * Unit tests for user/recfile.c. Each test prints exactly one line,
  * "PASS: name" or "FAIL: name: reason"; the exit status is always 0 and the
