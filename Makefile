@@ -153,7 +153,7 @@ $(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c $(RECFILE_SRCS) user/recfile.h \
 		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser \
 		tests/fuzz/fuzz_recfile.c $(RECFILE_SRCS) -lz -o $@
 
-$(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c $(RECFILE_OBJS)
+$(OUT)/replay_recfile: tests/fuzz/fuzz_recfile.c tests/fuzz/replay_main.c $(RECFILE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ -lz -o $@
 
@@ -166,7 +166,8 @@ $(OUT)/fuzz_events: tests/fuzz/fuzz_events.c $(EVENT_SRCS) $(wildcard user/*.h) 
 		-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION -Iuser -Iheaders \
 		tests/fuzz/fuzz_events.c $(EVENT_SRCS) -lbpf -lelf -lz -o $@
 
-$(OUT)/replay_events: tests/fuzz/fuzz_events.c $(PURE_OBJS) $(OUT)/metrics.o
+$(OUT)/replay_events: tests/fuzz/fuzz_events.c tests/fuzz/replay_main.c $(PURE_OBJS) \
+		      $(OUT)/metrics.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ $(LDLIBS) -o $@
 

@@ -108,6 +108,12 @@
 #                               exchange completed ("SSH2_MSG_NEWKEYS received"),
 #                               1 otherwise.  Log: $MW_LAB_DIR/ssh-client.log.
 #
+# BUILDING BLOCKS (the one lab library: tests/scenarios*.sh build their labs with these and
+# keep only what differs): _mw_build (fresh lab in a set -e shell), _mw_lab3 (the three
+# namespaces above at given MTUs), _mw_defroutes, _mw_ns_base (settings of every lab
+# namespace), _mw_router (forwarding, ICMP, icmp_errors_use_inbound_ifaddr as a parameter),
+# _mw_sysctl, _mw_ns_del, _mw_rm_dir (teardown).
+#
 # ENVIRONMENT
 #   MW_LAB_ID            suffix for namespace names and the state dir (default "")
 #   MW_LAB_DIR           state dir (default ${TMPDIR:-/tmp}/mw-lab$MW_LAB_ID)
@@ -183,23 +189,29 @@ _mw_ns_del() {
 	return 0
 }
 
-lab_down() {
-	local ns kd
-	for ns in "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
-		_mw_ns_del "$ns"
-	done
-	if [ -d "$MW_LAB_DIR" ]; then
-		kd=$(_mw_keydir)
-		# An external MW_LAB_KEYDIR belongs to the caller; never delete it.
-		if [ -n "${MW_LAB_KEYDIR:-}" ] && [ "${kd#"$MW_LAB_DIR"/}" != "$kd" ]; then
-			find "$MW_LAB_DIR" -mindepth 1 -maxdepth 1 ! -path "$kd" \
-				-exec rm -rf {} + 2>/dev/null
-		else
-			rm -rf "$MW_LAB_DIR"
-		fi
+# Delete a lab's state directory: _mw_rm_dir DIR.  An external MW_LAB_KEYDIR inside it
+# belongs to the caller; never delete it.
+_mw_rm_dir() {
+	local dir=$1 kd=${MW_LAB_KEYDIR:-}
+	[ -d "$dir" ] || return 0
+	if [ -n "$kd" ] && [ "${kd#"$dir"/}" != "$kd" ]; then
+		find "$dir" -mindepth 1 -maxdepth 1 ! -path "$kd" -exec rm -rf {} + 2>/dev/null
+	else
+		rm -rf "$dir"
 	fi
 	return 0
 }
+
+lab_down() {
+	local ns
+	for ns in "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
+		_mw_ns_del "$ns"
+	done
+	_mw_rm_dir "$MW_LAB_DIR"
+	return 0
+}
+
+# --- building blocks (tests/scenarios.sh and tests/scenarios-ovl.sh build with them too) ---
 
 # Write sysctls inside a namespace: _mw_sysctl NS key=value...
 _mw_sysctl() {
@@ -208,35 +220,49 @@ _mw_sysctl() {
 	ip netns exec "$ns" sysctl -qw "$@" >/dev/null
 }
 
-_mw_up() {
-	set -e
-	local v=$1 r1mtu=1500 s0mtu=1500 advmss=1 ns
-	case $v in
-	fwdrop) r1mtu=1446 s0mtu=1446 ;;
-	silent) s0mtu=9000 advmss= ;;
-	aligned) advmss= ;;
-	esac
+# The settings every lab namespace starts from, so that no lab depends on the host's
+# defaults: _mw_ns_base NS (an existing namespace).
+_mw_ns_base() {
+	local ns=$1
+	_mw_sysctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.tcp_mtu_probing=0 net.ipv4.tcp_no_metrics_save=1 \
+		net.ipv4.ip_no_pmtu_disc=0 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	ip -n "$ns" link set lo up
+}
 
+# A namespace that forwards and answers every too-big packet (no ICMP rate limit):
+# _mw_router NS INBOUND_IFADDR.  INBOUND_IFADDR is net.ipv4.icmp_errors_use_inbound_ifaddr,
+# written explicitly: with 0 (the kernel's default in every new namespace) an ICMP error takes
+# the source address the route back to the sender picks, which the rpfilter variant needs (its
+# route back has `src 203.0.113.1`); with 1 it would take the address of the interface the
+# packet came in on.
+_mw_router() {
+	local ns=$1 inbound=$2
+	_mw_sysctl "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+		net.ipv4.icmp_errors_use_inbound_ifaddr="$inbound"
+}
+
+# The three namespaces of the TOPOLOGY above, veths at the given MTUs, addresses, links up,
+# no routes: _mw_lab3 C0MTU R0MTU R1MTU S0MTU INBOUND_IFADDR (see _mw_router).  Runs under
+# set -e (see _mw_build).
+_mw_lab3() {
+	local c0=$1 r0=$2 r1=$3 s0=$4 inbound=$5 ns
 	ip netns add "$MW_NS_CLI"
 	ip netns add "$MW_NS_RTR"
 	ip netns add "$MW_NS_SRV"
 	# Created directly inside the namespaces: no name clash in the root ns.
-	ip link add c0 netns "$MW_NS_CLI" mtu 9000 type veth peer name r0 netns "$MW_NS_RTR" mtu 9000
-	ip link add r1 netns "$MW_NS_RTR" mtu "$r1mtu" type veth peer name s0 netns "$MW_NS_SRV" mtu "$s0mtu"
+	ip link add c0 netns "$MW_NS_CLI" mtu "$c0" type veth peer name r0 netns "$MW_NS_RTR" mtu "$r0"
+	ip link add r1 netns "$MW_NS_RTR" mtu "$r1" type veth peer name s0 netns "$MW_NS_SRV" mtu "$s0"
 
 	for ns in "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
-		_mw_sysctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-			net.ipv4.tcp_mtu_probing=0 net.ipv4.tcp_no_metrics_save=1 \
-			net.ipv4.ip_no_pmtu_disc=0 \
-			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-			net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
-		ip -n "$ns" link set lo up
+		_mw_ns_base "$ns"
 	done
 	_mw_sysctl "$MW_NS_CLI" net.ipv6.conf.c0.accept_dad=0 net.ipv4.conf.c0.rp_filter=0
-	_mw_sysctl "$MW_NS_RTR" net.ipv6.conf.r0.accept_dad=0 net.ipv6.conf.r1.accept_dad=0 \
-		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
-		net.ipv4.icmp_errors_use_inbound_ifaddr=0
+	_mw_sysctl "$MW_NS_RTR" net.ipv6.conf.r0.accept_dad=0 net.ipv6.conf.r1.accept_dad=0
+	_mw_router "$MW_NS_RTR" "$inbound"
 	_mw_sysctl "$MW_NS_SRV" net.ipv6.conf.s0.accept_dad=0
 
 	# client
@@ -254,6 +280,51 @@ _mw_up() {
 	ip -n "$MW_NS_SRV" addr add "$MW_SRV4/24" dev s0
 	ip -n "$MW_NS_SRV" -6 addr add "$MW_SRV6/64" dev s0 nodad
 	ip -n "$MW_NS_SRV" link set s0 up
+}
+
+# Default routes of a lab node, both families: _mw_defroutes NODE VIA4 VIA6 [OPTS4 [OPTS6]]
+# (OPTS: route attributes as words, e.g. "advmss 8960").
+_mw_defroutes() {
+	local ns=$1 via4=$2 via6=$3 o4=${4:-} o6=${5:-}
+	ns=$(lab_ns "$ns")
+	# shellcheck disable=SC2086 # the options are words
+	ip -n "$ns" route add default via "$via4" $o4
+	# shellcheck disable=SC2086
+	ip -n "$ns" -6 route add default via "$via6" $o6
+}
+
+# Build a fresh lab: _mw_build CALLER SCRIPT FUNCTION NAME.  Tears down the old lab first (so
+# no PMTU or route cache survives), then runs FUNCTION NAME in a separate bash that sources
+# SCRIPT, so that `set -e` works even when the caller is in a condition (`lab_up x || ...`),
+# where bash ignores errexit.  On failure prints the log, tears down and returns 2.
+_mw_build() {
+	local caller=$1 script=$2 fn=$3 name=$4
+	lab_down
+	mkdir -p "$MW_LAB_DIR" || return 2
+	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" \
+		bash -c 'source "$1" || exit 2; set -e; "$2" "$3"' mw-lab-up \
+		"$script" "$fn" "$name" >"$MW_LAB_DIR/up.log" 2>&1; then
+		echo "$caller $name failed:" >&2
+		cat "$MW_LAB_DIR/up.log" >&2
+		lab_down
+		return 2
+	fi
+	echo "$name" >"$MW_LAB_DIR/variant"
+	return 0
+}
+
+_mw_up() {
+	set -e
+	local v=$1 r1mtu=1500 s0mtu=1500 advmss=1 ns
+	case $v in
+	fwdrop) r1mtu=1446 s0mtu=1446 ;;
+	silent) s0mtu=9000 advmss= ;;
+	aligned) advmss= ;;
+	esac
+	# icmp_errors_use_inbound_ifaddr 0, as this lab always wrote it: rpfilter needs it (see
+	# _mw_router); the other variants' ICMP leaves by the interface the packet came in on,
+	# whose address the route back picks anyway.
+	_mw_lab3 9000 9000 "$r1mtu" "$s0mtu" 0
 
 	# client routes: default via router, except rpfilter (specific routes
 	# only, so 203.0.113.0/24 is unroutable from the client)
@@ -265,20 +336,17 @@ _mw_up() {
 		# never gets a PTB, never learns a PMTU and keeps advertising a
 		# jumbo MSS on every connection), but advertises MSS 8960/8940 as
 		# its 9000-byte link would.
-		ip -n "$MW_NS_CLI" route add default via "$MW_RTR0_4" mtu 1500 advmss 8960
-		ip -n "$MW_NS_CLI" -6 route add default via "$MW_RTR0_6" mtu 1500 advmss 8940
+		_mw_defroutes cli "$MW_RTR0_4" "$MW_RTR0_6" "mtu 1500 advmss 8960" \
+			"mtu 1500 advmss 8940"
 	else
-		ip -n "$MW_NS_CLI" route add default via "$MW_RTR0_4"
-		ip -n "$MW_NS_CLI" -6 route add default via "$MW_RTR0_6"
+		_mw_defroutes cli "$MW_RTR0_4" "$MW_RTR0_6"
 	fi
 	# server routes: advmss makes the server advertise a jumbo MSS although
 	# its own link is 1500 (so only client->server segments are too big).
 	if [ -n "$advmss" ]; then
-		ip -n "$MW_NS_SRV" route add default via "$MW_RTR1_4" advmss 8960
-		ip -n "$MW_NS_SRV" -6 route add default via "$MW_RTR1_6" advmss 8940
+		_mw_defroutes srv "$MW_RTR1_4" "$MW_RTR1_6" "advmss 8960" "advmss 8940"
 	else
-		ip -n "$MW_NS_SRV" route add default via "$MW_RTR1_4"
-		ip -n "$MW_NS_SRV" -6 route add default via "$MW_RTR1_6"
+		_mw_defroutes srv "$MW_RTR1_4" "$MW_RTR1_6"
 	fi
 
 	case $v in
@@ -327,20 +395,7 @@ lab_up() {
 		echo "lab_up: must run as root" >&2
 		return 2
 	fi
-	lab_down
-	mkdir -p "$MW_LAB_DIR" || return 2
-	# A separate bash so that `set -e` works even when lab_up is called in
-	# a condition (`lab_up x || ...`), where bash ignores errexit.
-	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" \
-		bash -c 'source "$1" || exit 2; _mw_up "$2"' mw-lab-up "$_MW_LAB_SH" "$v" \
-		>"$MW_LAB_DIR/up.log" 2>&1; then
-		echo "lab_up $v failed:" >&2
-		cat "$MW_LAB_DIR/up.log" >&2
-		lab_down
-		return 2
-	fi
-	echo "$v" >"$MW_LAB_DIR/variant"
-	return 0
+	_mw_build lab_up "$_MW_LAB_SH" _mw_up "$v"
 }
 
 # Wait until a TCP port listens in a namespace: _mw_wait_listen NODE PORT [tries]

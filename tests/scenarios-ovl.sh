@@ -59,6 +59,9 @@
 #   OVL_DF (vxlan6 only: the `df` attribute, default set; over IPv6 it changes nothing).
 
 MW_LAB_ID=${MW_LAB_ID:-}
+# tests/lab.sh: the building blocks (namespace settings, routers, teardown, TLS keys)
+# shellcheck source-path=SCRIPTDIR source=lab.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lab.sh"
 _OVL_SH=$(readlink -f "${BASH_SOURCE[0]}")
 OVL_DIR=${OVL_DIR:-${TMPDIR:-/tmp}/mw-ovl${MW_LAB_ID}}
 OVL_BULK_MIN=${OVL_BULK_MIN:-1000000}
@@ -107,52 +110,19 @@ ovl_variant() {
 	return 0
 }
 
-# Kill every process inside one of our namespaces (by pid), then delete it.
-_ovl_ns_del() {
-	local ns=$1 pids i
-	[ -e "/run/netns/$ns" ] || return 0
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		[ -n "$pids" ] || break
-		# shellcheck disable=SC2086 # one pid per word
-		if [ "$i" -lt 6 ]; then kill $pids 2>/dev/null; else kill -9 $pids 2>/dev/null; fi
-		sleep 0.1
-	done
-	ip netns del "$ns" 2>/dev/null
-	return 0
-}
-
 ovl_down() {
-	local ns kd
+	local ns
 	for ns in "$OVL_NS_P1" "$OVL_NS_P2" "$OVL_NS_N1" "$OVL_NS_N2" "$OVL_NS_LO" "$OVL_NS_OB"; do
-		_ovl_ns_del "$ns"
+		_mw_ns_del "$ns"
 	done
-	if [ -d "$OVL_DIR" ]; then
-		kd=${MW_LAB_KEYDIR:-}
-		if [ -n "$kd" ] && [ "${kd#"$OVL_DIR"/}" != "$kd" ]; then
-			find "$OVL_DIR" -mindepth 1 -maxdepth 1 ! -path "$kd" -exec rm -rf {} + 2>/dev/null
-		else
-			rm -rf "$OVL_DIR"
-		fi
-	fi
+	_mw_rm_dir "$OVL_DIR"
 	return 0
 }
 
-_ovl_sysctl() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" sysctl -qw "$@" >/dev/null
-}
-
-# Common namespace settings: the lab must not depend on the host's defaults.
+# A namespace with tests/lab.sh's common settings: no lab depends on the host's defaults.
 _ovl_ns_add() {
-	local ns=$1
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	_ovl_sysctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-		net.ipv4.tcp_mtu_probing=0 net.ipv4.tcp_no_metrics_save=1 net.ipv4.ip_no_pmtu_disc=0 \
-		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+	ip netns add "$1"
+	_mw_ns_base "$1"
 }
 
 _ovl_up() {
@@ -182,9 +152,11 @@ _ovl_up() {
 	for ns in "$OVL_NS_N1" "$OVL_NS_N2" "$OVL_NS_P1" "$OVL_NS_P2"; do
 		_ovl_ns_add "$ns"
 	done
+	# icmp_errors_use_inbound_ifaddr 0: this lab never wrote it, and a new namespace starts at
+	# 0, so writing it changes nothing; the nodes' frag-needed to their pods leave by the
+	# interface the packet came in on, whose address the route back picks anyway.
 	for ns in "$OVL_NS_N1" "$OVL_NS_N2"; do
-		_ovl_sysctl "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-			net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+		_mw_router "$ns" 0
 	done
 	# underlay: one veth between the nodes.  Created at 9100 and lowered to 1500 once the
 	# VXLAN devices exist: the kernel clamps a VXLAN bound to a lower device to the lower

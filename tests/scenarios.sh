@@ -50,67 +50,36 @@ MW_SCEN_PYTLS_PORT=8445
 SCEN_BULK_SPID=
 SCEN_BULK_CPID=
 
-# Runs in its own bash with set -e (see lab_up): build topology $1.
+# Runs in its own bash with set -e (see _mw_build): build topology $1 on tests/lab.sh's
+# three namespaces; only the MTUs, routes and offloads differ.
 _scen_build() {
 	set -e
-	local t=$1 c0 r0 r1 s0 ns
+	local t=$1 c0 r0 r1 s0
 	case $t in
 	srvbig) c0=1500 r0=1500 r1=9000 s0=9000 ;;
 	flat) c0=1500 r0=1500 r1=1500 s0=1500 ;;
 	vpn) c0=1500 r0=1500 r1=1446 s0=1446 ;;
 	esac
-	ip netns add "$MW_NS_CLI"
-	ip netns add "$MW_NS_RTR"
-	ip netns add "$MW_NS_SRV"
-	ip link add c0 netns "$MW_NS_CLI" mtu "$c0" type veth peer name r0 netns "$MW_NS_RTR" mtu "$r0"
-	ip link add r1 netns "$MW_NS_RTR" mtu "$r1" type veth peer name s0 netns "$MW_NS_SRV" mtu "$s0"
-	for ns in "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
-		_mw_sysctl "$ns" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-			net.ipv4.tcp_mtu_probing=0 net.ipv4.tcp_no_metrics_save=1 \
-			net.ipv4.ip_no_pmtu_disc=0 \
-			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-			net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
-		ip -n "$ns" link set lo up
-	done
-	_mw_sysctl "$MW_NS_CLI" net.ipv6.conf.c0.accept_dad=0 net.ipv4.conf.c0.rp_filter=0
-	_mw_sysctl "$MW_NS_RTR" net.ipv6.conf.r0.accept_dad=0 net.ipv6.conf.r1.accept_dad=0 \
-		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
-		net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
-	_mw_sysctl "$MW_NS_SRV" net.ipv6.conf.s0.accept_dad=0
-	ip -n "$MW_NS_CLI" addr add "$MW_CLI4/24" dev c0
-	ip -n "$MW_NS_CLI" -6 addr add "$MW_CLI6/64" dev c0 nodad
-	ip -n "$MW_NS_CLI" link set c0 up
-	ip -n "$MW_NS_RTR" addr add "$MW_RTR0_4/24" dev r0
-	ip -n "$MW_NS_RTR" -6 addr add "$MW_RTR0_6/64" dev r0 nodad
-	ip -n "$MW_NS_RTR" addr add "$MW_RTR1_4/24" dev r1
-	ip -n "$MW_NS_RTR" -6 addr add "$MW_RTR1_6/64" dev r1 nodad
-	ip -n "$MW_NS_RTR" link set r0 up
-	ip -n "$MW_NS_RTR" link set r1 up
-	ip -n "$MW_NS_SRV" addr add "$MW_SRV4/24" dev s0
-	ip -n "$MW_NS_SRV" -6 addr add "$MW_SRV6/64" dev s0 nodad
-	ip -n "$MW_NS_SRV" link set s0 up
+	# icmp_errors_use_inbound_ifaddr 0: these topologies never wrote it, and a new namespace
+	# starts at 0, so writing it changes nothing; none depends on it (the router's ICMP leaves
+	# by the interface the packet came in on, whose address the route back picks anyway).
+	_mw_lab3 "$c0" "$r0" "$r1" "$s0" 0
 	case $t in
 	srvbig)
 		# the client advertises the jumbo MSS its far side would allow
-		ip -n "$MW_NS_CLI" route add default via "$MW_RTR0_4" advmss 8960
-		ip -n "$MW_NS_CLI" -6 route add default via "$MW_RTR0_6" advmss 8940
-		ip -n "$MW_NS_SRV" route add default via "$MW_RTR1_4"
-		ip -n "$MW_NS_SRV" -6 route add default via "$MW_RTR1_6"
+		_mw_defroutes cli "$MW_RTR0_4" "$MW_RTR0_6" "advmss 8960" "advmss 8940"
+		_mw_defroutes srv "$MW_RTR1_4" "$MW_RTR1_6"
 		# one wire packet per segment, so sizes in captures are the segments'
 		ip netns exec "$MW_NS_SRV" ethtool -K s0 tso off gso off >/dev/null
 		;;
 	vpn)
-		ip -n "$MW_NS_CLI" route add default via "$MW_RTR0_4"
-		ip -n "$MW_NS_CLI" -6 route add default via "$MW_RTR0_6"
+		_mw_defroutes cli "$MW_RTR0_4" "$MW_RTR0_6"
 		# as a server on a 1500 LAN would advertise
-		ip -n "$MW_NS_SRV" route add default via "$MW_RTR1_4" advmss 1460
-		ip -n "$MW_NS_SRV" -6 route add default via "$MW_RTR1_6" advmss 1440
+		_mw_defroutes srv "$MW_RTR1_4" "$MW_RTR1_6" "advmss 1460" "advmss 1440"
 		;;
 	*)
-		ip -n "$MW_NS_CLI" route add default via "$MW_RTR0_4"
-		ip -n "$MW_NS_CLI" -6 route add default via "$MW_RTR0_6"
-		ip -n "$MW_NS_SRV" route add default via "$MW_RTR1_4"
-		ip -n "$MW_NS_SRV" -6 route add default via "$MW_RTR1_6"
+		_mw_defroutes cli "$MW_RTR0_4" "$MW_RTR0_6"
+		_mw_defroutes srv "$MW_RTR1_4" "$MW_RTR1_6"
 		;;
 	esac
 }
@@ -123,17 +92,7 @@ scen_up() {
 	filtered | fwdrop | rpfilter | healthy | silent | aligned) lab_up "$t"; return ;;
 	*) echo "usage: scen_up {srvbig|flat|vpn|${MW_LAB_VARIANTS// /|}}" >&2; return 2 ;;
 	esac
-	lab_down
-	mkdir -p "$MW_LAB_DIR" || return 2
-	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" \
-		bash -c 'source "$1" || exit 2; _scen_build "$2"' mw-scen-up "$_MW_SCEN_SH" "$t" \
-		>"$MW_LAB_DIR/up.log" 2>&1; then
-		echo "scen_up $t failed:" >&2
-		cat "$MW_LAB_DIR/up.log" >&2
-		lab_down
-		return 2
-	fi
-	echo "$t" >"$MW_LAB_DIR/variant"
+	_mw_build scen_up "$_MW_SCEN_SH" _scen_build "$t"
 }
 
 scen_filter_icmp() {

@@ -11,9 +11,9 @@
  * struct mw_event, each copied from the input as report copies it from a record (a short
  * last one is zero-filled).
  *
- * Built with -DFUZZ_REPLAY_MAIN it is a plain program that runs the files named on its
- * command line (directories one level deep) through the same target: make check replays
- * the seed corpus this way, with or without libFuzzer.
+ * Built with -DFUZZ_REPLAY_MAIN and linked with tests/fuzz/replay_main.c it is a plain program
+ * that runs the files named on its command line (directories one level deep) through the same
+ * target: make check replays the seed corpus this way, with or without libFuzzer.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -213,83 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_REPLAY_MAIN
-#include <dirent.h>
-#include <sys/stat.h>
-
-#define REPLAY_MAX (16u << 20)
-
-static int run_file(const char *path)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t len;
-	FILE *f = fopen(path, "rb");
-
-	if (!f || fstat(fileno(f), &st) || st.st_size > REPLAY_MAX) {
-		printf("FAIL: fuzz-events-replay: cannot open %s (or larger than %u bytes)\n", path,
-		       REPLAY_MAX);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	/* exact-size buffer so ASan catches reads past the input */
-	len = (size_t)st.st_size;
-	buf = malloc(len ? len : 1);
-	if (!buf || fread(buf, 1, len, f) != len) {
-		printf("FAIL: fuzz-events-replay: cannot read %s\n", path);
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned long nfiles = 0;
-
-	for (int i = 1; i < argc; i++) {
-		struct stat st;
-
-		if (stat(argv[i], &st)) {
-			printf("FAIL: fuzz-events-replay: cannot stat %s\n", argv[i]);
-			return 0;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			struct dirent *de;
-			DIR *dir = opendir(argv[i]);
-			char p[4096];
-
-			if (!dir) {
-				printf("FAIL: fuzz-events-replay: cannot open %s\n", argv[i]);
-				return 0;
-			}
-			while ((de = readdir(dir))) {
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
-				if (stat(p, &st) || !S_ISREG(st.st_mode))
-					continue;
-				if (run_file(p)) {
-					closedir(dir);
-					return 0;
-				}
-				nfiles++;
-			}
-			closedir(dir);
-		} else {
-			if (run_file(argv[i]))
-				return 0;
-			nfiles++;
-		}
-	}
-	if (!nfiles)
-		printf("FAIL: fuzz-events-replay: no input files\n");
-	else
-		printf("PASS: fuzz-events-replay (%lu files)\n", nfiles);
-	return 0;
-}
+/* the verdict line and the largest input of tests/fuzz/replay_main.c, linked with it */
+const char fuzz_replay_name[] = "fuzz-events-replay";
+const unsigned int fuzz_replay_max = 16u << 20;
 #endif

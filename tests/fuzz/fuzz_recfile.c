@@ -6,10 +6,10 @@
  * memory errors, the target aborts when the reader breaks one of its
  * documented promises (record limits, alignment, one-line messages...).
  *
- * Built with -DFUZZ_REPLAY_MAIN it becomes a plain program that runs the
- * files named on its command line (directories are expanded one level)
- * through the same target, so the corpus doubles as a regression test on
- * machines without libFuzzer.
+ * Built with -DFUZZ_REPLAY_MAIN and linked with tests/fuzz/replay_main.c it
+ * becomes a plain program that runs the files named on its command line
+ * (directories are expanded one level) through the same target, so the corpus
+ * doubles as a regression test on machines without libFuzzer.
  */
 #define _GNU_SOURCE	/* memfd_create */
 #include <stdint.h>
@@ -107,84 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_REPLAY_MAIN
-#include <dirent.h>
-#include <sys/stat.h>
-
-#define REPLAY_MAX (64u << 20)
-
-static int run_file(const char *path)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t len;
-	FILE *f = fopen(path, "rb");
-
-	if (!f || fstat(fileno(f), &st) || st.st_size > REPLAY_MAX) {
-		printf("FAIL: fuzz-corpus-replay: cannot open %s (or larger than %u bytes)\n", path,
-		       REPLAY_MAX);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	/* exact-size buffer so ASan catches reads past the input */
-	len = (size_t)st.st_size;
-	buf = malloc(len ? len : 1);
-	if (!buf || fread(buf, 1, len, f) != len) {
-		printf("FAIL: fuzz-corpus-replay: cannot read %s\n", path);
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	return 0;
-}
-
-int main(int argc, char **argv)
-{
-	unsigned long nfiles = 0;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		struct stat st;
-
-		if (stat(argv[i], &st)) {
-			printf("FAIL: fuzz-corpus-replay: cannot stat %s\n", argv[i]);
-			return 0;
-		}
-		if (S_ISDIR(st.st_mode)) {
-			struct dirent *de;
-			DIR *dir = opendir(argv[i]);
-			char p[4096];
-
-			if (!dir) {
-				printf("FAIL: fuzz-corpus-replay: cannot open %s\n", argv[i]);
-				return 0;
-			}
-			while ((de = readdir(dir))) {
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
-				if (stat(p, &st) || !S_ISREG(st.st_mode))
-					continue;
-				if (run_file(p)) {
-					closedir(dir);
-					return 0;
-				}
-				nfiles++;
-			}
-			closedir(dir);
-		} else {
-			if (run_file(argv[i]))
-				return 0;
-			nfiles++;
-		}
-	}
-	if (!nfiles)
-		printf("FAIL: fuzz-corpus-replay: no input files\n");
-	else
-		printf("PASS: fuzz-corpus-replay (%lu files)\n", nfiles);
-	return 0;
-}
+/* the verdict line and the largest input of tests/fuzz/replay_main.c, linked with it */
+const char fuzz_replay_name[] = "fuzz-corpus-replay";
+const unsigned int fuzz_replay_max = 64u << 20;
 #endif

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: crafted packets run through one BPF object, loaded once for all. */
 /*
  * BPF program tests: load the real object, run tc egress and XDP on crafted packets with
  * BPF_PROG_TEST_RUN and check the events they emit. Needs root (CAP_BPF), no network.
@@ -910,7 +911,7 @@ int main(void)
 	libbpf_set_print(NULL);
 	skel = mtuwatch_bpf__open();
 	if (!skel) {
-		printf("FAIL: bpf-open: %s\n", strerror(errno));
+		fail("bpf-open", "%s", strerror(errno));
 		return 0;
 	}
 	skel->rodata->targ_self_netns = SELF_NS;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: the core's cases in one binary, sharing its crafted-event helpers. */
 /*
  * Unit tests of the user side with no kernel: correlation, bracket estimation, reason-name
  * lookup from BTF, stall detection and output. Events are crafted as the kernel sends them.

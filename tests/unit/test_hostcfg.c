@@ -27,13 +27,13 @@ static void test_overheads(void)
 		uint32_t got = hc_overhead(hc_kind_from_name(rows[i].kind), rows[i].fam);
 
 		if (got != rows[i].want) {
-			printf("FAIL: overhead-table: %s/IPv%u: %u, want %u\n", rows[i].kind,
-			       rows[i].fam, got, rows[i].want);
+			fail("overhead-table", "%s/IPv%u: %u, want %u", rows[i].kind, rows[i].fam,
+			     got, rows[i].want);
 			ok = false;
 		}
 	}
 	if (ok)
-		printf("PASS: overhead-table\n");
+		pass("overhead-table");
 	CHECK("kind-unknown-is-other", hc_kind_from_name("dummy") == HC_K_OTHER, "not other");
 	CHECK("overlay-kinds", hc_is_overlay(HC_K_VXLAN) && hc_is_overlay(HC_K_GRE) &&
 	      !hc_is_overlay(HC_K_VETH) && !hc_is_overlay(HC_K_BRIDGE), "wrong set");

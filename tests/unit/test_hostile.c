@@ -428,12 +428,12 @@ int main(int argc, char **argv)
 	char cmd[300];
 
 	if (argc != 2) {
-		printf("FAIL: test_hostile: usage: test_hostile path/to/mtuwatch\n");
+		fail("test_hostile", "usage: test_hostile path/to/mtuwatch");
 		return 0;
 	}
 	mw = argv[1];
 	if (!mkdtemp(dir)) {
-		printf("FAIL: test_hostile: mkdtemp: %s\n", strerror(errno));
+		fail("test_hostile", "mkdtemp: %s", strerror(errno));
 		return 0;
 	}
 	t_no_nul();

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: one unit (httpd.c), its cases sharing one client and server fork. */
 /*
  * Behaviour tests of the /metrics endpoint (user/httpd.c on libmicrohttpd) over real
  * loopback sockets, plain HTTP; TLS and basic auth are tested with real clients in
@@ -19,7 +20,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 
 #define BIG_BODY	(16u * 1024 * 1024)	/* far more than tcp_wmem max + a small rcvbuf */
 
@@ -39,28 +40,6 @@ struct server {
 	pid_t pid;
 	uint16_t port;
 };
-
-/* ---------------------------------------------------------------------------
- * Reporting
- */
-
-static void pass(const char *name)
-{
-	printf("PASS: %s\n", name);
-	fflush(stdout);
-}
-
-static void fail(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static uint64_t now_ms(void)
 {

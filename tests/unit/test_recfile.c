@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: a table of cases for one unit (recfile.c) and its hostile files. */
 /*
  * Unit tests for the recfile API (user/recfile.h). Each test prints exactly one line,
  * "PASS: name" or "FAIL: name: reason"; the exit status is always 0 and the
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +23,9 @@
 #include <zlib.h>
 
 #include "../../user/recfile.h"
+#include "check.h"
 
 static char tmpdir[256];
-static char reason[512];
-
-#define FAILF(...)						\
-	do {							\
-		snprintf(reason, sizeof(reason), __VA_ARGS__);	\
-		return reason;					\
-	} while (0)
-
-#define CHECK(cond, ...)					\
-	do {							\
-		if (!(cond))					\
-			FAILF(__VA_ARGS__);			\
-	} while (0)
 
 /* ---------------------------------------------------------------------- */
 /* helpers                                                                */
@@ -411,27 +399,27 @@ static const char *t_roundtrip_multiblock(void)
 
 	tmp_path(path, sizeof(path), "rt.mtw");
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
-	CHECK(!recfile_write_meta(w, "kernel", "6.1.0-test"), "meta: %s", recfile_writer_error(w));
-	CHECK(!write_recs(w, 0, n / 2), "write: %s", recfile_writer_error(w));
-	CHECK(!recfile_flush(w), "flush");
-	CHECK(!recfile_flush(w), "second flush of nothing");
-	CHECK(!write_recs(w, n / 2, n), "write: %s", recfile_writer_error(w));
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(w, "create: %s", err);
+	REQUIRE(!recfile_write_meta(w, "kernel", "6.1.0-test"), "meta: %s", recfile_writer_error(w));
+	REQUIRE(!write_recs(w, 0, n / 2), "write: %s", recfile_writer_error(w));
+	REQUIRE(!recfile_flush(w), "flush");
+	REQUIRE(!recfile_flush(w), "second flush of nothing");
+	REQUIRE(!write_recs(w, n / 2, n), "write: %s", recfile_writer_error(w));
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 
 	/* The writer's count of records (n + 1, META included) is in its END record, which the
 	 * reader checks against what it read: a wrong count is an error (rc -1) below. */
 	r = recfile_open(path, err, sizeof(err));
-	CHECK(r, "open: %s", err);
+	REQUIRE(r, "open: %s", err);
 	drain(r, &o, true);
 	recfile_close_reader(r);
 	blocks = count_blocks(path);
-	CHECK(o.rc == 0, "end rc %d: %s", o.rc, o.msg);
-	CHECK(!o.trunc && !o.msg[0], "unexpected truncation: %s", o.msg);
-	CHECK(o.n == n && o.meta == 1, "got %llu records %llu meta", (unsigned long long)o.n,
+	REQUIRE(o.rc == 0, "end rc %d: %s", o.rc, o.msg);
+	REQUIRE(!o.trunc && !o.msg[0], "unexpected truncation: %s", o.msg);
+	REQUIRE(o.n == n && o.meta == 1, "got %llu records %llu meta", (unsigned long long)o.n,
 	      (unsigned long long)o.meta);
-	CHECK(!o.bad_content, "record content mismatch");
-	CHECK(blocks > 10, "only %d blocks", blocks);
+	REQUIRE(!o.bad_content, "record content mismatch");
+	REQUIRE(blocks > 10, "only %d blocks", blocks);
 	return NULL;
 }
 
@@ -447,22 +435,22 @@ static const char *t_reader_api(void)
 
 	tmp_path(path, sizeof(path), "api.mtw");
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
-	CHECK(!recfile_write(w, 16, NULL, 0), "empty record");
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(w, "create: %s", err);
+	REQUIRE(!recfile_write(w, 16, NULL, 0), "empty record");
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 	/* The version in the header as written (the reader refuses another major: wrong-version) */
-	CHECK(!read_whole(path, &b) && b.len >= 12 && le(b.p + 8, 2) == RECFILE_VERSION_MAJOR &&
+	REQUIRE(!read_whole(path, &b) && b.len >= 12 && le(b.p + 8, 2) == RECFILE_VERSION_MAJOR &&
 	      le(b.p + 10, 2) == RECFILE_VERSION_MINOR, "version %u.%u",
 	      b.len >= 12 ? le(b.p + 8, 2) : 0, b.len >= 12 ? le(b.p + 10, 2) : 0);
 	buf_free(&b);
 	r = recfile_open(path, err, sizeof(err));
-	CHECK(r, "open: %s", err);
-	CHECK(recfile_next(r, &t, &d, &l) == 1 && t == 16 && l == 0, "first record");
-	CHECK(recfile_next(r, &t, &d, &l) == 0, "end");
-	CHECK(recfile_next(r, &t, &d, &l) == 0, "end is sticky");
+	REQUIRE(r, "open: %s", err);
+	REQUIRE(recfile_next(r, &t, &d, &l) == 1 && t == 16 && l == 0, "first record");
+	REQUIRE(recfile_next(r, &t, &d, &l) == 0, "end");
+	REQUIRE(recfile_next(r, &t, &d, &l) == 0, "end is sticky");
 	recfile_close_reader(r);
 	/* one record read (above), from the one block the file has */
-	CHECK(count_blocks(path) == 1, "counters: %d blocks", count_blocks(path));
+	REQUIRE(count_blocks(path) == 1, "counters: %d blocks", count_blocks(path));
 	return NULL;
 }
 
@@ -475,21 +463,21 @@ static const char *t_writer_rejects(void)
 
 	tmp_path(path, sizeof(path), "rej.mtw");
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
-	CHECK(recfile_write(w, RECFILE_TYPE_END, "x", 1) == -1, "reserved type accepted");
-	CHECK(strstr(recfile_writer_error(w), "reserved"), "msg: %s", recfile_writer_error(w));
-	CHECK(recfile_write(w, 16, big, RECFILE_MAX_RECORD + 1) == -1 && errno == EMSGSIZE,
-	      "oversized record accepted");
-	CHECK(recfile_write(w, 16, NULL, 5) == -1, "NULL data accepted");
-	CHECK(recfile_write_meta(w, "bad key", "v") == -1, "bad key accepted");
-	CHECK(recfile_write_meta(w, "", "v") == -1, "empty key accepted");
-	CHECK(recfile_write_meta(w, "k", "a\nb") == -1, "newline in value accepted");
-	CHECK(!recfile_write(w, 16, big, RECFILE_MAX_RECORD), "max record refused: %s",
-	      recfile_writer_error(w));
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(w, "create: %s", err);
+	REQUIRE(recfile_write(w, RECFILE_TYPE_END, "x", 1) == -1, "reserved type accepted");
+	REQUIRE(strstr(recfile_writer_error(w), "reserved"), "msg: %s", recfile_writer_error(w));
+	REQUIRE(recfile_write(w, 16, big, RECFILE_MAX_RECORD + 1) == -1 && errno == EMSGSIZE,
+	        "oversized record accepted");
+	REQUIRE(recfile_write(w, 16, NULL, 5) == -1, "NULL data accepted");
+	REQUIRE(recfile_write_meta(w, "bad key", "v") == -1, "bad key accepted");
+	REQUIRE(recfile_write_meta(w, "", "v") == -1, "empty key accepted");
+	REQUIRE(recfile_write_meta(w, "k", "a\nb") == -1, "newline in value accepted");
+	REQUIRE(!recfile_write(w, 16, big, RECFILE_MAX_RECORD), "max record refused: %s",
+	        recfile_writer_error(w));
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 	read_path(path, &o, false);
-	CHECK(o.rc == 0 && !o.trunc && o.n == 1, "readback rc %d n %llu: %s", o.rc,
-	      (unsigned long long)o.n, o.msg);
+	REQUIRE(o.rc == 0 && !o.trunc && o.n == 1, "readback rc %d n %llu: %s", o.rc,
+	        (unsigned long long)o.n, o.msg);
 	return NULL;
 }
 
@@ -509,44 +497,45 @@ static const char *t_meta(void)
 
 	tmp_path(path, sizeof(path), "meta.mtw");
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
-	CHECK(!recfile_write_meta(w, "hostname", "box=1"), "meta1");
-	CHECK(!recfile_write_meta(w, "sysctl.net.ipv4.ip_no_pmtu_disc", ""), "meta2");
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(w, "create: %s", err);
+	REQUIRE(!recfile_write_meta(w, "hostname", "box=1"), "meta1");
+	REQUIRE(!recfile_write_meta(w, "sysctl.net.ipv4.ip_no_pmtu_disc", ""), "meta2");
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 
 	r = recfile_open(path, err, sizeof(err));
-	CHECK(r, "open: %s", err);
+	REQUIRE(r, "open: %s", err);
 	while (recfile_next(r, &t, &d, &l) == 1) {
-		CHECK(t == RECFILE_TYPE_META, "type %u", t);
+		REQUIRE(t == RECFILE_TYPE_META, "type %u", t);
 		pos = 0;
-		CHECK(recfile_meta_next(d, l, &pos, &k, &kl, &v, &vl) == 1, "parse");
+		REQUIRE(recfile_meta_next(d, l, &pos, &k, &kl, &v, &vl) == 1, "parse");
 		if (n == 0)
-			CHECK(kl == 8 && !memcmp(k, "hostname", 8) && vl == 5 &&
-			      !memcmp(v, "box=1", 5), "pair 0: %.*s=%.*s", (int)kl, k, (int)vl, v);
+			REQUIRE(kl == 8 && !memcmp(k, "hostname", 8) && vl == 5 &&
+			        !memcmp(v, "box=1", 5), "pair 0: %.*s=%.*s", (int)kl, k, (int)vl,
+			        v);
 		else
-			CHECK(kl == 31 && vl == 0, "pair 1");
-		CHECK(recfile_meta_next(d, l, &pos, &k, &kl, &v, &vl) == 0, "single pair");
+			REQUIRE(kl == 31 && vl == 0, "pair 1");
+		REQUIRE(recfile_meta_next(d, l, &pos, &k, &kl, &v, &vl) == 0, "single pair");
 		n++;
 	}
 	recfile_close_reader(r);
-	CHECK(n == 2, "%d META records", n);
+	REQUIRE(n == 2, "%d META records", n);
 
 	pos = 0;
-	CHECK(recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 1 &&
-	      recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 1 && *k == 'b' &&
-	      recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 0, "two pairs");
+	REQUIRE(recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 1 &&
+	        recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 1 && *k == 'b' &&
+	        recfile_meta_next("a=1\nb=2\n", 8, &pos, &k, &kl, &v, &vl) == 0, "two pairs");
 	pos = 0;
-	CHECK(recfile_meta_next(bad1, sizeof(bad1) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad1");
+	REQUIRE(recfile_meta_next(bad1, sizeof(bad1) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad1");
 	pos = 0;
-	CHECK(recfile_meta_next(bad2, sizeof(bad2) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad2");
+	REQUIRE(recfile_meta_next(bad2, sizeof(bad2) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad2");
 	pos = 0;
-	CHECK(recfile_meta_next(bad3, sizeof(bad3) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad3");
+	REQUIRE(recfile_meta_next(bad3, sizeof(bad3) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad3");
 	pos = 0;
-	CHECK(recfile_meta_next(bad4, sizeof(bad4) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad4");
+	REQUIRE(recfile_meta_next(bad4, sizeof(bad4) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad4");
 	pos = 0;
-	CHECK(recfile_meta_next(bad5, sizeof(bad5) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad5");
+	REQUIRE(recfile_meta_next(bad5, sizeof(bad5) - 1, &pos, &k, &kl, &v, &vl) == -1, "bad5");
 	pos = 99;
-	CHECK(recfile_meta_next("a=1\n", 4, &pos, &k, &kl, &v, &vl) == -1, "pos past end");
+	REQUIRE(recfile_meta_next("a=1\n", 4, &pos, &k, &kl, &v, &vl) == -1, "pos past end");
 	return NULL;
 }
 
@@ -557,13 +546,13 @@ static const char *t_refuse_overwrite(void)
 	char path[300], err[256];
 
 	tmp_path(path, sizeof(path), "exists.mtw");
-	CHECK(!write_whole(path, "precious", 8), "setup");
+	REQUIRE(!write_whole(path, "precious", 8), "setup");
 	err[0] = 0;
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(!w, "overwrote an existing file without force");
-	CHECK(strstr(err, "exists") && !strchr(err, '\n'), "message: %s", err);
-	CHECK(!read_whole(path, &b) && b.len == 8 && !memcmp(b.p, "precious", 8),
-	      "existing file was modified");
+	REQUIRE(!w, "overwrote an existing file without force");
+	REQUIRE(strstr(err, "exists") && !strchr(err, '\n'), "message: %s", err);
+	REQUIRE(!read_whole(path, &b) && b.len == 8 && !memcmp(b.p, "precious", 8),
+	        "existing file was modified");
 	buf_free(&b);
 	return NULL;
 }
@@ -576,31 +565,31 @@ static const char *t_force_overwrite(void)
 	struct buf b = { 0 };
 
 	tmp_path(path, sizeof(path), "exists.mtw");
-	CHECK(!write_whole(path, "precious", 8), "setup");
+	REQUIRE(!write_whole(path, "precious", 8), "setup");
 	w = recfile_create(path, true, err, sizeof(err));
-	CHECK(w, "force create: %s", err);
-	CHECK(!write_recs(w, 0, 10), "write");
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(w, "force create: %s", err);
+	REQUIRE(!write_recs(w, 0, 10), "write");
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 	read_path(path, &o, true);
-	CHECK(o.rc == 0 && o.n == 10 && !o.bad_content, "readback rc %d n %llu: %s", o.rc,
-	      (unsigned long long)o.n, o.msg);
+	REQUIRE(o.rc == 0 && o.n == 10 && !o.bad_content, "readback rc %d n %llu: %s", o.rc,
+	        (unsigned long long)o.n, o.msg);
 
 	/* a symlink at the path is replaced, its target left alone */
 	tmp_path(target, sizeof(target), "target");
-	CHECK(!write_whole(target, "keep", 4), "setup target");
+	REQUIRE(!write_whole(target, "keep", 4), "setup target");
 	unlink(path);
-	CHECK(!symlink(target, path), "symlink: %s", strerror(errno));
+	REQUIRE(!symlink(target, path), "symlink: %s", strerror(errno));
 	w = recfile_create(path, true, err, sizeof(err));
-	CHECK(w, "force over symlink: %s", err);
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
-	CHECK(!read_whole(target, &b) && b.len == 4, "symlink target was written through");
+	REQUIRE(w, "force over symlink: %s", err);
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+	REQUIRE(!read_whole(target, &b) && b.len == 4, "symlink target was written through");
 	buf_free(&b);
 
 	/* force never removes a directory */
 	tmp_path(dir, sizeof(dir), "adir");
-	CHECK(!mkdir(dir, 0700), "mkdir");
+	REQUIRE(!mkdir(dir, 0700), "mkdir");
 	w = recfile_create(dir, true, err, sizeof(err));
-	CHECK(!w && strstr(err, "not a regular file"), "directory: %s", w ? "created" : err);
+	REQUIRE(!w && strstr(err, "not a regular file"), "directory: %s", w ? "created" : err);
 	rmdir(dir);
 	unlink(target);
 	return NULL;
@@ -616,30 +605,31 @@ static const char *t_truncation_every_offset(void)
 	int b, tested = 0;
 
 	tmp_path(path, sizeof(path), "small.mtw");
-	CHECK(!make_small(path, &f, bounds, recs_at), "make_small");
-	CHECK(bounds[0] == 24, "header is %llu bytes", (unsigned long long)bounds[0]);
+	REQUIRE(!make_small(path, &f, bounds, recs_at), "make_small");
+	REQUIRE(bounds[0] == 24, "header is %llu bytes", (unsigned long long)bounds[0]);
 
 	for (cut = 0; cut <= f.len; cut++) {
 		read_mem(f.p, cut, &o, true);
 		if (cut < bounds[0]) {
-			CHECK(o.rc == -2 && o.msg[0] && !strchr(o.msg, '\n'),
-			      "cut %zu: header cut not refused (rc %d)", cut, o.rc);
+			REQUIRE(o.rc == -2 && o.msg[0] && !strchr(o.msg, '\n'),
+			        "cut %zu: header cut not refused (rc %d)", cut, o.rc);
 			continue;
 		}
 		for (b = SMALL_BLOCKS; b > 0 && bounds[b] > cut; b--)
 			;
-		CHECK(o.rc == 0, "cut %zu: rc %d: %s", cut, o.rc, o.msg);
-		CHECK(!o.bad_content, "cut %zu: wrong record content", cut);
-		CHECK(o.n == recs_at[b], "cut %zu: %llu records, expected %llu", cut,
-		      (unsigned long long)o.n, (unsigned long long)recs_at[b]);
+		REQUIRE(o.rc == 0, "cut %zu: rc %d: %s", cut, o.rc, o.msg);
+		REQUIRE(!o.bad_content, "cut %zu: wrong record content", cut);
+		REQUIRE(o.n == recs_at[b], "cut %zu: %llu records, expected %llu", cut,
+		        (unsigned long long)o.n, (unsigned long long)recs_at[b]);
 		if (cut == f.len) {
-			CHECK(!o.trunc && !o.msg[0], "complete file reported truncated");
+			REQUIRE(!o.trunc && !o.msg[0], "complete file reported truncated");
 		} else {
-			CHECK(o.trunc, "cut %zu: not flagged truncated", cut);
-			CHECK(o.cut == cut - bounds[b], "cut %zu: bytes_cut %llu, expected %llu",
-			      cut, (unsigned long long)o.cut,
-			      (unsigned long long)(cut - bounds[b]));
-			CHECK(strstr(o.msg, "file truncated"), "cut %zu: warning '%s'", cut, o.msg);
+			REQUIRE(o.trunc, "cut %zu: not flagged truncated", cut);
+			REQUIRE(o.cut == cut - bounds[b], "cut %zu: bytes_cut %llu, expected %llu",
+			        cut, (unsigned long long)o.cut,
+			        (unsigned long long)(cut - bounds[b]));
+			REQUIRE(strstr(o.msg, "file truncated"), "cut %zu: warning '%s'", cut,
+			        o.msg);
 		}
 		tested++;
 	}
@@ -648,14 +638,15 @@ static const char *t_truncation_every_offset(void)
 	for (b = 1; b <= SMALL_BLOCKS; b++) {
 		size_t at = (size_t)bounds[b] - 7;
 
-		CHECK(!write_whole(path, f.p, at), "write cut file");
+		REQUIRE(!write_whole(path, f.p, at), "write cut file");
 		read_path(path, &o, true);
-		CHECK(o.rc == 0 && o.trunc && o.n == recs_at[b - 1] && o.cut == at - bounds[b - 1],
-		      "file cut at %zu: rc %d trunc %d n %llu cut %llu", at, o.rc, o.trunc,
-		      (unsigned long long)o.n, (unsigned long long)o.cut);
+		REQUIRE(o.rc == 0 && o.trunc && o.n == recs_at[b - 1] &&
+		        o.cut == at - bounds[b - 1],
+		        "file cut at %zu: rc %d trunc %d n %llu cut %llu", at, o.rc, o.trunc,
+		        (unsigned long long)o.n, (unsigned long long)o.cut);
 	}
 	buf_free(&f);
-	CHECK(tested > 100, "only %d offsets tested", tested);
+	REQUIRE(tested > 100, "only %d offsets tested", tested);
 	return NULL;
 }
 
@@ -668,18 +659,18 @@ static const char *t_zero_tail(void)
 	size_t keep;
 
 	tmp_path(path, sizeof(path), "zt.mtw");
-	CHECK(!make_small(path, &f, bounds, recs_at), "make_small");
+	REQUIRE(!make_small(path, &f, bounds, recs_at), "make_small");
 	/* power loss: size grew, last blocks' data never hit the disk */
 	keep = (size_t)bounds[3];
 	memset(f.p + keep, 0, f.len - keep);
 	read_mem(f.p, f.len, &o, true);
-	CHECK(o.rc == 0 && o.trunc && o.n == recs_at[3] && o.cut == f.len - keep,
-	      "rc %d trunc %d n %llu cut %llu: %s", o.rc, o.trunc, (unsigned long long)o.n,
-	      (unsigned long long)o.cut, o.msg);
+	REQUIRE(o.rc == 0 && o.trunc && o.n == recs_at[3] && o.cut == f.len - keep,
+	        "rc %d trunc %d n %llu cut %llu: %s", o.rc, o.trunc, (unsigned long long)o.n,
+	        (unsigned long long)o.cut, o.msg);
 	/* but a zero block header followed by junk is corruption */
 	f.p[f.len - 1] = 1;
 	read_mem(f.p, f.len, &o, true);
-	CHECK(o.rc == -1 && strstr(o.msg, "bad block magic"), "junk tail: rc %d %s", o.rc, o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "bad block magic"), "junk tail: rc %d %s", o.rc, o.msg);
 	buf_free(&f);
 	return NULL;
 }
@@ -695,7 +686,7 @@ static const char *t_killed_writer(void)
 	tmp_path(path, sizeof(path), "killed.mtw");
 	unlink(path);
 	pid = fork();
-	CHECK(pid >= 0, "fork");
+	REQUIRE(pid >= 0, "fork");
 	if (pid == 0) {
 		w = recfile_create(path, false, err, sizeof(err));
 		if (!w || write_recs(w, 0, 500) || recfile_flush(w) || write_recs(w, 500, 600))
@@ -703,23 +694,23 @@ static const char *t_killed_writer(void)
 		raise(SIGKILL);
 		_exit(1);
 	}
-	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child did not die by SIGKILL");
+	REQUIRE(waitpid(pid, &status, 0) == pid, "waitpid");
+	REQUIRE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child did not die by SIGKILL");
 	read_path(path, &o, true);
-	CHECK(o.rc == 0 && o.trunc && o.n == 500 && !o.bad_content && o.cut == 0,
-	      "rc %d trunc %d n %llu cut %llu: %s", o.rc, o.trunc, (unsigned long long)o.n,
-	      (unsigned long long)o.cut, o.msg);
-	CHECK(strstr(o.msg, "no END record"), "warning: %s", o.msg);
+	REQUIRE(o.rc == 0 && o.trunc && o.n == 500 && !o.bad_content && o.cut == 0,
+	        "rc %d trunc %d n %llu cut %llu: %s", o.rc, o.trunc, (unsigned long long)o.n,
+	        (unsigned long long)o.cut, o.msg);
+	REQUIRE(strstr(o.msg, "no END record"), "warning: %s", o.msg);
 
 	/* recfile_discard() is the in-process equivalent */
 	unlink(path);
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
-	CHECK(!write_recs(w, 0, 20) && !recfile_flush(w) && !write_recs(w, 20, 30), "write");
+	REQUIRE(w, "create: %s", err);
+	REQUIRE(!write_recs(w, 0, 20) && !recfile_flush(w) && !write_recs(w, 20, 30), "write");
 	recfile_discard(w);
 	read_path(path, &o, true);
-	CHECK(o.rc == 0 && o.trunc && o.n == 20, "discard: rc %d trunc %d n %llu", o.rc, o.trunc,
-	      (unsigned long long)o.n);
+	REQUIRE(o.rc == 0 && o.trunc && o.n == 20, "discard: rc %d trunc %d n %llu", o.rc, o.trunc,
+	        (unsigned long long)o.n);
 	return NULL;
 }
 
@@ -733,7 +724,7 @@ static const char *t_bit_flips(void)
 	int bit, b, flips = 0, ignored = 0;
 
 	tmp_path(path, sizeof(path), "flip.mtw");
-	CHECK(!make_small(path, &f, bounds, recs_at), "make_small");
+	REQUIRE(!make_small(path, &f, bounds, recs_at), "make_small");
 	for (i = 0; i < f.len; i++) {
 		for (bit = 0; bit < 8; bit++) {
 			f.p[i] ^= (uint8_t)(1 << bit);
@@ -746,27 +737,27 @@ static const char *t_bit_flips(void)
 			 * deflate block); then the data must come out intact.
 			 */
 			if (o.rc == 0) {
-				CHECK(!o.trunc && o.n == recs_at[SMALL_BLOCKS] && !o.bad_content,
-				      "flip byte %zu bit %d: damaged file read without error", i,
-				      bit);
+				REQUIRE(!o.trunc && o.n == recs_at[SMALL_BLOCKS] && !o.bad_content,
+				        "flip byte %zu bit %d: damaged file read without error", i,
+				        bit);
 				ignored++;
 				continue;
 			}
-			CHECK(o.msg[0] && !strchr(o.msg, '\n'), "flip %zu/%d: bad message '%s'", i,
-			      bit, o.msg);
-			CHECK(!o.bad_content, "flip %zu/%d: corrupted record delivered", i, bit);
+			REQUIRE(o.msg[0] && !strchr(o.msg, '\n'), "flip %zu/%d: bad message '%s'",
+			        i, bit, o.msg);
+			REQUIRE(!o.bad_content, "flip %zu/%d: corrupted record delivered", i, bit);
 			/* records before the damaged block are still delivered */
 			for (b = SMALL_BLOCKS; b > 0 && bounds[b] > i; b--)
 				;
-			CHECK(o.rc == -2 || o.n == recs_at[b],
-			      "flip %zu/%d: %llu records before the error, expected %llu", i, bit,
-			      (unsigned long long)o.n, (unsigned long long)recs_at[b]);
+			REQUIRE(o.rc == -2 || o.n == recs_at[b],
+			        "flip %zu/%d: %llu records before the error, expected %llu", i, bit,
+			        (unsigned long long)o.n, (unsigned long long)recs_at[b]);
 		}
 	}
 	buf_free(&f);
-	CHECK(flips > 1000, "only %d flips", flips);
+	REQUIRE(flips > 1000, "only %d flips", flips);
 	/* zlib ignores a few padding bits per stream; more would be a blind spot */
-	CHECK(ignored * 100 <= flips, "%d of %d flips went unnoticed", ignored, flips);
+	REQUIRE(ignored * 100 <= flips, "%d of %d flips went unnoticed", ignored, flips);
 	return NULL;
 }
 
@@ -778,12 +769,12 @@ static const char *t_wrong_magic(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	f.p[0] = 'X';
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -2 && !strcmp(o.msg, "mem: not an mtuwatch file (bad magic)"), "msg: %s",
+	REQUIRE(o.rc == -2 && !strcmp(o.msg, "mem: not an mtuwatch file (bad magic)"), "msg: %s",
 	      o.msg);
 	read_mem("\x7f" "ELF", 4, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "bad magic"), "short ELF: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "bad magic"), "short ELF: %s", o.msg);
 	read_mem("MTU", 3, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "too short"), "short prefix: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "too short"), "short prefix: %s", o.msg);
 	buf_free(&f);
 	return NULL;
 }
@@ -795,7 +786,7 @@ static const char *t_wrong_version(void)
 
 	mk_file_hdr(&f, 7, 0, 1);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -2 &&
+	REQUIRE(o.rc == -2 &&
 	      !strcmp(o.msg, "mem: unsupported format version 7 (this build reads 1)"),
 	      "msg: %s", o.msg);
 
@@ -807,14 +798,14 @@ static const char *t_wrong_version(void)
 	mk_end(&raw, 2);
 	mk_block(&f, 0, &raw, 3);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == 0 && !o.trunc && o.n == 1, "newer minor: rc %d n %llu: %s", o.rc,
-	      (unsigned long long)o.n, o.msg);
+	REQUIRE(o.rc == 0 && !o.trunc && o.n == 1, "newer minor: rc %d n %llu: %s", o.rc,
+	        (unsigned long long)o.n, o.msg);
 
 	/* unknown incompatible flag */
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1 | 0x4);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "unsupported file flags"), "flags: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "unsupported file flags"), "flags: %s", o.msg);
 	buf_free(&f);
 	buf_free(&raw);
 	return NULL;
@@ -829,28 +820,28 @@ static const char *t_absurd_length(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, 64, 4000000000u, 0, 1, junk, sizeof(junk));
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 &&
-	      !strcmp(o.msg, "corrupt block at offset 24: declared length 4000000000 exceeds limit 1048576"),
-	      "msg: %s", o.msg);
+	REQUIRE(o.rc == -1 &&
+	        !strcmp(o.msg, "corrupt block at offset 24: declared length 4000000000 exceeds limit 1048576"),
+	        "msg: %s", o.msg);
 
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, 0xffffffffu, 100, 0, 1, junk, sizeof(junk));
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "declared compressed length 4294967295 exceeds limit"),
-	      "clen msg: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "declared compressed length 4294967295 exceeds limit"),
+	        "clen msg: %s", o.msg);
 
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, 64, 64, 0, 1000, junk, sizeof(junk));
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "records cannot fit"), "nrec msg: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "records cannot fit"), "nrec msg: %s", o.msg);
 
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 3, 64, 64, 0, 1, junk, sizeof(junk));
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "block number 3, expected 0"), "seq msg: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "block number 3, expected 0"), "seq msg: %s", o.msg);
 
 	/* header length field */
 	f.len = 0;
@@ -858,7 +849,7 @@ static const char *t_absurd_length(void)
 	f.p[12] = 0xff;
 	f.p[15] = 0xff;
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "header length"), "hlen msg: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "header length"), "hlen msg: %s", o.msg);
 	buf_free(&f);
 	return NULL;
 }
@@ -870,14 +861,14 @@ static const char *t_zip_bomb(void)
 	uint8_t *zeros = calloc(1, big);
 	struct outcome o;
 
-	CHECK(zeros, "calloc");
+	REQUIRE(zeros, "calloc");
 	/* 1 MiB of zeros squeezed into ~1 KiB, but the header says 1 KiB out */
 	zcompress(&c, zeros, 1u << 20);
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, (uint32_t)c.len, 1024, (uint32_t)crc32(0, zeros, 1024), 1, c.p, c.len);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "inflates to more than the declared 1024 bytes"),
-	      "small declared: rc %d %s", o.rc, o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "inflates to more than the declared 1024 bytes"),
+	        "small declared: rc %d %s", o.rc, o.msg);
 
 	/* honest about its size, but the size is over the limit */
 	zcompress(&c, zeros, big);
@@ -886,8 +877,8 @@ static const char *t_zip_bomb(void)
 	mk_block_raw(&f, 0, (uint32_t)c.len, (uint32_t)big, (uint32_t)crc32(0, zeros, (uInt)big),
 		     1, c.p, c.len);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "declared length 8388608 exceeds limit 1048576"),
-	      "over limit: rc %d %s", o.rc, o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "declared length 8388608 exceeds limit 1048576"),
+	        "over limit: rc %d %s", o.rc, o.msg);
 
 	/* declares more than the stream yields */
 	zcompress(&c, zeros, 100);
@@ -895,15 +886,15 @@ static const char *t_zip_bomb(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, (uint32_t)c.len, 200, 0, 1, c.p, c.len);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "inflates to 100 bytes, declared 200"), "short: %s",
-	      o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "inflates to 100 bytes, declared 200"), "short: %s",
+	        o.msg);
 
 	/* compressed data that is not zlib at all */
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block_raw(&f, 0, 100, 100, 0, 1, zeros, 100);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "invalid compressed data"), "garbage: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "invalid compressed data"), "garbage: %s", o.msg);
 	free(zeros);
 	buf_free(&f);
 	buf_free(&c);
@@ -923,18 +914,18 @@ static const char *t_ratio_limit(void)
 	char path[300], err[256];
 	uint8_t *zeros = calloc(1, 65536);
 
-	CHECK(zeros, "calloc");
+	REQUIRE(zeros, "calloc");
 	tmp_path(path, sizeof(path), "same.mtw");
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
+	REQUIRE(w, "create: %s", err);
 	for (int i = 0; i < 5000; i++)
-		CHECK(!recfile_write(w, 16, same, sizeof(same)), "write: %s",
-		      recfile_writer_error(w));
-	CHECK(!recfile_write(w, 16, zeros, 65536), "write: %s", recfile_writer_error(w));
-	CHECK(!recfile_close(w, err, sizeof(err)), "close: %s", err);
+		REQUIRE(!recfile_write(w, 16, same, sizeof(same)), "write: %s",
+		        recfile_writer_error(w));
+	REQUIRE(!recfile_write(w, 16, zeros, 65536), "write: %s", recfile_writer_error(w));
+	REQUIRE(!recfile_close(w, err, sizeof(err)), "close: %s", err);
 	read_path(path, &o, false);
-	CHECK(o.rc == 0 && !o.trunc && o.n == 5001, "identical records: rc %d, %llu read: %s",
-	      o.rc, (unsigned long long)o.n, o.msg);
+	REQUIRE(o.rc == 0 && !o.trunc && o.n == 5001, "identical records: rc %d, %llu read: %s",
+	        o.rc, (unsigned long long)o.n, o.msg);
 
 	/* 64 KiB of zeros in about 80 bytes: honest about its size, but no recording does that */
 	zcompress(&c, zeros, 65536);
@@ -942,8 +933,8 @@ static const char *t_ratio_limit(void)
 	mk_block_raw(&f, 0, (uint32_t)c.len, 65536, (uint32_t)crc32(0, zeros, 65536), 1, c.p,
 		     c.len);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "zip bomb") && !strchr(o.msg, '\n'), "ratio: rc %d %s",
-	      o.rc, o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "zip bomb") && !strchr(o.msg, '\n'), "ratio: rc %d %s",
+	        o.rc, o.msg);
 	free(zeros);
 	buf_free(&f);
 	buf_free(&c);
@@ -961,8 +952,8 @@ static const char *t_record_past_block_end(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 1);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && o.n == 0 && strstr(o.msg, "length 100 runs past the block end"),
-	      "msg: rc %d %s", o.rc, o.msg);
+	REQUIRE(o.rc == -1 && o.n == 0 && strstr(o.msg, "length 100 runs past the block end"),
+	        "msg: rc %d %s", o.rc, o.msg);
 
 	/* a record length over the record limit */
 	raw.len = 0;
@@ -975,7 +966,7 @@ static const char *t_record_past_block_end(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 1);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "exceeds limit 65536"), "rec limit: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "exceeds limit 65536"), "rec limit: %s", o.msg);
 
 	/* record count disagrees with the body */
 	raw.len = 0;
@@ -985,13 +976,13 @@ static const char *t_record_past_block_end(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 1);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "bytes after the last of 1 records"), "count: %s",
-	      o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "bytes after the last of 1 records"), "count: %s",
+	        o.msg);
 	f.len = 0;
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 3);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "header runs past the block end"), "count3: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "header runs past the block end"), "count3: %s", o.msg);
 	buf_free(&f);
 	buf_free(&raw);
 	return NULL;
@@ -1008,7 +999,7 @@ static const char *t_end_record_rules(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 2);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "after the END record"), "after END: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "after the END record"), "after END: %s", o.msg);
 
 	/* END count does not match (a block went missing) */
 	raw.len = 0;
@@ -1018,8 +1009,8 @@ static const char *t_end_record_rules(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 2);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && o.n == 1 && strstr(o.msg, "counts 5 records but 1"), "count: %s",
-	      o.msg);
+	REQUIRE(o.rc == -1 && o.n == 1 && strstr(o.msg, "counts 5 records but 1"), "count: %s",
+	        o.msg);
 
 	/* a good file followed by anything */
 	raw.len = 0;
@@ -1029,10 +1020,10 @@ static const char *t_end_record_rules(void)
 	mk_file_hdr(&f, 1, 0, 1);
 	mk_block(&f, 0, &raw, 2);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == 0 && !o.trunc && o.n == 1, "good: rc %d %s", o.rc, o.msg);
+	REQUIRE(o.rc == 0 && !o.trunc && o.n == 1, "good: rc %d %s", o.rc, o.msg);
 	buf_add(&f, "\0", 1);
 	read_mem(f.p, f.len, &o, false);
-	CHECK(o.rc == -1 && strstr(o.msg, "trailing data"), "trailing: %s", o.msg);
+	REQUIRE(o.rc == -1 && strstr(o.msg, "trailing data"), "trailing: %s", o.msg);
 	buf_free(&f);
 	buf_free(&raw);
 	return NULL;
@@ -1044,15 +1035,15 @@ static const char *t_empty_file(void)
 	char path[300];
 
 	read_mem("", 0, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "empty file"), "mem: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "empty file"), "mem: %s", o.msg);
 	tmp_path(path, sizeof(path), "empty.mtw");
-	CHECK(!write_whole(path, "", 0), "setup");
+	REQUIRE(!write_whole(path, "", 0), "setup");
 	read_path(path, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "empty file") && strstr(o.msg, path), "file: %s",
-	      o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "empty file") && strstr(o.msg, path), "file: %s",
+	        o.msg);
 	tmp_path(path, sizeof(path), "does-not-exist.mtw");
 	read_path(path, &o, false);
-	CHECK(o.rc == -2 && strstr(o.msg, "No such file"), "missing: %s", o.msg);
+	REQUIRE(o.rc == -2 && strstr(o.msg, "No such file"), "missing: %s", o.msg);
 	return NULL;
 }
 
@@ -1065,12 +1056,12 @@ static const char *t_header_only(void)
 	tmp_path(path, sizeof(path), "hdronly.mtw");
 	unlink(path);
 	w = recfile_create(path, false, err, sizeof(err));
-	CHECK(w, "create: %s", err);
+	REQUIRE(w, "create: %s", err);
 	recfile_discard(w);
 	read_path(path, &o, false);
-	CHECK(o.rc == 0 && o.trunc && o.cut == 0 && o.n == 0, "rc %d trunc %d cut %llu: %s", o.rc,
-	      o.trunc, (unsigned long long)o.cut, o.msg);
-	CHECK(strstr(o.msg, "no END record after 0 complete blocks"), "warning: %s", o.msg);
+	REQUIRE(o.rc == 0 && o.trunc && o.cut == 0 && o.n == 0, "rc %d trunc %d cut %llu: %s", o.rc,
+	        o.trunc, (unsigned long long)o.cut, o.msg);
+	REQUIRE(strstr(o.msg, "no END record after 0 complete blocks"), "warning: %s", o.msg);
 	return NULL;
 }
 
@@ -1126,17 +1117,13 @@ int main(void)
 	snprintf(tmpdir, sizeof(tmpdir), "%s/test_recfile.XXXXXX", base && *base ? base : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-			printf("FAIL: %s: mkdtemp: %s\n", tests[i].name, strerror(errno));
+			fail(tests[i].name, "mkdtemp: %s", strerror(errno));
 		return 0;
 	}
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		const char *why = tests[i].fn();
 
-		if (why)
-			printf("FAIL: %s: %s\n", tests[i].name, why);
-		else
-			printf("PASS: %s\n", tests[i].name);
-		fflush(stdout);
+		CHECK(tests[i].name, !why, "%s", why);
 	}
 	rm_tmpdir();
 	return 0;
