@@ -283,7 +283,7 @@ _scen_resent_sizes() {
 # (SENDS: how often it was sent, default 2)
 _scen_stuck_min() { _scen_resent_sizes "$1" "${3:-2}" | tr ' ' '\n' | awk -v p="$2" '$1 > p' | sort -n | head -1; }
 # truth of a capture CAP at path MTU P: stuck_sizes (sent >= 2 times, > P, comma list),
-# stuck_min (the smallest of them), stuck3_min (the smallest sent >= 3 times: the README's
+# stuck_min (the smallest of them), stuck3_min (the smallest sent >= 3 times: the man page's
 # "sent again at least twice")
 _scen_stuck_truth() {
 	truth stuck_sizes "$(_scen_resent_sizes "$1" | tr ' ' '\n' | awk -v p="$2" '$1 > p' | tr '\n' ',' | sed 's/,$//')"
@@ -408,7 +408,7 @@ _scen_shrink() {
 	truth shrink_at "$before"
 	# stuck for 8 intervals: several RTOs of re-sending the same segment. Meanwhile the host
 	# goes on talking to the server in small packets (new connections, as any host with
-	# other traffic does): a shrunk path and a dead peer differ only there (README, Findings)
+	# other traffic does): a shrunk path and a dead peer differ only there (man page, FINDINGS)
 	local k=0
 	for _ in $(seq 200); do
 		[ "$(_scen_tail_zero)" -ge 8 ] && break

@@ -25,7 +25,7 @@ enum mw_verdict {
 	MW_V_MAX
 };
 
-/* Why a black hole or a failed PMTUD happens: stable codes, documented in the README. */
+/* Why a black hole or a failed PMTUD happens: stable codes, documented in the man page. */
 enum mw_cause {
 	MW_C_NONE = 0,
 	MW_C_ICMP_FILTERED,	/* a router's PTB is filtered on the way back */

@@ -3,7 +3,8 @@
  * `mtuwatch doctor`: audits a host's MTU configuration (read through hostcfg, no traffic sent)
  * and says which settings will black-hole large packets or defeat PMTUD, with the remedy.
  * Exit 0: no error or warning; 3: at least one; 1: runtime failure; 2: usage.
- * Kept whole (~800 lines): checks, output and the namespace walk share the private dr_run, add().
+ * Over 800 lines on purpose: checks, output and the namespace walk share the private dr_run and
+ * add(); split, they would publish those internals in a header.
  */
 #define _GNU_SOURCE	/* setns */
 #include <arpa/inet.h>
@@ -30,7 +31,10 @@ enum dr_sev { DR_ERROR, DR_WARN, DR_INFO };
 
 static const char *const sev_names[] = { "error", "warn", "info" };
 
-/* The stable check vocabulary: code and severity (README "doctor" lists the same). */
+/*
+ * The stable check vocabulary: code and severity. The man page (DOCTOR CHECKS) lists the same;
+ * tests/unit/test-docs.sh checks that the two agree.
+ */
 #define DR_CHECKS(X)                                                                           \
 	X(overlay_mtu, DR_ERROR)                                                               \
 	X(overlay_mtu_wasted, DR_INFO)                                                         \
@@ -532,7 +536,7 @@ static void check_sysctls(struct dr_run *r)
 	 * No icmp_ratelimit check: the kernel exempts frag-needed and Packet Too Big from
 	 * icmp_ratelimit, icmp_ratemask and the global limit ("Don't limit PMTU discovery" in
 	 * icmpv4_mask_allow / icmpv6_mask_allow). Measured here: 20 of 20 sent with
-	 * icmp_ratelimit=10000 and icmp_msgs_per_sec=1. README "doctor" says so.
+	 * icmp_ratelimit=10000 and icmp_msgs_per_sec=1. The man page (doctor) says so.
 	 */
 	if ((s->ip_forward || s->ipv6_forwarding) && lo && hi && lo->mtu != hi->mtu &&
 	    !h->mss_clamp) {

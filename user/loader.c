@@ -55,7 +55,7 @@ void session_phase(const char *what)
 	char line[128];
 	FILE *f = verbose ? fopen("/proc/self/status", "re") : NULL;
 
-	/* RSS too: the BTF parse sets the process's peak (README, Performance). */
+	/* RSS too: the BTF parse sets the process's peak (docs/performance.md). */
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "VmRSS: %ld", &rss) != 1)
 			sscanf(line, "VmHWM: %ld", &peak);

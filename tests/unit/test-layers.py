@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """The house's floors (docs/design.md "Layout"): arrows only point down. From the built objects'
 symbol tables (nm), which user/ file calls or reads which; any circle of files fails. From the
-sources, which file includes which; any circle fails. Each check first proves it read a graph
+sources, which file includes which; any circle fails. A source over 800 lines says why at its top. Each check first proves it read a graph
 (known edges present) and that its cycle finder finds a planted circle.
 
 usage: test-layers.py OUT   (OUT holds the objects of user/*.c)"""
@@ -98,6 +98,15 @@ def main():
     c = sccs(incs)
     check("layers-no-include-circle", not c, "headers that include each other in a circle: " +
           "; ".join(" <-> ".join(x) for x in c))
+    # A file over ~800 lines says why at its top (the first 10 lines name "800 lines").
+    files = [f for pat in ("bpf/*.[ch]", "user/*.[ch]", "headers/*.h", "tests/*.sh",
+                           "tests/*/*.[ch]", "tests/*/*.sh", "tests/*/*.py", "docs/*.8")
+             for f in glob.glob(pat)]
+    big = {f: open(f, errors="replace").read().split("\n") for f in files}
+    big = {f: ls for f, ls in big.items() if len(ls) > 800}
+    unsaid = sorted(f for f, ls in big.items() if not any("800 lines" in x for x in ls[:10]))
+    check("layers-big-files-say-why", len(files) >= 60 and not unsaid,
+          f"{len(files)} files read; over 800 lines without a reason at the top: {unsaid}")
 
 
 main()
