@@ -293,22 +293,30 @@ _mw_defroutes() {
 	ip -n "$ns" -6 route add default via "$via6" $o6
 }
 
+# Run a lab builder: _mw_sub ERREXIT WHAT LOG SCRIPT FUNCTION ARGS...  Runs FUNCTION ARGS in a
+# separate bash that sources SCRIPT (with `set -e` when ERREXIT is 1: it works there even when
+# the caller is in a condition, `lab_up x || ...`, where bash ignores errexit), its output in
+# LOG. On failure prints "WHAT failed:" and the log, tears the lab down and returns 2.
+_mw_sub() {
+	local errexit=$1 what=$2 log=$3
+	shift 3
+	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" \
+		bash -c 'source "$2" || exit 2; [ "$1" = 1 ] && set -e; shift 2; "$@"' mw-lab-up \
+		"$errexit" "$@" >"$log" 2>&1; then
+		echo "$what failed:" >&2
+		cat "$log" >&2
+		lab_down
+		return 2
+	fi
+}
+
 # Build a fresh lab: _mw_build CALLER SCRIPT FUNCTION NAME.  Tears down the old lab first (so
-# no PMTU or route cache survives), then runs FUNCTION NAME in a separate bash that sources
-# SCRIPT, so that `set -e` works even when the caller is in a condition (`lab_up x || ...`),
-# where bash ignores errexit.  On failure prints the log, tears down and returns 2.
+# no PMTU or route cache survives), then runs FUNCTION NAME under `set -e` (_mw_sub).
 _mw_build() {
 	local caller=$1 script=$2 fn=$3 name=$4
 	lab_down
 	mkdir -p "$MW_LAB_DIR" || return 2
-	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" \
-		bash -c 'source "$1" || exit 2; set -e; "$2" "$3"' mw-lab-up \
-		"$script" "$fn" "$name" >"$MW_LAB_DIR/up.log" 2>&1; then
-		echo "$caller $name failed:" >&2
-		cat "$MW_LAB_DIR/up.log" >&2
-		lab_down
-		return 2
-	fi
+	_mw_sub 1 "$caller $name" "$MW_LAB_DIR/up.log" "$script" "$fn" "$name" || return 2
 	echo "$name" >"$MW_LAB_DIR/variant"
 	return 0
 }

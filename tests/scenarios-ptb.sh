@@ -140,14 +140,8 @@ ptb_up() {
 	esac
 	case $fam in 4 | 6) ;; *) echo "ptb_up: family 4|6" >&2; return 2 ;; esac
 	lab_up healthy || return 2
-	if ! MW_LAB_ID="$MW_LAB_ID" MW_LAB_DIR="$MW_LAB_DIR" bash -c \
-		'source "$1" || exit 2; _ptb_setup "$2" "$3"' ptb-up \
-		"$_PTB_SH" "$r" "$fam" >"$MW_LAB_DIR/ptb-up.log" 2>&1; then
-		echo "ptb_up $r $fam failed:" >&2
-		cat "$MW_LAB_DIR/ptb-up.log" >&2
-		lab_down
+	_mw_sub 0 "ptb_up $r $fam" "$MW_LAB_DIR/ptb-up.log" "$_PTB_SH" _ptb_setup "$r" "$fam" ||
 		return 2
-	fi
 	echo "$r $fam" >"$MW_LAB_DIR/ptb"
 }
 
