@@ -150,5 +150,7 @@ const char *verdict_name(enum mw_verdict v);
 const char *cause_name(enum mw_cause c);
 const char *ignore_name(enum mw_ignore r);
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len);
+/* An address of family 4 or 6 as text ("?" if not): the core's words and every renderer's. */
+void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len);
 
 #endif /* MW_CORE_H */

@@ -176,7 +176,7 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 	const char *pk = p->family == 6 ? "Packets" : "DF packets";
 	uint32_t mtu = f->mtu;
 
-	core_fmt_addr(p->family, p->dst, d, sizeof(d));
+	fmt_ip(p->family, p->dst, d, sizeof(d));
 	core_ping_cmd(p->family, d, mtu, ping, sizeof(ping));
 	snprintf(probe, sizeof(probe), "mtuwatch probe %s", d);
 	if (c->mtu_probing <= 0)

@@ -16,7 +16,7 @@ static const int severity[MW_V_MAX] = {
 	[MW_V_ICMP_BLACKHOLE] = 5,
 };
 
-void core_fmt_addr(uint8_t family, const uint8_t *a, char *buf, size_t len)
+void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
 {
 	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, len))
 		snprintf(buf, len, "?");

@@ -213,7 +213,6 @@ struct flow *core_flow_get(struct mw_core *c, uint32_t netns, const struct mw_fl
 			   bool create);
 
 /* core_finding.c */
-void core_fmt_addr(uint8_t family, const uint8_t *a, char *buf, size_t len);
 void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict v,
 		       uint32_t netns, uint8_t family, const uint8_t *dst, uint32_t ifindex);
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p);

@@ -125,14 +125,14 @@ void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	f.count = p->ptb_dropped;
 	rn = reason_str(c, e->aux, rb, sizeof(rb));
 	snprintf(f.drop_reason, sizeof(f.drop_reason), "%s", rn);
-	core_fmt_addr(e->family, e->peer, peer, sizeof(peer));
-	core_fmt_addr(p->family, p->dst, dst, sizeof(dst));
+	fmt_ip(e->family, e->peer, peer, sizeof(peer));
+	fmt_ip(p->family, p->dst, dst, sizeof(dst));
 	if (f.outgoing) {
 		char to[64];
 
 		core_add_cause(f.causes, &f.ncauses, MW_C_ICMP_FILTERED);
 		/* The PTB goes back to the source of the packet it quotes. */
-		core_fmt_addr(fam, e->flow.saddr, to, sizeof(to));
+		fmt_ip(fam, e->flow.saddr, to, sizeof(to));
 		snprintf(f.explain, sizeof(f.explain),
 			 "this host's own %s (mtu %u) to %s for traffic to %s was dropped on its way "
 			 "out (%s): the senders behind it never learn the path MTU",
@@ -230,8 +230,8 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	memcpy(f.peer, p->ptb_peer, 16);
 	f.mtu = e->mtu;
 	f.count = p->ptb_rx;
-	core_fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
-	core_fmt_addr(p->family, p->dst, dst, sizeof(dst));
+	fmt_ip(p->family, p->ptb_peer, peer, sizeof(peer));
+	fmt_ip(p->family, p->dst, dst, sizeof(dst));
 	snprintf(f.explain, sizeof(f.explain),
 		 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
 		 "%u): Path MTU Discovery works on this path",
@@ -286,9 +286,9 @@ static void explain_ignored(struct mw_core *c, struct path *p, struct mw_finding
 	char peer[64], d[64], src[64];
 	const char *w = core_ptb_words(p->family);
 
-	core_fmt_addr(p->family, p->ptb_peer, peer, sizeof(peer));
-	core_fmt_addr(p->family, p->dst, d, sizeof(d));
-	core_fmt_addr(p->family, p->ptb_flow.saddr, src, sizeof(src));
+	fmt_ip(p->family, p->ptb_peer, peer, sizeof(peer));
+	fmt_ip(p->family, p->dst, d, sizeof(d));
+	fmt_ip(p->family, p->ptb_flow.saddr, src, sizeof(src));
 	switch (f->ignore_reason) {
 	case MW_IGN_ROUTE_MTU_LOCKED:
 		snprintf(f->explain, sizeof(f->explain),
@@ -433,8 +433,8 @@ void core_on_ptb_sent(struct mw_core *c, const struct mw_event *e)
 	f.mtu = e->mtu;
 	f.flow = e->flow;
 	f.count = p->ptb_sent;
-	core_fmt_addr(e->family, e->flow.saddr, src, sizeof(src));
-	core_fmt_addr(e->family, e->flow.daddr, dst, sizeof(dst));
+	fmt_ip(e->family, e->flow.saddr, src, sizeof(src));
+	fmt_ip(e->family, e->flow.daddr, dst, sizeof(dst));
 	snprintf(f.explain, sizeof(f.explain),
 		 "this host forwards %s -> %s and drops its %u-byte packets because egress %s has "
 		 "MTU %u: it sends %s and is the path's bottleneck",

@@ -279,7 +279,7 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 		f.mtu_evidence = true;
 	if (p && p->bracket_hi)
 		f.mtu = p->bracket_hi - 1;
-	core_fmt_addr(x->f.family, x->f.daddr, peer, sizeof(peer));
+	fmt_ip(x->f.family, x->f.daddr, peer, sizeof(peer));
 	if (x->max_seg[MW_DIR_IN])
 		snprintf(seen, sizeof(seen), "no segment larger than %u bytes ever arrived from it",
 			 x->max_seg[MW_DIR_IN]);

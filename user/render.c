@@ -1,14 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <string.h>
 #include "render.h"
-
-void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
-{
-	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, len))
-		snprintf(buf, len, "?");
-}
 
 /* Bytes of s before its NUL, but never more than max: file and kernel fields may lack one. */
 static size_t bounded_len(const char *s, size_t max)

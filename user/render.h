@@ -25,6 +25,5 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e);
 const char *text_safe(char *buf, size_t buflen, const char *s, size_t max);
 /* Room text_safe() needs so that nothing of an n-byte field is cut. */
 #define TEXT_SAFE_LEN(n) (4 * (n) + 1)
-void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len);
 
 #endif
