@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# tests/e2e/test-dualstack.sh -- issue 24 section 1: IPv4 traffic on AF_INET6 sockets
+# (::ffff:a.b.c.d, as Java, Go or nginx on [::] and Python AF_INET6 have it). Every packet on
+# the wire is IPv4, so every finding must be IPv4's: the IPv4 address, "family":"ipv4", the
+# wire's sizes (9000, not 9020), no ICMPv6 words, and never "::ffff:". Live, and report of a
+# recording made side by side.
+#   server: a dual-stack jumbo sender (iperf3 and a Python TLS server on [::]) behind a 1500
+#           hop whose ICMP is filtered: icmp_blackhole and stalled_tls for the IPv4 client.
+#   client: openssl s_client on an AF_INET6 socket to ::ffff:198.51.100.2 whose server's
+#           certificate flight dies silently at the 1500 hop: stalled_tls, as for AF_INET.
+. "$(dirname "$0")/lib.sh"
+export MW_LAB_KEYDIR=$TMP/keys
+# shellcheck source=../scenarios.sh
+. "$(dirname "$0")/../scenarios.sh"
+
+DS_TLS_PORT=8444
+MAPPED_SRV=::ffff:$MW_SRV4
+
+# watch NODE NAME: live --json and record side by side on NODE
+watch() {
+	mw_start "$1" "$TMP/$2.live" live --json
+	LIVE_PID=$MW_PID
+	mw_start "$1" "$TMP/$2.rec" record -f -o "$TMP/$2.data"
+	REC_PID=$MW_PID
+	# "recording to" is said before the last program attaches
+	sleep 0.5
+}
+unwatch() {
+	sleep 1
+	MW_PID=$LIVE_PID mw_stop
+	MW_PID=$REC_PID mw_stop
+	"$MW" report -i "$TMP/$1.data" --json >"$TMP/$1.rep" 2>"$TMP/$1.rep.err"
+}
+# both NAME CHECK-NAME PATTERN...: a finding with every pattern, live and in the report
+both() {
+	local n=$1 c=$2
+	shift 2
+	LAST_OUT=$TMP/$n.live
+	check "$c" finding "$TMP/$n.live" "$@"
+	LAST_OUT=$TMP/$n.rep
+	check "$c-report" finding "$TMP/$n.rep" "$@"
+}
+# never NAME CHECK-NAME REGEX: in no output of NAME (live, record, report, their stderr)
+never() {
+	LAST_OUT=$TMP/$1.live
+	check "$2" bash -c "! grep -Eq -- '$3' '$TMP/$1.live' '$TMP/$1.live.err' '$TMP/$1.rec' \
+		'$TMP/$1.rec.err' '$TMP/$1.rep' '$TMP/$1.rep.err'"
+}
+# sockets NODE PORT: the established TCP sockets of PORT in NODE, as ss prints them
+sockets() { lab_exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )"; }
+
+# --- server side: the dual-stack jumbo sender, ICMP filtered -----------------------------------
+if ! scen_up srvbig || ! scen_filter_icmp; then fail srv-lab "scen_up srvbig failed"; fi
+_mw_tls_keys || fail srv-keys "TLS key generation failed"
+d=$(_mw_keydir)/tls
+cat "$d/leaf.pem" "$d/chain.pem" >"$TMP/full.pem"
+# iperf3 -s without -B, and the TLS server given "::": AF_INET6 listeners, not IPv6-only
+lab_exec srv timeout 60 iperf3 -s -p "$MW_IPERF_PORT" >"$TMP/iperf-srv.log" 2>&1 &
+IPERF_PID=$!
+lab_exec srv timeout 60 python3 "$_MW_SCEN_TOOLS/tls-pmtu-server.py" :: "$DS_TLS_PORT" \
+	"$TMP/full.pem" "$d/leaf.key" want </dev/null >"$TMP/pytls.log" 2>&1 &
+PYTLS_PID=$!
+if ! _mw_wait_listen srv "$MW_IPERF_PORT" || ! _mw_wait_listen srv "$DS_TLS_PORT"; then
+	fail srv-listen "servers did not start"
+fi
+watch srv srv
+lab_exec cli timeout 12 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 -R --connect-timeout 2000 \
+	>"$TMP/iperf-cli.log" 2>&1 &
+BULK_PID=$!
+sleep 1.5
+sockets srv "$MW_IPERF_PORT" >"$TMP/srv.ss"
+lab_exec cli timeout 8 openssl s_client -connect "$MW_SRV4:$DS_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/srv-tls.log" 2>&1 &
+TLS_PID=$!
+sleep 1.5
+sockets srv "$DS_TLS_PORT" >>"$TMP/srv.ss"
+wait "$BULK_PID" "$TLS_PID"
+unwatch srv
+kill "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
+wait "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
+
+# the traffic ran as it must: on AF_INET6 sockets with IPv4 peers, and black-holed
+LAST_OUT=$TMP/srv.ss
+check "srv-sockets-v4-mapped" bash -c "grep -q ':$MW_IPERF_PORT' '$TMP/srv.ss' && \
+	grep -q ':$DS_TLS_PORT' '$TMP/srv.ss' && ! grep -v '::ffff:' '$TMP/srv.ss' | grep -q ."
+LAST_OUT=$TMP/srv-tls.log
+check "srv-tls-handshake-stalls" hasnt "$TMP/srv-tls.log" '^SSL handshake has read'
+LAST_OUT=$TMP/srv.live
+check "srv-rtr-icmp-dropped" test "$(scen_ipt_drops rtr iptables OUTPUT)" -gt 0
+
+both srv srv-icmp_blackhole '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" '"family":"ipv4"'
+# sizes are the wire's: 9000-byte packets (MSS 8960), not 9020 (IPv6 header arithmetic)
+both srv srv-bracket-wire '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" '"bracket_hi":9000'
+both srv srv-retrans-9000 '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" \
+	'"retrans_sizes":\[\([0-9]*,\)*9000[],]'
+# DF packets whose frag-needed the router drops: ICMP filtered first, not a layer-2 mismatch
+both srv srv-causes-icmp-filtered '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" \
+	'"causes":\["icmp_filtered"'
+both srv srv-stalled_tls '"verdict":"stalled_tls"' "\"dst\":\"$MW_CLI4\"" '"role":"server"' \
+	"\"sport\":$DS_TLS_PORT" '"mtu_evidence":true'
+never srv srv-no-mapped-address '::ffff:'
+never srv srv-no-ipv6-family '"family":"ipv6"'
+never srv srv-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
+never srv srv-no-icmpv6-words 'ICMPv6|ping -6'
+
+# --- client side: an AF_INET6 TLS client, the certificate flight dies silently -----------------
+lab_up silent >/dev/null 2>&1 || fail cli-lab "lab_up silent failed"
+lab_tls_server >/dev/null 2>&1 || fail cli-tls-server "s_server did not start"
+watch cli cli
+# openssl resolves the literal ::ffff: address as AF_INET6: the socket is AF_INET6
+lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "[$MAPPED_SRV]:$MW_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/cli-tls.log" 2>&1 &
+TLS_PID=$!
+sleep 1.5
+sockets cli "$MW_TLS_PORT" >"$TMP/cli.ss"
+wait "$TLS_PID"
+unwatch cli
+
+LAST_OUT=$TMP/cli.ss
+check "cli-socket-v4-mapped" bash -c "grep -q '\[$MAPPED_SRV\]:$MW_TLS_PORT' '$TMP/cli.ss'"
+LAST_OUT=$TMP/cli-tls.log
+check "cli-tls-handshake-stalls" hasnt "$TMP/cli-tls.log" '^SSL handshake has read'
+both cli cli-stalled_tls '"verdict":"stalled_tls"' "\"dst\":\"$MW_SRV4\"" '"role":"client"' \
+	"\"dport\":$MW_TLS_PORT" '"step":"after ClientHello' '"peer_mss":8960'
+never cli cli-no-mapped-address '::ffff:'
+never cli cli-no-ipv6-family '"family":"ipv6"'
+lab_down >/dev/null 2>&1
