@@ -9,10 +9,14 @@
 #           hop whose ICMP is filtered: icmp_blackhole and stalled_tls for the IPv4 client.
 #   client: openssl s_client on an AF_INET6 socket to ::ffff:198.51.100.2 whose server's
 #           certificate flight dies silently at the 1500 hop: stalled_tls, as for AF_INET.
+#   seed 001 with a dual-stack sender (tests/scenarios-ptb.sh, locked, on [::]): the router's
+#           frag-needed mtu 1446 arrives and is ignored: ptb_ignored, route_mtu_locked.
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 # shellcheck source=../scenarios.sh
 . "$(dirname "$0")/../scenarios.sh"
+# shellcheck source=../scenarios-ptb.sh
+. "$(dirname "$0")/../scenarios-ptb.sh"
 
 DS_TLS_PORT=8444
 MAPPED_SRV=::ffff:$MW_SRV4
@@ -46,6 +50,12 @@ never() {
 	LAST_OUT=$TMP/$1.live
 	check "$2" bash -c "! grep -Eq -- '$3' '$TMP/$1.live' '$TMP/$1.live.err' '$TMP/$1.rec' \
 		'$TMP/$1.rec.err' '$TMP/$1.rep' '$TMP/$1.rep.err'"
+}
+# hasnt_any PATTERN FILE...: in none of the files
+hasnt_any() {
+	local p=$1
+	shift
+	! grep -q -- "$p" "$@"
 }
 # sockets NODE PORT: the established TCP sockets of PORT in NODE, as ss prints them
 sockets() { lab_exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )"; }
@@ -125,4 +135,33 @@ both cli cli-stalled_tls '"verdict":"stalled_tls"' "\"dst\":\"$MW_SRV4\"" '"role
 	"\"dport\":$MW_TLS_PORT" '"step":"after ClientHello' '"peer_mss":8960'
 never cli cli-no-mapped-address '::ffff:'
 never cli cli-no-ipv6-family '"family":"ipv6"'
+
+# --- seed 001, the sender on [::]: a frag-needed arrives and is ignored (route MTU locked) -----
+if ! PTB_BIND=:: ptb_up locked 4 >"$TMP/ptb-up.log" 2>&1; then
+	fail ptb-lab "$(tail -3 "$TMP/ptb-up.log")"
+fi
+watch cli ptb
+PTB_BIND=:: ptb_traffic locked 4 8 >/dev/null 2>&1 &
+PTB_PID=$!
+sleep 2
+sockets cli "$PTB_PORT" >"$TMP/ptb.ss"
+wait "$PTB_PID"
+unwatch ptb
+
+LAST_OUT=$TMP/ptb.ss
+check "ptb-socket-v4-mapped" bash -c "grep -q '\[::ffff:$MW_CLI4\]:$PTB_PORT' '$TMP/ptb.ss'"
+LAST_OUT=$MW_LAB_DIR/ptb-client.log
+check "ptb-handshake-stalls" hasnt "$MW_LAB_DIR/ptb-client.log" 'CONNECTION ESTABLISHED'
+LAST_OUT=$TMP/ptb.live
+check "ptb-frag-needed-arrived" test "$(lab_exec cli nstat -asz IcmpInDestUnreachs |
+	awk '$1 == "IcmpInDestUnreachs" { print $2 }')" -gt 0
+both ptb ptb-ptb_ignored '"verdict":"ptb_ignored"' "\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' \
+	'"ignore_reason":"route_mtu_locked"' '"mtu":1446,' "\"ptb_from\":\"$MW_RTR0_4\""
+both ptb ptb-causes-locked '"verdict":"ptb_ignored"' '"causes":\[[^]]*"route_mtu_locked"'
+LAST_OUT=$TMP/ptb.live
+# the PTB arrived: no black hole, for the IPv4 address or any other name of it
+check "ptb-no-icmp_blackhole" hasnt_any '"verdict":"icmp_blackhole"' "$TMP/ptb.live" "$TMP/ptb.rep"
+never ptb ptb-no-mapped-address '::ffff:'
+never ptb ptb-no-ipv6-family '"family":"ipv6"'
+never ptb ptb-no-icmpv6-words 'ICMPv6|Packet Too Big arrives'
 lab_down >/dev/null 2>&1
