@@ -20,6 +20,7 @@ export MW_LAB_KEYDIR=$TMP/keys
 
 DS_TLS_PORT=8444
 MAPPED_SRV=::ffff:$MW_SRV4
+EXPORT_PORT=9464
 
 # watch NODE NAME: live --json and record side by side on NODE
 watch() {
@@ -75,6 +76,9 @@ if ! _mw_wait_listen srv "$MW_IPERF_PORT" || ! _mw_wait_listen srv "$DS_TLS_PORT
 	fail srv-listen "servers did not start"
 fi
 watch srv srv
+# export beside them: the kernel's counters by family
+mw_start srv "$TMP/srv.exp" export --listen "127.0.0.1:$EXPORT_PORT"
+EXP_PID=$MW_PID
 lab_exec cli timeout 12 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 -R --connect-timeout 2000 \
 	>"$TMP/iperf-cli.log" 2>&1 &
 BULK_PID=$!
@@ -86,6 +90,8 @@ TLS_PID=$!
 sleep 1.5
 sockets srv "$DS_TLS_PORT" >>"$TMP/srv.ss"
 wait "$BULK_PID" "$TLS_PID"
+lab_exec srv curl -s --max-time 5 "http://127.0.0.1:$EXPORT_PORT/metrics" >"$TMP/srv.metrics"
+MW_PID=$EXP_PID mw_stop
 unwatch srv
 kill "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
 wait "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
@@ -113,6 +119,16 @@ never srv srv-no-mapped-address '::ffff:'
 never srv srv-no-ipv6-family '"family":"ipv6"'
 never srv srv-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
 never srv srv-no-icmpv6-words 'ICMPv6|ping -6'
+# export: the black hole's path is the IPv4 prefix, the stalled handshake is counted
+LAST_OUT=$TMP/srv.metrics
+check "srv-export-path-ipv4" bash -c "grep '^mtuwatch_path_mtu_bytes{' '$TMP/srv.metrics' | \
+	grep -q 'dst_prefix=\"192\.0\.2\.[0-9]*/[0-9]*\"'"
+check "srv-export-stalled-tls" bash -c "grep -q \
+	'^mtuwatch_stalled_handshakes_total{proto=\"tls\"} [1-9]' '$TMP/srv.metrics'"
+check "srv-export-no-ipv6" bash -c "! grep '^mtuwatch_[a-z_]*{.*family=\"ipv6\"' \
+	'$TMP/srv.metrics' | grep -q ' [1-9][0-9]*\$'"
+check "srv-export-no-mapped-address" hasnt_any '::ffff:' "$TMP/srv.metrics" "$TMP/srv.exp" \
+	"$TMP/srv.exp.err"
 
 # --- client side: an AF_INET6 TLS client, the certificate flight dies silently -----------------
 lab_up silent >/dev/null 2>&1 || fail cli-lab "lab_up silent failed"
