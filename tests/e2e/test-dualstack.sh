@@ -11,6 +11,8 @@
 #           certificate flight dies silently at the 1500 hop: stalled_tls, as for AF_INET.
 #   seed 001 with a dual-stack sender (tests/scenarios-ptb.sh, locked, on [::]): the router's
 #           frag-needed mtu 1446 arrives and is ignored: ptb_ignored, route_mtu_locked.
+#   the same sender where the frag-needed is taken (scenarios-ptb.sh control): pmtu_learned;
+#           and where the sender's INPUT chain drops it (lab.sh fwdrop): ptb_dropped.
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 # shellcheck source=../scenarios.sh
@@ -180,4 +182,41 @@ check "ptb-no-icmp_blackhole" hasnt_any '"verdict":"icmp_blackhole"' "$TMP/ptb.l
 never ptb ptb-no-mapped-address '::ffff:'
 never ptb ptb-no-ipv6-family '"family":"ipv6"'
 never ptb ptb-no-icmpv6-words 'ICMPv6|Packet Too Big arrives'
+
+# --- the same sender on [::], the frag-needed taken: pmtu_learned ------------------------------
+if ! PTB_BIND=:: ptb_up control 4 >"$TMP/ptb-up.log" 2>&1; then
+	fail learn-lab "$(tail -3 "$TMP/ptb-up.log")"
+fi
+watch cli learn
+PTB_BIND=:: ptb_traffic control 4 8 >/dev/null 2>&1
+LEARN_RC=$?
+unwatch learn
+LAST_OUT=$MW_LAB_DIR/ptb-client.log
+check "learn-handshake-completes" test "$LEARN_RC" = 0
+LAST_OUT=$TMP/learn.live
+route_mtu() { lab_exec cli ip route get "$MW_SRV4" | grep -q "mtu $1"; }
+check "learn-route-mtu-1446" route_mtu 1446
+both learn learn-pmtu_learned '"verdict":"pmtu_learned"' "\"dst\":\"$MW_SRV4\"" \
+	'"family":"ipv4"' '"mtu":1446,'
+never learn learn-no-mapped-address '::ffff:'
+never learn learn-no-ipv6-family '"family":"ipv6"'
+
+# --- the same sender on [::], its frag-needed dropped by its own INPUT chain: ptb_dropped ------
+lab_up fwdrop >/dev/null 2>&1 || fail drop-lab "lab_up fwdrop failed"
+watch cli drop
+PTB_BIND=:: ptb_server 4 do >/dev/null 2>&1 || fail drop-server "ptb-server.py did not start"
+ptb_client 8 4 >/dev/null 2>&1 &
+PTB_PID=$!
+sleep 2
+sockets cli "$PTB_PORT" >"$TMP/drop.ss"
+wait "$PTB_PID"
+unwatch drop
+LAST_OUT=$TMP/drop.ss
+check "drop-socket-v4-mapped" bash -c "grep -q '\[::ffff:$MW_CLI4\]:$PTB_PORT' '$TMP/drop.ss'"
+LAST_OUT=$TMP/drop.live
+check "drop-input-dropped-frag-needed" test "$(scen_ipt_drops cli iptables INPUT)" -gt 0
+both drop drop-ptb_dropped '"verdict":"ptb_dropped"' "\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' \
+	'"mtu":1446,'
+never drop drop-no-mapped-address '::ffff:'
+never drop drop-no-ipv6-family '"family":"ipv6"'
 lab_down >/dev/null 2>&1
