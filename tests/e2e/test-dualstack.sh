@@ -13,6 +13,8 @@
 #           frag-needed mtu 1446 arrives and is ignored: ptb_ignored, route_mtu_locked.
 #   the same sender where the frag-needed is taken (scenarios-ptb.sh control): pmtu_learned;
 #           and where the sender's INPUT chain drops it (lab.sh fwdrop): ptb_dropped.
+#   the client as the jumbo sender (lab.sh filtered), iperf3 -c ::ffff:198.51.100.2 (an
+#           AF_INET6 socket): icmp_blackhole for 198.51.100.2, as test-mtuwatch.sh has it.
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 # shellcheck source=../scenarios.sh
@@ -219,4 +221,32 @@ both drop drop-ptb_dropped '"verdict":"ptb_dropped"' "\"dst\":\"$MW_SRV4\"" '"fa
 	'"mtu":1446,'
 never drop drop-no-mapped-address '::ffff:'
 never drop drop-no-ipv6-family '"family":"ipv6"'
+
+# --- the client as the jumbo sender, on an AF_INET6 socket, ICMP filtered: icmp_blackhole ------
+lab_up filtered >/dev/null 2>&1 || fail bulk-lab "lab_up filtered failed"
+lab_exec srv timeout 30 iperf3 -s -1 -p "$MW_IPERF_PORT" >"$TMP/bulk-srv.log" 2>&1 &
+IPERF_PID=$!
+_mw_wait_listen srv "$MW_IPERF_PORT" || fail bulk-server "iperf3 did not start"
+watch cli bulk
+lab_exec cli timeout 14 iperf3 -c "$MAPPED_SRV" -p "$MW_IPERF_PORT" -t 6 --connect-timeout 2000 \
+	>"$TMP/bulk-cli.log" 2>&1 &
+BULK_PID=$!
+sleep 2
+sockets cli "$MW_IPERF_PORT" >"$TMP/bulk.ss"
+wait "$BULK_PID"
+unwatch bulk
+kill "$IPERF_PID" 2>/dev/null
+wait "$IPERF_PID" 2>/dev/null
+LAST_OUT=$TMP/bulk.ss
+check "bulk-socket-v4-mapped" bash -c "grep -q '\[$MAPPED_SRV\]:$MW_IPERF_PORT' '$TMP/bulk.ss'"
+LAST_OUT=$TMP/bulk.live
+check "bulk-rtr-icmp-dropped" test "$(scen_ipt_drops rtr iptables OUTPUT)" -gt 0
+both bulk bulk-icmp_blackhole '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_SRV4\"" \
+	'"family":"ipv4"' '"iface":"c0"' '"bracket_hi":9000'
+both bulk bulk-causes-icmp-filtered '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_SRV4\"" \
+	'"causes":\["icmp_filtered"'
+never bulk bulk-no-mapped-address '::ffff:'
+never bulk bulk-no-ipv6-family '"family":"ipv6"'
+never bulk bulk-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
+never bulk bulk-no-icmpv6-words 'ICMPv6|ping -6'
 lab_down >/dev/null 2>&1
