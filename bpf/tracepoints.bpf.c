@@ -48,9 +48,27 @@ static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 	f->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	f->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET6) {
+		__u64 hi;
+		__u32 mid;
+
 		f->family = 6;
 		BPF_CORE_READ_INTO(&f->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&f->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		/*
+		 * An IPv4 peer of an AF_INET6 socket (::ffff:a.b.c.d: Java, a listener on [::]):
+		 * every packet on the wire is IPv4, so the flow is too, keyed as tc and the
+		 * arrivals key its packets (parse.h: four bytes, the rest zero), with IPv4's
+		 * header sizes. The kernel maps both addresses of such a socket together.
+		 */
+		__builtin_memcpy(&hi, f->daddr, 8);
+		__builtin_memcpy(&mid, &f->daddr[8], 4);
+		if (!hi && mid == bpf_htonl(0xffff)) {
+			f->family = 4;
+			__builtin_memcpy(f->daddr, &f->daddr[12], 4);
+			__builtin_memcpy(f->saddr, &f->saddr[12], 4);
+			__builtin_memset(&f->daddr[4], 0, 12);
+			__builtin_memset(&f->saddr[4], 0, 12);
+		}
 	} else {
 		f->family = 4;
 		BPF_CORE_READ_INTO((__u32 *)f->saddr, sk, __sk_common.skc_rcv_saddr);

@@ -63,7 +63,9 @@
 #
 # ENVIRONMENT: as tests/lab.sh, plus PTB_APP (tls: TLS server and s_client; tcp: plain bulk TCP,
 # the server sends PTB_BYTES at once, nc receives), PTB_BYTES (262144), PTB_FLOOD_COUNT,
-# PTB_FLOOD_RATE, PTB_INJECT_COUNT (30), PTB_INJECT_RATE (10/s), PTB_PYTHON (python3).
+# PTB_FLOOD_RATE, PTB_INJECT_COUNT (30), PTB_INJECT_RATE (10/s), PTB_PYTHON (python3),
+# PTB_BIND (the sender's listening address; default the client-facing address of FAMILY; `::`
+# makes it a dual-stack AF_INET6 socket whose IPv4 peers are ::ffff:a.b.c.d, as Java's are).
 
 # shellcheck source-path=SCRIPTDIR source=lab.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lab.sh"
@@ -148,8 +150,11 @@ ptb_up() {
 # ptb_server FAMILY [MODE]: the big sender in mw-cli (TLS, or plain TCP with PTB_APP=tcp),
 # bounded; 0 once listening.
 ptb_server() {
-	local fam=$1 mode=${2:-} addr kd n=100 tls=()
-	addr=$(ptb_addr cli "$fam") || return 2
+	local fam=$1 mode=${2:-} addr seen kd n=100 tls=()
+	addr=${PTB_BIND:-$(ptb_addr cli "$fam")} || return 2
+	# ss names a dual-stack listener (:: without IPV6_V6ONLY) `*`
+	seen=$addr
+	[ "$addr" = :: ] && seen="*:$PTB_PORT"
 	if [ "$PTB_APP" = tls ]; then
 		_mw_tls_keys || { echo "ptb_server: key generation failed" >&2; return 2; }
 		kd=$(_mw_keydir)/tls
@@ -161,7 +166,7 @@ ptb_server() {
 		--seconds "$MW_LAB_SERVER_TIMEOUT" "${tls[@]}" \
 		</dev/null >>"$MW_LAB_DIR/ptb-server.log" 2>&1 &
 	disown $! 2>/dev/null
-	while ! lab_exec cli ss -Hltn "sport = :$PTB_PORT" 2>/dev/null | grep -qF "$addr"; do
+	while ! lab_exec cli ss -Hltn "sport = :$PTB_PORT" 2>/dev/null | grep -qF "$seen"; do
 		n=$((n - 1))
 		[ "$n" -gt 0 ] || { echo "ptb_server: not listening" >&2; return 2; }
 		sleep 0.1

@@ -230,8 +230,38 @@ static void on_iface(struct mw_core *c, const struct mw_event *e)
 	i->name[sizeof(i->name) - 1] = 0;
 }
 
+/*
+ * An IPv4 peer of an AF_INET6 socket (::ffff:a.b.c.d) is an IPv4 flow: every packet on the
+ * wire is IPv4. The kernel side says so where it reads the socket (sk_flow); a recording of an
+ * older build has such flows as IPv6 ones, with IPv6's 40-byte header counted in a re-send's
+ * size. Read them as the kernel side now sends them, so that a report of an old recording
+ * never says ::ffff: or 9020. Only socket events (state, re-sends) can carry them: a packet's
+ * addresses on the wire are never mapped. Returns e, or tmp holding the IPv4 event.
+ */
+static const struct mw_event *unmap_v4(const struct mw_event *e, struct mw_event *tmp)
+{
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (e->flow.family != 6 || memcmp(e->flow.daddr, mapped, sizeof(mapped)))
+		return e;
+	*tmp = *e;
+	tmp->flow.family = 4;
+	if (tmp->family == 6)
+		tmp->family = 4;
+	memset(tmp->flow.daddr, 0, sizeof(tmp->flow.daddr));
+	memcpy(tmp->flow.daddr, &e->flow.daddr[12], 4);
+	memset(tmp->flow.saddr, 0, sizeof(tmp->flow.saddr));
+	if (!memcmp(e->flow.saddr, mapped, sizeof(mapped)))
+		memcpy(tmp->flow.saddr, &e->flow.saddr[12], 4);
+	if (e->type == MW_EV_RETRANS && tmp->size > 40)
+		tmp->size -= 20;
+	return tmp;
+}
+
 void core_feed(struct mw_core *c, const struct mw_event *e)
 {
+	struct mw_event v4;
+
 	if (e->ts_ns > c->now)
 		c->now = e->ts_ns;
 	switch (e->type) {
@@ -263,6 +293,7 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 	}
 	if (!wanted(c, e->netns))
 		return;
+	e = unmap_v4(e, &v4);
 	/* Loopback is never an MTU path, in whatever namespace (--all-netns sees them all). */
 	if (is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.daddr) ||
 	    is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.saddr))

@@ -65,7 +65,8 @@ def main():
         # Accepted sockets inherit the listener's mode (the child is a clone of it).
         if fam == socket.AF_INET6:
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, MODES[a.pmtudisc])
-        else:
+        # A dual-stack socket's IPv4 peers (bound to ::) go out by IPv4's rules: its mode too.
+        if fam == socket.AF_INET or a.addr == "::":
             s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, MODES[a.pmtudisc])
     try:
         s.bind((a.addr, a.port))

@@ -193,6 +193,47 @@ static void test_blackhole(void)
 	core_free(c);
 }
 
+/*
+ * A recording of an older build: the re-sends of an AF_INET6 socket's IPv4 peer came as IPv6
+ * (::ffff:198.51.100.2) with IPv6's header in their size (9020 for 9000). They join the IPv4
+ * path of the packets' evidence and are judged as IPv4.
+ */
+static void test_v4mapped(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+	uint8_t want[16] = {};
+
+	iface(c, 9000);
+	df(c, SEC, 60);
+	df(c, SEC, 1200);
+	delivered(c, SEC, 1200);
+	df(c, SEC, 9000);
+	for (int i = 1; i <= 2; i++) {
+		struct mw_event e = ev(MW_EV_RETRANS, 2 * SEC + (i - 1) * SEC / 2);
+
+		e.family = 6;
+		e.flow.family = 6;
+		memset(e.flow.saddr, 0, 16);
+		memset(e.flow.daddr, 0, 16);
+		inet_pton(AF_INET6, "::ffff:192.0.2.2", e.flow.saddr);
+		inet_pton(AF_INET6, "::ffff:198.51.100.2", e.flow.daddr);
+		e.seq = 1000;
+		e.size = 9020;
+		e.aux = i;
+		e.aux2 = 1000;
+		core_feed(c, &e);
+	}
+	tick(c, 3 * SEC + 1);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	ip4(want, "198.51.100.2");
+	CHECK("v4mapped-one-ipv4-path", f && f->family == 4 && !memcmp(f->dst, want, 16),
+	      "finding %p family %u", (void *)f, f ? f->family : 0);
+	CHECK("v4mapped-wire-sizes", f && f->bracket_lo == 1200 && f->bracket_hi == 9000,
+	      "bracket %u..%u", f ? f->bracket_lo : 0, f ? f->bracket_hi : 0);
+	core_free(c);
+}
+
 static void test_ordinary_loss(void)
 {
 	struct mw_core *c = mk(false);
@@ -1159,6 +1200,7 @@ int main(void)
 	btf__free(b);
 
 	test_blackhole();
+	test_v4mapped();
 	test_ordinary_loss();
 	test_ptb();
 	test_netns();

@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# tests/e2e/test-dualstack.sh -- issue 24 section 1: IPv4 traffic on AF_INET6 sockets
+# (::ffff:a.b.c.d, as Java, Go or nginx on [::] and Python AF_INET6 have it). Every packet on
+# the wire is IPv4, so every finding must be IPv4's: the IPv4 address, "family":"ipv4", the
+# wire's sizes (9000, not 9020), no ICMPv6 words, and never "::ffff:". Live, and report of a
+# recording made side by side.
+#   server: a dual-stack jumbo sender (iperf3 and a Python TLS server on [::]) behind a 1500
+#           hop whose ICMP is filtered: icmp_blackhole and stalled_tls for the IPv4 client.
+#   client: openssl s_client on an AF_INET6 socket to ::ffff:198.51.100.2 whose server's
+#           certificate flight dies silently at the 1500 hop: stalled_tls, as for AF_INET.
+#   seed 001 with a dual-stack sender (tests/scenarios-ptb.sh, locked, on [::]): the router's
+#           frag-needed mtu 1446 arrives and is ignored: ptb_ignored, route_mtu_locked.
+#   the same sender where the frag-needed is taken (scenarios-ptb.sh control): pmtu_learned;
+#           and where the sender's INPUT chain drops it (lab.sh fwdrop): ptb_dropped.
+#   the client as the jumbo sender (lab.sh filtered), iperf3 -c ::ffff:198.51.100.2 (an
+#           AF_INET6 socket): icmp_blackhole for 198.51.100.2, as test-mtuwatch.sh has it.
+. "$(dirname "$0")/lib.sh"
+export MW_LAB_KEYDIR=$TMP/keys
+# shellcheck source=../scenarios.sh
+. "$(dirname "$0")/../scenarios.sh"
+# shellcheck source=../scenarios-ptb.sh
+. "$(dirname "$0")/../scenarios-ptb.sh"
+
+DS_TLS_PORT=8444
+MAPPED_SRV=::ffff:$MW_SRV4
+EXPORT_PORT=9464
+
+# watch NODE NAME: live --json and record side by side on NODE
+watch() {
+	mw_start "$1" "$TMP/$2.live" live --json
+	LIVE_PID=$MW_PID
+	mw_start "$1" "$TMP/$2.rec" record -f -o "$TMP/$2.data"
+	REC_PID=$MW_PID
+	# "recording to" is said before the last program attaches
+	sleep 0.5
+}
+unwatch() {
+	sleep 1
+	MW_PID=$LIVE_PID mw_stop
+	MW_PID=$REC_PID mw_stop
+	"$MW" report -i "$TMP/$1.data" --json >"$TMP/$1.rep" 2>"$TMP/$1.rep.err"
+}
+# both NAME CHECK-NAME PATTERN...: a finding with every pattern, live and in the report
+both() {
+	local n=$1 c=$2
+	shift 2
+	LAST_OUT=$TMP/$n.live
+	check "$c" finding "$TMP/$n.live" "$@"
+	LAST_OUT=$TMP/$n.rep
+	check "$c-report" finding "$TMP/$n.rep" "$@"
+}
+# never NAME CHECK-NAME REGEX: in no output of NAME (live, record, report, their stderr)
+never() {
+	LAST_OUT=$TMP/$1.live
+	check "$2" bash -c "! grep -Eq -- '$3' '$TMP/$1.live' '$TMP/$1.live.err' '$TMP/$1.rec' \
+		'$TMP/$1.rec.err' '$TMP/$1.rep' '$TMP/$1.rep.err'"
+}
+# hasnt_any PATTERN FILE...: in none of the files
+hasnt_any() {
+	local p=$1
+	shift
+	! grep -q -- "$p" "$@"
+}
+# sockets NODE PORT: the established TCP sockets of PORT in NODE, as ss prints them
+sockets() { lab_exec "$1" ss -Htn state established "( sport = :$2 or dport = :$2 )"; }
+
+# --- server side: the dual-stack jumbo sender, ICMP filtered -----------------------------------
+if ! scen_up srvbig || ! scen_filter_icmp; then fail srv-lab "scen_up srvbig failed"; fi
+_mw_tls_keys || fail srv-keys "TLS key generation failed"
+d=$(_mw_keydir)/tls
+cat "$d/leaf.pem" "$d/chain.pem" >"$TMP/full.pem"
+# iperf3 -s without -B, and the TLS server given "::": AF_INET6 listeners, not IPv6-only
+lab_exec srv timeout 60 iperf3 -s -p "$MW_IPERF_PORT" >"$TMP/iperf-srv.log" 2>&1 &
+IPERF_PID=$!
+lab_exec srv timeout 60 python3 "$_MW_SCEN_TOOLS/tls-pmtu-server.py" :: "$DS_TLS_PORT" \
+	"$TMP/full.pem" "$d/leaf.key" want </dev/null >"$TMP/pytls.log" 2>&1 &
+PYTLS_PID=$!
+if ! _mw_wait_listen srv "$MW_IPERF_PORT" || ! _mw_wait_listen srv "$DS_TLS_PORT"; then
+	fail srv-listen "servers did not start"
+fi
+watch srv srv
+# export beside them: the kernel's counters by family
+mw_start srv "$TMP/srv.exp" export --listen "127.0.0.1:$EXPORT_PORT"
+EXP_PID=$MW_PID
+lab_exec cli timeout 12 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 -R --connect-timeout 2000 \
+	>"$TMP/iperf-cli.log" 2>&1 &
+BULK_PID=$!
+sleep 1.5
+sockets srv "$MW_IPERF_PORT" >"$TMP/srv.ss"
+lab_exec cli timeout 8 openssl s_client -connect "$MW_SRV4:$DS_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/srv-tls.log" 2>&1 &
+TLS_PID=$!
+sleep 1.5
+sockets srv "$DS_TLS_PORT" >>"$TMP/srv.ss"
+wait "$BULK_PID" "$TLS_PID"
+lab_exec srv curl -s --max-time 5 "http://127.0.0.1:$EXPORT_PORT/metrics" >"$TMP/srv.metrics"
+MW_PID=$EXP_PID mw_stop
+unwatch srv
+kill "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
+wait "$IPERF_PID" "$PYTLS_PID" 2>/dev/null
+
+# the traffic ran as it must: on AF_INET6 sockets with IPv4 peers, and black-holed
+LAST_OUT=$TMP/srv.ss
+check "srv-sockets-v4-mapped" bash -c "grep -q ':$MW_IPERF_PORT' '$TMP/srv.ss' && \
+	grep -q ':$DS_TLS_PORT' '$TMP/srv.ss' && ! grep -v '::ffff:' '$TMP/srv.ss' | grep -q ."
+LAST_OUT=$TMP/srv-tls.log
+check "srv-tls-handshake-stalls" hasnt "$TMP/srv-tls.log" '^SSL handshake has read'
+LAST_OUT=$TMP/srv.live
+check "srv-rtr-icmp-dropped" test "$(scen_ipt_drops rtr iptables OUTPUT)" -gt 0
+
+both srv srv-icmp_blackhole '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" '"family":"ipv4"'
+# sizes are the wire's: 9000-byte packets (MSS 8960), not 9020 (IPv6 header arithmetic)
+both srv srv-bracket-wire '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" '"bracket_hi":9000'
+both srv srv-retrans-9000 '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" \
+	'"retrans_sizes":\[\([0-9]*,\)*9000[],]'
+# DF packets whose frag-needed the router drops: ICMP filtered first, not a layer-2 mismatch
+both srv srv-causes-icmp-filtered '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" \
+	'"causes":\["icmp_filtered"'
+both srv srv-stalled_tls '"verdict":"stalled_tls"' "\"dst\":\"$MW_CLI4\"" '"role":"server"' \
+	"\"sport\":$DS_TLS_PORT" '"mtu_evidence":true'
+never srv srv-no-mapped-address '::ffff:'
+never srv srv-no-ipv6-family '"family":"ipv6"'
+never srv srv-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
+never srv srv-no-icmpv6-words 'ICMPv6|ping -6'
+# export: the black hole's path is the IPv4 prefix, the stalled handshake is counted
+LAST_OUT=$TMP/srv.metrics
+check "srv-export-path-ipv4" bash -c "grep '^mtuwatch_path_mtu_bytes{' '$TMP/srv.metrics' | \
+	grep -q 'dst_prefix=\"192\.0\.2\.[0-9]*/[0-9]*\"'"
+check "srv-export-stalled-tls" bash -c "grep -q \
+	'^mtuwatch_stalled_handshakes_total{proto=\"tls\"} [1-9]' '$TMP/srv.metrics'"
+check "srv-export-no-ipv6" bash -c "! grep '^mtuwatch_[a-z_]*{.*family=\"ipv6\"' \
+	'$TMP/srv.metrics' | grep -q ' [1-9][0-9]*\$'"
+check "srv-export-no-mapped-address" hasnt_any '::ffff:' "$TMP/srv.metrics" "$TMP/srv.exp" \
+	"$TMP/srv.exp.err"
+
+# --- client side: an AF_INET6 TLS client, the certificate flight dies silently -----------------
+lab_up silent >/dev/null 2>&1 || fail cli-lab "lab_up silent failed"
+lab_tls_server >/dev/null 2>&1 || fail cli-tls-server "s_server did not start"
+watch cli cli
+# openssl resolves the literal ::ffff: address as AF_INET6: the socket is AF_INET6
+lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "[$MAPPED_SRV]:$MW_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/cli-tls.log" 2>&1 &
+TLS_PID=$!
+sleep 1.5
+sockets cli "$MW_TLS_PORT" >"$TMP/cli.ss"
+wait "$TLS_PID"
+unwatch cli
+
+LAST_OUT=$TMP/cli.ss
+check "cli-socket-v4-mapped" bash -c "grep -q '\[$MAPPED_SRV\]:$MW_TLS_PORT' '$TMP/cli.ss'"
+LAST_OUT=$TMP/cli-tls.log
+check "cli-tls-handshake-stalls" hasnt "$TMP/cli-tls.log" '^SSL handshake has read'
+both cli cli-stalled_tls '"verdict":"stalled_tls"' "\"dst\":\"$MW_SRV4\"" '"role":"client"' \
+	"\"dport\":$MW_TLS_PORT" '"step":"after ClientHello' '"peer_mss":8960'
+never cli cli-no-mapped-address '::ffff:'
+never cli cli-no-ipv6-family '"family":"ipv6"'
+
+# --- seed 001, the sender on [::]: a frag-needed arrives and is ignored (route MTU locked) -----
+if ! PTB_BIND=:: ptb_up locked 4 >"$TMP/ptb-up.log" 2>&1; then
+	fail ptb-lab "$(tail -3 "$TMP/ptb-up.log")"
+fi
+watch cli ptb
+PTB_BIND=:: ptb_traffic locked 4 8 >/dev/null 2>&1 &
+PTB_PID=$!
+sleep 2
+sockets cli "$PTB_PORT" >"$TMP/ptb.ss"
+wait "$PTB_PID"
+unwatch ptb
+
+LAST_OUT=$TMP/ptb.ss
+check "ptb-socket-v4-mapped" bash -c "grep -q '\[::ffff:$MW_CLI4\]:$PTB_PORT' '$TMP/ptb.ss'"
+LAST_OUT=$MW_LAB_DIR/ptb-client.log
+check "ptb-handshake-stalls" hasnt "$MW_LAB_DIR/ptb-client.log" 'CONNECTION ESTABLISHED'
+LAST_OUT=$TMP/ptb.live
+check "ptb-frag-needed-arrived" test "$(lab_exec cli nstat -asz IcmpInDestUnreachs |
+	awk '$1 == "IcmpInDestUnreachs" { print $2 }')" -gt 0
+both ptb ptb-ptb_ignored '"verdict":"ptb_ignored"' "\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' \
+	'"ignore_reason":"route_mtu_locked"' '"mtu":1446,' "\"ptb_from\":\"$MW_RTR0_4\""
+both ptb ptb-causes-locked '"verdict":"ptb_ignored"' '"causes":\[[^]]*"route_mtu_locked"'
+LAST_OUT=$TMP/ptb.live
+# the PTB arrived: no black hole, for the IPv4 address or any other name of it
+check "ptb-no-icmp_blackhole" hasnt_any '"verdict":"icmp_blackhole"' "$TMP/ptb.live" "$TMP/ptb.rep"
+never ptb ptb-no-mapped-address '::ffff:'
+never ptb ptb-no-ipv6-family '"family":"ipv6"'
+never ptb ptb-no-icmpv6-words 'ICMPv6|Packet Too Big arrives'
+
+# --- the same sender on [::], the frag-needed taken: pmtu_learned ------------------------------
+if ! PTB_BIND=:: ptb_up control 4 >"$TMP/ptb-up.log" 2>&1; then
+	fail learn-lab "$(tail -3 "$TMP/ptb-up.log")"
+fi
+watch cli learn
+PTB_BIND=:: ptb_traffic control 4 8 >/dev/null 2>&1
+LEARN_RC=$?
+unwatch learn
+LAST_OUT=$MW_LAB_DIR/ptb-client.log
+check "learn-handshake-completes" test "$LEARN_RC" = 0
+LAST_OUT=$TMP/learn.live
+route_mtu() { lab_exec cli ip route get "$MW_SRV4" | grep -q "mtu $1"; }
+check "learn-route-mtu-1446" route_mtu 1446
+both learn learn-pmtu_learned '"verdict":"pmtu_learned"' "\"dst\":\"$MW_SRV4\"" \
+	'"family":"ipv4"' '"mtu":1446,'
+never learn learn-no-mapped-address '::ffff:'
+never learn learn-no-ipv6-family '"family":"ipv6"'
+
+# --- the same sender on [::], its frag-needed dropped by its own INPUT chain: ptb_dropped ------
+lab_up fwdrop >/dev/null 2>&1 || fail drop-lab "lab_up fwdrop failed"
+watch cli drop
+PTB_BIND=:: ptb_server 4 do >/dev/null 2>&1 || fail drop-server "ptb-server.py did not start"
+ptb_client 8 4 >/dev/null 2>&1 &
+PTB_PID=$!
+sleep 2
+sockets cli "$PTB_PORT" >"$TMP/drop.ss"
+wait "$PTB_PID"
+unwatch drop
+LAST_OUT=$TMP/drop.ss
+check "drop-socket-v4-mapped" bash -c "grep -q '\[::ffff:$MW_CLI4\]:$PTB_PORT' '$TMP/drop.ss'"
+LAST_OUT=$TMP/drop.live
+check "drop-input-dropped-frag-needed" test "$(scen_ipt_drops cli iptables INPUT)" -gt 0
+both drop drop-ptb_dropped '"verdict":"ptb_dropped"' "\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' \
+	'"mtu":1446,'
+never drop drop-no-mapped-address '::ffff:'
+never drop drop-no-ipv6-family '"family":"ipv6"'
+
+# --- the client as the jumbo sender, on an AF_INET6 socket, ICMP filtered: icmp_blackhole ------
+lab_up filtered >/dev/null 2>&1 || fail bulk-lab "lab_up filtered failed"
+lab_exec srv timeout 30 iperf3 -s -1 -p "$MW_IPERF_PORT" >"$TMP/bulk-srv.log" 2>&1 &
+IPERF_PID=$!
+_mw_wait_listen srv "$MW_IPERF_PORT" || fail bulk-server "iperf3 did not start"
+watch cli bulk
+lab_exec cli timeout 14 iperf3 -c "$MAPPED_SRV" -p "$MW_IPERF_PORT" -t 6 --connect-timeout 2000 \
+	>"$TMP/bulk-cli.log" 2>&1 &
+BULK_PID=$!
+sleep 2
+sockets cli "$MW_IPERF_PORT" >"$TMP/bulk.ss"
+wait "$BULK_PID"
+unwatch bulk
+kill "$IPERF_PID" 2>/dev/null
+wait "$IPERF_PID" 2>/dev/null
+LAST_OUT=$TMP/bulk.ss
+check "bulk-socket-v4-mapped" bash -c "grep -q '\[$MAPPED_SRV\]:$MW_IPERF_PORT' '$TMP/bulk.ss'"
+LAST_OUT=$TMP/bulk.live
+check "bulk-rtr-icmp-dropped" test "$(scen_ipt_drops rtr iptables OUTPUT)" -gt 0
+both bulk bulk-icmp_blackhole '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_SRV4\"" \
+	'"family":"ipv4"' '"iface":"c0"' '"bracket_hi":9000'
+both bulk bulk-causes-icmp-filtered '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_SRV4\"" \
+	'"causes":\["icmp_filtered"'
+never bulk bulk-no-mapped-address '::ffff:'
+never bulk bulk-no-ipv6-family '"family":"ipv6"'
+never bulk bulk-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
+never bulk bulk-no-icmpv6-words 'ICMPv6|ping -6'
+lab_down >/dev/null 2>&1
