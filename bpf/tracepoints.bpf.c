@@ -206,6 +206,26 @@ static __always_inline void too_big(struct sk_buff *skb, __u32 netns, __u32 via_
 	ev_send(e);
 }
 
+/* Whether the kernel names `name`, and `reason` is it: one compare, constants from CO-RE. */
+#define REASON_IS(reason, name)                                                           \
+	(bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_##name) &&         \
+	 (reason) == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_##name))
+
+/*
+ * A free that says nothing about the Packet Too Big the kernel got (docs/design.md, "Which
+ * drops are evidence"): a socket's copy, or a queue whose owner went away. The clone queued
+ * on a socket's error queue is made after the kernel took the PTB; a raw or packet socket's
+ * copy is cloned off the original, which goes on to ICMP's own handler. Older kernels free
+ * these as NOT_SPECIFIED, rejected before this.
+ */
+static __always_inline bool reason_after_use(__u32 reason)
+{
+	return REASON_IS(reason, QUEUE_PURGE) || REASON_IS(reason, SOCKET_CLOSE) ||
+	       REASON_IS(reason, SOCKET_FILTER) || REASON_IS(reason, SOCKET_RCVBUFF) ||
+	       REASON_IS(reason, SOCKET_BACKLOG) || REASON_IS(reason, PROTO_MEM) ||
+	       REASON_IS(reason, PACKET_SOCK_ERROR);
+}
+
 /*
  * `btf`: a constant, true for tp_btf, whose arguments are typed kernel pointers that plain
  * loads may read (a load each); raw_tp must go through bpf_probe_read_kernel (a helper call
@@ -225,7 +245,8 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	 * else, and reserve ring buffer space only for a Packet Too Big (a drop storm must not
 	 * contend on the ring's lock or count as lost events).
 	 */
-	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+	if (reason <= bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED) ||
+	    reason_after_use(reason))
 		return 0;
 	/*
 	 * A Packet Too Big is small: ICMPv6 fits in 1280 bytes (RFC 4443 2.4), ICMPv4 quotes
@@ -233,9 +254,7 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	 * drop is data and costs no more reads, unless it is the packet too big to forward.
 	 */
 	len = btf ? skb->len : BPF_CORE_READ(skb, len);
-	if (len > MW_PTB_MAX_LEN &&
-	    !(bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG) &&
-	      reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG)))
+	if (len > MW_PTB_MAX_LEN && !REASON_IS(reason, PKT_TOO_BIG))
 		return 0;
 	proto = btf ? skb->protocol : BPF_CORE_READ(skb, protocol);
 	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
@@ -249,8 +268,7 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	} else if (!net_wanted(BPF_CORE_READ(skb, sk, __sk_common.skc_net.net), false, &netns)) {
 		return 0;
 	}
-	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG) &&
-	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_PKT_TOO_BIG)) {
+	if (REASON_IS(reason, PKT_TOO_BIG)) {
 		too_big(skb, netns, 0);
 		return 0;
 	}
@@ -259,8 +277,12 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb, __u32 reason, bool 
 	tmp.netns = netns;
 	tmp.ifindex = dev ? BPF_CORE_READ(dev, ifindex) : 0;
 	tmp.aux = reason;
-	/* A PTB dropped on its way out (the router's own firewall) vs. one that arrived. */
-	out = BPF_CORE_READ(skb, sk) != NULL || !BPF_CORE_READ(skb, skb_iif);
+	/*
+	 * A PTB dropped on its way out (the router's own firewall) vs. one that arrived: this
+	 * host's own ICMP was never received (skb_iif 0). Not skb->sk: an arrived PTB carries a
+	 * socket only as some socket's copy (its error queue), rejected above by reason.
+	 */
+	out = !BPF_CORE_READ(skb, skb_iif);
 	tmp.dir = out ? MW_DIR_OUT : MW_DIR_IN;
 	stat_add(MW_STAT_PTB_DROP, tmp.ifindex, netns, tmp.family, reason);
 	__builtin_memcpy(pk.peer, tmp.peer, 16);

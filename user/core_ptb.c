@@ -91,16 +91,37 @@ static const char *reason_str(struct mw_core *c, uint32_t v, char *buf, size_t l
 	return buf;
 }
 
+/*
+ * The frees that say nothing about a PTB the kernel got: a socket's copy (its error queue's,
+ * made after the kernel took the PTB; a raw or packet socket's) or a queue whose owner went
+ * away (docs/design.md, "Which drops are evidence"). The kernel program sends none of them;
+ * recordings made before it learned that may hold them (QUEUE_PURGE of `ping -w 1`'s queue).
+ */
+static bool reason_after_use(const char *name)
+{
+	static const char *const after[] = { "QUEUE_PURGE", "SOCKET_CLOSE", "SOCKET_FILTER",
+					     "SOCKET_RCVBUFF", "SOCKET_BACKLOG", "PROTO_MEM",
+					     "PACKET_SOCK_ERROR" };
+
+	for (size_t i = 0; name && i < sizeof(after) / sizeof(after[0]); i++)
+		if (!strcmp(name, after[i]))
+			return true;
+	return false;
+}
+
 void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 {
 	uint8_t fam = e->flow.family ? e->flow.family : e->family;
-	struct path *p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
+	struct path *p;
 	struct mw_finding f;
 	char peer[64], dst[64], rb[32];
 	uint32_t mtu = ptb_mtu_of(e);
 	const char *rn;
 	bool seen = false;
 
+	if (reason_after_use(c->o.reason_name ? c->o.reason_name(e->aux, c->o.reason_ctx) : NULL))
+		return;
+	p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
 	core_path_touch(c, p, 0);
 	p->ptb_dropped += ptb_kind_count(p, e, e->aux + 1, e->aux2);
 	p->route_due = 0;	/* dropped: the route cannot have learned from it */

@@ -20,6 +20,8 @@
 /* Drop reason values in the test's BTF (main): any kernel's numbering would do. */
 #define R_NETFILTER_DROP 12
 #define R_IP_RPFILTER 16
+#define R_QUEUE_PURGE 105
+#define R_SOCKET_RCVBUFF 6
 
 
 static struct mw_finding got[32];
@@ -378,6 +380,56 @@ static void test_ptb(void)
 	CHECK("pmtu-learned", f && f->mtu == 1500, "%s", f ? "wrong mtu" : "none");
 	CHECK("pmtu-learned-no-alarm", ngot == 1, "%d findings", ngot);
 	core_free(c);
+}
+
+static void path_of(const struct mw_path_summary *s, void *ctx)
+{
+	*(struct mw_path_summary *)ctx = *s;
+}
+
+/*
+ * Issue 25: `ping -w 1` closes its socket with the ICMP error unread; the kernel frees the
+ * error queue's copy (QUEUE_PURGE) after it learned the MTU. As a recording made before the
+ * kernel program left such frees out holds it (dir out: the copy carried the socket): no drop,
+ * the route read-back still gives pmtu_learned, and the path's summary is not ptb_dropped.
+ */
+static void test_ptb_purged_copy(void)
+{
+	uint32_t after[] = { R_QUEUE_PURGE, R_SOCKET_RCVBUFF };
+
+	for (int i = 0; i < 2; i++) {
+		struct mw_core *c = mk(false);
+		struct mw_path_summary s = {};
+		const struct mw_finding *f;
+		struct mw_event e, r, req[4];
+		int n;
+
+		iface(c, 9000);
+		df(c, SEC, 9000);
+		ptb(c, MW_EV_PTB_RX, SEC, 1446, 0, NS_SELF);
+		e = ev(MW_EV_PTB_DROP, SEC + 1000);
+		e.netns = NS_SELF;
+		e.mtu = 1446;
+		e.aux = after[i];
+		e.dir = MW_DIR_OUT;
+		ip4(e.peer, "203.0.113.1");
+		core_feed(c, &e);
+		CHECK("purged-copy-no-ptb-dropped", !find(MW_V_PTB_DROPPED), "%s",
+		      find(MW_V_PTB_DROPPED) ? find(MW_V_PTB_DROPPED)->explain : "");
+		n = core_route_requests(c, 2 * SEC, req, 4);
+		CHECK("purged-copy-route-still-read", n == 1, "%d requests", n);
+		r = ev(MW_EV_ROUTE, 2 * SEC);
+		r.mtu = 1446;
+		core_feed(c, &r);
+		f = find(MW_V_PMTU_LEARNED);
+		CHECK("purged-copy-pmtu-learned", f && f->mtu == 1446, "%s",
+		      f ? "wrong mtu" : "none");
+		core_paths(c, path_of, &s);
+		CHECK("purged-copy-summary-not-dropped",
+		      s.ptb_dropped == 0 && s.verdict == MW_V_PMTU_LEARNED, "dropped %u verdict %s",
+		      s.ptb_dropped, verdict_name(s.verdict));
+		core_free(c);
+	}
 }
 
 static void test_netns(void)
@@ -1196,6 +1248,8 @@ int main(void)
 	btf__add_enum(b, "skb_drop_reason", 4);
 	btf__add_enum_value(b, "SKB_DROP_REASON_NETFILTER_DROP", R_NETFILTER_DROP);
 	btf__add_enum_value(b, "SKB_DROP_REASON_IP_RPFILTER", R_IP_RPFILTER);
+	btf__add_enum_value(b, "SKB_DROP_REASON_QUEUE_PURGE", R_QUEUE_PURGE);
+	btf__add_enum_value(b, "SKB_DROP_REASON_SOCKET_RCVBUFF", R_SOCKET_RCVBUFF);
 	reasons_from_btf(&reasons, b);
 	btf__free(b);
 
@@ -1203,6 +1257,7 @@ int main(void)
 	test_v4mapped();
 	test_ordinary_loss();
 	test_ptb();
+	test_ptb_purged_copy();
 	test_netns();
 	test_ptb_sent();
 	test_stalls();
