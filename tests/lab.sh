@@ -95,15 +95,19 @@
 #                               openssl s_client from mw-cli bounded by SECONDS;
 #                               returns 0 if the handshake completed.  Log:
 #                               $MW_LAB_DIR/tls-client.log.
-#   lab_ssh_server              start sshd in mw-srv on port 2222 (198.51.100.2
-#                               and 2001:db8:2::2) with its own config, one RSA
+#   lab_ssh_server [dualstack]  start sshd in mw-srv on port 2222 (198.51.100.2
+#                               and 2001:db8:2::2; with "dualstack" one AF_INET6
+#                               socket on [::] that takes IPv4 peers as ::ffff:,
+#                               each connection handed to sshd -i, since sshd's
+#                               own [::] is IPv6-only) with its own config, one RSA
 #                               host key (MW_LAB_SSH_KEYBITS, default 4096) as the
 #                               only host key algorithm and KEX pinned to
 #                               sntrup761x25519-sha512@openssh.com, so the
 #                               KEX_ECDH_REPLY segment is ~2.5 kB.  Returns 0 when
 #                               listening.  /run is a private tmpfs for sshd.
 #   lab_ssh_client SECONDS [FAMILY]
-#                               ssh -v from mw-cli (BatchMode, no host key
+#                               ssh -v from mw-cli (4, 6, or 4m: IPv4 as
+#                               ::ffff:198.51.100.2, an AF_INET6 socket) (BatchMode, no host key
 #                               checking) bounded by SECONDS; returns 0 if key
 #                               exchange completed ("SSH2_MSG_NEWKEYS received"),
 #                               1 otherwise.  Log: $MW_LAB_DIR/ssh-client.log.
@@ -532,8 +536,10 @@ lab_tls_client() {
 
 # --- SSH -------------------------------------------------------------------
 
+# shellcheck disable=SC2120 # "dualstack" is given by tests/e2e/test-dualstack.sh
 lab_ssh_server() {
-	local kd d
+	# shellcheck disable=SC2016 # $1 and $2 are expanded by sh -c
+	local kd d run='exec /usr/sbin/sshd -D -e -f "$1"'
 	[ -n "$(lab_variant)" ] || { echo "lab_ssh_server: no lab is up" >&2; return 2; }
 	if lab_exec srv ss -Hltn "sport = :$MW_SSH_PORT" 2>/dev/null | grep -q .; then
 		return 0
@@ -565,13 +571,27 @@ AuthorizedKeysFile none
 UseDNS no
 LogLevel VERBOSE
 EOF
+	# dualstack: one [::] socket with IPV6_V6ONLY off (sshd sets it on its own [::]),
+	# every connection sshd -i's stdin and stdout
+	# shellcheck disable=SC2016 # $1 and $2 are expanded by sh -c
+	if [ "${1:-}" = dualstack ]; then
+		run='exec python3 -c "
+import os, signal, socket, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+s = socket.create_server((\"::\", int(sys.argv[2])), family=socket.AF_INET6, dualstack_ipv6=True)
+while True:
+    c, _ = s.accept()
+    if os.fork() == 0:
+        os.dup2(c.fileno(), 0); os.dup2(c.fileno(), 1)
+        os.execv(\"/usr/sbin/sshd\", [\"sshd\", \"-i\", \"-e\", \"-f\", sys.argv[1]])
+    c.close()
+" "$1" "$2"'
+	fi
 	# sshd needs /run/sshd; give it a private tmpfs /run (the mount namespace
 	# of `ip netns exec` is private, nothing leaks to the host).
-	# shellcheck disable=SC2016 # $1 is expanded by sh -c
 	lab_exec srv timeout "$MW_LAB_SERVER_TIMEOUT" sh -c \
-		'mount -t tmpfs -o mode=755,size=1m mw-lab-run /run && mkdir -m 755 /run/sshd &&
-		 exec /usr/sbin/sshd -D -e -f "$1"' sh "$d/sshd_config" \
-		</dev/null >"$MW_LAB_DIR/sshd.log" 2>&1 &
+		"mount -t tmpfs -o mode=755,size=1m mw-lab-run /run && mkdir -m 755 /run/sshd && $run" \
+		sh "$d/sshd_config" "$MW_SSH_PORT" </dev/null >"$MW_LAB_DIR/sshd.log" 2>&1 &
 	disown $! 2>/dev/null
 	_mw_wait_listen srv "$MW_SSH_PORT" || {
 		echo "lab_ssh_server: not listening" >&2
@@ -582,7 +602,7 @@ EOF
 
 lab_ssh_client() {
 	local secs=${1:-5} fam=${2:-4} dst
-	case $fam in 4) dst=$MW_SRV4 ;; 6) dst=$MW_SRV6 ;; *) return 2 ;; esac
+	case $fam in 4) dst=$MW_SRV4 ;; 6) dst=$MW_SRV6 ;; 4m) dst=::ffff:$MW_SRV4 ;; *) return 2 ;; esac
 	lab_exec cli timeout "$secs" ssh -v -F /dev/null -p "$MW_SSH_PORT" \
 		-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
 		-o GlobalKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o IdentityFile=none \
@@ -610,6 +630,7 @@ _mw_main() {
 		if lab_tls_client "${1:-5}"; then echo "tls: handshake completed"; else echo "tls: handshake did NOT complete"; return 1; fi
 		;;
 	ssh)
+		# shellcheck disable=SC2119 # the plain sshd
 		lab_ssh_server || return
 		if lab_ssh_client "${1:-5}"; then echo "ssh: key exchange completed"; else echo "ssh: key exchange did NOT complete"; return 1; fi
 		;;

@@ -15,6 +15,11 @@
 #           and where the sender's INPUT chain drops it (lab.sh fwdrop): ptb_dropped.
 #   the client as the jumbo sender (lab.sh filtered), iperf3 -c ::ffff:198.51.100.2 (an
 #           AF_INET6 socket): icmp_blackhole for 198.51.100.2, as test-mtuwatch.sh has it.
+#   both ends and both families at once (silent lab, watched at both ends): sshd, a TLS server
+#           and iperf3 on [::]; the client on AF_INET6 sockets to ::ffff:198.51.100.2 (ssh,
+#           openssl, iperf3 -R) and to 2001:db8:2::2 (openssl, iperf3 -R) in the same run:
+#           stalled_ssh and stalled_tls at both ends and icmp_blackhole at the server, each
+#           finding in the family of its wire, one path per family.
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 # shellcheck source=../scenarios.sh
@@ -26,19 +31,20 @@ DS_TLS_PORT=8444
 MAPPED_SRV=::ffff:$MW_SRV4
 EXPORT_PORT=9464
 
-# watch NODE NAME: live --json and record side by side on NODE
+# watch NODE NAME: live --json and record side by side on NODE (NAMEs may overlap in time)
+declare -A WATCH_PIDS
 watch() {
 	mw_start "$1" "$TMP/$2.live" live --json
-	LIVE_PID=$MW_PID
+	WATCH_PIDS[$2]=$MW_PID
 	mw_start "$1" "$TMP/$2.rec" record -f -o "$TMP/$2.data"
-	REC_PID=$MW_PID
+	WATCH_PIDS[$2]+=" $MW_PID"
 	# "recording to" is said before the last program attaches
 	sleep 0.5
 }
 unwatch() {
+	local p
 	sleep 1
-	MW_PID=$LIVE_PID mw_stop
-	MW_PID=$REC_PID mw_stop
+	for p in ${WATCH_PIDS[$1]}; do MW_PID=$p mw_stop; done
 	"$MW" report -i "$TMP/$1.data" --json >"$TMP/$1.rep" 2>"$TMP/$1.rep.err"
 }
 # both NAME CHECK-NAME PATTERN...: a finding with every pattern, live and in the report
@@ -206,7 +212,7 @@ never learn learn-no-ipv6-family '"family":"ipv6"'
 # --- the same sender on [::], its frag-needed dropped by its own INPUT chain: ptb_dropped ------
 lab_up fwdrop >/dev/null 2>&1 || fail drop-lab "lab_up fwdrop failed"
 watch cli drop
-PTB_BIND=:: ptb_server 4 do >/dev/null 2>&1 || fail drop-server "ptb-server.py did not start"
+PTB_BIND=:: ptb_server 4 "do" >/dev/null 2>&1 || fail drop-server "ptb-server.py did not start"
 ptb_client 8 4 >/dev/null 2>&1 &
 PTB_PID=$!
 sleep 2
@@ -249,4 +255,127 @@ never bulk bulk-no-mapped-address '::ffff:'
 never bulk bulk-no-ipv6-family '"family":"ipv6"'
 never bulk bulk-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
 never bulk bulk-no-icmpv6-words 'ICMPv6|ping -6'
+
+# --- both ends dual-stack, and both families on the [::] sockets: silent 1500 hop ------------
+# The server's jumbo segments die at the 1500 hop, no ICMP. Every server listens on [::] (sshd
+# behind one dual-stack socket, lab.sh lab_ssh_server dualstack); the client reaches the IPv4
+# server as ::ffff:198.51.100.2 on AF_INET6 sockets (ssh, openssl, iperf3 -R) and, in the same
+# run, the IPv6 server on the same [::] sockets (openssl, iperf3 -R): every finding keeps the
+# family of its wire, the IPv4 ones name one IPv4 path and no ::ffff:.
+MIX_V6_PORT=5202
+lab_up silent >/dev/null 2>&1 || fail mix-lab "lab_up silent failed"
+lab_ssh_server dualstack >/dev/null 2>&1 || fail mix-ssh-server "sshd did not start"
+lab_exec srv timeout 60 python3 "$_MW_SCEN_TOOLS/tls-pmtu-server.py" :: "$DS_TLS_PORT" \
+	"$TMP/full.pem" "$d/leaf.key" want </dev/null >"$TMP/mix-pytls.log" 2>&1 &
+PYTLS_PID=$!
+lab_exec srv timeout 60 iperf3 -s -1 -p "$MW_IPERF_PORT" >"$TMP/mix-iperf4.log" 2>&1 &
+IPERF4_PID=$!
+lab_exec srv timeout 60 iperf3 -s -1 -p "$MIX_V6_PORT" >"$TMP/mix-iperf6.log" 2>&1 &
+IPERF6_PID=$!
+for p in "$DS_TLS_PORT" "$MW_IPERF_PORT" "$MIX_V6_PORT"; do
+	_mw_wait_listen srv "$p" || fail mix-listen "port $p did not listen"
+done
+watch srv mixs
+watch cli mixc
+lab_ssh_client 8 4m &
+SSH_PID=$!
+lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "[$MAPPED_SRV]:$DS_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/mix-tls4.log" 2>&1 &
+TLS4_PID=$!
+lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "[$MW_SRV6]:$DS_TLS_PORT" \
+	-servername server.mw-lab.example </dev/null >"$TMP/mix-tls6.log" 2>&1 &
+TLS6_PID=$!
+lab_exec cli timeout 12 iperf3 -c "$MAPPED_SRV" -p "$MW_IPERF_PORT" -t 4 -R \
+	--connect-timeout 2000 >"$TMP/mix-bulk4.log" 2>&1 &
+BULK4_PID=$!
+lab_exec cli timeout 12 iperf3 -c "$MW_SRV6" -p "$MIX_V6_PORT" -t 4 -R \
+	--connect-timeout 2000 >"$TMP/mix-bulk6.log" 2>&1 &
+BULK6_PID=$!
+sleep 2
+for p in "$MW_SSH_PORT" "$DS_TLS_PORT" "$MW_IPERF_PORT" "$MIX_V6_PORT"; do
+	sockets srv "$p"
+done >"$TMP/mixs.ss"
+for p in "$MW_SSH_PORT" "$DS_TLS_PORT" "$MW_IPERF_PORT" "$MIX_V6_PORT"; do
+	sockets cli "$p"
+done >"$TMP/mixc.ss"
+wait "$SSH_PID" "$TLS4_PID" "$TLS6_PID" "$BULK4_PID" "$BULK6_PID"
+cp "$MW_LAB_DIR/ssh-client.log" "$TMP/mix-ssh.log"
+unwatch mixc
+unwatch mixs
+kill "$PYTLS_PID" "$IPERF4_PID" "$IPERF6_PID" 2>/dev/null
+wait "$PYTLS_PID" "$IPERF4_PID" "$IPERF6_PID" 2>/dev/null
+
+# the traffic ran as it must: AF_INET6 sockets at both ends, ::ffff: and real IPv6 peers on the
+# same listeners, every handshake stalled and neither bulk receiver got a byte
+LAST_OUT=$TMP/mixs.ss
+for p in "$MW_SSH_PORT" "$DS_TLS_PORT" "$MW_IPERF_PORT"; do
+	check "mix-srv-socket-v4-mapped-$p" grep -q \
+		"\[$MAPPED_SRV\]:$p  *\[::ffff:$MW_CLI4\]:" "$TMP/mixs.ss"
+done
+for p in "$DS_TLS_PORT" "$MIX_V6_PORT"; do
+	check "mix-srv-socket-v6-$p" grep -q "\[$MW_SRV6\]:$p  *\[$MW_CLI6\]:" "$TMP/mixs.ss"
+done
+LAST_OUT=$TMP/mixc.ss
+for p in "$MW_SSH_PORT" "$DS_TLS_PORT" "$MW_IPERF_PORT"; do
+	check "mix-cli-socket-v4-mapped-$p" grep -q \
+		"\[::ffff:$MW_CLI4\]:[0-9]*  *\[$MAPPED_SRV\]:$p" "$TMP/mixc.ss"
+done
+LAST_OUT=$TMP/mix-ssh.log
+check "mix-ssh-kex-stalls" bash -c "grep -q 'Connection established' '$TMP/mix-ssh.log' && \
+	! grep -q 'SSH2_MSG_NEWKEYS received' '$TMP/mix-ssh.log'"
+for f in tls4 tls6; do
+	LAST_OUT=$TMP/mix-$f.log
+	check "mix-$f-handshake-stalls" bash -c "grep -q '^CONNECTED' '$TMP/mix-$f.log' && \
+		! grep -q '^SSL handshake has read' '$TMP/mix-$f.log'"
+done
+for f in bulk4 bulk6; do
+	LAST_OUT=$TMP/mix-$f.log
+	check "mix-$f-receiver-starves" bash -c "grep -q 'connected to' '$TMP/mix-$f.log' && \
+		grep -q ' 0.00 Bytes .*receiver' '$TMP/mix-$f.log'"
+done
+
+# the server end: the IPv4 client's findings are IPv4's, the IPv6 client's IPv6's
+both mixs mix-srv-stalled_ssh '"verdict":"stalled_ssh"' "\"dst\":\"$MW_CLI4\"" '"family":"ipv4"' \
+	'"role":"server"' "\"sport\":$MW_SSH_PORT" '"step":"sent KEX_ECDH_REPLY' '"mtu_evidence":true'
+both mixs mix-srv-stalled_tls-v4 '"verdict":"stalled_tls"' "\"dst\":\"$MW_CLI4\"" \
+	'"family":"ipv4"' '"role":"server"' "\"sport\":$DS_TLS_PORT" '"mtu_evidence":true'
+both mixs mix-srv-icmp_blackhole-v4 '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI4\"" \
+	'"family":"ipv4"' '"iface":"s0"' '"retrans_sizes":\[9000[],]' 'ICMP fragmentation-needed'
+both mixs mix-srv-stalled_tls-v6 '"verdict":"stalled_tls"' "\"dst\":\"$MW_CLI6\"" \
+	'"family":"ipv6"' '"role":"server"' "\"sport\":$DS_TLS_PORT" '"mtu_evidence":true'
+both mixs mix-srv-icmp_blackhole-v6 '"verdict":"icmp_blackhole"' "\"dst\":\"$MW_CLI6\"" \
+	'"family":"ipv6"' '"bracket_lo":1280' '"retrans_sizes":\[9000[],]' 'ICMPv6 Packet Too Big'
+# the client end: its AF_INET6 sockets to ::ffff:198.51.100.2 and to 2001:db8:2::2
+both mixc mix-cli-stalled_ssh '"verdict":"stalled_ssh"' "\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' \
+	'"role":"client"' "\"dport\":$MW_SSH_PORT" '"step":"waiting for KEX_ECDH_REPLY"' \
+	'"mtu_evidence":true'
+both mixc mix-cli-stalled_tls-v4 '"verdict":"stalled_tls"' "\"dst\":\"$MW_SRV4\"" \
+	'"family":"ipv4"' '"role":"client"' "\"dport\":$DS_TLS_PORT" '"peer_mss":8960'
+both mixc mix-cli-stalled_tls-v6 '"verdict":"stalled_tls"' "\"dst\":\"$MW_SRV6\"" \
+	'"family":"ipv6"' '"role":"client"' "\"dport\":$DS_TLS_PORT" '"peer_mss":8940'
+# each finding keeps the family of its wire: the IPv4 ones without IPv6 words or sizes, the
+# IPv6 ones without IPv4's; no other address; one path per family at each end, no ::ffff: one
+own_family() {
+	local f=$1 l
+	grep -h '"verdict"' "$f" | grep -v '"summary":true' >"$f.findings"
+	[ -s "$f.findings" ] || return 1
+	while IFS= read -r l; do
+		case $l in
+		*"\"dst\":\"$MW_CLI4\""* | *"\"dst\":\"$MW_SRV4\""*)
+			grep -Eq '"family":"ipv6"|ICMPv6|ping -6|[^0-9]9020[^0-9]' <<<"$l" && return 1 ;;
+		*"\"dst\":\"$MW_CLI6\""* | *"\"dst\":\"$MW_SRV6\""*)
+			grep -Eq '"family":"ipv4"|fragmentation-needed|type 3 code 4' <<<"$l" && return 1 ;;
+		*) return 1 ;;
+		esac
+	done <"$f.findings"
+	return 0
+}
+for n in mixs mixc; do
+	for f in live rep; do
+		LAST_OUT=$TMP/$n.$f
+		check "mix-$n-$f-own-family" own_family "$TMP/$n.$f"
+		check "mix-$n-$f-two-paths" grep -q '"summary":true,"paths":2,' "$TMP/$n.$f"
+	done
+	never "$n" "mix-$n-no-mapped-address" '::ffff:'
+done
 lab_down >/dev/null 2>&1
