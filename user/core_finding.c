@@ -9,7 +9,12 @@
 #include <arpa/inet.h>
 #include "core_int.h"
 
-/* How alarming each verdict is, for the summary's worst-of column. */
+/*
+ * How alarming each verdict is, for the summary's worst-of column. Verdicts of one rank are
+ * ordered as enum mw_verdict lists them (icmp_blackhole first), so that the column does not
+ * depend on which came first: live and a replay of its recording may order two findings of a
+ * tick differently, and must still agree.
+ */
 static const int severity[MW_V_MAX] = {
 	[MW_V_PMTU_LEARNED] = 1, [MW_V_PTB_SENT] = 2, [MW_V_STALLED_TLS] = 3,
 	[MW_V_STALLED_SSH] = 3, [MW_V_PTB_IGNORED] = 4, [MW_V_PTB_DROPPED] = 4,
@@ -44,7 +49,8 @@ void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict 
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p)
 {
 	c->nfind[f->verdict]++;
-	if (p && severity[f->verdict] > severity[p->worst])
+	if (p && (severity[f->verdict] > severity[p->worst] ||
+		  (severity[f->verdict] == severity[p->worst] && f->verdict < p->worst)))
 		p->worst = f->verdict;
 	if (c->o.on_finding)
 		c->o.on_finding(f, c->o.ctx);

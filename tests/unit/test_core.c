@@ -597,6 +597,72 @@ static void test_stalls(void)
 }
 
 
+/* One flow's events from ev(), with its own ports: several flows to one destination. */
+static void feed_flow(struct mw_core *c, struct mw_event e, uint16_t sport, uint16_t dport)
+{
+	e.flow.sport = sport;
+	e.flow.dport = dport;
+	core_feed(c, &e);
+}
+
+/* A client handshake that stalls waiting for the server's flight: TLS or SSH, from time t. */
+static void stall_flow(struct mw_core *c, uint64_t t, bool ssh, uint16_t sport)
+{
+	uint16_t dport = ssh ? 22 : 443;
+	struct mw_event e = ev(MW_EV_STATE, t);
+
+	e.aux = 2;
+	e.aux2 = 1;
+	e.size = 8960;
+	e.mtu = 8960;
+	feed_flow(c, e, sport, dport);
+	e = ev(MW_EV_HS, t);
+	e.aux2 = ssh ? MW_APP_SSH : MW_APP_TLS;
+	e.dir = MW_DIR_OUT;
+	e.aux = ssh ? MW_HS_SSH_IDENT : MW_HS_TLS_CLIENT_HELLO;
+	feed_flow(c, e, sport, dport);
+	if (ssh) {
+		e.dir = MW_DIR_IN;
+		feed_flow(c, e, sport, dport);
+		e.aux = MW_HS_SSH_KEXINIT;
+		feed_flow(c, e, sport, dport);
+		e.dir = MW_DIR_OUT;
+		feed_flow(c, e, sport, dport);
+		e.aux = MW_HS_SSH_KEX_INIT;
+		feed_flow(c, e, sport, dport);
+	}
+}
+
+/*
+ * A path with a TLS and an SSH stall (one client, one server) has one summary verdict, whatever
+ * stalled first: live and a replay of its recording may see two stalls of one rank in another
+ * order (found with dual-stack sockets, issue 24) and must still say the same.
+ */
+static void test_summary_tie(void)
+{
+	enum mw_verdict v[2] = {};
+	int both = 0;
+
+	for (int ssh_first = 0; ssh_first < 2; ssh_first++) {
+		struct mw_core *c = mk(false);
+		struct mw_path_summary sum = {};
+
+		stall_flow(c, SEC, ssh_first, 40000);
+		tick(c, 5 * SEC);
+		stall_flow(c, 6 * SEC, !ssh_first, 40001);
+		tick(c, 10 * SEC);
+		both += find(MW_V_STALLED_TLS) && find(MW_V_STALLED_SSH) &&
+			got[0].verdict == (ssh_first ? MW_V_STALLED_SSH : MW_V_STALLED_TLS);
+		core_paths(c, path_of, &sum);
+		v[ssh_first] = sum.verdict;
+		core_free(c);
+	}
+	CHECK("summary-tie-both-orders-ran", both == 2, "%d of 2 runs had both stalls, in order",
+	      both);
+	CHECK("summary-tie-same-verdict", v[0] == v[1] && v[0] == MW_V_STALLED_TLS,
+	      "tls first: %s, ssh first: %s", verdict_name(v[0]), verdict_name(v[1]));
+}
+
 static bool has_cause(const struct mw_finding *f, enum mw_cause k)
 {
 	for (int i = 0; i < f->ncauses; i++)
@@ -1261,6 +1327,7 @@ int main(void)
 	test_netns();
 	test_ptb_sent();
 	test_stalls();
+	test_summary_tie();
 	test_folded();
 	test_accuracy();
 	test_ptb_ignored();
