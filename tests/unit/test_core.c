@@ -461,6 +461,49 @@ static void test_ptb_sent(void)
 	core_free(c);
 }
 
+/*
+ * Issue 25: a router's ptb_sent, as the kernel program reports it per family. IPv4 reports
+ * each packet at icmp_send and then at its PKT_TOO_BIG drop; IPv6 (no icmpv6 tracepoint)
+ * only at the drop. Two packets each: the finding counts its first, the summary both, and
+ * both name the egress.
+ */
+static void test_ptb_sent_families(void)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct mw_core *c = mk(false);
+		struct mw_path_summary s = {};
+		const struct mw_finding *f;
+		struct mw_event e = ev(MW_EV_PTB_SENT, SEC);
+
+		iface(c, 1500);
+		e.mtu = 1500;
+		e.size = 9000;
+		if (fam == 6) {
+			e.family = e.flow.family = 6;
+			inet_pton(AF_INET6, "2001:db8:1::2", e.flow.saddr);
+			inet_pton(AF_INET6, "2001:db8:2::2", e.flow.daddr);
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fam == 4) {
+				e.aux = 1;
+				core_feed(c, &e);
+			}
+			e.aux = 0;
+			core_feed(c, &e);
+		}
+		f = find(MW_V_PTB_SENT);
+		CHECK(fam == 4 ? "ptb-sent-ipv4-count" : "ptb-sent-ipv6-count",
+		      ngot == 1 && f && f->count == 1 && !strcmp(f->iface, "c0"),
+		      "%d findings, count %u iface %s", ngot, f ? f->count : 0, f ? f->iface : "");
+		core_paths(c, path_of, &s);
+		CHECK(fam == 4 ? "ptb-sent-ipv4-summary" : "ptb-sent-ipv6-summary",
+		      s.ptb_sent == 2 && !strcmp(s.iface, "c0") && s.verdict == MW_V_PTB_SENT,
+		      "ptb_sent %u iface %s verdict %s", s.ptb_sent, s.iface,
+		      verdict_name(s.verdict));
+		core_free(c);
+	}
+}
+
 static void hs(struct mw_core *c, uint64_t t, int dir, uint32_t step, uint8_t app)
 {
 	struct mw_event e = ev(MW_EV_HS, t);
@@ -1260,6 +1303,7 @@ int main(void)
 	test_ptb_purged_copy();
 	test_netns();
 	test_ptb_sent();
+	test_ptb_sent_families();
 	test_stalls();
 	test_folded();
 	test_accuracy();
