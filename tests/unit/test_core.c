@@ -532,6 +532,85 @@ static void established(struct mw_core *c, uint64_t t, uint32_t peer_mss)
 	core_feed(c, &e);
 }
 
+/*
+ * Issue 25: the step was pasted into "stalled %s for %us", which "sent ServerHello ..." and
+ * "waiting for ..." do not fit. Every role and step the core names, by the events that lead
+ * there: the explanation reads "<app> handshake with <peer>:<port> stalled for <n>s (<step>); ".
+ */
+static void test_stall_wording(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t app;
+		int n;
+		struct { int dir; uint32_t step; } hs[6];
+		const char *step;
+	} cases[] = {
+		{ "tls-client-no-server-hello", MW_APP_TLS, 1,
+		  { { MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO } },
+		  "after ClientHello, waiting for the server's ServerHello and Certificate" },
+		{ "tls-client-after-server-hello", MW_APP_TLS, 2,
+		  { { MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO }, { MW_DIR_IN, MW_HS_TLS_SERVER_HELLO } },
+		  "after ServerHello, waiting for the rest of the server's flight (Certificate)" },
+		{ "tls-server-sent-server-hello", MW_APP_TLS, 2,
+		  { { MW_DIR_IN, MW_HS_TLS_CLIENT_HELLO }, { MW_DIR_OUT, MW_HS_TLS_SERVER_HELLO } },
+		  "sent ServerHello and Certificate, waiting for the client's Finished" },
+		{ "tls-server-not-answered", MW_APP_TLS, 1,
+		  { { MW_DIR_IN, MW_HS_TLS_CLIENT_HELLO } },
+		  "after ClientHello, the server has not answered" },
+		{ "tls-role-unknown", MW_APP_TLS, 1,
+		  { { MW_DIR_IN, MW_HS_TLS_SERVER_HELLO } }, "before ClientHello" },
+		{ "ssh-client-no-reply", MW_APP_SSH, 5,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEX_INIT } },
+		  "waiting for KEX_ECDH_REPLY" },
+		{ "ssh-client-after-reply", MW_APP_SSH, 6,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEX_INIT }, { MW_DIR_IN, MW_HS_SSH_KEX_REPLY } },
+		  "after KEX_ECDH_REPLY, waiting for NEWKEYS" },
+		{ "ssh-server-sent-reply", MW_APP_SSH, 6,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_IN, MW_HS_SSH_KEX_INIT }, { MW_DIR_OUT, MW_HS_SSH_KEX_REPLY } },
+		  "sent KEX_ECDH_REPLY, waiting for the client's NEWKEYS" },
+		{ "ssh-server-not-answered", MW_APP_SSH, 5,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_IN, MW_HS_SSH_KEX_INIT } },
+		  "after KEX_ECDH_INIT, the server has not answered" },
+		{ "ssh-role-unknown-after-kexinit", MW_APP_SSH, 3,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT } },
+		  "after KEXINIT, waiting for the key exchange" },
+		{ "ssh-role-unknown-idents", MW_APP_SSH, 2,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT } },
+		  "after the identification strings, waiting for KEXINIT" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mw_core *c = mk(false);
+		const struct mw_finding *f;
+		char want[256], name[64];
+
+		established(c, SEC, 1460);
+		for (int k = 0; k < cases[i].n; k++)
+			hs(c, SEC, cases[i].hs[k].dir, cases[i].hs[k].step, cases[i].app);
+		tick(c, 10 * SEC);
+		f = find(cases[i].app == MW_APP_TLS ? MW_V_STALLED_TLS : MW_V_STALLED_SSH);
+		snprintf(want, sizeof(want),
+			 "%s handshake with 198.51.100.2:443 stalled for 9s (%s); ",
+			 cases[i].app == MW_APP_TLS ? "TLS" : "SSH", cases[i].step);
+		snprintf(name, sizeof(name), "stall-wording-%s", cases[i].name);
+		CHECK(name, f && !strcmp(f->step, cases[i].step) &&
+		      !strncmp(f->explain, want, strlen(want)) &&
+		      !strstr(f->explain, "stalled sent") && !strstr(f->explain, "stalled waiting"),
+		      "'%s'", f ? f->explain : "no stall");
+		core_free(c);
+	}
+}
+
 static void test_stalls(void)
 {
 	struct mw_core *c = mk(false);
@@ -1305,6 +1384,7 @@ int main(void)
 	test_ptb_sent();
 	test_ptb_sent_families();
 	test_stalls();
+	test_stall_wording();
 	test_folded();
 	test_accuracy();
 	test_ptb_ignored();
