@@ -77,6 +77,8 @@ struct path {
 	uint32_t nsegs;
 	uint32_t delivered_max;			/* largest re-sent segment that got through */
 	uint32_t ptb_rx, ptb_dropped, ptb_sent;
+	/* icmp_send reports not yet followed by their PKT_TOO_BIG drop (core_on_ptb_sent). */
+	uint32_t ptb_sent_icmp;
 	uint32_t ptb_mtu;
 	uint8_t ptb_peer[16];
 	uint32_t pmtu;

@@ -444,9 +444,22 @@ void core_on_ptb_sent(struct mw_core *c, const struct mw_event *e)
 	struct mw_finding f;
 	char src[64], dst[64];
 
-	core_path_touch(c, p, 0);
-	if (!e->aux)
+	/*
+	 * The egress is the path's interface: without it the summary shows "-". IPv4 reports each
+	 * packet twice, icmp_send first and then the PKT_TOO_BIG drop; IPv6 (no icmpv6 tracepoint)
+	 * and kernels whose ip_forward frees without a reason report it once. Count the first
+	 * report and let the drop that follows an icmp_send be its echo, so the finding's count
+	 * is never 0 and no packet counts twice.
+	 */
+	core_path_touch(c, p, e->ifindex);
+	if (e->aux) {
 		p->ptb_sent++;
+		p->ptb_sent_icmp++;
+	} else if (p->ptb_sent_icmp) {
+		p->ptb_sent_icmp--;
+	} else {
+		p->ptb_sent++;
+	}
 	if (p->reported & (1u << MW_V_PTB_SENT))
 		return;
 	p->reported |= 1u << MW_V_PTB_SENT;

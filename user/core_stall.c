@@ -19,6 +19,9 @@ enum {
 	SSH_SEEN_NEWKEYS = 8,
 };
 
+/* "SSH handshake with <IPv6>:<port> stalled for <s>s (<step>)" */
+#define MW_STALL_HEAD_LEN (48 + 64 + 96)
+
 static uint32_t ssh_bit(uint32_t step)
 {
 	switch (step) {
@@ -230,6 +233,7 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 	bool waiting;
 	char seen[80];
 	char peer[64];
+	char head[MW_STALL_HEAD_LEN];
 
 	if (x->reported || x->done || x->closing || (x->app != MW_APP_TLS && x->app != MW_APP_SSH))
 		return;
@@ -280,6 +284,12 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 	if (p && p->bracket_hi)
 		f.mtu = p->bracket_hi - 1;
 	fmt_ip(x->f.family, x->f.daddr, peer, sizeof(peer));
+	/*
+	 * The step stands alone (it is also its own field): "after ClientHello, ...", "sent
+	 * KEX_ECDH_REPLY, ...", "waiting for ...". Set apart, every role's and step's reads.
+	 */
+	snprintf(head, sizeof(head), "%s handshake with %s:%u stalled for %us (%s)",
+		 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.stalled_secs, f.step);
 	if (x->max_seg[MW_DIR_IN])
 		snprintf(seen, sizeof(seen), "no segment larger than %u bytes ever arrived from it",
 			 x->max_seg[MW_DIR_IN]);
@@ -287,17 +297,14 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 		snprintf(seen, sizeof(seen), "no data segment ever arrived from it");
 	if (f.mtu_evidence && big_retrans)
 		snprintf(f.explain, sizeof(f.explain),
-			 "%s handshake with %s:%u stalled %s for %us; this host re-sends its "
-			 "%u-byte segments and they never get through (the peer acknowledged %u of %u "
-			 "bytes): the path MTU is smaller than this host believes",
-			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs, big_size(x), x->bytes_acked, x->bytes_sent);
+			 "%s; this host re-sends its %u-byte segments and they never get "
+			 "through (the peer acknowledged %u of %u bytes): the path MTU is "
+			 "smaller than this host believes", head, big_size(x), x->bytes_acked,
+			 x->bytes_sent);
 	else if (f.mtu_evidence)
 		snprintf(f.explain, sizeof(f.explain),
-			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
-			 "%s: its large flight is most likely lost on the way (path MTU)",
-			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs, x->mss_peer, seen);
+			 "%s; the peer advertised MSS %u but %s: its large flight is most "
+			 "likely lost on the way (path MTU)", head, x->mss_peer, seen);
 	else if (waiting && x->mss_peer && x->mss_peer + hdr > 1500 &&
 		 x->max_seg[MW_DIR_IN] <= 1500 && !x->small_retrans) {
 		char ping[96], probe[96];
@@ -312,17 +319,13 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 		else
 			snprintf(probe, sizeof(probe), "mtuwatch probe %s", peer);
 		snprintf(f.explain, sizeof(f.explain),
-			 "%s handshake with %s:%u stalled %s for %us; the peer advertised MSS %u but "
-			 "%s: either its large flight is lost on the way (path MTU: run mtuwatch on "
-			 "the peer, %s, or %s) or the peer is slow",
-			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs, x->mss_peer, seen, probe, ping);
+			 "%s; the peer advertised MSS %u but %s: either its large flight is "
+			 "lost on the way (path MTU: run mtuwatch on the peer, %s, or %s) or "
+			 "the peer is slow", head, x->mss_peer, seen, probe, ping);
 	} else
 		snprintf(f.explain, sizeof(f.explain),
-			 "%s handshake with %s:%u stalled %s for %us; no sign that packet size is the "
-			 "cause (small segments are lost too, or the peer is slow)",
-			 x->app == MW_APP_TLS ? "TLS" : "SSH", peer, x->f.dport, f.step,
-			 f.stalled_secs);
+			 "%s; no sign that packet size is the cause (small segments are lost "
+			 "too, or the peer is slow)", head);
 	if (f.mtu_evidence) {
 		if (p && p->ncauses) {
 			memcpy(f.causes, p->causes, sizeof(f.causes));

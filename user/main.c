@@ -27,7 +27,8 @@ static void usage_live(FILE *o)
 		"       mtuwatch doctor [--json] [--all-netns]   audit the MTU configuration\n"
 		"       mtuwatch probe HOST[:PORT] [--tcp [--ptb-test]] [--json] [-v]  (see probe --help)\n"
 		"       mtuwatch cleanup [-i IFACE]...\n"
-		"       mtuwatch help | version\n"
+		"       mtuwatch help | -h | --help\n"
+		"       mtuwatch version | -V | --version\n"
 		"\n"
 		"Watches for MTU black holes: oversized DF packets, Packet Too Big that arrives, is\n"
 		"dropped or is sent, retransmissions and stalled TLS/SSH handshakes, and prints one line\n"
@@ -169,6 +170,9 @@ int main(int argc, char **argv)
 	size_t len;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Every command-line habit asks this way; -h and --help already reach live's usage. */
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")))
+		return cmd_version(argc - 1, argv + 1);
 	if (argc < 2 || argv[1][0] == '-')
 		return cmd_live(argc, argv);
 	cmd = argv[1];

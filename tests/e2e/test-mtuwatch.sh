@@ -52,12 +52,20 @@ variant healthy 6
 check "healthy-ipv6-pmtu_learned" finding "$VOUT" '"verdict":"pmtu_learned"' '"dst":"2001:db8:2::2"' '"mtu":1500'
 check "healthy-ipv6-no-alarm" bash -c "! grep -Eq '\"verdict\":\"(icmp_blackhole|ptb_dropped)\"' '$VOUT'"
 
-# the bottleneck's own view: run on the router
+# the bottleneck's own view: run on the router. Issue 25: IPv4 counted 0 (its icmp_send report
+# came first and was not counted) and no summary named the egress.
 lab_up healthy >/dev/null 2>&1
-mw_start rtr "$TMP/rtr.json" --json
-lab_bulk healthy 2 >/dev/null 2>&1
-mw_stop
-check "router-ptb_sent" finding "$TMP/rtr.json" '"verdict":"ptb_sent"' '"iface":"r1"' '"mtu":1500'
+for fam in 4 6; do
+	mw_start rtr "$TMP/rtr.$fam.json" --json
+	lab_bulk healthy 2 "$fam" >/dev/null 2>&1
+	mw_stop
+	sfx=; [ "$fam" = 6 ] && sfx=-ipv6
+	check "router-ptb_sent$sfx" finding "$TMP/rtr.$fam.json" '"verdict":"ptb_sent"' \
+		'"iface":"r1"' '"mtu":1500' '"count":[1-9]'
+	check "router-ptb_sent-summary$sfx" bash -c "grep '\"summary\":true' '$TMP/rtr.$fam.json' |
+		grep '\"verdict\":\"ptb_sent\"' | grep '\"iface\":\"r1\"' |
+		grep -q '\"ptb_sent\":[1-9]'"
+done
 
 # plain output: one line per finding, then the table
 lab_up fwdrop >/dev/null 2>&1

@@ -461,6 +461,49 @@ static void test_ptb_sent(void)
 	core_free(c);
 }
 
+/*
+ * Issue 25: a router's ptb_sent, as the kernel program reports it per family. IPv4 reports
+ * each packet at icmp_send and then at its PKT_TOO_BIG drop; IPv6 (no icmpv6 tracepoint)
+ * only at the drop. Two packets each: the finding counts its first, the summary both, and
+ * both name the egress.
+ */
+static void test_ptb_sent_families(void)
+{
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct mw_core *c = mk(false);
+		struct mw_path_summary s = {};
+		const struct mw_finding *f;
+		struct mw_event e = ev(MW_EV_PTB_SENT, SEC);
+
+		iface(c, 1500);
+		e.mtu = 1500;
+		e.size = 9000;
+		if (fam == 6) {
+			e.family = e.flow.family = 6;
+			inet_pton(AF_INET6, "2001:db8:1::2", e.flow.saddr);
+			inet_pton(AF_INET6, "2001:db8:2::2", e.flow.daddr);
+		}
+		for (int i = 0; i < 2; i++) {
+			if (fam == 4) {
+				e.aux = 1;
+				core_feed(c, &e);
+			}
+			e.aux = 0;
+			core_feed(c, &e);
+		}
+		f = find(MW_V_PTB_SENT);
+		CHECK(fam == 4 ? "ptb-sent-ipv4-count" : "ptb-sent-ipv6-count",
+		      ngot == 1 && f && f->count == 1 && !strcmp(f->iface, "c0"),
+		      "%d findings, count %u iface %s", ngot, f ? f->count : 0, f ? f->iface : "");
+		core_paths(c, path_of, &s);
+		CHECK(fam == 4 ? "ptb-sent-ipv4-summary" : "ptb-sent-ipv6-summary",
+		      s.ptb_sent == 2 && !strcmp(s.iface, "c0") && s.verdict == MW_V_PTB_SENT,
+		      "ptb_sent %u iface %s verdict %s", s.ptb_sent, s.iface,
+		      verdict_name(s.verdict));
+		core_free(c);
+	}
+}
+
 static void hs(struct mw_core *c, uint64_t t, int dir, uint32_t step, uint8_t app)
 {
 	struct mw_event e = ev(MW_EV_HS, t);
@@ -487,6 +530,85 @@ static void established(struct mw_core *c, uint64_t t, uint32_t peer_mss)
 	e.size = 8960;
 	e.mtu = peer_mss;
 	core_feed(c, &e);
+}
+
+/*
+ * Issue 25: the step was pasted into "stalled %s for %us", which "sent ServerHello ..." and
+ * "waiting for ..." do not fit. Every role and step the core names, by the events that lead
+ * there: the explanation reads "<app> handshake with <peer>:<port> stalled for <n>s (<step>); ".
+ */
+static void test_stall_wording(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t app;
+		int n;
+		struct { int dir; uint32_t step; } hs[6];
+		const char *step;
+	} cases[] = {
+		{ "tls-client-no-server-hello", MW_APP_TLS, 1,
+		  { { MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO } },
+		  "after ClientHello, waiting for the server's ServerHello and Certificate" },
+		{ "tls-client-after-server-hello", MW_APP_TLS, 2,
+		  { { MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO }, { MW_DIR_IN, MW_HS_TLS_SERVER_HELLO } },
+		  "after ServerHello, waiting for the rest of the server's flight (Certificate)" },
+		{ "tls-server-sent-server-hello", MW_APP_TLS, 2,
+		  { { MW_DIR_IN, MW_HS_TLS_CLIENT_HELLO }, { MW_DIR_OUT, MW_HS_TLS_SERVER_HELLO } },
+		  "sent ServerHello and Certificate, waiting for the client's Finished" },
+		{ "tls-server-not-answered", MW_APP_TLS, 1,
+		  { { MW_DIR_IN, MW_HS_TLS_CLIENT_HELLO } },
+		  "after ClientHello, the server has not answered" },
+		{ "tls-role-unknown", MW_APP_TLS, 1,
+		  { { MW_DIR_IN, MW_HS_TLS_SERVER_HELLO } }, "before ClientHello" },
+		{ "ssh-client-no-reply", MW_APP_SSH, 5,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEX_INIT } },
+		  "waiting for KEX_ECDH_REPLY" },
+		{ "ssh-client-after-reply", MW_APP_SSH, 6,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEX_INIT }, { MW_DIR_IN, MW_HS_SSH_KEX_REPLY } },
+		  "after KEX_ECDH_REPLY, waiting for NEWKEYS" },
+		{ "ssh-server-sent-reply", MW_APP_SSH, 6,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_IN, MW_HS_SSH_KEX_INIT }, { MW_DIR_OUT, MW_HS_SSH_KEX_REPLY } },
+		  "sent KEX_ECDH_REPLY, waiting for the client's NEWKEYS" },
+		{ "ssh-server-not-answered", MW_APP_SSH, 5,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT }, { MW_DIR_IN, MW_HS_SSH_KEXINIT },
+		    { MW_DIR_IN, MW_HS_SSH_KEX_INIT } },
+		  "after KEX_ECDH_INIT, the server has not answered" },
+		{ "ssh-role-unknown-after-kexinit", MW_APP_SSH, 3,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT },
+		    { MW_DIR_OUT, MW_HS_SSH_KEXINIT } },
+		  "after KEXINIT, waiting for the key exchange" },
+		{ "ssh-role-unknown-idents", MW_APP_SSH, 2,
+		  { { MW_DIR_IN, MW_HS_SSH_IDENT }, { MW_DIR_OUT, MW_HS_SSH_IDENT } },
+		  "after the identification strings, waiting for KEXINIT" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mw_core *c = mk(false);
+		const struct mw_finding *f;
+		char want[256], name[64];
+
+		established(c, SEC, 1460);
+		for (int k = 0; k < cases[i].n; k++)
+			hs(c, SEC, cases[i].hs[k].dir, cases[i].hs[k].step, cases[i].app);
+		tick(c, 10 * SEC);
+		f = find(cases[i].app == MW_APP_TLS ? MW_V_STALLED_TLS : MW_V_STALLED_SSH);
+		snprintf(want, sizeof(want),
+			 "%s handshake with 198.51.100.2:443 stalled for 9s (%s); ",
+			 cases[i].app == MW_APP_TLS ? "TLS" : "SSH", cases[i].step);
+		snprintf(name, sizeof(name), "stall-wording-%s", cases[i].name);
+		CHECK(name, f && !strcmp(f->step, cases[i].step) &&
+		      !strncmp(f->explain, want, strlen(want)) &&
+		      !strstr(f->explain, "stalled sent") && !strstr(f->explain, "stalled waiting"),
+		      "'%s'", f ? f->explain : "no stall");
+		core_free(c);
+	}
 }
 
 static void test_stalls(void)
@@ -1326,8 +1448,10 @@ int main(void)
 	test_ptb_purged_copy();
 	test_netns();
 	test_ptb_sent();
+	test_ptb_sent_families();
 	test_stalls();
 	test_summary_tie();
+	test_stall_wording();
 	test_folded();
 	test_accuracy();
 	test_ptb_ignored();

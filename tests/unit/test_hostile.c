@@ -5,6 +5,7 @@
  * distinct destinations, a FIFO with no writer and an endless stream of zeros. Each case
  * asserts the outcome (exit status, one error line, what the output may not contain) and
  * that report finishes; how long it takes is measured by tests/bench.sh, never asserted.
+ * First, the command line's own habits: --version, -V, --help, -h.
  *
  * Usage: test_hostile path/to/mtuwatch (no root needed).
  */
@@ -423,6 +424,49 @@ static void t_fifo(void)
 	}
 }
 
+/*
+ * Issue 25: `--version` and `-V` were refused (exit 2); only `mtuwatch version` answered. Both
+ * print what it prints and exit 0; -h, --help and help print the usage, which names them.
+ */
+static void t_version_help(void)
+{
+	static const char *const ver[][2] = { { "version" }, { "--version" }, { "-V" } };
+	static const char *const help[][2] = { { "help" }, { "--help" }, { "-h" } };
+	struct result want, r;
+
+	run(&want, -1, ver[0]);
+	CHECK("cli-version", want.rc == 0 && !strncmp(want.out, "mtuwatch ", 9), "rc %d: %s",
+	      want.rc, want.out);
+	for (int i = 1; i < 3; i++) {
+		char name[32];
+
+		run(&r, -1, ver[i]);
+		snprintf(name, sizeof(name), "cli-version%s", ver[i][0]);
+		CHECK(name, r.rc == 0 && !strcmp(r.out, want.out) && !r.errlen,
+		      "rc %d, out %.100s, err %.100s", r.rc, r.out, r.err);
+		result_free(&r);
+	}
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+
+		run(&r, -1, help[i]);
+		snprintf(name, sizeof(name), "cli-help%s%s", help[i][0][0] == '-' ? "" : "-",
+			 help[i][0]);
+		CHECK(name, r.rc == 0 && strstr(r.out, "Usage: mtuwatch") &&
+		      strstr(r.out, "version | -V | --version"), "rc %d, err %.100s", r.rc, r.err);
+		result_free(&r);
+	}
+	result_free(&want);
+	{
+		static const char *const bad[] = { "--versions", NULL };
+
+		run(&r, -1, bad);
+		CHECK("cli-unknown-option-exit-2", r.rc == 2 && one_line(&r), "rc %d, err %.100s",
+		      r.rc, r.err);
+		result_free(&r);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char cmd[300];
@@ -436,6 +480,7 @@ int main(int argc, char **argv)
 		fail("test_hostile", "mkdtemp: %s", strerror(errno));
 		return 0;
 	}
+	t_version_help();
 	t_no_nul();
 	t_control_bytes();
 	t_bomb();
