@@ -12,7 +12,7 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_CFLAGS) -Itests/unit -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Wno-format-truncation \
              -DMW_VERSION='"$(VERSION)"' -I$(OUT) -Iheaders -Iuser
-LDLIBS    += -lbpf -lelf -lz -ljansson -lyaml -lcrypt
+LDLIBS    += -lbpf -lelf -lz -ljansson -lyaml -lcrypt -lpthread
 # libnftables and the exporter's HTTP(S) stack (libmicrohttpd, GnuTLS) are opened on first use,
 # not linked (user/dynlib.h says why, and why libyaml and libcrypt are): by the sonames of the
 # -dev packages here.

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#define _GNU_SOURCE	/* setns */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -172,6 +176,12 @@ out:
 
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
 {
+	return nl_request_ns(-1, req, len, cb, ctx);
+}
+
+int nl_request_ns(int nsfd, void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx),
+		  void *ctx)
+{
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct timeval tv = { .tv_sec = 2 };
 	struct nlmsghdr *rq = req;
@@ -180,9 +190,12 @@ int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx),
 	int fd, err = 0, one = 1;
 	ssize_t n;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nsfd >= 0)
+		fd = netns_socket(nsfd, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	else
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
-		return -errno;
+		return fd == -1 ? -errno : fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	/* Without it a dump of another namespace's links is refused: harmless when unsupported. */
 	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
@@ -216,4 +229,110 @@ int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx),
 out:
 	close(fd);
 	return err;
+}
+
+/* ---- other namespaces ------------------------------------------------------------------- */
+
+static bool ns_file_is(const char *path, uint32_t inode)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (uint32_t)st.st_ino == inode;
+}
+
+int netns_open(uint32_t inode, char *label, size_t len)
+{
+	struct dirent *e;
+	char path[300];
+	int fd = -ENOENT;
+	DIR *d;
+
+	if (label && len)
+		label[0] = 0;
+	if ((d = opendir("/run/netns"))) {
+		while (fd < 0 && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+			if (!ns_file_is(path, inode))
+				continue;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				fd = -errno;
+			else if (label && len)
+				snprintf(label, len, "%s", e->d_name);
+		}
+		closedir(d);
+	}
+	if (fd >= 0 || !(d = opendir("/proc")))
+		return fd;
+	while (fd < 0 && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", e->d_name);
+		if (!ns_file_is(path, inode))
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+		} else if (label && len) {
+			char comm[32] = "", cpath[300];
+
+			snprintf(cpath, sizeof(cpath), "/proc/%s/comm", e->d_name);
+			read_text(cpath, comm, sizeof(comm));
+			snprintf(label, len, "pid %s (%s)", e->d_name, comm);
+		}
+	}
+	closedir(d);
+	return fd;
+}
+
+struct ns_call {
+	int nsfd;
+	int (*fn)(void *arg);
+	void *arg;
+	int ret;
+};
+
+static void *ns_thread(void *p)
+{
+	struct ns_call *c = p;
+
+	/* setns(CLONE_NEWNET) moves only this thread: the rest of mtuwatch stays where it is. */
+	c->ret = setns(c->nsfd, CLONE_NEWNET) ? -errno : c->fn(c->arg);
+	return NULL;
+}
+
+int netns_call(int nsfd, int (*fn)(void *arg), void *arg)
+{
+	struct ns_call c = { .nsfd = nsfd, .fn = fn, .arg = arg };
+	pthread_t t;
+	int err;
+
+	if (nsfd < 0)
+		return fn(arg);
+	err = pthread_create(&t, NULL, ns_thread, &c);
+	if (err)
+		return -err;
+	pthread_join(t, NULL);
+	return c.ret;
+}
+
+struct ns_sock {
+	int domain, type, protocol;
+};
+
+static int ns_sock_fn(void *arg)
+{
+	struct ns_sock *s = arg;
+	int fd = socket(s->domain, s->type, s->protocol);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int netns_socket(int nsfd, int domain, int type, int protocol)
+{
+	struct ns_sock s = { domain, type, protocol };
+
+	return netns_call(nsfd, ns_sock_fn, &s);
 }

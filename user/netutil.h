@@ -38,5 +38,19 @@ struct nlmsghdr;
  * nonzero return from cb stops early. Returns 0, the kernel's -errno, or a socket -errno.
  */
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx);
+/* The same in the namespace of nsfd (a /run/netns or /proc/PID/ns/net file; -1: ours). */
+int nl_request_ns(int nsfd, void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx),
+		  void *ctx);
+
+/*
+ * Other namespaces. netns_open: an open fd of a namespace file whose inode is inode, from
+ * /run/netns (label = its name) or else /proc/PID/ns/net (label = "pid N (comm)"); -ENOENT
+ * when no such namespace is reachable. netns_call: fn(arg) run in a short-lived thread that
+ * entered nsfd's namespace (the process stays where it is); its return value, or -errno.
+ * netns_socket: a socket created in nsfd's namespace (it stays there), or -errno.
+ */
+int netns_open(uint32_t inode, char *label, size_t len);
+int netns_call(int nsfd, int (*fn)(void *arg), void *arg);
+int netns_socket(int nsfd, int domain, int type, int protocol);
 
 #endif
