@@ -15,6 +15,7 @@ const volatile __u32 targ_self_netns = 0;
 const volatile __u32 targ_hs_parse = 1;
 const volatile __u32 targ_sk_cache = 0;
 const volatile __u32 targ_attn = 0;
+const volatile __u32 targ_fwd = 0;
 
 __u32 dst_epoch = 0;
 __u64 self_net = 0;
@@ -33,3 +34,5 @@ __typeof__(hs_fold) hs_fold SEC(".maps");
 __typeof__(scratch) scratch SEC(".maps");
 __typeof__(ptbs) ptbs SEC(".maps");
 __typeof__(ptb_budget) ptb_budget SEC(".maps");
+__typeof__(fwd_ifs) fwd_ifs SEC(".maps");
+__typeof__(fwd_addrs) fwd_addrs SEC(".maps");

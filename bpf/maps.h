@@ -19,6 +19,11 @@ extern const volatile __u32 targ_sk_cache;
  * egress path reads the socket's snd_una for a re-send (the ACKs it then did not see).
  */
 extern const volatile __u32 targ_attn;
+/*
+ * Follow the flows of sockets in other namespaces (--all-netns) where their packets cross
+ * this one: at the node's end of their veth (fwd_ifs), keyed by their address (fwd_addrs).
+ */
+extern const volatile __u32 targ_fwd;
 
 /* Bumped by user space whenever it writes a path MTU into dsts: invalidates dst_cache. */
 extern __u32 dst_epoch;
@@ -146,5 +151,32 @@ extern struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } ptb_budget SEC(".maps");
+
+/*
+ * The node's ends of veths whose other end is in another namespace (a pod's): the one place
+ * where that namespace's forwarded segments are followed, so that a segment that also
+ * crosses the uplink is counted once, and before any NAT rewrites its addresses. Filled by
+ * user space as such interfaces come and go (value: 1).
+ */
+extern struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} fwd_ifs SEC(".maps");
+
+/* A flow's local address in another namespace -> that namespace (see on_state, fwd_seg). */
+struct fwd_addr {
+	__u8 addr[16];
+	__u8 family;
+	__u8 pad[3];
+};
+
+extern struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct fwd_addr);
+	__type(value, __u32);
+} fwd_addrs SEC(".maps");
 
 #endif /* MW_BPF_MAPS_H */

@@ -221,6 +221,7 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	/* Socket storage is kept by the tp_btf twin of inet_sock_set_state only. */
 	sk->rodata->targ_sk_cache = mode[P_STATE] == M_BTF;
 	sk->rodata->targ_attn = sk->rodata->targ_sk_cache;
+	sk->rodata->targ_fwd = o->all_netns;
 	for (int r = 0; r < P_MAX; r++) {
 		struct bpf_program *btf = prog_by_name(sk, roles[r].name);
 		struct bpf_program *raw = prog_by_name(sk, roles[r].raw);

@@ -107,6 +107,11 @@ int session_read_stats(struct mw_session *s,
 /* Tell tc egress the path MTU we know, so it reports the first packet over it (when loaded). */
 void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
 		      uint32_t mtu);
+/*
+ * Mark (on) or unmark a watched interface as the node's end of a veth whose peer is in another
+ * namespace: with --all-netns, that namespace's flows are followed there (bpf/maps.h fwd_ifs).
+ */
+void session_set_fwd_if(struct mw_session *s, uint32_t ifindex, bool on);
 
 /* loader_clsact.c: clsact filters, for kernels without TCX. */
 

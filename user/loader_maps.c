@@ -127,3 +127,17 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 	/* tc egress's per-CPU destination cache must look at the map again. */
 	__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
 }
+
+void session_set_fwd_if(struct mw_session *s, uint32_t ifindex, bool on)
+{
+	uint32_t one = 1;
+	int fd;
+
+	if (!s->skel || !ifindex)
+		return;
+	fd = bpf_map__fd(s->skel->maps.fwd_ifs);
+	if (on)
+		bpf_map_update_elem(fd, &ifindex, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(fd, &ifindex);
+}
