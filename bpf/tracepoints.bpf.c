@@ -474,6 +474,15 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	e->flow = f;
 	e->aux = oldstate;
 	e->aux2 = newstate;
+	/*
+	 * The namespace's cookie: inode numbers are reused as soon as a namespace dies, the
+	 * cookie never (user space keeps two namespaces with one inode apart by it).
+	 */
+	if (bpf_core_field_exists(struct net, net_cookie)) {
+		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+
+		__builtin_memcpy(e->peer, &cookie, sizeof(cookie));
+	}
 	if (newstate == TCP_ESTABLISHED) {
 		e->size = BPF_CORE_READ(tp, advmss);
 		e->mtu = BPF_CORE_READ(tp, rx_opt.mss_clamp);

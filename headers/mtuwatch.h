@@ -149,7 +149,8 @@ struct mw_hs_acked {
  *           sends the stack retries after a local drop, which the tracepoint never reports.
  *   SYN_MSS: flow in the packet's direction, aux = MSS, aux2 = 1 for SYN-ACK, dir; at most
  *            one a second per source address, MSS and interface (a sign of life)
- *   STATE: flow = local->remote, aux = old state, aux2 = new state
+ *   STATE: flow = local->remote, aux = old state, aux2 = new state, peer[0..7] = the
+ *          namespace's cookie (u64, host order; 0: unknown, older recordings)
  *   HS: flow = local->remote, dir, aux2 = enum mw_app, size = the records' length; the
  *       MW_HS_* steps of one segment's records, 16 bits each, in order: aux low, aux high,
  *       mtu low, mtu high (0: no more). One step is aux = MW_HS_*, as in older recordings.
