@@ -229,6 +229,20 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 				egress_flow(skb, &p, &g, c);
 		}
 	}
+	/*
+	 * With --all-netns: a forwarded segment into a pod, through the node's end of its veth
+	 * (fwd_seg), is an arrival of the pod's flow. Its ACKs matter too: no payload needed.
+	 */
+	if (targ_fwd && th && !skb->sk && !g.th.syn) {
+		__u16 lport = bpf_ntohs(g.th.dest), rport = bpf_ntohs(g.th.source);
+
+		if (targ_attn ? ports_maybe(&flow_attn, lport, rport) :
+				ports_maybe(&flow_bloom, lport, rport)) {
+			g.poff = p.l4_off + l4hdr;
+			g.plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
+			fwd_in_tc(skb, &p, &g, skb->ifindex);
+		}
+	}
 	return TC_ACT_UNSPEC;
 }
 

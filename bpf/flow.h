@@ -40,6 +40,9 @@ int hs_parse_tc(struct __sk_buff *skb, struct mw_flow_key *k, struct mw_flow_val
 int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw_flow_val *v,
 		 struct hs_seg *g);
 int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack, __u32 fold);
+struct tcp_seg;
+int fwd_df_max(struct mw_flow_key *k, __u32 size, __u32 seq, __u32 ifindex);
+int fwd_in_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g, __u32 ifindex);
 
 /*
  * A flow's arrivals need work again. Count first, then flag: the count never falls below
@@ -229,6 +232,50 @@ static __always_inline void flow_seg(void *ctx, bool xdp, struct mw_pkt *p, stru
 	flow_seg_v(ctx, xdp, p, th, dir, seg_size, poff, plen, ifindex, &k, v);
 	if (dir == MW_DIR_IN)
 		attn_settle(&k, v);
+}
+
+/*
+ * A segment of another namespace's flow (a pod's), forwarded through the node's end of its
+ * veth (fwd_ifs): dir is the pod's (what leaves the pod is OUT, although it arrives here).
+ * The flow's namespace comes from its local address (fwd_addrs, filled at ESTABLISHED).
+ * The caller passed the port filter. Besides the flow's own accounting, a new largest DF
+ * segment is the size evidence that tc egress keeps per destination for local sockets: it
+ * goes out as DF_MAX in the pod's namespace, so both halves of a black hole meet there.
+ */
+static __always_inline void fwd_seg(void *ctx, bool xdp, struct mw_pkt *p, struct mw_tcp *th,
+				    int dir, __u32 seg_size, __u32 poff, __u32 plen, __u32 ifindex)
+{
+	struct mw_flow_key *k;
+	struct mw_flow_val *v;
+	__u32 *ns, netns, old, zero = 0;
+
+	if (!bpf_map_lookup_elem(&fwd_ifs, &ifindex))
+		return;
+	k = bpf_map_lookup_elem(&fwd_key, &zero);
+	if (!k)
+		return;
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = p->family;
+	__builtin_memcpy(k->laddr, dir == MW_DIR_OUT ? p->saddr : p->daddr, 16);
+	ns = bpf_map_lookup_elem(&fwd_addrs, k);
+	if (!ns)
+		return;
+	netns = *ns;
+	flow_key_pkt(k, p, th, dir);
+	k->netns = netns;
+	v = bpf_map_lookup_elem(&flows, k);
+	if (!v)
+		return;
+	if (!v->fwd_seen)
+		v->fwd_seen = 1;
+	/* No more lookups with k: its pad tells flow_emit that ifindex is ours, not the pod's. */
+	k->pad[0] = MW_KEY_NODE_IF;
+	old = v->d[MW_DIR_OUT].max_seg;
+	flow_seg_v(ctx, xdp, p, th, dir, seg_size, poff, plen, ifindex, k, v);
+	if (dir == MW_DIR_IN)
+		attn_settle(k, v);
+	else if (p->df && plen && seg_size > old)
+		fwd_df_max(k, seg_size, bpf_ntohl(th->seq), ifindex);
 }
 
 /*

@@ -49,7 +49,7 @@ __noinline int flow_emit(struct mw_flow_key *k, struct flow_ev *a, struct mw_hs_
 	flow_event_key(e, k);
 	if (a->proto)
 		e->flow.proto = a->proto;
-	e->dir = a->dir;
+	e->dir = a->dir | (k->pad[0] == MW_KEY_NODE_IF ? MW_DIR_F_NODE_IF : 0);
 	e->size = a->size;
 	e->seq = a->seq;
 	e->aux = a->aux;

@@ -229,6 +229,48 @@ __noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tc
 }
 
 /*
+ * A pod's segment at the node's end of its veth (fwd_seg): global functions of their own,
+ * one per direction (the pod's) so that each frame holds only what its direction needs,
+ * called beside ingress_tcp_*, not from it: tc egress's call chain stays within 512 bytes.
+ */
+/* A pod's new largest DF segment (see fwd_seg): its own frame, not fwd_out_*'s. */
+__noinline int fwd_df_max(struct mw_flow_key *k, __u32 size, __u32 seq, __u32 ifindex)
+{
+	struct flow_ev a = { .type = MW_EV_DF_MAX, .ifindex = ifindex, .size = size, .seq = seq };
+
+	if (k)
+		flow_emit(k, &a, NULL);
+	return 0;
+}
+
+__noinline int fwd_out_xdp(struct xdp_md *ctx, struct mw_pkt *p, struct tcp_seg *g,
+			   __u32 ifindex)
+{
+	if (!ctx || !p || !g)
+		return 0;
+	fwd_seg(ctx, true, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen, ifindex);
+	return 0;
+}
+
+__noinline int fwd_out_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			  __u32 ifindex)
+{
+	if (!skb || !p || !g)
+		return 0;
+	fwd_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen, ifindex);
+	return 0;
+}
+
+__noinline int fwd_in_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			 __u32 ifindex)
+{
+	if (!skb || !p || !g)
+		return 0;
+	fwd_seg(skb, false, p, &g->th, MW_DIR_IN, g->size, g->poff, g->plen, ifindex);
+	return 0;
+}
+
+/*
  * Arrivals: Packet Too Big, SYN MSS, handshake bytes. Runs at XDP, or at tc ingress where
  * XDP cannot attach (another program holds the interface's XDP hook). `xdp` is a constant
  * at both call sites. Returns nothing: both hooks always pass the packet on.
@@ -238,7 +280,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 {
 	struct mw_pkt p = {};
 	struct mw_event *e, *tmp;
-	__u32 zero = 0, l4;
+	__u32 zero = 0, l4, fwd = 1;
 	__u32 n;
 
 	if (mw_parse(data, data_end, &p, l3) || p.frag)
@@ -273,8 +315,12 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (!th->syn) {
 			__u16 lport = bpf_ntohs(th->dest), rport = bpf_ntohs(th->source);
 
-			if (targ_attn ? !ports_maybe(&flow_attn, lport, rport) :
-					!ports_maybe(&flow_bloom, lport, rport))
+			fwd = targ_attn ? ports_maybe(&flow_attn, lport, rport) :
+					  ports_maybe(&flow_bloom, lport, rport);
+			/* With --all-netns: a tracked flow of a pod, on its way out of it. */
+			if (targ_fwd && ports_maybe(&flow_bloom, rport, lport))
+				fwd |= 2;
+			if (!fwd)
 				return;
 		}
 		{
@@ -285,10 +331,15 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
 			g.size = gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len;
 			__builtin_memcpy(&g.th, th, sizeof(g.th));
-			if (xdp)
+			if (xdp && (fwd & 1))
 				ingress_tcp_xdp(ctx, &p, &g, ifindex);
-			else
+			else if (fwd & 1)
 				ingress_tcp_tc(ctx, &p, &g, ifindex);
+			/* Leaving a pod through the node's end of its veth: the pod's OUT. */
+			if (xdp && (fwd & 2))
+				fwd_out_xdp(ctx, &p, &g, ifindex);
+			else if (fwd & 2)
+				fwd_out_tc(ctx, &p, &g, ifindex);
 		}
 		return;
 	}

@@ -36,3 +36,4 @@ __typeof__(ptbs) ptbs SEC(".maps");
 __typeof__(ptb_budget) ptb_budget SEC(".maps");
 __typeof__(fwd_ifs) fwd_ifs SEC(".maps");
 __typeof__(fwd_addrs) fwd_addrs SEC(".maps");
+__typeof__(fwd_key) fwd_key SEC(".maps");

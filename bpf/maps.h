@@ -165,17 +165,23 @@ extern struct {
 	__type(value, __u32);
 } fwd_ifs SEC(".maps");
 
-/* A flow's local address in another namespace -> that namespace (see on_state, fwd_seg). */
-struct fwd_addr {
-	__u8 addr[16];
-	__u8 family;
-	__u8 pad[3];
-};
+/*
+ * A flow's local address in another namespace -> that namespace (see on_state, fwd_seg). The
+ * key is a flow key with only laddr and family set: fwd_seg builds it in the flow key's own
+ * memory, which is per-CPU scratch (fwd_key): tc ingress's call chain down to flow_emit has
+ * no 48 bytes of stack to spare (512 in all).
+ */
+extern struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_flow_key);
+} fwd_key SEC(".maps");
 
 extern struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct fwd_addr);
+	__type(key, struct mw_flow_key);
 	__type(value, __u32);
 } fwd_addrs SEC(".maps");
 

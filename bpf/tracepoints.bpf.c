@@ -351,15 +351,21 @@ static __always_inline int on_retransmit(const struct sock *sk, const struct sk_
 	if (segs > 1 && gso && gso < payload)
 		payload = gso;
 
-	if (!(btf && targ_sk_cache) && netns == targ_self_netns) {
+	if (!(btf && targ_sk_cache) || netns != targ_self_netns) {
 		struct mw_flow_key k = {};
+		struct mw_flow_val *v;
 		struct mw_flow f = {};
 
-		/* tc egress reports the retransmissions of the flows it tracks, with the size on
-		 * the wire: do not report them twice. */
+		/*
+		 * tc egress reports the retransmissions of the flows it tracks, with the size on
+		 * the wire: do not report them twice. Another namespace's flow only once it was
+		 * seen at a node's veth end: else this is all there is of its re-sends.
+		 */
 		sk_flow(sk, &f);
 		flow_key_sk(&f, netns, &k);
-		if (ports_maybe(&flow_bloom, k.lport, k.rport) && bpf_map_lookup_elem(&flows, &k))
+		v = ports_maybe(&flow_bloom, k.lport, k.rport) ? bpf_map_lookup_elem(&flows, &k) :
+								  NULL;
+		if (v && (netns == targ_self_netns || v->fwd_seen))
 			return 0;
 	}
 	e = ev_new(MW_EV_RETRANS);
@@ -428,7 +434,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		return 0;
 	sk_flow(sk, &f);
 	flow_key_sk(&f, netns, &k);
-	if (newstate == TCP_ESTABLISHED && netns == targ_self_netns) {
+	/*
+	 * With --all-netns, another namespace's flows are tracked too: their segments are seen
+	 * where they cross a node's veth end (fwd_seg), found by their local address.
+	 */
+	if (newstate == TCP_ESTABLISHED && (netns == targ_self_netns || targ_fwd)) {
 		/* The first payload byte in each direction is where a handshake starts. */
 		struct mw_flow_val v = {};
 
@@ -447,7 +457,12 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		} else {
 			ports_add(&flow_bloom, k.lport, k.rport, 1);
 			ports_add(&flow_attn, k.lport, k.rport, 1);
-			if (btf && targ_sk_cache) {
+			if (netns != targ_self_netns) {
+				struct mw_flow_key a = { .family = k.family };
+
+				__builtin_memcpy(a.laddr, k.laddr, 16);
+				bpf_map_update_elem(&fwd_addrs, &a, &netns, BPF_ANY);
+			} else if (btf && targ_sk_cache) {
 				struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0,
 									   BPF_SK_STORAGE_GET_F_CREATE);
 

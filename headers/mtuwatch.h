@@ -56,6 +56,13 @@ enum mw_dir {
 };
 /* Or'ed into mw_event.dir of RESEND / DELIVERED: the segment left without DF. */
 #define MW_DIR_F_NODF	0x2
+/*
+ * Or'ed into mw_event.dir of any flow event of another namespace's flow seen at the node's end
+ * of its veth (--all-netns): ifindex is the watching namespace's interface, not one of the
+ * flow's own namespace. (Kernel side: flow key pad[0] == MW_KEY_NODE_IF, set after lookups.)
+ */
+#define MW_DIR_F_NODE_IF	0x4
+#define MW_KEY_NODE_IF		1
 
 /* MW_EV_SYSCTL aux: which setting; size = its value; ifindex where it is per interface. */
 enum mw_sysctl {
@@ -278,7 +285,8 @@ struct mw_flow_val {
 	struct mw_flow_dir d[2];	/* indexed by enum mw_dir */
 	__u8 app;			/* enum mw_app */
 	__u8 done;			/* handshake over (encrypted or unrecognised): no more parsing */
-	__u8 pad[6];
+	__u8 fwd_seen;			/* another namespace's flow, seen at a node's veth end */
+	__u8 pad[5];
 	__u64 attn;			/* counted in flow_attn: ingress must look (see MW_BLOOM_SLOT) */
 };
 

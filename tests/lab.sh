@@ -138,11 +138,14 @@ MW_LAB_BULK_MIN=${MW_LAB_BULK_MIN:-1000000}
 MW_NS_CLI="mw-cli${MW_LAB_ID}"
 MW_NS_RTR="mw-rtr${MW_LAB_ID}"
 MW_NS_SRV="mw-srv${MW_LAB_ID}"
+MW_NS_POD="mw-pod${MW_LAB_ID}"
 
 MW_CLI4=192.0.2.2       MW_CLI6=2001:db8:1::2
 MW_RTR0_4=192.0.2.1     MW_RTR0_6=2001:db8:1::1
 MW_RTR1_4=198.51.100.1  MW_RTR1_6=2001:db8:2::1
 MW_SRV4=198.51.100.2    MW_SRV6=2001:db8:2::2
+MW_POD4=203.0.113.66    MW_POD6=2001:db8:3::2
+MW_NODE_POD4=203.0.113.65 MW_NODE_POD6=2001:db8:3::1
 MW_RTR_MGMT4=203.0.113.1
 
 MW_LAB_VARIANTS="filtered fwdrop rpfilter healthy silent aligned"
@@ -155,7 +158,8 @@ lab_ns() {
 	cli) echo "$MW_NS_CLI" ;;
 	rtr) echo "$MW_NS_RTR" ;;
 	srv) echo "$MW_NS_SRV" ;;
-	*) echo "lab_ns: unknown node '$1' (cli|rtr|srv)" >&2; return 2 ;;
+	pod) echo "$MW_NS_POD" ;;
+	*) echo "lab_ns: unknown node '$1' (cli|rtr|srv|pod)" >&2; return 2 ;;
 	esac
 }
 
@@ -208,7 +212,7 @@ _mw_rm_dir() {
 
 lab_down() {
 	local ns
-	for ns in "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
+	for ns in "$MW_NS_POD" "$MW_NS_CLI" "$MW_NS_RTR" "$MW_NS_SRV"; do
 		_mw_ns_del "$ns"
 	done
 	_mw_rm_dir "$MW_LAB_DIR"
@@ -395,6 +399,38 @@ _mw_up() {
 		ip -n "$ns" route flush cache
 		ip -n "$ns" -6 route flush cache
 	done
+}
+
+# A Kubernetes-style pod behind the client, which becomes its node: lab_pod [OPTS4 [OPTS6]]
+# (the pod's default routes' attributes as words, e.g. "mtu 1500 advmss 8960"). Namespace
+# mw-pod (lab_ns pod) with eth0 (MTU 9000) whose peer vpod0 (MTU 9000) is the node's end in
+# mw-cli; the pod is $MW_POD4/26 and $MW_POD6/64, routed (no NAT) by the node and, through
+# it, by the router. Call after lab_up; lab_down deletes it.
+lab_pod() {
+	_mw_sub 1 lab_pod "$MW_LAB_DIR/pod.log" "$_MW_LAB_SH" _mw_pod "${1:-}" "${2:-}"
+}
+
+_mw_pod() {
+	local o4=$1 o6=$2
+	ip netns add "$MW_NS_POD"
+	_mw_ns_base "$MW_NS_POD"
+	ip link add vpod0 netns "$MW_NS_CLI" mtu 9000 type veth peer name eth0 netns "$MW_NS_POD" \
+		mtu 9000
+	_mw_sysctl "$MW_NS_POD" net.ipv6.conf.eth0.accept_dad=0
+	_mw_sysctl "$MW_NS_CLI" net.ipv6.conf.vpod0.accept_dad=0 net.ipv4.conf.vpod0.rp_filter=0 \
+		net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	ip -n "$MW_NS_POD" addr add "$MW_POD4/26" dev eth0
+	ip -n "$MW_NS_POD" -6 addr add "$MW_POD6/64" dev eth0 nodad
+	ip -n "$MW_NS_POD" link set eth0 up
+	ip -n "$MW_NS_CLI" addr add "$MW_NODE_POD4/26" dev vpod0
+	ip -n "$MW_NS_CLI" -6 addr add "$MW_NODE_POD6/64" dev vpod0 nodad
+	ip -n "$MW_NS_CLI" link set vpod0 up
+	# shellcheck disable=SC2086 # the options are words
+	ip -n "$MW_NS_POD" route add default via "$MW_NODE_POD4" $o4
+	# shellcheck disable=SC2086
+	ip -n "$MW_NS_POD" -6 route add default via "$MW_NODE_POD6" $o6
+	ip -n "$MW_NS_RTR" route add 203.0.113.64/26 via "$MW_CLI4"
+	ip -n "$MW_NS_RTR" -6 route add 2001:db8:3::/64 via "$MW_CLI6"
 }
 
 lab_up() {

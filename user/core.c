@@ -294,6 +294,14 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 	if (!wanted(c, e->netns))
 		return;
 	e = unmap_v4(e, &v4);
+	/* Another namespace's flow seen at our end of its veth: the ifindex is ours. */
+	if ((e->dir & MW_DIR_F_NODE_IF) && e->ifindex && !self_ns(c, e->netns)) {
+		if (e != &v4) {
+			v4 = *e;
+			e = &v4;
+		}
+		v4.ifindex |= MW_IFX_NODE;
+	}
 	/* Loopback is never an MTU path, in whatever namespace (--all-netns sees them all). */
 	if (is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.daddr) ||
 	    is_loopback(e->flow.family ? e->flow.family : e->family, e->flow.saddr))
@@ -365,7 +373,7 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 		out[n].family = p->family;
 		out[n].flow.family = p->family;
 		memcpy(out[n].flow.daddr, p->dst, 16);
-		out[n].ifindex = p->ifindex;
+		out[n].ifindex = p->ifindex & ~MW_IFX_NODE;
 		/* Ask again while more PTBs arrive; core_on_route clears it. */
 		p->route_due = 0;
 		n++;
@@ -386,7 +394,7 @@ void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, v
 		s.netns = p->netns;
 		s.family = p->family;
 		memcpy(s.dst, p->dst, 16);
-		s.ifindex = p->ifindex;
+		s.ifindex = p->ifindex & ~MW_IFX_NODE;
 		iface_name(c, p->ifindex, s.iface, sizeof(s.iface));
 		s.max_df = p->max_df;
 		s.retrans = p->retrans;

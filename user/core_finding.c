@@ -38,9 +38,12 @@ void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict 
 	f->family = family;
 	if (dst)
 		memcpy(f->dst, dst, addr_len(family));
-	f->ifindex = ifindex;
-	/* An ifindex means something only in its own namespace: ours are named, others not. */
-	if (f->foreign_netns && ifindex)
+	f->ifindex = ifindex & ~MW_IFX_NODE;
+	/*
+	 * An ifindex means something only in its own namespace: ours are named, others not,
+	 * except our veth ends where other namespaces' flows were seen (MW_IFX_NODE).
+	 */
+	if (f->foreign_netns && ifindex && !(ifindex & MW_IFX_NODE))
 		snprintf(f->iface, sizeof(f->iface), "if%u", ifindex);
 	else
 		iface_name(c, ifindex, f->iface, sizeof(f->iface));

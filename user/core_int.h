@@ -207,6 +207,12 @@ static inline bool self_ns(const struct mw_core *c, uint32_t netns)
 
 /* core_tables.c */
 struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex);
+/*
+ * Inside the core, an ifindex of ours carried by another namespace's event (MW_DIR_F_NODE_IF:
+ * a pod's flow seen at our end of its veth) has this bit set: it names our interface, never
+ * one of that namespace's with the same number. Real ifindexes are positive ints.
+ */
+#define MW_IFX_NODE	0x80000000u
 struct link *core_link_get(struct mw_core *c, uint32_t ifindex);
 struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			   const uint8_t *dst, bool create);

@@ -20,7 +20,10 @@ struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex)
 
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len)
 {
-	struct iface *i = core_iface_get(c, ifindex);
+	struct iface *i;
+
+	ifindex &= ~MW_IFX_NODE;
+	i = core_iface_get(c, ifindex);
 
 	if (i)
 		snprintf(buf, len, "%s", i->name);

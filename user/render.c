@@ -288,7 +288,7 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 		"seq=%u peer=%s %s:%u > %s:%u proto=%u %s\n",
 		(unsigned long long)(e->ts_ns / 1000000000ULL),
 		(unsigned long long)(e->ts_ns % 1000000000ULL), n, e->netns, e->ifindex,
-		e->dir ? "in" : "out", e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
+		(e->dir & 1) ? "in" : "out", e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
 		e->flow.sport, d, e->flow.dport, e->flow.proto,
 		text_safe(ifn, sizeof(ifn), e->ifname, sizeof(e->ifname)));
 }

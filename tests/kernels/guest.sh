@@ -59,6 +59,11 @@ grep -E ': (attached|degraded) |does not load|TCX|note:' "$TMP/d0" | sed 's/^/# 
 check "tc-egress-attached-$TC_MODE" has "$TMP/d0" "mw_tc_egress on c0: attached ($TC_MODE)"
 check "kfree_skb-attached" grep -Eq 'mw_(tp|raw)_kfree_skb: attached' "$TMP/d0"
 check "arrivals-watched" grep -Eq 'mw_xdp_ingress on c0: attached|mw_tc_ingress on c0: attached' "$TMP/d0"
+# --all-netns loads the pods' part of every program too (dead code without it)
+ip netns exec "$(lab_ns cli)" "$MW" live --duration 0 --all-netns >"$TMP/d0a" 2>&1
+rc=$?
+LAST_OUT=$TMP/d0a
+check "all-netns-duration-0-exit-0" test "$rc" = 0
 
 # 2. the seed verdicts, live; fwdrop is also recorded for record/report equality
 keys() {
@@ -133,6 +138,23 @@ if lab_up silent >/dev/null 2>&1 && lab_tls_server >/dev/null 2>&1; then
 	check "silent-tls-stalled_tls" finding "$TMP/tls.json" '"verdict":"stalled_tls"' '"role":"client"' '"dport":8443'
 else
 	fail "silent-tls" "lab or s_server did not start"
+fi
+
+section "pod"
+# 3b. a pod's TLS client behind the node's veth, seen from the node (--all-netns): the pod's
+# programs (fwd_*) load and verify on this kernel, and the stall is the pod's
+if lab_up silent >/dev/null 2>&1 && lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" &&
+	lab_tls_server >/dev/null 2>&1; then
+	mw_start cli "$TMP/pod.json" --json --all-netns
+	lab_exec pod timeout 6 openssl s_client -connect "$MW_SRV4:$MW_TLS_PORT" </dev/null \
+		>/dev/null 2>&1
+	wait_finding "$TMP/pod.json" '"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\""
+	mw_stop
+	LAST_OUT=$TMP/pod.json
+	check "pod-tls-stalled_tls-seen-from-node" finding "$TMP/pod.json" '"verdict":"stalled_tls"' \
+		"\"src\":\"$MW_POD4\"" '"iface":"vpod0"'
+else
+	fail "pod-tls" "lab, pod or s_server did not start"
 fi
 
 section "sigkill"

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# tests/e2e/test-pods.sh -- issue 24 section 2: a pod's flows seen from its node. The client of
+# the lab (mw-cli) becomes a Kubernetes-style node: a pod namespace (lab_pod) sits behind a
+# veth whose node end, vpod0, is in the node's namespace, routed without NAT. mtuwatch runs in
+# the node's namespace only, as the sidecar does, with --all-netns (live and record side by
+# side; report of the recording):
+#   stall: the pod's TLS clients (IPv4 and IPv6 at once) to a server whose certificate flight
+#          dies silently at a 1500 hop (lab.sh silent): stalled_tls for each, in the pod's
+#          namespace, from the pod's address, at vpod0; the node's own TLS client in the same
+#          run still gets its own stalled_tls in the node's namespace.
+#   black hole: the pod as the jumbo sender (lab.sh filtered, the router's frag-needed
+#          filtered): icmp_blackhole in the pod's namespace with the wire's 9000-byte re-sends.
+#   no false alarm: the same pod and node where PMTUD has nothing to do (lab.sh healthy): the
+#          handshake completes and nothing is said about the pod.
+#   without --all-netns: the pod's stalled handshake is not judged (the traffic ran: the
+#          client timed out), and the node's own still is.
+. "$(dirname "$0")/lib.sh"
+export MW_LAB_KEYDIR=$TMP/keys
+
+# watch NAME [ARGS]: live --json and record, side by side, in the node's namespace
+watch() {
+	local n=$1
+	shift
+	mw_start cli "$TMP/$n.live" live --json "$@"
+	LIVE_PID=$MW_PID
+	mw_start cli "$TMP/$n.rec" record -f -o "$TMP/$n.data" "$@"
+	REC_PID=$MW_PID
+	sleep 0.5
+}
+unwatch() {
+	sleep 1
+	MW_PID=$LIVE_PID mw_stop
+	MW_PID=$REC_PID mw_stop
+	"$MW" report -i "$TMP/$1.data" --json >"$TMP/$1.rep" 2>"$TMP/$1.rep.err"
+}
+# both NAME CHECK-NAME PATTERN...: a finding with every pattern, live and in the report
+both() {
+	local n=$1 c=$2
+	shift 2
+	LAST_OUT=$TMP/$n.live
+	check "$c" finding "$TMP/$n.live" "$@"
+	LAST_OUT=$TMP/$n.rep
+	check "$c-report" finding "$TMP/$n.rep" "$@"
+}
+# none NAME CHECK-NAME PATTERN...: no finding with every pattern, live nor in the report
+none() {
+	local n=$1 c=$2
+	shift 2
+	LAST_OUT=$TMP/$n.live
+	check "$c" bash -c '! finding "$@"' _ "$TMP/$n.live" "$@"
+	LAST_OUT=$TMP/$n.rep
+	check "$c-report" bash -c '! finding "$@"' _ "$TMP/$n.rep" "$@"
+}
+export -f finding
+pod_ns() { stat -L -c %i "/run/netns/$MW_NS_POD"; }
+node_ns() { stat -L -c %i "/run/netns/$MW_NS_CLI"; }
+pod_tls() {	# pod_tls SECONDS FAMILY LOG
+	local dst=$MW_SRV4
+	[ "$2" = 6 ] && dst="[$MW_SRV6]"
+	lab_exec pod timeout "$1" stdbuf -oL openssl s_client -connect "$dst:$MW_TLS_PORT" \
+		-servername server.mw-lab.example </dev/null >"$3" 2>&1
+}
+
+# --- stall: the pod's TLS clients, black-holed certificate flight ---------------------------
+if ! lab_up silent || ! lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" ||
+	! lab_tls_server; then
+	fail stall-lab "lab_up silent / lab_pod / lab_tls_server failed"
+fi
+POD=$(pod_ns) NODE=$(node_ns)
+watch stall --all-netns
+pod_tls 8 4 "$TMP/pod-tls4.log" &
+P4=$!
+pod_tls 8 6 "$TMP/pod-tls6.log" &
+P6=$!
+lab_tls_client 8 4
+wait "$P4" "$P6"
+unwatch stall
+LAST_OUT=$TMP/pod-tls4.log
+check "stall-pod-tls4-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls4.log' && \
+	! grep -q '^SSL handshake has read' '$TMP/pod-tls4.log'"
+LAST_OUT=$TMP/pod-tls6.log
+check "stall-pod-tls6-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls6.log' && \
+	! grep -q '^SSL handshake has read' '$TMP/pod-tls6.log'"
+check "stall-pod-ns-differs" test "$POD" != "$NODE"
+both stall stall-pod-v4 '"verdict":"stalled_tls"' "\"netns\":$POD," "\"src\":\"$MW_POD4\"" \
+	"\"dst\":\"$MW_SRV4\"" '"role":"client"' '"iface":"vpod0"'
+both stall stall-pod-v6 '"verdict":"stalled_tls"' "\"netns\":$POD," "\"src\":\"$MW_POD6\"" \
+	"\"dst\":\"$MW_SRV6\"" '"role":"client"' '"iface":"vpod0"'
+both stall stall-node-own '"verdict":"stalled_tls"' "\"netns\":$NODE," "\"src\":\"$MW_CLI4\""
+# one finding per flow: the pod's flow is followed at vpod0 only, not again at c0
+LAST_OUT=$TMP/stall.live
+check "stall-pod-v4-once" test "$(grep '"verdict":"stalled_tls"' "$TMP/stall.live" |
+	grep -c "\"src\":\"$MW_POD4\"")" -eq 1
+# a pod's findings never name an interface by number
+none stall stall-no-ifN "\"netns\":$POD," '"iface":"if[0-9]'
+
+# --- without --all-netns: the pod is not judged, the node still is ---------------------------
+watch own
+pod_tls 6 4 "$TMP/own-pod.log"
+lab_tls_client 6 4
+unwatch own
+LAST_OUT=$TMP/own-pod.log
+check "own-pod-traffic-ran" bash -c "grep -q CONNECTED '$TMP/own-pod.log' && \
+	! grep -q '^SSL handshake has read' '$TMP/own-pod.log'"
+both own own-node-stalled '"verdict":"stalled_tls"' "\"src\":\"$MW_CLI4\""
+none own own-no-pod "\"src\":\"$MW_POD4\""
+
+# --- black hole: the pod as the jumbo sender, ICMP filtered ----------------------------------
+if ! lab_up filtered || ! lab_pod; then fail bh-lab "lab_up filtered / lab_pod failed"; fi
+POD=$(pod_ns) NODE=$(node_ns)
+watch bh --all-netns
+lab_exec srv timeout 14 iperf3 -s -1 -B "$MW_SRV4" -p "$MW_IPERF_PORT" >"$TMP/bh-srv.log" 2>&1 &
+SPID=$!
+_mw_wait_listen srv "$MW_IPERF_PORT"
+lab_exec pod timeout 10 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 --connect-timeout 2000 \
+	>"$TMP/bh-cli.log" 2>&1
+wait "$SPID"
+sleep 3
+unwatch bh
+LAST_OUT=$TMP/bh.live
+check "bh-rtr-icmp-dropped" test "$(lab_exec rtr iptables -w -nvxL OUTPUT |
+	awk '/DROP/ {print $1; exit}')" -gt 0
+both bh bh-pod-icmp_blackhole '"verdict":"icmp_blackhole"' "\"netns\":$POD," \
+	"\"dst\":\"$MW_SRV4\"" '"family":"ipv4"' '"iface":"vpod0"' \
+	'"retrans_sizes":\[\([0-9]*,\)*9000[],]'
+# the node itself sent nothing big: no black hole of its own
+none bh bh-node-none '"verdict":"icmp_blackhole"' "\"netns\":$NODE,"
+
+# --- no false alarm: PMTUD has nothing to do -------------------------------------------------
+if ! lab_up healthy || ! lab_pod || ! lab_tls_server; then
+	fail ok-lab "lab_up healthy / lab_pod / lab_tls_server failed"
+fi
+POD=$(pod_ns)
+watch ok --all-netns
+pod_tls 8 4 "$TMP/ok-tls4.log"
+pod_tls 8 6 "$TMP/ok-tls6.log"
+unwatch ok
+LAST_OUT=$TMP/ok-tls4.log
+check "ok-pod-handshakes" bash -c "grep -q '^SSL handshake has read' '$TMP/ok-tls4.log' && \
+	grep -q '^SSL handshake has read' '$TMP/ok-tls6.log'"
+# the pod's flows were followed (their state changes are there), and nothing was alarming
+LAST_OUT=$TMP/ok.data
+check "ok-pod-flows-seen" bash -c "'$MW' report -i '$TMP/ok.data' --raw 2>/dev/null | \
+	grep -E '^[0-9.]+ (hs|acked) ' | grep -q 'netns=$POD '"
+none ok ok-no-pod-finding "\"netns\":$POD,"
