@@ -277,6 +277,11 @@ for p in "$DS_TLS_PORT" "$MW_IPERF_PORT" "$MIX_V6_PORT"; do
 done
 watch srv mixs
 watch cli mixc
+# export beside live and record at both ends: one path series per family, stalls by protocol
+mw_start srv "$TMP/mixs.exp" export --listen "127.0.0.1:$((EXPORT_PORT + 1))"
+MIXS_EXP=$MW_PID
+mw_start cli "$TMP/mixc.exp" export --listen "127.0.0.1:$((EXPORT_PORT + 2))"
+MIXC_EXP=$MW_PID
 lab_ssh_client 8 4m &
 SSH_PID=$!
 lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "[$MAPPED_SRV]:$DS_TLS_PORT" \
@@ -300,6 +305,13 @@ for p in "$MW_SSH_PORT" "$DS_TLS_PORT" "$MW_IPERF_PORT" "$MIX_V6_PORT"; do
 done >"$TMP/mixc.ss"
 wait "$SSH_PID" "$TLS4_PID" "$TLS6_PID" "$BULK4_PID" "$BULK6_PID"
 cp "$MW_LAB_DIR/ssh-client.log" "$TMP/mix-ssh.log"
+sleep 1
+lab_exec srv curl -s --max-time 5 "http://127.0.0.1:$((EXPORT_PORT + 1))/metrics" \
+	>"$TMP/mixs.metrics"
+lab_exec cli curl -s --max-time 5 "http://127.0.0.1:$((EXPORT_PORT + 2))/metrics" \
+	>"$TMP/mixc.metrics"
+MW_PID=$MIXS_EXP mw_stop
+MW_PID=$MIXC_EXP mw_stop
 unwatch mixc
 unwatch mixs
 kill "$PYTLS_PID" "$IPERF4_PID" "$IPERF6_PID" 2>/dev/null
@@ -370,6 +382,19 @@ own_family() {
 	done <"$f.findings"
 	return 0
 }
+# export at both ends: the stalled handshakes of both protocols, and at the server (the black
+# holes' end) a path series per family: IPv4's prefix, never a ::ffff: one
+mix_metrics() {	# mix_metrics FILE [PREFIX4 PREFIX6] (the black holes' paths)
+	{ [ $# = 1 ] || { grep -q "^mtuwatch_path_mtu_bytes{.*dst_prefix=\"$2\"" "$1" &&
+		grep -q "^mtuwatch_path_mtu_bytes{.*dst_prefix=\"$3\"" "$1"; }; } &&
+		grep -Eq '^mtuwatch_stalled_handshakes_total\{proto="tls"\} [2-9]' "$1" &&
+		grep -Eq '^mtuwatch_stalled_handshakes_total\{proto="ssh"\} [1-9]' "$1" &&
+		! grep -q '::ffff:' "$1"
+}
+LAST_OUT=$TMP/mixs.metrics
+check "mix-srv-export" mix_metrics "$TMP/mixs.metrics" "192.0.2.0/24" "2001:db8:1::/64"
+LAST_OUT=$TMP/mixc.metrics
+check "mix-cli-export" mix_metrics "$TMP/mixc.metrics"
 for n in mixs mixc; do
 	for f in live rep; do
 		LAST_OUT=$TMP/$n.$f
