@@ -60,6 +60,7 @@ struct mw_session {
 	int owner_fd;				/* the token: see owner_bind() */
 	bool sweep_mw_qdisc;			/* the iface being attached: qdisc is mtuwatch's */
 	int said_clsact;
+	int said_tc_in;				/* XDP failed and tc ingress stands in: said once */
 	int watchdog;				/* pid of the child that cleans up after a kill */
 	struct bpf_link *links[8];
 	int nlinks;
@@ -82,6 +83,10 @@ void session_describe(struct mw_session *s, uint64_t now_ns);
 void session_check_ifaces(struct mw_session *s);
 /* Attach again to gone interface k of s, now back under its name: 0, or -errno. */
 int session_reattach(struct mw_session *s, int k);
+/* Watch a device that appeared after start (links.c describes it): its index k, or -errno. */
+int session_add_iface(struct mw_session *s, const struct mw_ifinfo *i);
+/* Forget watched interface k, deleted: its links and attach results; later ones move down. */
+void session_forget_iface(struct mw_session *s, int k);
 void session_close(struct mw_session *s);
 /* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
 void session_phase(const char *what);
