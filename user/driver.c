@@ -245,8 +245,13 @@ static void on_link(const struct mw_ifinfo *i, bool del, void *ctx)
 		w->fwd = i->fwd;
 		w->is_master |= i->is_master;
 		/* A rename under -i is the named device leaving: check_ifaces says so. */
-		if (d->follow)
+		if (d->follow && changed) {
+			for (int a = 0; a < s->natt; a++)
+				if (!strcmp(s->att[a].iface, w->name))
+					snprintf(s->att[a].iface, sizeof(s->att[a].iface), "%s",
+						 i->name);
 			memcpy(w->name, i->name, sizeof(w->name));
+		}
 		if (changed) {
 			iface_event(d, k, now);
 			/* What lies under it (a veth peer's MTU...) is read again on a tick. */
