@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
 #include <time.h>
 #include "cli.h"
 #include "driver.h"
+#include "links.h"
 #include "log.h"
 #include "recfile.h"
 
@@ -85,6 +89,8 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 {
 	const struct mw_session_opts *so = &w->so;
 	struct mw_core_opts co = {};
+
+	d->links_fd = -1;
 	co.self_netns = net_self_netns();
 	co.all_netns = so->all_netns;
 	co.stall_after_s = w->stall_after;
@@ -99,6 +105,12 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 		return 1;
 	}
 	facts_init(&d->facts, &d->s, driver_event, d);
+	/* Before the session reads the devices: a change in between is heard, not missed. */
+	d->links_fd = links_socket();
+	if (d->links_fd < 0)
+		pr_debug("no rtnetlink link notifications (%s): interfaces are read once\n",
+			 strerror(-d->links_fd));
+	d->follow = !so->nifaces && d->links_fd >= 0;
 	return session_open(&d->s, so, driver_event, d);
 }
 
@@ -118,6 +130,16 @@ static void attach_events(struct mw_driver *d, const char *iface, uint64_t now)
 	}
 }
 
+static void iface_event(struct mw_driver *d, int k, uint64_t now)
+{
+	struct mw_event e = { .ts_ns = now, .type = MW_EV_IFACE, .netns = d->s.self_netns };
+
+	e.ifindex = d->s.ifaces[k].ifindex;
+	e.mtu = d->s.ifaces[k].mtu;
+	memcpy(e.ifname, d->s.ifaces[k].name, sizeof(e.ifname));
+	driver_event(&e, d);
+}
+
 /*
  * Watched interfaces that were deleted: their programs went with them, so their attach
  * results (the exporter's mtuwatch_program_attached) say degraded until the interface comes
@@ -127,9 +149,11 @@ static void check_ifaces(struct mw_driver *d, uint64_t now)
 {
 	struct mw_session *s = &d->s;
 
+	/* Without -i, devices come and go by their rtnetlink messages (follow_links). */
+	if (d->follow)
+		return;
 	session_check_ifaces(s);
 	for (int k = 0; k < s->nifaces; k++) {
-		struct mw_event e = { .ts_ns = now, .type = MW_EV_IFACE, .netns = s->self_netns };
 		uint32_t now_if;
 		int err;
 
@@ -156,12 +180,143 @@ static void check_ifaces(struct mw_driver *d, uint64_t now)
 		d->if_degraded[k] = false;
 		pr_warn("interface %s is back (ifindex %u): its programs are attached again\n",
 			s->ifaces[k].name, s->ifaces[k].ifindex);
-		e.ifindex = s->ifaces[k].ifindex;
-		e.mtu = s->ifaces[k].mtu;
-		memcpy(e.ifname, s->ifaces[k].name, sizeof(e.ifname));
-		driver_event(&e, d);
+		iface_event(d, k, now);
 		attach_events(d, s->ifaces[k].name, now);
 	}
+}
+
+/* Index of the watched, present interface ifindex, or -1. */
+static int watched(const struct mw_session *s, uint32_t ifindex)
+{
+	for (int k = 0; k < s->nifaces; k++)
+		if (!s->if_gone[k] && s->ifaces[k].ifindex == ifindex)
+			return k;
+	return -1;
+}
+
+static void forget(struct mw_driver *d, int k)
+{
+	int n = d->s.nifaces - k - 1;
+
+	pr_debug("interface %s deleted: forgotten\n", d->s.ifaces[k].name);
+	session_forget_iface(&d->s, k);
+	memmove(&d->if_degraded[k], &d->if_degraded[k + 1], n * sizeof(d->if_degraded[0]));
+	memmove(&d->if_tried[k], &d->if_tried[k + 1], n * sizeof(d->if_tried[0]));
+}
+
+/*
+ * One RTM_NEWLINK / RTM_DELLINK. A watched device's new MTU or name becomes an IFACE event
+ * (the core then judges with the MTU the device has now, and a recording replays it); without
+ * -i, a device that is (or comes) up is watched like those of the start, and a deleted one is
+ * forgotten, its programs gone with it. With -i, a named device that comes back is attached
+ * again by check_ifaces. A device that goes down stays watched: nothing crosses it meanwhile.
+ */
+static void on_link(const struct mw_ifinfo *i, bool del, void *ctx)
+{
+	struct mw_driver *d = ctx;
+	struct mw_session *s = &d->s;
+	int k = watched(s, i->ifindex);
+	uint64_t now = mono_ns();
+
+	if (k >= 0 && del) {
+		if (d->follow)
+			forget(d, k);
+		return;
+	}
+	/*
+	 * A veth end moved to another namespace is deleted here, and its peer hears nothing:
+	 * whether a watched veth's peer is elsewhere is read again (follow_links).
+	 */
+	if (del) {
+		d->links_recheck = true;
+		return;
+	}
+	if (k >= 0) {
+		struct mw_ifinfo *w = &s->ifaces[k];
+		bool changed = w->mtu != i->mtu || strncmp(w->name, i->name, sizeof(w->name));
+
+		if (w->fwd != i->fwd)
+			session_set_fwd_if(s, w->ifindex, i->fwd);
+		if (w->mtu != i->mtu)
+			pr_debug("interface %s: MTU %u -> %u\n", i->name, w->mtu, i->mtu);
+		w->mtu = i->mtu;
+		w->up = i->up;
+		w->master = i->master;
+		w->fwd = i->fwd;
+		w->is_master |= i->is_master;
+		/* A rename under -i is the named device leaving: check_ifaces says so. */
+		if (d->follow && changed) {
+			for (int a = 0; a < s->natt; a++)
+				if (!strcmp(s->att[a].iface, w->name))
+					snprintf(s->att[a].iface, sizeof(s->att[a].iface), "%s",
+						 i->name);
+			memcpy(w->name, i->name, sizeof(w->name));
+		}
+		if (changed) {
+			iface_event(d, k, now);
+			/* What lies under it (a veth peer's MTU...) is read again on a tick. */
+			d->facts.links_done = false;
+		}
+		return;
+	}
+	if (!d->follow || !i->up || i->loopback || !i->name[0])
+		return;
+	k = session_add_iface(s, i);
+	if (k < 0) {
+		if (!d->said_full++)
+			pr_warn("note: new interface %s is not watched: %s -- restart mtuwatch to "
+				"watch it\n", i->name, strerror(-k));
+		return;
+	}
+	d->if_degraded[k] = false;
+	d->if_tried[k] = 0;
+	pr_debug("new interface %s (ifindex %u, MTU %u): watched\n", i->name, i->ifindex, i->mtu);
+	iface_event(d, k, now);
+	attach_events(d, i->name, now);
+	d->facts.links_done = false;
+}
+
+struct resync {
+	struct mw_driver *d;
+	bool seen[MW_MAX_IFACES];
+};
+
+static void on_link_resync(const struct mw_ifinfo *i, bool del, void *ctx)
+{
+	struct resync *r = ctx;
+	int k = watched(&r->d->s, i->ifindex);
+
+	if (k >= 0)
+		r->seen[k] = true;
+	on_link(i, del, r->d);
+}
+
+/* What the link socket heard; when the kernel dropped some of it, what the devices are now. */
+static void follow_links(struct mw_driver *d)
+{
+	struct resync *r;
+	int n;
+
+	if (d->links_fd < 0)
+		return;
+	n = links_read(d->links_fd, on_link, d);
+	if (n != -ENOBUFS) {
+		if (d->links_recheck)
+			links_dump(on_link, d);
+		d->links_recheck = false;
+		return;
+	}
+	d->links_recheck = false;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	r->d = d;
+	pr_debug("link notifications overflowed: reading every device again\n");
+	if (!links_dump(on_link_resync, r) && d->follow)
+		for (int k = d->s.nifaces - 1; k >= 0; k--)
+			if (k < MW_MAX_IFACES && !r->seen[k])
+				forget(d, k);
+	free(r);
 }
 
 static void route_checks(struct mw_driver *d, uint64_t now)
@@ -184,6 +339,20 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 	}
 }
 
+/* The ring buffer and the link socket: either wakes us. */
+static int poll_events(struct mw_driver *d, int ms)
+{
+	struct pollfd fds[2] = {
+		{ .fd = session_poll_fd(&d->s), .events = POLLIN },
+		{ .fd = d->links_fd, .events = POLLIN },
+	};
+
+	if (poll(fds, d->links_fd >= 0 ? 2 : 1, ms) < 0)
+		return -errno;
+	/* Whether or not the kernel woke us (it does only past a backlog): read the ring. */
+	return session_consume(&d->s);
+}
+
 void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms))
 {
 	uint64_t start = mono_ns(), end = duration >= 0 ? start + duration * 1000000000ULL : 0;
@@ -197,11 +366,12 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 		if (extra_poll)
 			err = extra_poll(d, 100);
 		else
-			err = session_poll(&d->s, 100);
+			err = poll_events(d, 100);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("Failed to read events: %s\n", strerror(-err));
 			break;
 		}
+		follow_links(d);
 		now = mono_ns();
 		route_checks(d, now);
 		if (now - d->last_tick >= TICK_NS) {
@@ -241,6 +411,9 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 
 void driver_close(struct mw_driver *d)
 {
+	if (d->links_fd >= 0)
+		close(d->links_fd);
+	d->links_fd = -1;
 	session_close(&d->s);
 	core_free(d->core);
 	reasons_free(&d->reasons);

@@ -33,6 +33,10 @@ struct mw_driver {
 	mw_finding_fn on_finding;	/* renderer */
 	void *finding_ctx;
 	struct mw_facts facts;		/* host facts, reported through driver_event */
+	int links_fd;			/* rtnetlink link changes (links.c), or -errno */
+	bool follow;			/* no -i: watch every up device, as they come and go */
+	bool links_recheck;		/* a device left: read the watched ones' peers again */
+	int said_full;			/* a new device found no room: said once */
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "loader.h"
 #include "loader_clsact.h"
+#include "loader_int.h"
+#include "links.h"
 #include "mtuwatch.skel.h"
 
 /* enum bpf_attach_type values; libbpf 1.1's headers predate TCX. */
@@ -257,6 +259,26 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	return 0;
 }
 
+/* The id of the XDP program on ifindex, in any mode, or 0. */
+static uint32_t xdp_taken(uint32_t ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+
+	if (!ifindex || bpf_xdp_query(ifindex, 0, &xq))
+		return 0;
+	return xq.prog_id ? xq.prog_id : xq.drv_prog_id ? xq.drv_prog_id :
+	       xq.skb_prog_id ? xq.skb_prog_id : xq.hw_prog_id;
+}
+
+/* Whether one of the watched interfaces (still there) is a port of master. */
+static bool watched_port(const struct mw_session *s, uint32_t master)
+{
+	for (int k = 0; k < s->nifaces; k++)
+		if (!s->if_gone[k] && s->ifaces[k].master == master)
+			return true;
+	return false;
+}
+
 /* Load, dropping what this kernel refuses one program at a time. */
 static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 {
@@ -275,10 +297,14 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 	 * ingress failed too.)
 	 */
 	for (int k = 0; k < s->nifaces; k++) {
-		LIBBPF_OPTS(bpf_xdp_query_opts, xq);
+		const struct mw_ifinfo *i = &s->ifaces[k];
 
-		if (!s->ifaces[k].l3 && !bpf_xdp_query(s->ifaces[k].ifindex, 0, &xq) &&
-		    (xq.prog_id || xq.drv_prog_id || xq.skb_prog_id || xq.hw_prog_id))
+		/*
+		 * Also where XDP cannot be ours: a master none of whose ports is watched, or a
+		 * port whose master holds an XDP program (the kernel refuses XDP under it).
+		 */
+		if (!i->l3 && (xdp_taken(i->ifindex) || xdp_taken(i->master) ||
+			       (i->is_master && !watched_port(s, i->ifindex))))
 			tc_in = true;
 	}
 	if (!tc_in)
@@ -386,6 +412,21 @@ static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 {
 	int pfd = bpf_program__fd(s->skel->progs.mw_xdp_ingress);
 
+	/*
+	 * A bridge's or bond's arrivals came in at its ports, where they are watched: hooking
+	 * both would report each packet twice. Never XDP there: an XDP program on a master makes
+	 * the kernel refuse XDP on its ports (EEXIST). A master none of whose ports is watched
+	 * (-i br0) is watched at tc ingress, which leaves its ports' XDP hooks free.
+	 */
+	if (i->is_master && !i->l3) {
+		if (watched_port(s, i->ifindex)) {
+			pr_debug("%s: a bridge or bond: its arrivals are watched at its ports\n",
+				 i->name);
+			return 0;
+		}
+		if (bpf_program__fd(s->skel->progs.mw_tc_ingress) >= 0)
+			return attach_tc(s, i, true);
+	}
 	/* No XDP on L3 devices: their packets start at the IP header, tc handles that. */
 	if (s->mode[P_XDP] == M_OFF || i->l3)
 		return s->mode[i->l3 ? P_TC_IN_L3 : P_TC_IN] == M_OFF ? -EOPNOTSUPP :
@@ -396,6 +437,7 @@ static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
 static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 {
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 0);
+	char why[96] = "";
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	bool taken = test_refused("xdp-taken");
 	int fd = taken ? -1 : bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo), err;
@@ -421,6 +463,21 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 	}
 	err = taken ? EBUSY : errno;
 	att_add(s, "mw_xdp_ingress", i->name, "none", false);
+	/* EEXIST/EBUSY: a program on this device, or (EEXIST) one on its master. */
+	if (err == EBUSY || err == EEXIST) {
+		uint32_t id = xdp_taken(i->ifindex);
+		char mname[IF_NAMESIZE] = "";
+
+		if (taken)	/* the test hook: as if taken between load and attach */
+			snprintf(why, sizeof(why), " (another XDP program took the interface after "
+				 "mtuwatch started)");
+		else if (id)
+			snprintf(why, sizeof(why), " (another XDP program, id %u, holds the "
+				 "interface)", id);
+		else if (xdp_taken(i->master) && if_indextoname(i->master, mname))
+			snprintf(why, sizeof(why), " (an XDP program on its master %s keeps XDP off "
+				 "its ports)", mname);
+	}
 	/*
 	 * tc ingress is loaded only when a hook was taken at start-up (load_all): a hook taken
 	 * since (between the load and this attach, or on an interface that came later) finds
@@ -430,17 +487,44 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 		att_add(s, "mw_tc_ingress", i->name, "none", false);
 		pr_warn("Failed to attach XDP on %s: %s%s -- arriving Packet Too Big is seen there only "
 			"when dropped; restart mtuwatch to watch its arrivals at tc ingress instead\n",
-			i->name, strerror(err), err == EBUSY || err == EEXIST ?
-			" (another XDP program took the interface after mtuwatch started)" : "");
+			i->name, strerror(err), why);
 		return -err;
 	}
 	errno = err;
-	/* tc ingress sees the same arrivals, a little later and after GRO. */
-	pr_debug("XDP on %s failed (%s), using tc ingress\n", i->name, strerror(errno));
-	if (errno == EBUSY || errno == EEXIST)
-		pr_warn("note: %s: another XDP program holds the interface, watching arrivals at tc "
-			"ingress instead\n", i->name);
+	/*
+	 * tc ingress sees the same arrivals, a little later and after GRO: nothing is lost, so
+	 * the reason is said once (the first time), the rest only with -v.
+	 */
+	if (!s->said_tc_in++)
+		pr_warn("note: XDP failed on %s: %s%s; watching its arrivals at tc ingress instead\n",
+			i->name, strerror(err), why);
+	else
+		pr_debug("XDP failed on %s: %s%s; using tc ingress\n", i->name, strerror(err), why);
 	return attach_tc(s, i, true);
+}
+
+/* Mark or unmark interface i in fwd_ifs (see session_set_fwd_if), saying so with -v. */
+static void mark_fwd(struct mw_session *s, const struct mw_ifinfo *i, bool on)
+{
+	session_set_fwd_if(s, i->ifindex, on);
+	if (on)
+		pr_debug("%s: a veth whose peer is in another namespace: marked in fwd_ifs\n",
+			 i->name);
+}
+
+void loader_attach_iface(struct mw_session *s, int k)
+{
+	int had = s->nclsact;
+
+	/* Orphans of a killed instance go first, whatever this start uses. */
+	sweep_iface(s->ifaces[k].ifindex, s->ifaces[k].name, stderr, &s->sweep_mw_qdisc);
+	attach_tc(s, &s->ifaces[k], false);
+	attach_xdp(s, &s->ifaces[k]);
+	if (s->sweep_mw_qdisc && s->nclsact == had)
+		tc_qdisc_del(s->ifaces[k].ifindex);
+	s->sweep_mw_qdisc = false;
+	if (s->ifaces[k].fwd)
+		mark_fwd(s, &s->ifaces[k], true);
 }
 
 static void attach_tp(struct mw_session *s, struct bpf_program *p, const char *name,
@@ -488,6 +572,11 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 			if (all[k].up && !all[k].loopback)
 				s->ifaces[s->nifaces++] = all[k];
 	}
+	/* Which are bridges and ports, which veths lead to other namespaces (links.c). */
+	err = links_fill(s->ifaces, s->nifaces);
+	if (err)
+		pr_debug("rtnetlink link dump failed (%s): no bridge or veth peer facts\n",
+			 strerror(-err));
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		pr_warn("Failed: this kernel has no BTF (/sys/kernel/btf/vmlinux) -- mtuwatch needs "
@@ -523,17 +612,8 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 	if (s->mode[P_STATE] != M_OFF)
 		learn_netns();
 
-	for (int k = 0; k < s->nifaces; k++) {
-		int had = s->nclsact;
-
-		/* Orphans of a killed instance go first, whatever this start uses. */
-		sweep_iface(s->ifaces[k].ifindex, s->ifaces[k].name, stderr, &s->sweep_mw_qdisc);
-		attach_tc(s, &s->ifaces[k], false);
-		attach_xdp(s, &s->ifaces[k]);
-		if (s->sweep_mw_qdisc && s->nclsact == had)
-			tc_qdisc_del(s->ifaces[k].ifindex);
-		s->sweep_mw_qdisc = false;
-	}
+	for (int k = 0; k < s->nifaces; k++)
+		loader_attach_iface(s, k);
 	session_phase("attach");
 	if (s->nclsact)
 		watchdog_start(s);
@@ -572,19 +652,6 @@ void session_describe(struct mw_session *s, uint64_t now_ns)
 	}
 }
 
-void session_check_ifaces(struct mw_session *s)
-{
-	for (int k = 0; k < s->nifaces; k++) {
-		if (s->if_gone[k])
-			continue;
-		if (if_nametoindex(s->ifaces[k].name) == s->ifaces[k].ifindex)
-			continue;
-		s->if_gone[k] = true;
-		pr_warn("interface %s disappeared -- its programs are gone; still watching the other "
-			"interfaces and the tracepoints\n", s->ifaces[k].name);
-	}
-}
-
 void session_close(struct mw_session *s)
 {
 	if (s->watchdog > 0) {
@@ -605,43 +672,4 @@ void session_close(struct mw_session *s)
 	mtuwatch_bpf__destroy(s->skel);
 	session_phase("detach tracepoints, free");
 	memset(s, 0, sizeof(*s));
-}
-
-/*
- * An interface that was deleted and created again under its name (a VPN or container
- * restart): attach to the new device. The old device's links detached with it (their
- * ifindex now reads 0): close them, so that flapping never exhausts link_fds. Its old
- * attach results are replaced by the new ones.
- */
-int session_reattach(struct mw_session *s, int k)
-{
-	struct mw_ifinfo i;
-	int j = 0;
-
-	if (net_iface(s->ifaces[k].name, &i))
-		return -ENODEV;
-	for (int f = 0; f < s->nlink_fds; f++) {
-		struct bpf_link_info info = {};
-		uint32_t len = sizeof(info);
-
-		/* XDP and TCX links both put the ifindex first in their part of the info */
-		if (!bpf_obj_get_info_by_fd(s->link_fds[f], &info, &len) && info.xdp.ifindex == 0) {
-			close(s->link_fds[f]);
-			continue;
-		}
-		s->link_fds[j++] = s->link_fds[f];
-	}
-	s->nlink_fds = j;
-	if (s->nlink_fds + 2 > 3 * MW_MAX_IFACES || s->nclsact + 2 > 2 * MW_MAX_IFACES)
-		return -ENOSPC;
-	j = 0;
-	for (int a = 0; a < s->natt; a++)
-		if (strcmp(s->att[a].iface, i.name))
-			s->att[j++] = s->att[a];
-	s->natt = j;
-	s->ifaces[k] = i;
-	s->if_gone[k] = false;
-	attach_tc(s, &s->ifaces[k], false);
-	attach_xdp(s, &s->ifaces[k]);
-	return 0;
 }

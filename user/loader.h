@@ -4,8 +4,9 @@
  * tp_btf -> raw_tp, optional programs dropped. What attached and what degraded is reported
  * as MW_EV_ATTACH events so that live, record and export all show it.
  *
- * The loader (loader.c: load, attach, the session's life; loader_clsact.c: clsact filters
- * and their cleanup; loader_maps.c: the ring buffer and the maps at run time) is the only
+ * The loader (loader.c: load, attach, the session's life; loader_ifaces.c: interfaces gone,
+ * back, new and deleted; loader_clsact.c: clsact filters and their cleanup; loader_maps.c:
+ * the ring buffer and the maps at run time) is the only
  * part of the tool that touches the kernel side: the rest asks through these functions and
  * never includes the skeleton. This header is the three files' shared one (struct
  * mw_session); loader_clsact.h is only between loader.c and loader_clsact.c.
@@ -60,6 +61,7 @@ struct mw_session {
 	int owner_fd;				/* the token: see owner_bind() */
 	bool sweep_mw_qdisc;			/* the iface being attached: qdisc is mtuwatch's */
 	int said_clsact;
+	int said_tc_in;				/* XDP failed and tc ingress stands in: said once */
 	int watchdog;				/* pid of the child that cleans up after a kill */
 	struct bpf_link *links[8];
 	int nlinks;
@@ -78,13 +80,20 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 		 void *ctx);
 /* Emit the IFACE and ATTACH events that describe this session. */
 void session_describe(struct mw_session *s, uint64_t now_ns);
+void session_close(struct mw_session *s);
+/* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
+void session_phase(const char *what);
+
+/* loader_ifaces.c: the interfaces after start. */
+
 /* Interfaces that vanished since the last call (printed once each). */
 void session_check_ifaces(struct mw_session *s);
 /* Attach again to gone interface k of s, now back under its name: 0, or -errno. */
 int session_reattach(struct mw_session *s, int k);
-void session_close(struct mw_session *s);
-/* With -v: one line saying how long start-up (from exec to now) took, and its phases. */
-void session_phase(const char *what);
+/* Watch a device that appeared after start (links.c describes it): its index k, or -errno. */
+int session_add_iface(struct mw_session *s, const struct mw_ifinfo *i);
+/* Forget watched interface k, deleted: its links and attach results; later ones move down. */
+void session_forget_iface(struct mw_session *s, int k);
 
 /* loader_maps.c: the loaded session at run time, its ring buffer and maps. */
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Between loader.c and loader_clsact.c only: this instance's clsact filters (where the kernel
- * has no TCX), their owner tokens, and the sweep of filters whose owner is gone. The commands
- * reach the sweep through session_cleanup() (loader.h).
+ * Between the loader's files only (loader.c, loader_ifaces.c, loader_clsact.c): this
+ * instance's clsact filters (where the kernel has no TCX), their owner tokens, and the sweep of
+ * filters whose owner is gone. The commands reach the sweep through session_cleanup()
+ * (loader.h).
  */
 #ifndef MW_LOADER_CLSACT_H
 #define MW_LOADER_CLSACT_H

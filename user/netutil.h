@@ -14,6 +14,10 @@ struct mw_ifinfo {
 	bool up;
 	bool loopback;
 	bool l3;		/* no link-layer header: tun, WireGuard, ipip (not ARPHRD_ETHER) */
+	/* from rtnetlink (links.c), not from net_iface(): */
+	bool is_master;		/* a bridge, bond or team: what it receives came in at its ports */
+	bool fwd;		/* a veth whose peer is in another namespace */
+	uint32_t master;	/* ifindex of its bridge or bond, 0 if none */
 	char name[MW_IFNAME_LEN];
 };
 
