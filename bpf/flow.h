@@ -42,6 +42,9 @@ int hs_parse_xdp(struct xdp_md *ctx, struct mw_flow_key *k, struct mw_flow_val *
 int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ack, __u32 fold);
 struct tcp_seg;
 int fwd_df_max(struct mw_flow_key *k, __u32 size, __u32 seq, __u32 ifindex);
+int fwd_quiet_pass(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex, __u32 plen, __u32 size);
+int fwd_quiet_sync(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex, struct mw_flow_val *v);
+int fwd_quiet_put(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex, struct mw_flow_val *v);
 int fwd_in_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g, __u32 ifindex);
 
 /*
@@ -247,20 +250,34 @@ static __always_inline void fwd_seg(void *ctx, bool xdp, struct mw_pkt *p, struc
 {
 	struct mw_flow_key *k;
 	struct mw_flow_val *v;
-	__u32 *ns, netns, old, zero = 0;
+	__u32 *ifv, *ns, netns, old, zero = 0;
 
-	if (!bpf_map_lookup_elem(&fwd_ifs, &ifindex))
+	/* What leaves the pod matters for its payload only (flow_seg_v); a settled flow's new
+	 * bytes, no larger than before, change nothing (fwd_quiet). */
+	if (dir == MW_DIR_OUT && (!plen || fwd_quiet_pass(p, th, ifindex, plen, seg_size)))
+		return;
+	ifv = bpf_map_lookup_elem(&fwd_ifs, &ifindex);
+	if (!ifv)
 		return;
 	k = bpf_map_lookup_elem(&fwd_key, &zero);
 	if (!k)
 		return;
 	__builtin_memset(k, 0, sizeof(*k));
-	k->family = p->family;
-	__builtin_memcpy(k->laddr, dir == MW_DIR_OUT ? p->saddr : p->daddr, 16);
-	ns = bpf_map_lookup_elem(&fwd_addrs, k);
-	if (!ns)
-		return;
-	netns = *ns;
+	/*
+	 * A veth end has one peer, so one namespace behind it: the first flow found by its
+	 * address teaches it to the interface's entry (1: not yet), and the next packets skip
+	 * the address lookup. (A namespace nested behind the pod's is not followed.)
+	 */
+	netns = *ifv;
+	if (netns <= 1) {
+		k->family = p->family;
+		__builtin_memcpy(k->laddr, dir == MW_DIR_OUT ? p->saddr : p->daddr, 16);
+		ns = bpf_map_lookup_elem(&fwd_addrs, k);
+		if (!ns)
+			return;
+		netns = *ns;
+		*ifv = netns;
+	}
 	flow_key_pkt(k, p, th, dir);
 	k->netns = netns;
 	v = bpf_map_lookup_elem(&flows, k);
@@ -271,11 +288,16 @@ static __always_inline void fwd_seg(void *ctx, bool xdp, struct mw_pkt *p, struc
 	/* No more lookups with k: its pad tells flow_emit that ifindex is ours, not the pod's. */
 	k->pad[0] = MW_KEY_NODE_IF;
 	old = v->d[MW_DIR_OUT].max_seg;
+	if (dir == MW_DIR_OUT)
+		fwd_quiet_sync(p, th, ifindex, v);
 	flow_seg_v(ctx, xdp, p, th, dir, seg_size, poff, plen, ifindex, k, v);
-	if (dir == MW_DIR_IN)
+	if (dir == MW_DIR_IN) {
 		attn_settle(k, v);
-	else if (p->df && plen && seg_size > old)
+		return;
+	}
+	if (p->df && seg_size > old)
 		fwd_df_max(k, seg_size, bpf_ntohl(th->seq), ifindex);
+	fwd_quiet_put(p, th, ifindex, v);
 }
 
 /*

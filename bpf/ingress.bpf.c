@@ -233,6 +233,94 @@ __noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tc
  * one per direction (the pod's) so that each frame holds only what its direction needs,
  * called beside ingress_tcp_*, not from it: tc egress's call chain stays within 512 bytes.
  */
+/*
+ * fwd_quiet (maps.h), in leaf functions of their own: their frames are not on the way down
+ * to flow_emit. fwd_quiet_slot: this CPU's slot for the segment's flow, when it holds it.
+ */
+static __always_inline struct fwd_quiet *fwd_quiet_slot(struct mw_pkt *p, struct mw_tcp *th,
+							 __u32 ifindex, __u32 *slot)
+{
+	const __u32 *s4 = (const __u32 *)p->saddr, *d4 = (const __u32 *)p->daddr;
+	struct fwd_quiet *q;
+
+	*slot = (th->source ^ th->dest ^ ifindex) & (FWD_QUIET_SLOTS - 1);
+	q = bpf_map_lookup_elem(&fwd_quiet, slot);
+	if (!q || q->epoch != fwd_epoch + 1 || q->ifindex != ifindex || q->sport != th->source ||
+	    q->dport != th->dest ||
+	    ((q->saddr[0] ^ s4[0]) | (q->saddr[1] ^ s4[1]) | (q->saddr[2] ^ s4[2]) |
+	     (q->saddr[3] ^ s4[3]) | (q->daddr[0] ^ d4[0]) | (q->daddr[1] ^ d4[1]) |
+	     (q->daddr[2] ^ d4[2]) | (q->daddr[3] ^ d4[3])))
+		return NULL;
+	return q;
+}
+
+/* 1: the segment is a settled flow's new bytes, no larger than before: nothing to do. */
+__noinline int fwd_quiet_pass(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex, __u32 plen,
+			      __u32 size)
+{
+	struct fwd_quiet *q;
+	__u32 slot, end;
+
+	if (!p || !th)
+		return 0;
+	q = fwd_quiet_slot(p, th, ifindex, &slot);
+	if (!q)
+		return 0;
+	end = bpf_ntohl(th->seq) + plen;
+	if ((__s32)(end - q->snd_max) <= 0 || size > q->max_seg || (p->df && size > q->df_ok))
+		return 0;
+	q->snd_max = end;
+	return 1;
+}
+
+/* The flow map's snd_max lags while fwd_quiet_pass keeps this CPU's: take it back. */
+__noinline int fwd_quiet_sync(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex,
+			      struct mw_flow_val *v)
+{
+	struct fwd_quiet *q;
+	__u32 slot;
+
+	if (!p || !th || !v)
+		return 0;
+	q = fwd_quiet_slot(p, th, ifindex, &slot);
+	if (q && (__s32)(q->snd_max - v->d[MW_DIR_OUT].snd_max) > 0)
+		v->d[MW_DIR_OUT].snd_max = q->snd_max;
+	return 0;
+}
+
+/* After the segment: a settled flow takes this CPU's slot, an unsettled one leaves it. */
+__noinline int fwd_quiet_put(struct mw_pkt *p, struct mw_tcp *th, __u32 ifindex,
+			     struct mw_flow_val *v)
+{
+	struct mw_flow_dir *d;
+	struct fwd_quiet *q;
+	__u32 slot;
+
+	if (!p || !th || !v)
+		return 0;
+	if (!flow_settled(v)) {
+		q = fwd_quiet_slot(p, th, ifindex, &slot);
+		if (q)
+			q->epoch = 0;
+		return 0;
+	}
+	slot = (th->source ^ th->dest ^ ifindex) & (FWD_QUIET_SLOTS - 1);
+	q = bpf_map_lookup_elem(&fwd_quiet, &slot);
+	if (!q)
+		return 0;
+	d = &v->d[MW_DIR_OUT];
+	__builtin_memcpy(q->saddr, p->saddr, 16);
+	__builtin_memcpy(q->daddr, p->daddr, 16);
+	q->sport = th->source;
+	q->dport = th->dest;
+	q->ifindex = ifindex;
+	q->snd_max = d->snd_max;
+	q->max_seg = d->max_seg;
+	q->df_ok = d->pend_size > d->proven ? d->pend_size : d->proven;
+	q->epoch = fwd_epoch + 1;
+	return 0;
+}
+
 /* A pod's new largest DF segment (see fwd_seg): its own frame, not fwd_out_*'s. */
 __noinline int fwd_df_max(struct mw_flow_key *k, __u32 size, __u32 seq, __u32 ifindex)
 {

@@ -19,6 +19,7 @@ const volatile __u32 targ_fwd = 0;
 
 __u32 dst_epoch = 0;
 __u64 self_net = 0;
+__u32 fwd_epoch = 0;
 
 __typeof__(events) events SEC(".maps");
 __typeof__(counters) counters SEC(".maps");
@@ -37,3 +38,4 @@ __typeof__(ptb_budget) ptb_budget SEC(".maps");
 __typeof__(fwd_ifs) fwd_ifs SEC(".maps");
 __typeof__(fwd_addrs) fwd_addrs SEC(".maps");
 __typeof__(fwd_key) fwd_key SEC(".maps");
+__typeof__(fwd_quiet) fwd_quiet SEC(".maps");

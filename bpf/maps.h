@@ -178,6 +178,36 @@ extern struct {
 	__type(value, struct mw_flow_key);
 } fwd_key SEC(".maps");
 
+/*
+ * A pod's settled flows, per CPU, direct-mapped by ports and interface: what a segment leaving
+ * the pod must be to change nothing (new bytes, no larger than before), so that a bulk flow's
+ * every segment skips the lookups, as a local socket's storage spares tc egress (see
+ * egress_sk_busy). Valid while epoch equals fwd_epoch, which every other namespace's
+ * ESTABLISHED and CLOSE bump: a reused 4-tuple never inherits an old flow's entry. snd_max
+ * is the freshest here: fwd_seg takes it back into the flow map when it looks the flow up.
+ */
+struct fwd_quiet {
+	__u32 saddr[4];
+	__u32 daddr[4];
+	__u16 sport;
+	__u16 dport;
+	__u32 ifindex;
+	__u32 snd_max;
+	__u32 max_seg;		/* sizes up to this change nothing */
+	__u32 df_ok;		/* DF sizes up to this need no new delivery proof */
+	__u32 epoch;		/* fwd_epoch + 1 when filled; 0: empty */
+};
+#define FWD_QUIET_SLOTS	64
+
+extern struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FWD_QUIET_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fwd_quiet);
+} fwd_quiet SEC(".maps");
+
+extern __u32 fwd_epoch;
+
 extern struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);

@@ -460,6 +460,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			if (netns != targ_self_netns) {
 				struct mw_flow_key a = { .family = k.family };
 
+				/* No pod flow inherits a cached quiet state (fwd_quiet). */
+				__sync_fetch_and_add(&fwd_epoch, 1);
+
 				__builtin_memcpy(a.laddr, k.laddr, 16);
 				bpf_map_update_elem(&fwd_addrs, &a, &netns, BPF_ANY);
 			} else if (btf && targ_sk_cache) {
@@ -478,8 +481,11 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 
 		if (v && __sync_lock_test_and_set(&v->attn, 0))
 			ports_add(&flow_attn, k.lport, k.rport, (__u32)-1);
-		if (!bpf_map_delete_elem(&flows, &k))
+		if (!bpf_map_delete_elem(&flows, &k)) {
 			ports_add(&flow_bloom, k.lport, k.rport, (__u32)-1);
+			if (netns != targ_self_netns)
+				__sync_fetch_and_add(&fwd_epoch, 1);
+		}
 	}
 	e = ev_new(MW_EV_STATE);
 	if (!e)
