@@ -8,7 +8,8 @@
 #   stall: the pod's TLS clients (IPv4 and IPv6 at once) to a server whose certificate flight
 #          dies silently at a 1500 hop (lab.sh silent): stalled_tls for each, in the pod's
 #          namespace, from the pod's address, at vpod0; the node's own TLS client in the same
-#          run still gets its own stalled_tls in the node's namespace.
+#          run still gets its own stalled_tls in the node's namespace; export --all-netns on
+#          the node counts all three.
 #   black hole: the pod as the jumbo sender (lab.sh filtered, the router's frag-needed
 #          filtered): icmp_blackhole in the pod's namespace with the wire's 9000-byte re-sends.
 #   no false alarm: the same pod and node where PMTUD has nothing to do (lab.sh healthy): the
@@ -69,12 +70,18 @@ if ! lab_up silent || ! lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" ||
 fi
 POD=$(pod_ns) NODE=$(node_ns)
 watch stall --all-netns
+# the sidecar's shape: export from the node, counting the pod's stalls with the node's own
+mw_start cli "$TMP/stall.exp" export --all-netns --listen 127.0.0.1:9466
+EXP_PID=$MW_PID
 pod_tls 8 4 "$TMP/pod-tls4.log" &
 P4=$!
 pod_tls 8 6 "$TMP/pod-tls6.log" &
 P6=$!
 lab_tls_client 8 4
 wait "$P4" "$P6"
+sleep 1
+lab_exec cli curl -s --max-time 5 http://127.0.0.1:9466/metrics >"$TMP/stall.metrics"
+MW_PID=$EXP_PID mw_stop
 unwatch stall
 LAST_OUT=$TMP/pod-tls4.log
 check "stall-pod-tls4-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls4.log' && \
@@ -92,6 +99,9 @@ both stall stall-node-own '"verdict":"stalled_tls"' "\"netns\":$NODE," "\"src\":
 LAST_OUT=$TMP/stall.live
 check "stall-pod-v4-once" test "$(grep '"verdict":"stalled_tls"' "$TMP/stall.live" |
 	grep -c "\"src\":\"$MW_POD4\"")" -eq 1
+LAST_OUT=$TMP/stall.metrics
+check "stall-export-counts-pod" grep -Eq \
+	'^mtuwatch_stalled_handshakes_total\{proto="tls"\} ([3-9]|[1-9][0-9])' "$TMP/stall.metrics"
 # a pod's findings never name an interface by number
 none stall stall-no-ifN "\"netns\":$POD," '"iface":"if[0-9]'
 
