@@ -230,10 +230,12 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		}
 	}
 	/*
-	 * With --all-netns: a forwarded segment into a pod, through the node's end of its veth
-	 * (fwd_seg), is an arrival of the pod's flow. Its ACKs matter too: no payload needed.
+	 * With --all-netns: a segment into a pod, through the node's end of its veth (fwd_seg),
+	 * is an arrival of the pod's flow, forwarded or from one of our own sockets (a health
+	 * check to the pod: that it is also our flow's departure does not make it less the
+	 * pod's arrival). Its ACKs matter too: no payload needed.
 	 */
-	if (targ_fwd && th && !skb->sk && !g.th.syn) {
+	if (targ_fwd && th && !g.th.syn) {
 		__u16 lport = bpf_ntohs(g.th.dest), rport = bpf_ntohs(g.th.source);
 
 		if (targ_attn ? ports_maybe(&flow_attn, lport, rport) :

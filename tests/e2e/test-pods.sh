@@ -13,7 +13,9 @@
 #   black hole: the pod as the jumbo sender (lab.sh filtered, the router's frag-needed
 #          filtered): icmp_blackhole in the pod's namespace with the wire's 9000-byte re-sends.
 #   no false alarm: the same pod and node where PMTUD has nothing to do (lab.sh healthy): the
-#          handshake completes and nothing is said about the pod.
+#          pod's handshakes complete and nothing is said about the pod; nor about a TLS
+#          server in the pod whose client is the node itself (a health check), held open past
+#          the stall timer (the node's ACKs leave a local socket into the pod).
 #   without --all-netns: the pod's stalled handshake is not judged (the traffic ran: the
 #          client timed out), and the node's own still is.
 . "$(dirname "$0")/lib.sh"
@@ -142,10 +144,25 @@ if ! lab_up healthy || ! lab_pod || ! lab_tls_server; then
 	fail ok-lab "lab_up healthy / lab_pod / lab_tls_server failed"
 fi
 POD=$(pod_ns)
+# a TLS server in the pod, for the node's own client (a health check): the pod's flow leaves
+# through vpod0 and the node's ACKs come from a local socket
+kd=$(_mw_keydir)/tls
+lab_exec pod timeout 40 openssl s_server -www -accept "$MW_POD4:$MW_TLS_PORT" \
+	-cert "$kd/leaf.pem" -key "$kd/leaf.key" -cert_chain "$kd/chain.pem" </dev/null \
+	>"$TMP/ok-pod-server.log" 2>&1 &
+PODSRV=$!
+_mw_wait_listen pod "$MW_TLS_PORT"
 watch ok --all-netns
 pod_tls 8 4 "$TMP/ok-tls4.log"
 pod_tls 8 6 "$TMP/ok-tls6.log"
+# held open past the stall timer (3 s): a pod server whose flight the node acknowledged
+lab_exec cli timeout 6 stdbuf -oL openssl s_client -connect "$MW_POD4:$MW_TLS_PORT" -ign_eof \
+	</dev/null >"$TMP/ok-node-tls.log" 2>&1
 unwatch ok
+kill "$PODSRV" 2>/dev/null
+wait "$PODSRV" 2>/dev/null
+LAST_OUT=$TMP/ok-node-tls.log
+check "ok-node-to-pod-handshake" grep -q '^SSL handshake has read' "$TMP/ok-node-tls.log"
 LAST_OUT=$TMP/ok-tls4.log
 check "ok-pod-handshakes" bash -c "grep -q '^SSL handshake has read' '$TMP/ok-tls4.log' && \
 	grep -q '^SSL handshake has read' '$TMP/ok-tls6.log'"
