@@ -51,7 +51,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
-	demo-run install uninstall clean fuzz bench
+	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run
 
 all: $(OUT)/mtuwatch
 
@@ -191,6 +191,15 @@ check-kernels: deps
 check-kernels-run: $(OUT)/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=kernels GUEST_TESTS=$${GUEST_TESTS:-all} bash tests/run.sh
 
+# The kernel's own PMTU selftest (../shared/external/selftests-net/pmtu.sh, or PMTU_SELFTESTS)
+# with mtuwatch in every namespace of each test: tests/pmtu/run.sh, docs/testing.md. Root,
+# about 24 minutes; not in check (a CI step of its own). PMTU_TESTS="name ..." picks tests,
+# PMTU_REPEAT the runs of the list_flush tests (10).
+check-pmtu: deps
+	$(Q)$(MAKE) --no-print-directory check-pmtu-run
+
+check-pmtu-run: $(OUT)/mtuwatch
+	$(Q)OUT=$(OUT) PMTU_TESTS="$(PMTU_TESTS)" PMTU_REPEAT="$(PMTU_REPEAT)" bash tests/pmtu/run.sh
 
 # The unit tier (and the BPF tier as root) built and run under ASan + UBSan, in its own build
 # directory: an overread or undefined behaviour aborts the test that reached it.

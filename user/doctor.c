@@ -177,14 +177,18 @@ static void check_overlays(struct dr_run *r)
 			    l->lower_name);
 		if (hc_overlay_too_big(l)) {
 			f = add(r, C_overlay_mtu, l->name);
+			/* What the configuration implies, nothing more: whether a PTB reaches
+			 * the sender depends on the driver, DF and the path (issue 25). */
 			EXPLAIN(f, "%s MTU %u exceeds the %u its underlay carries: %s has MTU %u "
 				"and %s adds %u bytes over IPv%u; packets of %u to %u bytes no "
-				"longer fit once encapsulated: the underlay fragments or drops "
-				"them, and no Packet Too Big reaches the sender inside the overlay "
-				"(seed 002: pod MTU = physical MTU - overhead, 8950 over a 1500 "
-				"underlay black-holes)", l->name, l->mtu, allowed, how,
+				"longer fit once encapsulated: each is fragmented (outer DF "
+				"clear) or dropped, and the sender learns the %u only if a "
+				"Packet Too Big reaches it inside the overlay (seed 002: pod MTU "
+				"= physical MTU - overhead, 8950 over a 1500 underlay black-holes "
+				"where it does not)", l->name, l->mtu, allowed, how,
 				l->lower_mtu, hc_kind_label(l->kind), l->overhead,
-				l->remote_family ? l->remote_family : 4, allowed + 1, l->mtu);
+				l->remote_family ? l->remote_family : 4, allowed + 1, l->mtu,
+				allowed);
 			REMEDY(f, "ip link set dev %s mtu %u (and the MTU of the pods/veths behind "
 				"it), or raise %s and every underlay hop to %u", l->name, allowed,
 				l->lower_name, l->mtu + l->overhead);
@@ -352,19 +356,50 @@ static void check_routes(struct dr_run *r)
 		char dst[64];
 		struct dr_finding *f;
 
+		const char *dn = dev ? dev->name : "?";
+
 		ipstr(rt->family, rt->dst, dst, sizeof(dst));
 		f = add(r, C_route_exception, dev ? dev->name : "");
-		EXPLAIN(f, "PMTU already learned: %s via %s has mtu %u (expires in %us): a hop on "
-			"that path is narrower than %s's MTU %u; PMTUD worked for it", dst,
-			dev ? dev->name : "?", rt->mtu, rt->expires, dev ? dev->name : "?",
-			dev ? dev->mtu : 0);
-		REMEDY(f, "none needed if connections to %s work; if that hop's MTU is permanent, "
-		       "a route with 'mtu %u' or MSS clamping avoids relearning it", dst, rt->mtu);
+		/*
+		 * Say only what the entry shows (issue 25): a locked one is the kernel's floor,
+		 * not a learned hop; one at or above the device's MTU narrows nothing now (the
+		 * kernel moves exceptions with the device's MTU; IPv4's dump lags until the
+		 * next lookup).
+		 */
+		if (rt->mtu_locked)
+			EXPLAIN(f, "route exception: %s via %s has 'mtu lock %u' (expires in "
+				"%us): a Packet Too Big advertised a hop MTU below the kernel's "
+				"floor (net.ipv4.route.min_pmtu), so the kernel took %u and "
+				"locked it; the narrower hop's real MTU is not known here. Until "
+				"it expires, packets to %s leave without DF (from sockets in the "
+				"default discovery mode) and are fragmented at that hop: PMTUD "
+				"did not find the path's MTU, fragmentation carries the traffic",
+				dst, dn, rt->mtu, rt->expires, rt->mtu, dst);
+		else if (dev && rt->mtu >= dev->mtu)
+			EXPLAIN(f, "route exception: %s via %s has mtu %u (expires in %us), not "
+				"below %s's MTU %u: it does not narrow this path now (the kernel "
+				"moves exceptions with the device's MTU; the hop a Packet Too Big "
+				"once reported may still be narrower)", dst, dn, rt->mtu,
+				rt->expires, dn, dev->mtu);
+		else
+			EXPLAIN(f, "PMTU already learned: %s via %s has mtu %u (expires in "
+				"%us): a hop on that path is narrower than %s's MTU %u; PMTUD "
+				"worked for it", dst, dn, rt->mtu, rt->expires, dn,
+				dev ? dev->mtu : 0);
+		if (rt->mtu_locked)
+			REMEDY(f, "find the hop to %s with an MTU below %u and raise it (IPv4 "
+			       "fragments meanwhile; fragments are lost where a firewall or NAT "
+			       "drops them)", dst, rt->mtu);
+		else
+			REMEDY(f, "none needed if connections to %s work; if that hop's MTU is "
+			       "permanent, a route with 'mtu %u' or MSS clamping avoids relearning "
+			       "it", dst, rt->mtu);
 		str(f, "dst", dst);
 		num(f, "family", rt->family);
 		num(f, "route_mtu", rt->mtu);
 		num(f, "mtu", dev ? dev->mtu : 0);
 		num(f, "expires", rt->expires);
+		num(f, "locked", rt->mtu_locked);
 	}
 }
 

@@ -53,6 +53,10 @@ has_check() {
 	for p in "$@"; do lines=$(printf '%s\n' "$lines" | grep -F -- "$p"); done
 	[ -n "$lines" ]
 }
+# lacks_check FILE CHECK PATTERN: there is a finding of CHECK, and none with PATTERN on its line
+lacks_check() {
+	has_check "$1" "$2" && ! has_check "$@"
+}
 expect() {	# expect NAME RC "CODES" : exit status and the exact error/warning codes
 	local got err
 	got=$(codes "$TMP/$1.json")
@@ -113,6 +117,12 @@ expect vxb 3 "overlay_mtu "
 check doctor-vxlan-bound-numbers has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
 	'"mtu":8950' '"lower_mtu":1500' '"overhead":50' '"allowed_mtu":1450' \
 	'"lower_iface":"u0"' '"lower_from":"bound"' '"remote":"198.51.100.2"'
+# what the configuration implies, not what the kernel does with it: the VXLAN driver may well
+# return a Packet Too Big inside the overlay (pmtu.sh's vxlan tests learn 3950; issue 25)
+check doctor-vxlan-says-only-config has_check "$LAST_OUT" overlay_mtu '"iface":"vxlan0"' \
+	'fragmented (outer DF clear) or dropped' 'only if a Packet Too Big reaches it'
+check doctor-vxlan-no-ptb-claim lacks_check "$LAST_OUT" overlay_mtu \
+	'no Packet Too Big reaches the sender'
 
 # ---- the same VXLAN moved into another namespace (a pod's): its lower stays behind -----------
 mkns vxm && mkns vxmhost && mkns vxmpeer
@@ -343,6 +353,38 @@ check doctor-route-exception has_check "$LAST_OUT" route_exception '"dst":"198.5
 	'"route_mtu":1400' '"iface":"x0"'
 check doctor-route-exception-ipv6 has_check "$LAST_OUT" route_exception \
 	'"dst":"2001:db8:2::2"' '"family":6' '"route_mtu":1400'
+check doctor-route-exception-narrower has_check "$LAST_OUT" route_exception \
+	'"dst":"198.51.100.2"' '"locked":0' 'narrower than x0' 'PMTUD worked'
+# x0 (and its peer) lowered to 1300: the exceptions are no longer below the device's MTU
+# (IPv6 lowers its own to 1300; IPv4's dump may still show 1400 until the next lookup) and
+# narrow nothing; not "mtu 1300 ... narrower than x0's MTU 1300" (issue 25)
+ip -n "$(ns pc)" link set x0 mtu 1300
+ip -n "$(ns pr)" link set x1 mtu 1300
+cp "$LAST_OUT" "$TMP/pc-learned.json"
+doctor pc
+check doctor-route-exception-at-device-mtu has_check "$LAST_OUT" route_exception \
+	'"dst":"198.51.100.2"' '"mtu":1300' 'not below x0' 'does not narrow this path'
+check doctor-route-exception-at-device-mtu-ipv6 has_check "$LAST_OUT" route_exception \
+	'"dst":"2001:db8:2::2"' '"route_mtu":1300' 'does not narrow this path'
+check doctor-route-exception-at-device-mtu-not-narrower lacks_check "$LAST_OUT" \
+	route_exception 'narrower than x0'
+# a hop below IPv4's floor: the router's y0 at 400, so its frag-needed advertises 400; the
+# client takes net.ipv4.route.min_pmtu instead and locks it (sends without DF from then on)
+floor=$(nsx pc sysctl -n net.ipv4.route.min_pmtu)
+ip -n "$(ns pr)" link set y0 mtu 400
+locked() { nsx pc ip -4 route show cache | grep -q "mtu lock $floor"; }
+for _ in $(seq 50); do
+	locked && break
+	nsx pc bash -c 'head -c 1000 /dev/zero >/dev/udp/198.51.100.2/9' 2>/dev/null
+	sleep 0.1
+done
+check doctor-route-exception-locked-input locked
+doctor pc
+check doctor-route-exception-locked has_check "$LAST_OUT" route_exception \
+	'"dst":"198.51.100.2"' "\"route_mtu\":$floor" '"locked":1' "mtu lock $floor" \
+	'real MTU is not known here' 'without DF'
+check doctor-route-exception-locked-not-pmtud lacks_check "$LAST_OUT" route_exception \
+	'PMTUD worked'
 
 # ---- --all-netns: labelled by name, exit 3 ---------------------------------------------------
 LAST_OUT=$TMP/all.json
