@@ -3,6 +3,7 @@
 #include <string.h>
 #include <net/if.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "driver.h"
 #include "log.h"
@@ -164,24 +165,61 @@ static void check_ifaces(struct mw_driver *d, uint64_t now)
 	}
 }
 
+/*
+ * Route read-backs the core asked for, each as a ROUTE event. Read by listing (the
+ * exceptions, the tables): a lookup would bring back an IPv4 exception a flush left stale.
+ * Another namespace's PTB is read in that namespace, entered by its inode for this batch only:
+ * an fd kept open would keep a deleted namespace, and its devices, alive.
+ */
 static void route_checks(struct mw_driver *d, uint64_t now)
 {
 	struct mw_event req[16];
-	int n = core_route_requests(d->core, now, req, 16);
+	int n = core_route_requests(d->core, now, req, 16), nsfd = -1;
+	uint32_t ns_open = 0;
 
 	for (int i = 0; i < n; i++) {
-		uint32_t mtu = 0, oif = 0;
-		bool locked;
+		struct mw_route_read rr;
+		bool in_ns = req[i].aux & MW_ROUTE_IN_NS;
+		int fd = -1;
 
-		if (net_route_mtu(req[i].family, req[i].flow.daddr, &mtu, &oif, &locked))
+		if (in_ns && req[i].netns != d->s.self_netns) {
+			if (ns_open != req[i].netns) {
+				if (nsfd >= 0)
+					close(nsfd);
+				nsfd = netns_open(req[i].netns, NULL, 0);
+				ns_open = req[i].netns;
+			}
+			if (nsfd < 0)
+				continue;	/* gone already */
+			fd = nsfd;
+		}
+		if (net_route_read(fd, req[i].family, req[i].flow.daddr, &rr))
 			continue;
 		req[i].ts_ns = now;
-		req[i].mtu = mtu;
-		req[i].aux = locked;
-		if (oif)
-			req[i].ifindex = oif;
+		req[i].mtu = rr.mtu;
+		req[i].aux = MW_ROUTE_LISTED | (in_ns ? MW_ROUTE_IN_NS : 0) |
+			     (rr.locked ? MW_ROUTE_LOCKED : 0) | (rr.exception ? MW_ROUTE_LEARNED : 0);
+		if (rr.oif)
+			req[i].ifindex = rr.oif;
+		pr_debug("route read: netns %u family %u mtu %u oif %u flags 0x%x\n", req[i].netns,
+			 req[i].family, rr.mtu, rr.oif, req[i].aux);
 		driver_event(&req[i], d);
 	}
+	if (nsfd >= 0)
+		close(nsfd);
+}
+
+/* How long the loop may wait for events: less when a route read-back is due sooner. */
+static int poll_ms(struct mw_driver *d)
+{
+	uint64_t next = core_route_next(d->core), now;
+
+	if (!next)
+		return 100;
+	now = mono_ns();
+	if (next <= now)
+		return 0;
+	return next - now >= 100000000ULL ? 100 : (int)((next - now) / 1000000) + 1;
 }
 
 void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms))
@@ -194,10 +232,12 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 		uint64_t now;
 		int err;
 
+		int ms = poll_ms(d);
+
 		if (extra_poll)
-			err = extra_poll(d, 100);
+			err = extra_poll(d, ms);
 		else
-			err = session_poll(&d->s, 100);
+			err = session_poll(&d->s, ms);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("Failed to read events: %s\n", strerror(-err));
 			break;

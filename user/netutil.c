@@ -174,6 +174,119 @@ out:
 	return err;
 }
 
+/* One route of a dump, matched against the destination being read. */
+struct route_match {
+	uint8_t family;
+	const uint8_t *dst;
+	bool cloned;		/* listing exceptions: only dst itself matches */
+	int best_len;		/* longest prefix so far (-1: none) */
+	bool best_main;		/* the best is in the main table */
+	uint32_t mtu, oif;
+	bool locked;
+};
+
+static bool prefix_has(const uint8_t *pfx, int plen, const uint8_t *dst)
+{
+	int bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(pfx, dst, bytes))
+		return false;
+	return !bits || !((pfx[bytes] ^ dst[bytes]) & (0xff00 >> bits));
+}
+
+static int route_match_cb(struct nlmsghdr *nh, void *ctx)
+{
+	struct route_match *m = ctx;
+	struct rtmsg *rt = NLMSG_DATA(nh);
+	int alen = m->family == 6 ? 16 : 4, rlen = RTM_PAYLOAD(nh);
+	uint8_t pfx[16] = {};
+	uint32_t mtu = 0, oif = 0, table = rt->rtm_table;
+	bool locked = false, main;
+	struct rtattr *rta;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != (m->family == 6 ? AF_INET6 : AF_INET))
+		return 0;
+	if (m->cloned != !!(rt->rtm_flags & RTM_F_CLONED))
+		return 0;	/* a kernel that ignores the filter sends both */
+	if (!m->cloned && rt->rtm_type != RTN_UNICAST)
+		return 0;
+	for (rta = RTM_RTA(rt); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+		if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) >= (unsigned)alen)
+			memcpy(pfx, RTA_DATA(rta), alen);
+		else if (rta->rta_type == RTA_OIF)
+			oif = *(uint32_t *)RTA_DATA(rta);
+		else if (rta->rta_type == RTA_TABLE)
+			table = *(uint32_t *)RTA_DATA(rta);
+		else if (rta->rta_type == RTA_METRICS) {
+			struct rtattr *x = RTA_DATA(rta);
+			int xlen = RTA_PAYLOAD(rta);
+
+			for (; RTA_OK(x, xlen); x = RTA_NEXT(x, xlen))
+				if (x->rta_type == RTAX_MTU)
+					mtu = *(uint32_t *)RTA_DATA(x);
+				else if (x->rta_type == RTAX_LOCK)
+					locked = *(uint32_t *)RTA_DATA(x) & (1u << RTAX_MTU);
+		}
+	}
+	if (m->cloned ? rt->rtm_dst_len != alen * 8 || memcmp(pfx, m->dst, alen) :
+			!prefix_has(pfx, rt->rtm_dst_len, m->dst))
+		return 0;
+	/* Tables but not rules: the longest prefix, the main table's on a tie. */
+	main = table == RT_TABLE_MAIN;
+	if (rt->rtm_dst_len < m->best_len || (rt->rtm_dst_len == m->best_len && !main))
+		return 0;
+	/* An exception without an MTU is a redirect's: the kernel learned no PMTU. */
+	if (m->cloned && !mtu)
+		return 0;
+	m->best_len = rt->rtm_dst_len;
+	m->best_main = main;
+	m->mtu = mtu;
+	m->oif = oif;
+	m->locked = locked;
+	return 0;
+}
+
+static int route_dump(int nsfd, struct route_match *m)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.rt = { .rtm_family = m->family == 6 ? AF_INET6 : AF_INET,
+			.rtm_flags = m->cloned ? RTM_F_CLONED : 0 },
+	};
+
+	m->best_len = -1;
+	return nl_request_ns(nsfd, &req, sizeof(req), route_match_cb, m);
+}
+
+int net_route_read(int nsfd, uint8_t family, const uint8_t *dst, struct mw_route_read *r)
+{
+	struct route_match ex = { .family = family, .dst = dst, .cloned = true };
+	struct route_match cf = { .family = family, .dst = dst };
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = route_dump(nsfd, &ex);
+	if (!err)
+		err = route_dump(nsfd, &cf);
+	if (err)
+		return err;
+	if (ex.best_len >= 0) {
+		r->exception = true;
+		r->mtu = ex.mtu;
+		r->oif = ex.oif;
+		r->locked = ex.locked;
+	} else if (cf.best_len >= 0) {
+		r->mtu = cf.mtu;
+		r->oif = cf.oif;
+	}
+	r->locked |= cf.best_len >= 0 && cf.locked;
+	return 0;
+}
+
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
 {
 	return nl_request_ns(-1, req, len, cb, ctx);
