@@ -381,7 +381,8 @@ uint64_t core_route_next(const struct mw_core *c)
 	for (int i = 0; i < c->paths_hw; i++) {
 		const struct path *p = &c->paths[i];
 
-		if (p->used && p->route_due && (!next || p->route_due < next))
+		if (p->used && p->route_due && (!next || p->route_due < next) &&
+		    (self_ns(c, p->netns) || p->via_asked || p->route_in_ns))
 			next = p->route_due;
 	}
 	return next;

@@ -109,7 +109,7 @@ struct path {
 	uint8_t causes[MW_MAX_CAUSES];		/* of the path's alarm, for its stalls */
 	uint8_t ncauses;
 	uint64_t route_due;			/* route read-back wanted at this time */
-	bool route_in_ns;			/* ...of the path's namespace (a PTB's), not our way */
+	bool route_in_ns;			/* ...in the path's namespace (a PTB's) */
 	uint8_t route_tries;			/* reads since the last PTB event */
 	uint64_t last_ns;
 	uint32_t reported;			/* bitmask of verdicts reported */

@@ -173,40 +173,55 @@ static void check_ifaces(struct mw_driver *d, uint64_t now)
  */
 static void route_checks(struct mw_driver *d, uint64_t now)
 {
-	struct mw_event req[16];
-	int n = core_route_requests(d->core, now, req, 16), nsfd = -1;
-	uint32_t ns_open = 0;
+	struct mw_event req[MW_ROUTE_READ_MAX];
+	int n = core_route_requests(d->core, now, req, MW_ROUTE_READ_MAX);
+	bool done[MW_ROUTE_READ_MAX] = {};
 
+	/* One batch per namespace and family: a dump answers all of its destinations. */
 	for (int i = 0; i < n; i++) {
-		struct mw_route_read rr;
-		bool in_ns = req[i].aux & MW_ROUTE_IN_NS;
-		int fd = -1;
+		uint32_t ns = req[i].aux & MW_ROUTE_IN_NS ? req[i].netns : d->s.self_netns;
+		uint8_t dst[MW_ROUTE_READ_MAX][16];
+		struct mw_route_read rr[MW_ROUTE_READ_MAX];
+		int idx[MW_ROUTE_READ_MAX], k = 0, nsfd = -1;
 
-		if (in_ns && req[i].netns != d->s.self_netns) {
-			if (ns_open != req[i].netns) {
-				if (nsfd >= 0)
-					close(nsfd);
-				nsfd = netns_open(req[i].netns, NULL, 0);
-				ns_open = req[i].netns;
-			}
+		if (done[i])
+			continue;
+		for (int j = i; j < n; j++) {
+			uint32_t nj = req[j].aux & MW_ROUTE_IN_NS ? req[j].netns : d->s.self_netns;
+
+			if (done[j] || nj != ns || req[j].family != req[i].family)
+				continue;
+			done[j] = true;
+			idx[k] = j;
+			memcpy(dst[k++], req[j].flow.daddr, 16);
+		}
+		if (ns != d->s.self_netns) {
+			nsfd = netns_open(ns, NULL, 0);
 			if (nsfd < 0)
 				continue;	/* gone already */
-			fd = nsfd;
 		}
-		if (net_route_read(fd, req[i].family, req[i].flow.daddr, &rr))
+		if (net_route_read(nsfd, req[i].family, k, dst, rr)) {
+			if (nsfd >= 0)
+				close(nsfd);
 			continue;
-		req[i].ts_ns = now;
-		req[i].mtu = rr.mtu;
-		req[i].aux = MW_ROUTE_LISTED | (in_ns ? MW_ROUTE_IN_NS : 0) |
-			     (rr.locked ? MW_ROUTE_LOCKED : 0) | (rr.exception ? MW_ROUTE_LEARNED : 0);
-		if (rr.oif)
-			req[i].ifindex = rr.oif;
-		pr_debug("route read: netns %u family %u mtu %u oif %u flags 0x%x\n", req[i].netns,
-			 req[i].family, rr.mtu, rr.oif, req[i].aux);
-		driver_event(&req[i], d);
+		}
+		if (nsfd >= 0)
+			close(nsfd);
+		for (int m = 0; m < k; m++) {
+			struct mw_event *e = &req[idx[m]];
+
+			e->ts_ns = now;
+			e->mtu = rr[m].mtu;
+			e->aux = MW_ROUTE_LISTED | (e->aux & MW_ROUTE_IN_NS) |
+				 (rr[m].locked ? MW_ROUTE_LOCKED : 0) |
+				 (rr[m].exception ? MW_ROUTE_LEARNED : 0);
+			if (rr[m].oif)
+				e->ifindex = rr[m].oif;
+			pr_debug("route read: netns %u family %u mtu %u oif %u flags 0x%x\n",
+				 e->netns, e->family, rr[m].mtu, rr[m].oif, e->aux);
+			driver_event(e, d);
+		}
 	}
-	if (nsfd >= 0)
-		close(nsfd);
 }
 
 /* How long the loop may wait for events: less when a route read-back is due sooner. */

@@ -144,7 +144,8 @@ static int rb_event(void *ctx, void *data, size_t len)
  * raw_tp twin if it has one, else is left out (the essential tc egress excepted), and the
  * load is retried; each degradation is said in one line.
  */
-enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_CONSUME, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3, P_MAX };
+enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_CONSUME, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3,
+       P_MAX };
 enum { M_BTF, M_RAW, M_OFF };
 
 static const struct {

@@ -174,15 +174,21 @@ out:
 	return err;
 }
 
-/* One route of a dump, matched against the destination being read. */
-struct route_match {
-	uint8_t family;
-	const uint8_t *dst;
-	bool cloned;		/* listing exceptions: only dst itself matches */
-	int best_len;		/* longest prefix so far (-1: none) */
-	bool best_main;		/* the best is in the main table */
+/* The best route of a dump for one destination being read. */
+struct route_best {
+	int len;		/* its prefix length (-1: none yet) */
+	bool main;		/* in the main table */
 	uint32_t mtu, oif;
 	bool locked;
+};
+
+/* A dump matched against the destinations being read: each message is parsed once. */
+struct route_match {
+	uint8_t family;
+	bool cloned;		/* listing exceptions: only a destination itself matches */
+	int n;
+	const uint8_t (*dst)[16];
+	struct route_best *best;
 };
 
 static bool prefix_has(const uint8_t *pfx, int plen, const uint8_t *dst)
@@ -204,7 +210,8 @@ static int route_match_cb(struct nlmsghdr *nh, void *ctx)
 	bool locked = false, main;
 	struct rtattr *rta;
 
-	if (nh->nlmsg_type != RTM_NEWROUTE || rt->rtm_family != (m->family == 6 ? AF_INET6 : AF_INET))
+	if (nh->nlmsg_type != RTM_NEWROUTE ||
+	    rt->rtm_family != (m->family == 6 ? AF_INET6 : AF_INET))
 		return 0;
 	if (m->cloned != !!(rt->rtm_flags & RTM_F_CLONED))
 		return 0;	/* a kernel that ignores the filter sends both */
@@ -228,21 +235,25 @@ static int route_match_cb(struct nlmsghdr *nh, void *ctx)
 					locked = *(uint32_t *)RTA_DATA(x) & (1u << RTAX_MTU);
 		}
 	}
-	if (m->cloned ? rt->rtm_dst_len != alen * 8 || memcmp(pfx, m->dst, alen) :
-			!prefix_has(pfx, rt->rtm_dst_len, m->dst))
-		return 0;
-	/* Tables but not rules: the longest prefix, the main table's on a tie. */
-	main = table == RT_TABLE_MAIN;
-	if (rt->rtm_dst_len < m->best_len || (rt->rtm_dst_len == m->best_len && !main))
-		return 0;
 	/* An exception without an MTU is a redirect's: the kernel learned no PMTU. */
-	if (m->cloned && !mtu)
+	if (m->cloned && (rt->rtm_dst_len != alen * 8 || !mtu))
 		return 0;
-	m->best_len = rt->rtm_dst_len;
-	m->best_main = main;
-	m->mtu = mtu;
-	m->oif = oif;
-	m->locked = locked;
+	main = table == RT_TABLE_MAIN;
+	for (int i = 0; i < m->n; i++) {
+		struct route_best *b = &m->best[i];
+
+		if (m->cloned ? memcmp(pfx, m->dst[i], alen) :
+				!prefix_has(pfx, rt->rtm_dst_len, m->dst[i]))
+			continue;
+		/* Tables but not rules: the longest prefix, the main table's on a tie. */
+		if (rt->rtm_dst_len < b->len || (rt->rtm_dst_len == b->len && !main))
+			continue;
+		b->len = rt->rtm_dst_len;
+		b->main = main;
+		b->mtu = mtu;
+		b->oif = oif;
+		b->locked = locked;
+	}
 	return 0;
 }
 
@@ -258,32 +269,39 @@ static int route_dump(int nsfd, struct route_match *m)
 			.rtm_flags = m->cloned ? RTM_F_CLONED : 0 },
 	};
 
-	m->best_len = -1;
+	for (int i = 0; i < m->n; i++)
+		m->best[i].len = -1;
 	return nl_request_ns(nsfd, &req, sizeof(req), route_match_cb, m);
 }
 
-int net_route_read(int nsfd, uint8_t family, const uint8_t *dst, struct mw_route_read *r)
+int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
+		   struct mw_route_read *r)
 {
-	struct route_match ex = { .family = family, .dst = dst, .cloned = true };
-	struct route_match cf = { .family = family, .dst = dst };
+	struct route_best ex[MW_ROUTE_READ_MAX], cf[MW_ROUTE_READ_MAX];
+	struct route_match mx = { .family = family, .cloned = true, .n = n, .dst = dst, .best = ex };
+	struct route_match mc = { .family = family, .n = n, .dst = dst, .best = cf };
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	err = route_dump(nsfd, &ex);
+	if (n < 1 || n > MW_ROUTE_READ_MAX)
+		return -EINVAL;
+	err = route_dump(nsfd, &mx);
 	if (!err)
-		err = route_dump(nsfd, &cf);
+		err = route_dump(nsfd, &mc);
 	if (err)
 		return err;
-	if (ex.best_len >= 0) {
-		r->exception = true;
-		r->mtu = ex.mtu;
-		r->oif = ex.oif;
-		r->locked = ex.locked;
-	} else if (cf.best_len >= 0) {
-		r->mtu = cf.mtu;
-		r->oif = cf.oif;
+	for (int i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		if (ex[i].len >= 0) {
+			r[i].exception = true;
+			r[i].mtu = ex[i].mtu;
+			r[i].oif = ex[i].oif;
+			r[i].locked = ex[i].locked;
+		} else if (cf[i].len >= 0) {
+			r[i].mtu = cf[i].mtu;
+			r[i].oif = cf[i].oif;
+		}
+		r[i].locked |= cf[i].len >= 0 && cf[i].locked;
 	}
-	r->locked |= cf.best_len >= 0 && cf.locked;
 	return 0;
 }
 
