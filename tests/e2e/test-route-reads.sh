@@ -7,8 +7,8 @@
 #    mtuwatch reads (-v log) and reports; IPv4 and IPv6. A route lookup would bring a flushed
 #    IPv4 exception back;
 #  - read at the PTB's time: 101 IPv6 destinations (pmtu.sh list_flush_ipv6), each flushed
-#    right after its PTB, all reported as pmtu_learned 1500; a client MTU lowered to 1400 50 ms
-#    after a PTB is not taken for what the PTB taught (1500).
+#    right after its PTB, all reported as pmtu_learned 1500, live and from a recording; a client
+#    MTU lowered to 1400 50 ms after a PTB is not taken for what the PTB taught (1500).
 # Run as root: OUT=build bash tests/e2e/test-route-reads.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -77,19 +77,30 @@ check observer-exit-0 [ "$MW_RC" = 0 ]
 # --- read at the PTB's time: 101 exceptions, each flushed right after -------------------------
 flush 4
 flush 6
+# live and a recording side by side: the reads enter the event stream, report judges the same
 mw_start cli "$TMP/many" --json
+lpid=$MW_PID
+mw_start cli "$TMP/many.rec" record -f -o "$TMP/many.data"
+rpid=$MW_PID
 for i in $(seq 100 200); do
 	ping6 "$S6::$i"
 	flush 6
 done
 sleep 0.3
-mw_stop
+MW_PID=$rpid mw_stop
+MW_PID=$lpid mw_stop
+"$MW" report -i "$TMP/many.data" --json >"$TMP/many.report" 2>"$TMP/many.report.err"
 n=0
+nr=0
 for i in $(seq 100 200); do
 	learned "$TMP/many" "$S6::$i" 1500 && n=$((n + 1))
+	learned "$TMP/many.report" "$S6::$i" 1500 && nr=$((nr + 1))
 done
 LAST_OUT=$TMP/many
 check "ptb-time-101-flushed-all-learned" [ "$n" = 101 ]
+LAST_OUT=$TMP/many.report
+check "ptb-time-101-report-equals-live" [ "$nr" = 101 ]
+LAST_OUT=$TMP/many
 check "ptb-time-no-alarm" hasnt "$TMP/many" '"verdict":"\(ptb_dropped\|ptb_ignored\|icmp_blackhole\)"'
 
 # --- read at the PTB's time: a local MTU change 50 ms later ----------------------------------
