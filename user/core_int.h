@@ -36,12 +36,14 @@
 #define ROUTE_DELAY_NS (100 * 1000000ULL)
 /*
  * A PTB's route exception is read as soon as its event comes. A read that finds nothing
- * learned yet is made again ROUTE_RETRIES times, further apart: XDP sees the PTB before the
- * kernel handles it, and an IPv4 exception is listed only once a lookup bound a route to it
+ * learned yet is made again ROUTE_RETRIES times, further apart: XDP sees the PTB just before
+ * the kernel handles it, and an IPv4 exception is listed only once a lookup bound a route to it
  * (the flow's next packet; mtuwatch never looks up, which would revive a flushed one).
  */
-#define ROUTE_RETRIES 3
-#define ROUTE_RETRY_NS(try) ((try) == 1 ? 20000000ULL : (try) == 2 ? 150000000ULL : 600000000ULL)
+#define ROUTE_RETRIES 4
+#define ROUTE_RETRY_NS(try)                                                                  \
+	((try) == 1 ? 2000000ULL : (try) == 2 ? 20000000ULL : (try) == 3 ? 150000000ULL :   \
+						 600000000ULL)
 
 /* A segment re-sent at the head of its flow's queue: stuck until the peer acknowledges it. */
 struct stuck_seg {

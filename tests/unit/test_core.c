@@ -389,7 +389,7 @@ static void test_ptb(void)
  * syncs are no arrivals and ask no read; another namespace's PTB is read there.
  */
 /* core_int.h ROUTE_RETRIES: read again at most this many times */
-#define ROUTE_RETRIES_T 3
+#define ROUTE_RETRIES_T 4
 
 static void test_route_listed(void)
 {
