@@ -24,8 +24,8 @@ learned() {
 
 mw_start srv "$TMP/out" --json --all-netns
 # -c 3: the second packet's route lookup lists the IPv4 exception, as any flow's next packet
-lab_exec cli timeout 5 ping -4 -q -n -c 3 -i 0.1 -W 1 -M do -s 1800 "$MW_SRV4" >"$TMP/p4" 2>&1
-lab_exec cli timeout 5 ping -6 -q -n -c 3 -i 0.1 -W 1 -M do -s 1800 "$MW_SRV6" >"$TMP/p6" 2>&1
+lab_exec cli timeout 5 ping -4 -q -n -c 3 -i 0.1 -W 1 -M "do" -s 1800 "$MW_SRV4" >"$TMP/p4" 2>&1
+lab_exec cli timeout 5 ping -6 -q -n -c 3 -i 0.1 -W 1 -M "do" -s 1800 "$MW_SRV6" >"$TMP/p6" 2>&1
 sleep 1
 mw_stop
 # the input exists: the client's kernel learned both

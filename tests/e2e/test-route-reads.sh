@@ -17,8 +17,14 @@ S4=198.51.100
 S6=2001:db8:2
 # ping4/ping6 DST [COUNT]: DF pings of 1828 bytes from the client, which the router answers
 # with a PTB (mtu 1500); -c 2 also sends the packet whose route lookup lists an IPv4 exception
-ping4() { lab_exec cli timeout 5 ping -4 -q -n -c "${2:-1}" -i 0.05 -W 1 -M do -s 1800 "$1" >/dev/null 2>&1; }
-ping6() { lab_exec cli timeout 5 ping -6 -q -n -c "${2:-1}" -i 0.05 -W 1 -M do -s 1800 "$1" >/dev/null 2>&1; }
+ping4() {
+	lab_exec cli timeout 5 ping -4 -q -n -c "${2:-1}" -i 0.05 -W 1 -M "do" -s 1800 "$1" \
+		>/dev/null 2>&1
+}
+ping6() {
+	lab_exec cli timeout 5 ping -6 -q -n -c "${2:-1}" -i 0.05 -W 1 -M "do" -s 1800 "$1" \
+		>/dev/null 2>&1
+}
 flush() { lab_exec cli ip -"$1" route flush cache; }
 cached() { lab_exec cli ip -"$1" route show cache; }
 # learned FILE DST MTU: a pmtu_learned finding for DST with MTU
@@ -98,7 +104,11 @@ MW_PID=$lpid mw_stop
 n=0
 nr=0
 for i in $(seq 100 200); do
-	if learned "$TMP/many" "$S6::$i" 1500; then n=$((n + 1)); else echo "$S6::$i" >>"$TMP/missed"; fi
+	if learned "$TMP/many" "$S6::$i" 1500; then
+		n=$((n + 1))
+	else
+		echo "$S6::$i" >>"$TMP/missed"
+	fi
 	learned "$TMP/many.report" "$S6::$i" 1500 && nr=$((nr + 1))
 done
 echo "$n of 101 reported live, $nr from the recording; missed: $(cat "$TMP/missed" 2>/dev/null)" \
@@ -107,7 +117,8 @@ LAST_OUT=$TMP/many.count
 check "ptb-time-101-flushed-all-learned" [ "$n" = 101 ]
 check "ptb-time-101-report-equals-live" [ "$nr" = 101 ]
 LAST_OUT=$TMP/many
-check "ptb-time-no-alarm" hasnt "$TMP/many" '"verdict":"\(ptb_dropped\|ptb_ignored\|icmp_blackhole\)"'
+check "ptb-time-no-alarm" hasnt "$TMP/many" \
+	'"verdict":"\(ptb_dropped\|ptb_ignored\|icmp_blackhole\)"'
 
 # --- read at the PTB's time: a local MTU change 50 ms later ----------------------------------
 mw_start cli "$TMP/mtu" --json
