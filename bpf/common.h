@@ -120,6 +120,15 @@ static __always_inline void ev_send(struct mw_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/*
+ * A Packet Too Big wakes user space at once: it reads the route exception the PTB made before
+ * a flush or a later change can alter it. Rare (ptb_count thins them, new kinds budgeted).
+ */
+static __always_inline void ev_send_now(struct mw_event *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 
 /*
  * Count a Packet Too Big of its kind; returns the running count when it deserves an event

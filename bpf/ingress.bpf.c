@@ -487,7 +487,7 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 	tmp->dir = MW_DIR_IN;
 	tmp->aux = n;
 	__builtin_memcpy(e, tmp, sizeof(*tmp));
-	ev_send(e);
+	ev_send_now(e);
 }
 
 /* Frags-aware so that it attaches on jumbo MTUs; headers are always in the first buffer. */

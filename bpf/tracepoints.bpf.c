@@ -318,6 +318,72 @@ int BPF_PROG(mw_raw_kfree_skb, struct sk_buff *skb, void *location, int reason)
 	return on_kfree_skb(skb, reason, false);
 }
 
+/*
+ * A Packet Too Big that another namespace received and handled (--all-netns): no packet hook
+ * sees arrivals there, but ICMP's receive path consumes the PTB once it updated the route's
+ * PMTU, so this event comes after what the kernel did with it, and user space reads that
+ * namespace's exceptions then. Loaded only with --all-netns: every consumed skb passes here.
+ */
+static __always_inline int on_consume_skb(struct sk_buff *skb, bool btf)
+{
+	struct mw_event tmp = {}, *e;
+	struct mw_ptb_key pk = {};
+	struct net_device *dev;
+	struct net *net;
+	__u32 netns, len, n;
+	__u16 proto;
+
+	len = btf ? skb->len : BPF_CORE_READ(skb, len);
+	if (len > MW_PTB_MAX_LEN)
+		return 0;
+	proto = btf ? skb->protocol : BPF_CORE_READ(skb, protocol);
+	if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
+		return 0;
+	dev = btf ? skb->dev : BPF_CORE_READ(skb, dev);
+	if (!dev)
+		return 0;
+	net = btf ? dev->nd_net.net : BPF_CORE_READ(dev, nd_net.net);
+	/* Ours has XDP / tc ingress, which saw the PTB arrive: not twice. */
+	if (!net_wanted(net, btf, &netns) || netns == targ_self_netns)
+		return 0;
+	/* Arrived (not this host's own ICMP on its way out), and a PTB. */
+	if (!BPF_CORE_READ(skb, skb_iif) || skb_ptb(skb, proto, &tmp))
+		return 0;
+	tmp.ifindex = BPF_CORE_READ(dev, ifindex);
+	stat_add(MW_STAT_PTB_RX, tmp.ifindex, netns, tmp.family, 0);
+	__builtin_memcpy(pk.peer, tmp.peer, 16);
+	__builtin_memcpy(pk.dst, tmp.flow.daddr, 16);
+	pk.mtu = tmp.mtu;
+	pk.netns = netns;
+	pk.family = tmp.family;
+	n = ptb_count(&pk);
+	if (!n)
+		return 0;
+	e = ev_new(MW_EV_PTB_RX);
+	if (!e)
+		return 0;
+	tmp.ts_ns = e->ts_ns;
+	tmp.type = MW_EV_PTB_RX;
+	tmp.netns = netns;
+	tmp.dir = MW_DIR_IN;
+	tmp.aux = n;
+	__builtin_memcpy(e, &tmp, sizeof(tmp));
+	ev_send_now(e);
+	return 0;
+}
+
+SEC("tp_btf/consume_skb")
+int BPF_PROG(mw_tp_consume_skb, struct sk_buff *skb)
+{
+	return on_consume_skb(skb, true);
+}
+
+SEC("raw_tp/consume_skb")
+int BPF_PROG(mw_raw_consume_skb, struct sk_buff *skb)
+{
+	return on_consume_skb(skb, false);
+}
+
 static __always_inline int on_retransmit(const struct sock *sk, const struct sk_buff *skb,
 					 bool btf)
 {

@@ -56,12 +56,14 @@ enum mw_dir {
 };
 /* Or'ed into mw_event.dir of RESEND / DELIVERED: the segment left without DF. */
 #define MW_DIR_F_NODF	0x2
+/* Or'ed into mw_event.dir of PTB_RX: the driver's exact count, not an arrival (no read-back). */
+#define MW_DIR_F_SYNC	0x4
 /*
  * Or'ed into mw_event.dir of any flow event of another namespace's flow seen at the node's end
  * of its veth (--all-netns): ifindex is the watching namespace's interface, not one of the
  * flow's own namespace. (Kernel side: flow key pad[0] == MW_KEY_NODE_IF, set after lookups.)
  */
-#define MW_DIR_F_NODE_IF	0x4
+#define MW_DIR_F_NODE_IF	0x8
 #define MW_KEY_NODE_IF		1
 
 /* MW_EV_SYSCTL aux: which setting; size = its value; ifindex where it is per interface. */
@@ -76,6 +78,18 @@ enum mw_snmp {
 	MW_SNMP_OUT_OF_WINDOW_ICMPS = 1,	/* TcpExt OutOfWindowIcmps: quoted seq not in flight */
 	MW_SNMP_ICMP_IN_ERRORS = 2,		/* Icmp InErrors: among others, no socket matched */
 	MW_SNMP_ICMP6_IN_ERRORS = 3,		/* Icmp6 InErrors */
+};
+
+/*
+ * MW_EV_ROUTE aux bits. A read lists the kernel's PMTU exceptions (a dump of cloned routes,
+ * which creates none) and the configured routes; recordings older than that hold a route
+ * lookup (no MW_ROUTE_LISTED), whose mtu was judged against the interface's.
+ */
+enum mw_route_flags {
+	MW_ROUTE_LOCKED = 1,	/* the route's MTU is locked (RTAX_LOCK) */
+	MW_ROUTE_LEARNED = 2,	/* mtu is an exception the kernel learned (a cached route) */
+	MW_ROUTE_IN_NS = 4,	/* read in the event's namespace (else ours, towards its dst) */
+	MW_ROUTE_LISTED = 8,	/* exceptions listed: no MW_ROUTE_LEARNED means none for dst */
 };
 
 /* MW_EV_LINK aux: the kind of device that changes what fits on the wire. */
@@ -184,8 +198,9 @@ struct mw_hs_acked {
  *               inner flow it carried, family = the inner family, ifindex / mtu / ifname =
  *               the lower device, size = outer length, aux = encapsulation overhead, aux2 =
  *               inner packet length; netns = the namespace of the lower device (any)
- *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (0 = no cached MTU), ifindex,
- *          aux = 1 when the route's MTU is locked (RTAX_LOCK)
+ *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (the exception's when aux has
+ *          MW_ROUTE_LEARNED, else the configured route's; 0 = none), ifindex (in the
+ *          namespace read), aux = enum mw_route_flags
  *   SYSCTL: aux = enum mw_sysctl, size = value, ifindex (0 = namespace-wide)
  *   LINK: ifindex, ifname = the device, mtu = its MTU, aux = enum mw_link_kind, size = the
  *         lower device's (or veth peer's) MTU, aux2 = encapsulation overhead, seq = lower

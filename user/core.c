@@ -364,8 +364,8 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 
 		if (!p->used || !p->route_due || p->route_due > now_ns)
 			continue;
-		/* rtnetlink answers for our namespace only: for another's, which way we route it */
-		if (!self_ns(c, p->netns) && !p->via_asked)
+		/* Another namespace's: its PTB's exception there, or which way we route to it. */
+		if (!self_ns(c, p->netns) && !p->via_asked && !p->route_in_ns)
 			continue;
 		memset(&out[n], 0, sizeof(out[n]));
 		out[n].type = MW_EV_ROUTE;
@@ -374,11 +374,26 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 		out[n].flow.family = p->family;
 		memcpy(out[n].flow.daddr, p->dst, 16);
 		out[n].ifindex = p->ifindex & ~MW_IFX_NODE;
+		out[n].aux = p->route_in_ns || self_ns(c, p->netns) ? MW_ROUTE_IN_NS : 0;
 		/* Ask again while more PTBs arrive; core_on_route clears it. */
 		p->route_due = 0;
 		n++;
 	}
 	return n;
+}
+
+uint64_t core_route_next(const struct mw_core *c)
+{
+	uint64_t next = 0;
+
+	for (int i = 0; i < c->paths_hw; i++) {
+		const struct path *p = &c->paths[i];
+
+		if (p->used && p->route_due && (!next || p->route_due < next) &&
+		    (self_ns(c, p->netns) || p->via_asked || p->route_in_ns))
+			next = p->route_due;
+	}
+	return next;
 }
 
 void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),

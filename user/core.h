@@ -142,6 +142,8 @@ void core_free(struct mw_core *c);
 void core_feed(struct mw_core *c, const struct mw_event *e);
 /* Destinations whose route MTU the driver should read back (PTBs that were not dropped). */
 int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out, int max);
+/* When the next route read-back is wanted (0: none): the driver wakes for it. */
+uint64_t core_route_next(const struct mw_core *c);
 void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),
 		void *ctx);
 uint64_t core_lost(const struct mw_core *c);

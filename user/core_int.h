@@ -34,6 +34,16 @@
 #define MAX_LINKS 64
 /* A route read-back is asked this long after the event that wants it. */
 #define ROUTE_DELAY_NS (100 * 1000000ULL)
+/*
+ * A PTB's route exception is read as soon as its event comes. A read that finds nothing
+ * learned yet is made again ROUTE_RETRIES times, further apart: XDP sees the PTB just before
+ * the kernel handles it, and an IPv4 exception is listed only once a lookup bound a route to it
+ * (the flow's next packet; mtuwatch never looks up, which would revive a flushed one).
+ */
+#define ROUTE_RETRIES 4
+#define ROUTE_RETRY_NS(try)                                                                  \
+	((try) == 1 ? 2000000ULL : (try) == 2 ? 20000000ULL : (try) == 3 ? 150000000ULL :   \
+						 600000000ULL)
 
 /* A segment re-sent at the head of its flow's queue: stuck until the peer acknowledges it. */
 struct stuck_seg {
@@ -101,6 +111,8 @@ struct path {
 	uint8_t causes[MW_MAX_CAUSES];		/* of the path's alarm, for its stalls */
 	uint8_t ncauses;
 	uint64_t route_due;			/* route read-back wanted at this time */
+	bool route_in_ns;			/* ...in the path's namespace (a PTB's) */
+	uint8_t route_tries;			/* reads since the last PTB event */
 	uint64_t last_ns;
 	uint32_t reported;			/* bitmask of verdicts reported */
 	uint32_t dropped_reasons[4];		/* reasons already reported */

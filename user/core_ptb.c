@@ -212,8 +212,15 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 		memcpy(p->ptb_peer, e->peer, 16);
 	}
 	p->ptb_last_ns = c->now;
-	if (!(p->reported & (1u << MW_V_PMTU_LEARNED)))
-		p->route_due = c->now + ROUTE_DELAY_NS;
+	/*
+	 * Read what the kernel did with it now: a later change (a flush, an MTU set, a device
+	 * deleted) must not stand for it. In the PTB's own namespace, whichever it is.
+	 */
+	if (!(p->reported & (1u << MW_V_PMTU_LEARNED)) && !(e->dir & MW_DIR_F_SYNC)) {
+		p->route_due = c->now ? c->now : 1;
+		p->route_in_ns = true;
+		p->route_tries = 0;
+	}
 	if (!p->ifindex)
 		p->ifindex = e->ifindex;
 }
@@ -221,29 +228,49 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 void core_on_route(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, false);
+	bool listed = e->aux & MW_ROUTE_LISTED, learned = e->aux & MW_ROUTE_LEARNED;
 	struct iface *i;
 	struct mw_finding f;
-	char peer[64], dst[64];
+	char peer[64], dst[64], adv[48] = "";
 
 	if (!p)
 		return;
 	p->route_due = 0;
-	if (!self_ns(c, p->netns)) {
+	if (!self_ns(c, p->netns) && !(e->aux & MW_ROUTE_IN_NS)) {
 		p->via_ifindex = e->ifindex;
 		return;
 	}
+	p->route_in_ns = false;
 	p->route_seen = true;
 	p->route_mtu = e->mtu;
-	p->route_locked = e->aux & 1;
-	if (!e->mtu || (p->reported & (1u << MW_V_PMTU_LEARNED)))
+	p->route_locked = e->aux & MW_ROUTE_LOCKED;
+	/*
+	 * Nothing learned yet, or not yet what the PTB advertised: the read may have come before
+	 * the kernel handled the PTB (XDP sees it first), or before a lookup listed an IPv4
+	 * exception. Again, a moment later.
+	 */
+	if (listed && p->ptb_rx && !p->ptb_dropped && p->route_tries < ROUTE_RETRIES &&
+	    (!learned || (p->ptb_mtu && e->mtu > p->ptb_mtu))) {
+		p->route_tries++;
+		p->route_due = c->now + ROUTE_RETRY_NS(p->route_tries);
+		p->route_in_ns = true;
+	} else if (!self_ns(c, p->netns) && p->via_asked && !p->via_ifindex) {
+		p->route_due = c->now;	/* our way towards it, still wanted */
+	}
+	if (!e->mtu || (p->reported & (1u << MW_V_PMTU_LEARNED)) || (listed && !learned))
 		return;
 	if (e->ifindex)
 		p->ifindex = e->ifindex;
-	i = core_iface_get(c, p->ifindex);
-	if (i && e->mtu >= i->mtu)
+	/* Our interface table: another namespace's ifindex names none of them. */
+	i = self_ns(c, p->netns) ? core_iface_get(c, p->ifindex) : NULL;
+	/*
+	 * A listed exception is what the kernel learned, whatever the interface's MTU is now
+	 * (raised since?). An older recording's lookup is judged as it was: below the interface
+	 * MTU, and a locked route that did not fall to the PTB's MTU learned nothing.
+	 */
+	if (!listed && i && e->mtu >= i->mtu)
 		return;
-	/* A locked route that did not fall to the PTB's MTU learned nothing (IPv6 learns anyway). */
-	if (p->route_locked && p->ptb_mtu && e->mtu > p->ptb_mtu)
+	if (!listed && p->route_locked && p->ptb_mtu && e->mtu > p->ptb_mtu)
 		return;
 	p->pmtu = e->mtu;
 	p->reported |= 1u << MW_V_PMTU_LEARNED;
@@ -253,10 +280,19 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	f.count = p->ptb_rx;
 	fmt_ip(p->family, p->ptb_peer, peer, sizeof(peer));
 	fmt_ip(p->family, p->dst, dst, sizeof(dst));
-	snprintf(f.explain, sizeof(f.explain),
-		 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s has "
-		 "%u): Path MTU Discovery works on this path",
-		 core_ptb_words(p->family), peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
+	if (listed) {
+		if (p->ptb_mtu && p->ptb_mtu != e->mtu)
+			snprintf(adv, sizeof(adv), " (it advertised %u)", p->ptb_mtu);
+		snprintf(f.explain, sizeof(f.explain),
+			 "an %s from %s was accepted and the kernel learned a path MTU of %u to %s"
+			 "%s, a route exception on %s: Path MTU Discovery works on this path",
+			 core_ptb_words(p->family), peer, e->mtu, dst, adv, f.iface);
+	} else {
+		snprintf(f.explain, sizeof(f.explain),
+			 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s "
+			 "has %u): Path MTU Discovery works on this path",
+			 core_ptb_words(p->family), peer, dst, e->mtu, f.iface, i ? i->mtu : 0);
+	}
 	snprintf(f.remedy, sizeof(f.remedy),
 		 "nothing urgent; if this path is permanent, set the interface or route MTU to %u "
 		 "to save the first round of oversized packets", e->mtu);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli.h"
 #include "driver.h"
 #include "links.h"
@@ -319,23 +320,62 @@ static void follow_links(struct mw_driver *d)
 	free(r);
 }
 
+/*
+ * Route read-backs the core asked for, each as a ROUTE event. Read by listing (the
+ * exceptions, the tables): a lookup would bring back an IPv4 exception a flush left stale.
+ * Another namespace's PTB is read in that namespace, entered by its inode for this batch only:
+ * an fd kept open would keep a deleted namespace, and its devices, alive.
+ */
 static void route_checks(struct mw_driver *d, uint64_t now)
 {
-	struct mw_event req[16];
-	int n = core_route_requests(d->core, now, req, 16);
+	struct mw_event req[MW_ROUTE_READ_MAX];
+	int n = core_route_requests(d->core, now, req, MW_ROUTE_READ_MAX);
+	bool done[MW_ROUTE_READ_MAX] = {};
 
+	/* One batch per namespace and family: a dump answers all of its destinations. */
 	for (int i = 0; i < n; i++) {
-		uint32_t mtu = 0, oif = 0;
-		bool locked;
+		uint32_t ns = req[i].aux & MW_ROUTE_IN_NS ? req[i].netns : d->s.self_netns;
+		uint8_t dst[MW_ROUTE_READ_MAX][16];
+		struct mw_route_read rr[MW_ROUTE_READ_MAX];
+		int idx[MW_ROUTE_READ_MAX], k = 0, nsfd = -1;
 
-		if (net_route_mtu(req[i].family, req[i].flow.daddr, &mtu, &oif, &locked))
+		if (done[i])
 			continue;
-		req[i].ts_ns = now;
-		req[i].mtu = mtu;
-		req[i].aux = locked;
-		if (oif)
-			req[i].ifindex = oif;
-		driver_event(&req[i], d);
+		for (int j = i; j < n; j++) {
+			uint32_t nj = req[j].aux & MW_ROUTE_IN_NS ? req[j].netns : d->s.self_netns;
+
+			if (done[j] || nj != ns || req[j].family != req[i].family)
+				continue;
+			done[j] = true;
+			idx[k] = j;
+			memcpy(dst[k++], req[j].flow.daddr, 16);
+		}
+		if (ns != d->s.self_netns) {
+			nsfd = netns_open(ns, NULL, 0);
+			if (nsfd < 0)
+				continue;	/* gone already */
+		}
+		if (net_route_read(nsfd, req[i].family, k, dst, rr)) {
+			if (nsfd >= 0)
+				close(nsfd);
+			continue;
+		}
+		if (nsfd >= 0)
+			close(nsfd);
+		for (int m = 0; m < k; m++) {
+			struct mw_event *e = &req[idx[m]];
+
+			e->ts_ns = now;
+			e->mtu = rr[m].mtu;
+			e->aux = MW_ROUTE_LISTED | (e->aux & MW_ROUTE_IN_NS) |
+				 (rr[m].locked ? MW_ROUTE_LOCKED : 0) |
+				 (rr[m].exception ? MW_ROUTE_LEARNED : 0);
+			if (rr[m].oif)
+				e->ifindex = rr[m].oif;
+			pr_debug("route read: netns %u family %u mtu %u oif %u flags 0x%x\n",
+				 e->netns, e->family, rr[m].mtu, rr[m].oif, e->aux);
+			driver_event(e, d);
+		}
 	}
 }
 
@@ -353,6 +393,19 @@ static int poll_events(struct mw_driver *d, int ms)
 	return session_consume(&d->s);
 }
 
+/* How long the loop may wait for events: less when a route read-back is due sooner. */
+static int poll_ms(struct mw_driver *d)
+{
+	uint64_t next = core_route_next(d->core), now;
+
+	if (!next)
+		return 100;
+	now = mono_ns();
+	if (next <= now)
+		return 0;
+	return next - now >= 100000000ULL ? 100 : (int)((next - now) / 1000000) + 1;
+}
+
 void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_driver *d, int ms))
 {
 	uint64_t start = mono_ns(), end = duration >= 0 ? start + duration * 1000000000ULL : 0;
@@ -363,10 +416,12 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 		uint64_t now;
 		int err;
 
+		int ms = poll_ms(d);
+
 		if (extra_poll)
-			err = extra_poll(d, 100);
+			err = extra_poll(d, ms);
 		else
-			err = poll_events(d, 100);
+			err = poll_events(d, ms);
 		if (err < 0 && err != -EINTR) {
 			pr_warn("Failed to read events: %s\n", strerror(-err));
 			break;

@@ -218,7 +218,8 @@ static void ptb_count(const struct mw_ptb_key *k, uint64_t count, void *ctx)
 		e.aux = k->reason == 0xffff ? 0 : k->reason;
 		e.aux2 = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
 	} else {
-		e.dir = MW_DIR_IN;
+		/* Not an arrival: what the kernel did with the PTB was read when it came. */
+		e.dir = MW_DIR_IN | MW_DIR_F_SYNC;
 		e.aux = count > UINT32_MAX ? UINT32_MAX : (uint32_t)count;
 	}
 	f->emit(&e, f->ctx);

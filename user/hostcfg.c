@@ -586,8 +586,7 @@ static const struct hc_route *default_route(const struct hc_host *h, uint8_t fam
 static void resolve_lower(struct hc_host *h, struct hc_link *l)
 {
 	const struct hc_link *low = NULL;
-	uint32_t route_mtu = 0, oif = 0;
-	bool locked;
+	uint32_t route_mtu = 0;
 
 	l->overhead += hc_overhead(l->kind, l->remote_family ? l->remote_family :
 				   (l->kind == HC_K_IP6TNL || l->kind == HC_K_IP6GRE ||
@@ -611,8 +610,15 @@ static void resolve_lower(struct hc_host *h, struct hc_link *l)
 		low = hc_link_by_ifindex(h, l->link);
 		l->lower_how = HC_LOWER_BOUND;
 	} else if (l->remote_family) {
-		if (net_route_mtu(l->remote_family, l->remote, &route_mtu, &oif, &locked) == 0)
-			low = hc_link_by_ifindex(h, oif);
+		uint8_t dst[1][16] = {};
+		struct mw_route_read rr;
+
+		/* Listed, not looked up: a lookup would revive a flushed IPv4 exception. */
+		memcpy(dst[0], l->remote, l->remote_family == 6 ? 16 : 4);
+		if (net_route_read(-1, l->remote_family, 1, dst, &rr) == 0) {
+			route_mtu = rr.mtu;
+			low = hc_link_by_ifindex(h, rr.oif);
+		}
 		l->lower_how = HC_LOWER_ROUTE;
 	} else if (l->kind != HC_K_VLAN) {
 		const struct hc_route *r = default_route(h, 4);

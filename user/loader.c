@@ -146,7 +146,8 @@ static int rb_event(void *ctx, void *data, size_t len)
  * raw_tp twin if it has one, else is left out (the essential tc egress excepted), and the
  * load is retried; each degradation is said in one line.
  */
-enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3, P_MAX };
+enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_CONSUME, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3,
+       P_MAX };
 enum { M_BTF, M_RAW, M_OFF };
 
 static const struct {
@@ -160,6 +161,8 @@ static const struct {
 	[P_STATE] = { "mw_tp_sock_state", "mw_raw_sock_state",
 		      "flows are not tracked: no handshake stalls, no re-sends" },
 	[P_ICMP] = { "mw_tp_icmp_send", NULL, "ptb_sent is not confirmed by icmp_send" },
+	[P_CONSUME] = { "mw_tp_consume_skb", "mw_raw_consume_skb",
+			"pmtu_learned is not seen in other namespaces" },
 	[P_XDP] = { "mw_xdp_ingress", NULL, "arrivals are watched at tc ingress instead" },
 	[P_TC_IN] = { "mw_tc_ingress", NULL, "arrivals are seen only where XDP attaches" },
 	[P_TC_EG_L3] = { "mw_tc_egress_l3", NULL, "sizes leaving tun/WireGuard devices are not seen" },
@@ -309,6 +312,9 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 	}
 	if (!tc_in)
 		mode[P_TC_IN] = M_OFF;
+	/* Other namespaces' PTBs: only they need a look at every consumed skb. */
+	if (!o->all_netns)
+		mode[P_CONSUME] = M_OFF;
 
 	for (int tries = 0; tries < 2 * P_MAX; tries++) {
 		err = open_load(s, o, mode);
@@ -337,7 +343,8 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 			"Too Big is seen only when it is dropped\n");
 	for (r = 0; r < P_MAX; r++) {
 		s->mode[r] = mode[r];
-		if (((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3) || (r == P_TC_IN && !tc_in))
+		if (((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3) || (r == P_TC_IN && !tc_in) ||
+		    (r == P_CONSUME && !o->all_netns))
 			continue;
 		if (mode[r] == M_OFF && !(r == P_TC_IN && mode[P_XDP] != M_OFF) &&
 		    !(r == P_XDP && mode[P_TC_IN] == M_OFF))
@@ -600,7 +607,7 @@ int session_open(struct mw_session *s, const struct mw_session_opts *o, mw_event
 			"kernel too old? (rerun with -v for the verifier's log)");
 		return 1;
 	}
-	for (int r = P_KFREE; r <= P_ICMP; r++) {
+	for (int r = P_KFREE; r <= P_CONSUME; r++) {
 		if (s->mode[r] == M_OFF)
 			continue;
 		attach_tp(s, prog_by_name(s->skel, s->mode[r] == M_RAW ? roles[r].raw :

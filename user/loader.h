@@ -68,7 +68,7 @@ struct mw_session {
 	struct mw_attach att[MW_MAX_ATTACH];
 	int natt;
 	uint32_t self_netns;
-	int mode[8];			/* per program role: tp_btf, raw_tp or left out */
+	int mode[16];			/* per program role: tp_btf, raw_tp or left out */
 	mw_event_fn cb;
 	void *ctx;
 };

@@ -174,6 +174,137 @@ out:
 	return err;
 }
 
+/* The best route of a dump for one destination being read. */
+struct route_best {
+	int len;		/* its prefix length (-1: none yet) */
+	bool main;		/* in the main table */
+	uint32_t mtu, oif;
+	bool locked;
+};
+
+/* A dump matched against the destinations being read: each message is parsed once. */
+struct route_match {
+	uint8_t family;
+	bool cloned;		/* listing exceptions: only a destination itself matches */
+	int n;
+	const uint8_t (*dst)[16];
+	struct route_best *best;
+};
+
+static bool prefix_has(const uint8_t *pfx, int plen, const uint8_t *dst)
+{
+	int bytes = plen / 8, bits = plen % 8;
+
+	if (memcmp(pfx, dst, bytes))
+		return false;
+	return !bits || !((pfx[bytes] ^ dst[bytes]) & (0xff00 >> bits));
+}
+
+static int route_match_cb(struct nlmsghdr *nh, void *ctx)
+{
+	struct route_match *m = ctx;
+	struct rtmsg *rt = NLMSG_DATA(nh);
+	int alen = m->family == 6 ? 16 : 4, rlen = RTM_PAYLOAD(nh);
+	uint8_t pfx[16] = {};
+	uint32_t mtu = 0, oif = 0, table = rt->rtm_table;
+	bool locked = false, main;
+	struct rtattr *rta;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE ||
+	    rt->rtm_family != (m->family == 6 ? AF_INET6 : AF_INET))
+		return 0;
+	if (m->cloned != !!(rt->rtm_flags & RTM_F_CLONED))
+		return 0;	/* a kernel that ignores the filter sends both */
+	if (!m->cloned && rt->rtm_type != RTN_UNICAST)
+		return 0;
+	for (rta = RTM_RTA(rt); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+		if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) >= (unsigned)alen)
+			memcpy(pfx, RTA_DATA(rta), alen);
+		else if (rta->rta_type == RTA_OIF)
+			oif = *(uint32_t *)RTA_DATA(rta);
+		else if (rta->rta_type == RTA_TABLE)
+			table = *(uint32_t *)RTA_DATA(rta);
+		else if (rta->rta_type == RTA_METRICS) {
+			struct rtattr *x = RTA_DATA(rta);
+			int xlen = RTA_PAYLOAD(rta);
+
+			for (; RTA_OK(x, xlen); x = RTA_NEXT(x, xlen))
+				if (x->rta_type == RTAX_MTU)
+					mtu = *(uint32_t *)RTA_DATA(x);
+				else if (x->rta_type == RTAX_LOCK)
+					locked = *(uint32_t *)RTA_DATA(x) & (1u << RTAX_MTU);
+		}
+	}
+	/* An exception without an MTU is a redirect's: the kernel learned no PMTU. */
+	if (m->cloned && (rt->rtm_dst_len != alen * 8 || !mtu))
+		return 0;
+	main = table == RT_TABLE_MAIN;
+	for (int i = 0; i < m->n; i++) {
+		struct route_best *b = &m->best[i];
+
+		if (m->cloned ? memcmp(pfx, m->dst[i], alen) :
+				!prefix_has(pfx, rt->rtm_dst_len, m->dst[i]))
+			continue;
+		/* Tables but not rules: the longest prefix, the main table's on a tie. */
+		if (rt->rtm_dst_len < b->len || (rt->rtm_dst_len == b->len && !main))
+			continue;
+		b->len = rt->rtm_dst_len;
+		b->main = main;
+		b->mtu = mtu;
+		b->oif = oif;
+		b->locked = locked;
+	}
+	return 0;
+}
+
+static int route_dump(int nsfd, struct route_match *m)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.rt = { .rtm_family = m->family == 6 ? AF_INET6 : AF_INET,
+			.rtm_flags = m->cloned ? RTM_F_CLONED : 0 },
+	};
+
+	for (int i = 0; i < m->n; i++)
+		m->best[i].len = -1;
+	return nl_request_ns(nsfd, &req, sizeof(req), route_match_cb, m);
+}
+
+int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
+		   struct mw_route_read *r)
+{
+	struct route_best ex[MW_ROUTE_READ_MAX], cf[MW_ROUTE_READ_MAX];
+	struct route_match mx = { .family = family, .cloned = true, .n = n, .dst = dst, .best = ex };
+	struct route_match mc = { .family = family, .n = n, .dst = dst, .best = cf };
+	int err;
+
+	if (n < 1 || n > MW_ROUTE_READ_MAX)
+		return -EINVAL;
+	err = route_dump(nsfd, &mx);
+	if (!err)
+		err = route_dump(nsfd, &mc);
+	if (err)
+		return err;
+	for (int i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		if (ex[i].len >= 0) {
+			r[i].exception = true;
+			r[i].mtu = ex[i].mtu;
+			r[i].oif = ex[i].oif;
+			r[i].locked = ex[i].locked;
+		} else if (cf[i].len >= 0) {
+			r[i].mtu = cf[i].mtu;
+			r[i].oif = cf[i].oif;
+		}
+		r[i].locked |= cf[i].len >= 0 && cf[i].locked;
+	}
+	return 0;
+}
+
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
 {
 	return nl_request_ns(-1, req, len, cb, ctx);

@@ -30,6 +30,23 @@ int net_iface(const char *name, struct mw_ifinfo *out);
  * interface, and whether the MTU is locked (`mtu lock`: the kernel ignores Packet Too Big).
  */
 int net_route_mtu(uint8_t family, const uint8_t *dst, uint32_t *mtu, uint32_t *oif, bool *locked);
+/*
+ * The kernel's PMTU towards each dst in the namespace of nsfd (-1: ours), read without creating
+ * anything: the exceptions are listed (a dump of cloned routes, as `ip route show cache`) and
+ * the configured route found by longest prefix in a dump of the tables. A lookup
+ * (RTM_GETROUTE for dst) would bind, and so bring back, an IPv4 exception that a flush made
+ * stale. mtu: the exception's when exception, else the configured route's (0: none).
+ */
+struct mw_route_read {
+	uint32_t mtu;
+	uint32_t oif;
+	bool locked;		/* `mtu lock` on the route, or a locked exception */
+	bool exception;		/* a cached route with an MTU for dst: the kernel learned it */
+};
+/* r[i] for dst[i], i < n <= MW_ROUTE_READ_MAX, of one family: one dump of each kind for all. */
+#define MW_ROUTE_READ_MAX 16
+int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
+		   struct mw_route_read *r);
 /* Inode number of this process's network namespace (0 on failure). */
 uint32_t net_self_netns(void);
 /* Read a small text file (sysctl) into buf, newline stripped; -errno on failure. */
