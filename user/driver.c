@@ -64,11 +64,12 @@ static void name_ns(struct mw_driver *d, const struct mw_event *e)
 		memcpy(&cookie, e->peer, sizeof(cookie));
 	if (nsn_check(d->nsn, e->netns, cookie, now, &n) > 0) {
 		n.ts_ns = e->ts_ns;
-		if (d->rec && recfile_write(d->rec, MW_REC_NSNAME, &n, sizeof(n)) == 0)
-			d->rec_events++;
+		if (d->rec)
+			recfile_write(d->rec, MW_REC_NSNAME, &n, sizeof(n));
 		core_ns_names(d->core, &n);
 	}
-	if (e->ifindex && e->type != MW_EV_IFACE &&
+	/* a route read back names our egress, not one of that namespace's devices */
+	if (e->ifindex && e->type != MW_EV_IFACE && e->type != MW_EV_ROUTE &&
 	    nsn_iface(d->nsn, e->netns, e->ifindex, now, &ie) > 0) {
 		ie.ts_ns = e->ts_ns;
 		feed(d, &ie);
