@@ -17,8 +17,11 @@ K8S_NS=mwtest-$lc
 POD=web-$lc
 PUID=$(cat /proc/sys/kernel/random/uuid)
 CID=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-CG_SLICE=/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice
-CG=$CG_SLICE/kubepods-besteffort-pod${PUID//-/_}.slice/cri-containerd-$CID.scope
+# the cgroup v2 hierarchy (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host)
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CGPATH=/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${PUID//-/_}.slice
+CGPATH=$CGPATH/cri-containerd-$CID.scope
+CG=${CGROOT:-/nonexistent}$CGPATH
 PODDIR=/var/log/pods/${K8S_NS}_${POD}_$PUID
 CLOG=/var/log/containers/${POD}_${K8S_NS}_app-$CID.log
 HOLD=		# a process holding the router's namespace once its name is gone
@@ -43,7 +46,10 @@ cleanup() {
 	for i in "${LAB_IDS[@]}"; do use_lab "$i"; lab_down >/dev/null 2>&1; done
 	rm -f "$CLOG"
 	rm -rf "$PODDIR"
-	for ((i = ${#MADE[@]} - 1; i >= 0; i--)); do rmdir "${MADE[$i]}" 2>/dev/null; done
+	# a cgroup is removable once its last process is reaped: a moment after the kill
+	for ((i = ${#MADE[@]} - 1; i >= 0; i--)); do
+		for _ in $(seq 20); do rmdir "${MADE[$i]}" 2>/dev/null && break; sleep 0.1; done
+	done
 	ip netns del "$NODE" 2>/dev/null
 	ip netns del "$NODE2" 2>/dev/null
 	for i in $(ip netns list | awk '{print $1}' | grep "^mw-fill$ID0-"); do ip netns del "$i"; done
@@ -117,7 +123,7 @@ check unnamed-no-pod bash -c "! grep -F '\"netns\":$RTR_INO,' '$TMP/unnamed.json
 mkdir_own "$CG" && mkdir_own "$PODDIR/app" && mkdir_own "$PODDIR/sidecar" &&
 	mkdir_own /var/log/containers && ln -s "$PODDIR/app/0.log" "$CLOG" &&
 	echo "$HOLD" >"$CG/cgroup.procs"
-check pod-input-cgroup grep -q "pod${PUID//-/_}.slice/cri-containerd-$CID.scope" "/proc/$HOLD/cgroup"
+check pod-input-cgroup grep -qx "0::$CGPATH" "/proc/$HOLD/cgroup"
 start_in "$NODE" "$TMP/pod.json" live --all-netns --json -i lo
 L=$START_PID
 start_in "$NODE2" "$TMP/pod.out" record --all-netns -i lo -o "$TMP/pod.rec"
