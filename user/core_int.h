@@ -67,7 +67,7 @@ struct proof {
 struct path {
 	bool used;
 	uint32_t netns;
-	uint32_t nsid;				/* which namespace of that inode (core_ns.c) */
+	uint32_t nsid;				/* which namespace of the inode (core_ns.c) */
 	uint8_t family;
 	uint8_t dst[16];
 	uint32_t ifindex;
@@ -210,7 +210,7 @@ struct mw_core {
 	struct nsid nsids[MAX_NSIDS];
 	int nnsids, nsid_next;
 	uint32_t nsid_serial;			/* last serial handed out */
-	uint32_t nsc_inode, nsc_serial;		/* last lookup, the common case: same namespace */
+	uint32_t nsc_inode, nsc_serial;		/* last lookup: events come in runs */
 	uint32_t last_flow;		/* slot + 1 that core_flow_get() returned last */
 	uint64_t now;
 	uint64_t lost;

@@ -63,7 +63,7 @@ static struct nsid *ns_see(struct mw_core *c, uint32_t inode, uint64_t cookie)
 	if (!cookie || cookie == n->l.cookie)
 		return n;
 	if (!n->l.cookie) {
-		n->l.cookie = cookie;	/* learned: the same namespace, as far as anyone can tell */
+		n->l.cookie = cookie;	/* learned: the same namespace, as far as we know */
 		return n;
 	}
 	return ns_new(c, inode, cookie);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Where the diagnosis core keeps what it knows: paths (namespace, destination) and flows
- * (namespace, 4-tuple; a namespace is an inode and which identity of it, core_ns.c) in slot tables, hashed for O(1) lookups and bounded by forgetting the least
- * recently used; the watched interfaces and what lies under them, in small arrays.
+ * (namespace, 4-tuple; a namespace is an inode and which identity of it, core_ns.c) in
+ * slot tables, hashed for O(1) lookups and bounded by forgetting the least recently used;
+ * the interfaces (ours and other namespaces') and what lies under them, in small arrays.
  */
 #include <stdio.h>
 #include <string.h>

@@ -131,7 +131,8 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 void metrics_ns_labels(uint32_t netns, const struct mw_ns_label *l, char *ns, char *pod)
 {
 	if (l && l->netns_name[0])
-		snprintf(ns, MW_METRIC_NETNS_LEN, "%.*s", (int)sizeof(l->netns_name), l->netns_name);
+		snprintf(ns, MW_METRIC_NETNS_LEN, "%.*s", (int)sizeof(l->netns_name),
+			 l->netns_name);
 	else
 		snprintf(ns, MW_METRIC_NETNS_LEN, "%u", netns);
 	snprintf(pod, MW_METRIC_POD_LEN, "%.*s", l ? (int)sizeof(l->pod) : 0, l ? l->pod : "");

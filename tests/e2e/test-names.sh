@@ -52,7 +52,6 @@ cleanup() {
 	done
 	ip netns del "$NODE" 2>/dev/null
 	ip netns del "$NODE2" 2>/dev/null
-	for i in $(ip netns list | awk '{print $1}' | grep "^mw-fill$ID0-"); do ip netns del "$i"; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -101,7 +100,8 @@ check named-summary-row lines "$TMP/named.json" '"summary":true' "\"netns_name\"
 # every line of the lab's namespaces names its interface: none says ifN (lines exist: above)
 check named-no-ifindex bash -c "! grep -E '\"netns_name\":\"($CLI|$RTR)\"' '$TMP/named.json' |
 	grep -q '\"iface\":\"if[0-9]'"
-check named-no-pod bash -c "! grep -F '\"netns_name\":\"$RTR\"' '$TMP/named.json' | grep -q '\"pod\"'"
+check named-no-pod bash -c "! grep -F '\"netns_name\":\"$RTR\"' '$TMP/named.json' |
+	grep -q '\"pod\"'"
 
 # --- 2. no name left, a process inside: "pid N (comm)" ------------------------------------------
 ip netns exec "$RTR" sleep 300 &
@@ -117,7 +117,8 @@ sleep 1
 stop_pid "$L"
 check unnamed-pid-comm lines "$TMP/unnamed.json" '"verdict":"ptb_sent"' "\"netns\":$RTR_INO," \
 	"\"netns_name\":\"pid $HOLD (sleep)\"" '"iface":"r1"'
-check unnamed-no-pod bash -c "! grep -F '\"netns\":$RTR_INO,' '$TMP/unnamed.json' | grep -q '\"pod\"'"
+check unnamed-no-pod bash -c "! grep -F '\"netns\":$RTR_INO,' '$TMP/unnamed.json' |
+	grep -q '\"pod\"'"
 
 # --- 3. a pod: its UID in the cgroup path of a process inside, the kubelet's directories ---------
 mkdir_own "$CG" && mkdir_own "$PODDIR/app" && mkdir_own "$PODDIR/sidecar" &&
@@ -205,18 +206,27 @@ fi
 stop_pid "$L"
 stop_pid "$R"
 if [ -n "$X" ]; then
-	for n in "$A_CLI" "$A_RTR"; do [ "$(grep -c "\"netns\":$X,.*\"netns_name\":\"$n\"" "$TMP/reuse.json")" -gt 0 ] && A_NS=$n; done
+	for n in "$A_CLI" "$A_RTR"; do
+		grep -q "\"netns\":$X,.*\"netns_name\":\"$n\"" "$TMP/reuse.json" && A_NS=$n
+	done
 	LAST_OUT=$TMP/reuse.json
 	check reuse-first-finding bash -c "grep -v summary '$TMP/reuse.json' |
 		grep -q '\"netns\":$X,.*\"netns_name\":\"${A_NS:-none}\"'"
 	check reuse-second-finding bash -c "grep -v summary '$TMP/reuse.json' |
 		grep -q '\"netns\":$X,.*\"netns_name\":\"$B_NS\"'"
-	cookies() { grep -v summary "$1" | grep "\"netns\":$X," | grep -o '"netns_cookie":[0-9]*' | sort -u | wc -l; }
+	cookies() {
+		grep -v summary "$1" | grep "\"netns\":$X," | grep -o '"netns_cookie":[0-9]*' |
+			sort -u | wc -l
+	}
 	check reuse-two-cookies test "$(cookies "$TMP/reuse.json")" -ge 2
-	rows() { grep '"summary":true' "$1" | grep "\"netns\":$X," | grep -o '"netns_name":"[^"]*"' | sort -u | wc -l; }
+	rows() {
+		grep '"summary":true' "$1" | grep "\"netns\":$X," |
+			grep -o '"netns_name":"[^"]*"' | sort -u | wc -l
+	}
 	check reuse-two-summary-identities test "$(rows "$TMP/reuse.json")" -ge 2
 	"$MW" report -i "$TMP/reuse.rec" --json >"$TMP/reuse-report.json" 2>&1
 	LAST_OUT=$TMP/reuse-report.json
 	check reuse-report-two-identities bash -c "[ $(rows "$TMP/reuse-report.json") -ge 2 ] &&
-		grep -v summary '$TMP/reuse-report.json' | grep -q '\"netns\":$X,.*\"netns_name\":\"$B_NS\"'"
+		grep -v summary '$TMP/reuse-report.json' |
+		grep -q '\"netns\":$X,.*\"netns_name\":\"$B_NS\"'"
 fi

@@ -64,8 +64,8 @@ static void test_dirs(void)
 	char pod[256] = "", c[64] = "";
 
 	CHECK("pod-dir", nsn_pod_dir("kube-system_coredns-5d78c9869d-abcde_" UID, UID, pod,
-				     sizeof(pod)) && !strcmp(pod, "kube-system/coredns-5d78c9869d-abcde"),
-	      "'%s'", pod);
+				     sizeof(pod)) &&
+	      !strcmp(pod, "kube-system/coredns-5d78c9869d-abcde"), "'%s'", pod);
 	CHECK("pod-dir-other-uid", !nsn_pod_dir("default_web_11111111-2222-3333-4444-555555555555",
 						UID, pod, sizeof(pod)), "matched");
 	CHECK("pod-dir-malformed", !nsn_pod_dir("default_" UID, UID, pod, sizeof(pod)) &&
