@@ -12,6 +12,7 @@
 ID0=$MW_LAB_ID
 NODE=mw-node$ID0	# where mtuwatch live runs (a node's own namespace)
 NODE2=mw-nodr$ID0	# where mtuwatch record runs, at the same time
+NODE3=mw-node3$ID0	# and mtuwatch export
 lc=$(printf '%s' "$ID0" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
 K8S_NS=mwtest-$lc
 POD=web-$lc
@@ -52,6 +53,7 @@ cleanup() {
 	done
 	ip netns del "$NODE" 2>/dev/null
 	ip netns del "$NODE2" 2>/dev/null
+	ip netns del "$NODE3" 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -64,7 +66,7 @@ start_in() {
 	ip netns exec "$ns" timeout 300 "$MW" "$@" >"$out" 2>"$out.err" &
 	START_PID=$!
 	for _ in $(seq 100); do
-		grep -Eq 'watching|recording to' "$out.err" 2>/dev/null && break
+		grep -Eq 'watching|recording to|exporting' "$out.err" 2>/dev/null && break
 		kill -0 "$START_PID" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -80,7 +82,7 @@ lines() {
 	printf '%s\n' "$l" | grep -q .
 }
 
-for ns in "$NODE" "$NODE2"; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
+for ns in "$NODE" "$NODE2" "$NODE3"; do ip netns add "$ns" && ip -n "$ns" link set lo up; done
 
 # --- 1. a /run/netns name, interfaces named there -----------------------------------------------
 lab_up filtered >/dev/null 2>&1 || { fail lab-up "lab_up filtered failed"; exit 1; }
@@ -129,13 +131,23 @@ start_in "$NODE" "$TMP/pod.json" live --all-netns --json -i lo
 L=$START_PID
 start_in "$NODE2" "$TMP/pod.out" record --all-netns -i lo -o "$TMP/pod.rec"
 R=$START_PID
+mkdir "$TMP/prom"
+start_in "$NODE3" "$TMP/export.out" export --all-netns -i lo --textfile "$TMP/prom" --interval 1
+E=$START_PID
 lab_bulk filtered 3 4 >/dev/null 2>&1
-sleep 1
+sleep 2	# one more textfile write after the last of it
 stop_pid "$L"
 stop_pid "$R"
+stop_pid "$E"
 check pod-live lines "$TMP/pod.json" '"verdict":"ptb_sent"' "\"netns\":$RTR_INO," \
 	"\"pod\":\"$K8S_NS/$POD\"" '"container":"app"' "\"netns_name\":\"pid $HOLD (sleep)\""
 check pod-live-summary lines "$TMP/pod.json" '"summary":true' "\"pod\":\"$K8S_NS/$POD\""
+# the router's counter of packets too big for r1: named as the pod, its interface by name
+LAST_OUT=$TMP/prom/mtuwatch.prom
+series="mtuwatch_ptb_sent_total{iface=\"r1\",netns=\"pid $HOLD (sleep)\",pod=\"$K8S_NS/$POD\"}"
+check export-pod-labels bash -c "grep -F '$series ' '$TMP/prom/mtuwatch.prom' |
+	grep -q ' [1-9][0-9]*\$'"
+check export-no-ifindex-at-inode bash -c "! grep -q '@$RTR_INO' '$TMP/prom/mtuwatch.prom'"
 check pod-live-client-still-named lines "$TMP/pod.json" '"verdict":"icmp_blackhole"' \
 	"\"netns_name\":\"$CLI\""
 
