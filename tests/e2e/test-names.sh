@@ -54,6 +54,9 @@ cleanup() {
 	ip netns del "$NODE" 2>/dev/null
 	ip netns del "$NODE2" 2>/dev/null
 	ip netns del "$NODE3" 2>/dev/null
+	for i in $(ip netns list | awk '{ print $1 }' | grep "^mw-fill$ID0-"); do
+		ip netns del "$i"
+	done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -184,8 +187,9 @@ check report-text-summary grep -Eq "^198\.51\.100\.2 +r1 .* [a-z_]+ \[pod $K8S_N
 	"$TMP/pod-report.txt"
 
 # --- 4. one inode, two namespaces one after the other ------------------------------------------
-# The kernel hands out the lowest free inode number. Namespaces of labs that did not get one of
-# the first lab's numbers stay until the end, filling the holes below it, until one does.
+# The kernel hands out the lowest free inode number, a moment after a namespace died. Empty
+# namespaces fill the holes below the first lab's numbers (up to the first of them), so that
+# the next lab gets one of them; a lab that did not stays up too, filling more.
 start_in "$NODE" "$TMP/reuse.json" live --all-netns --json -i lo
 L=$START_PID
 start_in "$NODE2" "$TMP/reuse.out" record --all-netns -i lo -o "$TMP/reuse.rec"
@@ -195,12 +199,21 @@ LAB_IDS+=("$MW_LAB_ID")
 lab_up filtered >/dev/null 2>&1
 A_CLI=$(lab_ns cli) A_RTR=$(lab_ns rtr)
 A_INOS=" $(ino "/run/netns/$A_CLI") $(ino "/run/netns/$A_RTR") "
+A_ALL="$A_INOS$(ino "/run/netns/$(lab_ns srv)") "
+A_MAX=$(printf '%s\n' $A_ALL | sort -n | tail -1)
 lab_bulk filtered 2 4 >/dev/null 2>&1
 sleep 1
 lab_down >/dev/null 2>&1
-X= B_NS=
-for try in $(seq 12); do
-	sleep 1	# a dead namespace's number is freed a moment after it goes
+sleep 1.5
+X= B_NS= k=0
+for try in 1 2 3 4 5; do
+	while [ "$k" -lt 400 ]; do
+		k=$((k + 1))
+		ip netns add "mw-fill$ID0-$k" || break
+		i=$(ino "/run/netns/mw-fill$ID0-$k")
+		case $A_ALL in *" $i "*) break ;; esac
+		[ "$i" -gt "$A_MAX" ] && { sleep 0.5; break; }	# not freed yet, or taken
+	done
 	use_lab "${ID0}b$try"
 	LAB_IDS+=("$MW_LAB_ID")
 	lab_up filtered >/dev/null 2>&1 || continue
