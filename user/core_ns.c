@@ -78,6 +78,9 @@ void core_ns_event(struct mw_core *c, const struct mw_event *e)
 		return;
 	if (e->type == MW_EV_STATE)
 		memcpy(&cookie, e->peer, sizeof(cookie));
+	/* the common case, a run of one namespace's events: its identity is the one cached */
+	if (!cookie && c->nsc_inode == e->netns)
+		return;
 	ns_see(c, e->netns, cookie);
 }
 
