@@ -111,7 +111,7 @@ RECFILE_SRCS := user/recfile_read.c user/recfile_write.c
 RECFILE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(RECFILE_SRCS))
 
 UNIT_TESTS := $(OUT)/test_core $(OUT)/test_recfile $(OUT)/test_httpd $(OUT)/test_metrics \
-              $(OUT)/test_hostcfg $(OUT)/test_hostile $(OUT)/test_webconfig
+              $(OUT)/test_hostcfg $(OUT)/test_hostile $(OUT)/test_webconfig $(OUT)/test_nsnames
 
 $(OUT)/test_core: tests/unit/test_core.c $(PURE_OBJS) $(OUT)/mtuwatch.bpf.o
 	$(call msg,CC,$@)
@@ -138,6 +138,10 @@ $(OUT)/test_hostcfg: tests/unit/test_hostcfg.c $(OUT)/hostcfg.o $(OUT)/firewall.
                     $(OUT)/dynlib.o
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -ljansson -ldl -o $@
+$(OUT)/test_nsnames: tests/unit/test_nsnames.c $(OUT)/nsnames.o $(OUT)/netutil.o $(PURE_OBJS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/test_hostile: tests/unit/test_hostile.c $(RECFILE_OBJS) $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

@@ -226,6 +226,27 @@ struct mw_event {
 	char ifname[MW_IFNAME_LEN];
 };
 
+/*
+ * What another network namespace is called, resolved by the user side when its events first
+ * show up (user/nsnames.c): its own record in a recording (MW_REC_NSNAME), fed to the core in
+ * the event stream's order, so that report names a namespace that is long gone. cookie: the
+ * namespace's cookie (SO_NETNS_COOKIE, host order; 0: unknown): two namespaces that got the
+ * same inode one after the other differ by it. Strings NUL-padded (bounded by their fields
+ * whatever a file says). Append fields, never reorder.
+ */
+#define MW_NS_NAME_LEN	128
+#define MW_POD_LEN	256
+#define MW_CONTAINER_LEN 64
+struct mw_nsname {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, as events */
+	__u32 netns;		/* inode number */
+	__u32 flags;		/* 0 */
+	__u64 cookie;
+	char netns_name[MW_NS_NAME_LEN];	/* /run/netns name, else "pid N (comm)" */
+	char pod[MW_POD_LEN];			/* Kubernetes "namespace/name", "" if none */
+	char container[MW_CONTAINER_LEN];	/* container name where known */
+};
+
 /* Global counters: per-CPU array, summed by user space. */
 enum mw_counter {
 	MW_CNT_EVENTS_LOST = 0,	/* ring buffer reserve failed */

@@ -52,6 +52,7 @@ for tier in $TIERS; do
 		run test_metrics "$OUT/test_metrics"
 		run test_hostcfg "$OUT/test_hostcfg"
 		run test_webconfig "$OUT/test_webconfig"
+		run test_nsnames "$OUT/test_nsnames"
 		run fuzz-corpus "$OUT/replay_recfile" tests/fuzz/corpus
 		if [ -x "$OUT/fuzz_recfile" ]; then
 			run fuzz-recfile bash tests/fuzz/run-fuzz.sh "$OUT/fuzz_recfile" "$FUZZ_SECONDS"

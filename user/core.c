@@ -215,15 +215,28 @@ static void on_tick(struct mw_core *c)
 			core_check_stall(c, &c->flows[i]);
 }
 
+/*
+ * An interface, ours or (the driver asked it there) another namespace's: kept per identity,
+ * since an ifindex means something only in its own namespace.
+ */
 static void on_iface(struct mw_core *c, const struct mw_event *e)
 {
-	struct iface *i = core_iface_get(c, e->ifindex);
+	uint32_t nsid = 0;
+	struct iface *i;
 
+	if (e->netns && !self_ns(c, e->netns)) {
+		if (!c->o.all_netns)
+			return;
+		core_ns_event(c, e);
+		nsid = core_nsid(c, e->netns);
+	}
+	i = core_iface_get_ns(c, nsid, e->ifindex);
 	if (!i) {
 		if (c->nifaces >= MAX_IFACES)
 			return;
 		i = &c->ifaces[c->nifaces++];
 	}
+	i->nsid = nsid;
 	i->ifindex = e->ifindex;
 	i->mtu = e->mtu;
 	memcpy(i->name, e->ifname, sizeof(i->name));
@@ -293,6 +306,7 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 	}
 	if (!wanted(c, e->netns))
 		return;
+	core_ns_event(c, e);
 	e = unmap_v4(e, &v4);
 	/* Another namespace's flow seen at our end of its veth: the ifindex is ours. */
 	if ((e->dir & MW_DIR_F_NODE_IF) && e->ifindex && !self_ns(c, e->netns)) {
@@ -410,7 +424,16 @@ void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, v
 		s.family = p->family;
 		memcpy(s.dst, p->dst, 16);
 		s.ifindex = p->ifindex & ~MW_IFX_NODE;
-		iface_name(c, p->ifindex, s.iface, sizeof(s.iface));
+		s.foreign_netns = !self_ns(c, p->netns);
+		if (s.foreign_netns) {
+			const struct nsid *n = core_ns_get(c, p->nsid);
+
+			if (n)
+				s.ns = n->l;
+			core_ns_iface(c, p->nsid, p->ifindex, s.iface, sizeof(s.iface));
+		} else {
+			iface_name(c, p->ifindex, s.iface, sizeof(s.iface));
+		}
 		s.max_df = p->max_df;
 		s.retrans = p->retrans;
 		s.large_retrans = p->large_retrans;

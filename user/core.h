@@ -57,11 +57,23 @@ enum mw_ignore {
 
 #define MW_MAX_SIZES 8
 
+/*
+ * Who another namespace is (core_ns.c): its cookie and names as the user side resolved them
+ * (struct mw_nsname); empty strings where unknown, all empty for mtuwatch's own namespace.
+ */
+struct mw_ns_label {
+	uint64_t cookie;
+	char netns_name[MW_NS_NAME_LEN];
+	char pod[MW_POD_LEN];
+	char container[MW_CONTAINER_LEN];
+};
+
 struct mw_finding {
 	enum mw_verdict verdict;
 	uint64_t ts_ns;
 	uint32_t netns;
 	bool foreign_netns;		/* not the namespace mtuwatch runs in */
+	struct mw_ns_label ns;		/* its names (foreign_netns) */
 	uint8_t family;
 	uint8_t dst[16];		/* the path's destination */
 	uint8_t peer[16];		/* PTB sender (ptb_dropped, pmtu_learned) */
@@ -121,6 +133,8 @@ struct mw_core_opts {
 /* One row of the per-path summary. */
 struct mw_path_summary {
 	uint32_t netns;
+	bool foreign_netns;
+	struct mw_ns_label ns;
 	uint8_t family;
 	uint8_t dst[16];
 	uint32_t ifindex;
@@ -140,6 +154,14 @@ struct mw_core;
 struct mw_core *core_new(const struct mw_core_opts *o);
 void core_free(struct mw_core *c);
 void core_feed(struct mw_core *c, const struct mw_event *e);
+/*
+ * Another namespace's names (live: the driver, before the event that made it ask; report: the
+ * recording's MW_REC_NSNAME record, in the same place). A cookie other than the one known for
+ * the inode starts a new namespace, as a STATE event's does (core_ns.c).
+ */
+void core_ns_names(struct mw_core *c, const struct mw_nsname *n);
+/* The cookie the core knows for the namespace an inode now stands for (0: none). */
+uint64_t core_ns_cookie(struct mw_core *c, uint32_t netns);
 /* Destinations whose route MTU the driver should read back (PTBs that were not dropped). */
 int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out, int max);
 /* When the next route read-back is wanted (0: none): the driver wakes for it. */

@@ -38,23 +38,41 @@ void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict 
 	f->family = family;
 	if (dst)
 		memcpy(f->dst, dst, addr_len(family));
-	f->ifindex = ifindex & ~MW_IFX_NODE;
-	/*
-	 * An ifindex means something only in its own namespace: ours are named, others not,
-	 * except our veth ends where other namespaces' flows were seen (MW_IFX_NODE).
-	 */
-	if (f->foreign_netns && ifindex && !(ifindex & MW_IFX_NODE))
-		snprintf(f->iface, sizeof(f->iface), "if%u", ifindex);
+	f->ifindex = ifindex;
+	if (f->foreign_netns)
+		core_finding_ns(c, f, core_nsid(c, netns));
 	else
 		iface_name(c, ifindex, f->iface, sizeof(f->iface));
+}
+
+/*
+ * A finding of another namespace, identity nsid (core_ns.c): its names, and its interface as
+ * that namespace calls it. core_emit says it again from the path, which may be of an older
+ * identity of the inode than the one it stands for now.
+ */
+void core_finding_ns(struct mw_core *c, struct mw_finding *f, uint32_t nsid)
+{
+	const struct nsid *n = core_ns_get(c, nsid);
+
+	if (!f->foreign_netns)
+		return;
+	if (n)
+		f->ns = n->l;
+	else
+		memset(&f->ns, 0, sizeof(f->ns));
+	core_ns_iface(c, nsid, f->ifindex, f->iface, sizeof(f->iface));
 }
 
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p)
 {
 	c->nfind[f->verdict]++;
+	if (p && p->netns == f->netns)
+		core_finding_ns(c, f, p->nsid);
 	if (p && (severity[f->verdict] > severity[p->worst] ||
 		  (severity[f->verdict] == severity[p->worst] && f->verdict < p->worst)))
 		p->worst = f->verdict;
+	/* Named by now: what leaves the core is a plain ifindex (MW_IFX_NODE is the core's). */
+	f->ifindex &= ~MW_IFX_NODE;
 	if (c->o.on_finding)
 		c->o.on_finding(f, c->o.ctx);
 }

@@ -14,10 +14,12 @@
  *                           and a proof of delivery for the path)
  *   core_finding.c    the finding's frame, emit, causes, the phrases the families share
  *   core_tables.c     paths and flows (slot tables), interfaces and links
+ *   core_ns.c         namespace identities (inode + cookie) and their names
  *
- * core.c calls the three families and core_tables.c; each family calls core_finding.c and
- * core_tables.c; core_finding.c calls core_tables.c (interface names); core_tables.c calls
- * nobody.
+ * core.c calls the three families, core_tables.c and core_ns.c; each family calls
+ * core_finding.c and core_tables.c; core_finding.c calls core_tables.c (interface names) and
+ * core_ns.c; core_tables.c calls core_ns.c (which namespace an inode stands for now);
+ * core_ns.c calls nobody.
  */
 #ifndef MW_CORE_INT_H
 #define MW_CORE_INT_H
@@ -29,7 +31,8 @@
 
 #define MAX_PATHS 4096
 #define MAX_FLOWS 4096
-#define MAX_IFACES 256
+#define MAX_IFACES 1024	/* ours and other namespaces' (those their findings name) */
+#define MAX_NSIDS 1024
 #define MAX_SEGS 16
 #define MAX_LINKS 64
 /* A route read-back is asked this long after the event that wants it. */
@@ -74,6 +77,7 @@ struct proof {
 struct path {
 	bool used;
 	uint32_t netns;
+	uint32_t nsid;				/* which namespace of the inode (core_ns.c) */
 	uint8_t family;
 	uint8_t dst[16];
 	uint32_t ifindex;
@@ -122,6 +126,7 @@ struct path {
 struct flow {
 	bool used;
 	uint32_t netns;
+	uint32_t nsid;
 	struct mw_flow f;	/* local -> remote */
 	uint8_t app;
 	int client;		/* -1 unknown, 1 we are the client, 0 the server */
@@ -141,6 +146,7 @@ struct flow {
 };
 
 struct iface {
+	uint32_t nsid;		/* 0: ours; else another namespace's (core_ns.c) */
 	uint32_t ifindex;
 	uint32_t mtu;
 	char name[MW_IFNAME_LEN];
@@ -161,6 +167,19 @@ struct link {
 	uint32_t kind;		/* enum mw_link_kind */
 	uint32_t mtu, lower_mtu, overhead;
 	char name[MW_IFNAME_LEN], lower[MW_IFNAME_LEN];
+};
+
+/*
+ * One namespace identity: an inode and, where known, its cookie. The kernel hands an inode
+ * number to a new namespace as soon as the old one died, so an inode alone can stand for two:
+ * each gets its own serial (nsid, from 1; 0 is mtuwatch's own namespace), and paths, flows and
+ * interfaces are kept per nsid. current: the one the inode stands for now.
+ */
+struct nsid {
+	uint32_t serial;
+	uint32_t inode;
+	bool current;
+	struct mw_ns_label l;
 };
 
 /*
@@ -200,6 +219,10 @@ struct mw_core {
 	struct slot_tab ptab, ftab;
 	struct tab_link plink[MAX_PATHS], flink[MAX_FLOWS];
 	uint64_t hash_seed;
+	struct nsid nsids[MAX_NSIDS];
+	int nnsids, nsid_next;
+	uint32_t nsid_serial;			/* last serial handed out */
+	uint32_t nsc_inode, nsc_serial;		/* last lookup: events come in runs */
 	uint32_t last_flow;		/* slot + 1 that core_flow_get() returned last */
 	uint64_t now;
 	uint64_t lost;
@@ -217,6 +240,11 @@ static inline bool self_ns(const struct mw_core *c, uint32_t netns)
 	return !c->o.self_netns || netns == c->o.self_netns;
 }
 
+/* core_ns.c */
+void core_ns_event(struct mw_core *c, const struct mw_event *e);
+uint32_t core_nsid(struct mw_core *c, uint32_t netns);
+const struct nsid *core_ns_get(const struct mw_core *c, uint32_t serial);
+
 /* core_tables.c */
 struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex);
 /*
@@ -225,14 +253,19 @@ struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex);
  * one of that namespace's with the same number. Real ifindexes are positive ints.
  */
 #define MW_IFX_NODE	0x80000000u
+struct iface *core_iface_get_ns(struct mw_core *c, uint32_t nsid, uint32_t ifindex);
+void core_ns_iface(struct mw_core *c, uint32_t nsid, uint32_t ifindex, char *buf, size_t len);
 struct link *core_link_get(struct mw_core *c, uint32_t ifindex);
 struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			   const uint8_t *dst, bool create);
+struct path *core_path_get_id(struct mw_core *c, uint32_t netns, uint32_t nsid, uint8_t family,
+			      const uint8_t *dst, bool create);
 void core_path_touch(struct mw_core *c, struct path *p, uint32_t ifindex);
 struct flow *core_flow_get(struct mw_core *c, uint32_t netns, const struct mw_flow *f,
 			   bool create);
 
 /* core_finding.c */
+void core_finding_ns(struct mw_core *c, struct mw_finding *f, uint32_t nsid);
 void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict v,
 		       uint32_t netns, uint8_t family, const uint8_t *dst, uint32_t ifindex);
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p);

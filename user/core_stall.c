@@ -260,11 +260,12 @@ void core_check_stall(struct mw_core *c, struct flow *x)
 	for (int i = 0; i < MW_MAX_HINT_PORTS && c->o.hint_ports[i]; i++)
 		if (c->o.hint_ports[i] == x->f.dport || c->o.hint_ports[i] == x->f.sport)
 			f.port_hint = true;
-	p = core_path_get(c, x->netns, x->f.family, x->f.daddr, false);
+	p = core_path_get_id(c, x->netns, x->nsid, x->f.family, x->f.daddr, false);
 	if (p && !f.ifindex) {
 		f.ifindex = p->ifindex;
 		iface_name(c, p->ifindex, f.iface, sizeof(f.iface));
 	}
+	core_finding_ns(c, &f, x->nsid);
 	/*
 	 * MTU evidence: we retransmit only large segments, or the peer may send segments far
 	 * larger than anything that ever arrived from it (its big flight is what we wait for).

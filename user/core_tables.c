@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Where the diagnosis core keeps what it knows: paths (netns, destination) and flows (netns,
- * 4-tuple) in slot tables, hashed for O(1) lookups and bounded by forgetting the least
- * recently used; the watched interfaces and what lies under them, in small arrays.
+ * Where the diagnosis core keeps what it knows: paths (namespace, destination) and flows
+ * (namespace, 4-tuple; a namespace is an inode and which identity of it, core_ns.c) in
+ * slot tables, hashed for O(1) lookups and bounded by forgetting the least recently used;
+ * the interfaces (ours and other namespaces') and what lies under them, in small arrays.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,12 +11,42 @@
 
 /* ---- interfaces and links ---------------------------------------------------------------- */
 
-struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex)
+struct iface *core_iface_get_ns(struct mw_core *c, uint32_t nsid, uint32_t ifindex)
 {
 	for (int i = 0; i < c->nifaces; i++)
-		if (c->ifaces[i].ifindex == ifindex)
+		if (c->ifaces[i].ifindex == ifindex && c->ifaces[i].nsid == nsid)
 			return &c->ifaces[i];
 	return NULL;
+}
+
+/* One of our own interfaces. */
+struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex)
+{
+	return core_iface_get_ns(c, 0, ifindex);
+}
+
+/*
+ * An interface of another namespace (nsid): its name as that namespace says (an IFACE event
+ * the driver made there), else "ifN": an ifindex means something only in its own namespace.
+ * Except one of ours marked MW_IFX_NODE.
+ */
+void core_ns_iface(struct mw_core *c, uint32_t nsid, uint32_t ifindex, char *buf, size_t len)
+{
+	struct iface *i;
+
+	/* Ours, where that namespace's flow was seen (MW_IFX_NODE: a pod's veth end). */
+	if (ifindex & MW_IFX_NODE) {
+		iface_name(c, ifindex, buf, len);
+		return;
+	}
+	i = ifindex ? core_iface_get_ns(c, nsid, ifindex) : NULL;
+
+	if (i)
+		snprintf(buf, len, "%s", i->name);
+	else if (ifindex)
+		snprintf(buf, len, "if%u", ifindex);
+	else
+		snprintf(buf, len, "-");
 }
 
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len)
@@ -166,6 +197,13 @@ static uint64_t path_hash(const struct mw_core *c, uint32_t netns, uint8_t famil
 struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			   const uint8_t *dst, bool create)
 {
+	return core_path_get_id(c, netns, core_nsid(c, netns), family, dst, create);
+}
+
+/* The same for one identity of the inode (core_ns.c): a path of an older one, say. */
+struct path *core_path_get_id(struct mw_core *c, uint32_t netns, uint32_t nsid, uint8_t family,
+			      const uint8_t *dst, bool create)
+{
 	uint32_t b = bucket_of(path_hash(c, netns, family, dst)), id, next;
 	struct path *p;
 
@@ -176,7 +214,7 @@ struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			tab_release(&c->ptab, c->plink, id);	/* released by the diagnosis */
 			continue;
 		}
-		if (p->netns == netns && p->family == family &&
+		if (p->netns == netns && p->nsid == nsid && p->family == family &&
 		    !memcmp(p->dst, dst, addr_len(family))) {
 			if (create)
 				tab_touch(&c->ptab, c->plink, id);
@@ -190,6 +228,7 @@ struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 	memset(p, 0, sizeof(*p));
 	p->used = true;
 	p->netns = netns;
+	p->nsid = nsid;
 	p->family = family;
 	memcpy(p->dst, dst, addr_len(family));
 	tab_link(&c->ptab, c->plink, id, b);
@@ -228,7 +267,7 @@ static uint64_t flow_hash(const struct mw_core *c, uint32_t netns, const struct 
 struct flow *core_flow_get(struct mw_core *c, uint32_t netns, const struct mw_flow *f,
 			   bool create)
 {
-	uint32_t b = bucket_of(flow_hash(c, netns, f)), id, next;
+	uint32_t b = bucket_of(flow_hash(c, netns, f)), id, next, nsid = core_nsid(c, netns);
 	struct flow *x;
 
 	if (c->last_flow && !c->flows[c->last_flow - 1].used && c->flink[c->last_flow - 1].linked)
@@ -241,7 +280,7 @@ struct flow *core_flow_get(struct mw_core *c, uint32_t netns, const struct mw_fl
 			tab_release(&c->ftab, c->flink, id);
 			continue;
 		}
-		if (x->netns == netns && flow_eq(&x->f, f)) {
+		if (x->netns == netns && x->nsid == nsid && flow_eq(&x->f, f)) {
 			tab_touch(&c->ftab, c->flink, id);
 			c->last_flow = id;
 			return x;
@@ -254,6 +293,7 @@ struct flow *core_flow_get(struct mw_core *c, uint32_t netns, const struct mw_fl
 	memset(x, 0, sizeof(*x));
 	x->used = true;
 	x->netns = netns;
+	x->nsid = nsid;
 	x->f = *f;
 	x->client = -1;
 	x->start_ns = x->progress_ns = c->now;

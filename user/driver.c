@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "links.h"
 #include "log.h"
+#include "nsnames.h"
 #include "recfile.h"
 
 #define TICK_NS (500 * 1000000ULL)
@@ -42,10 +43,8 @@ uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-void driver_event(const struct mw_event *e, void *ctx)
+static void feed(struct mw_driver *d, const struct mw_event *e)
 {
-	struct mw_driver *d = ctx;
-
 	if (d->rec) {
 		if (recfile_write(d->rec, MW_REC_EVENT, e, sizeof(*e)) == 0)
 			d->rec_events++;
@@ -53,6 +52,46 @@ void driver_event(const struct mw_event *e, void *ctx)
 	if (e->type == MW_EV_PTB_RX || e->type == MW_EV_PTB_DROP)
 		facts_ptb_seen(&d->facts, mono_ns());
 	core_feed(d->core, e);
+}
+
+/*
+ * An event of another namespace: its names and its interface, asked there before the core
+ * sees the event (a finding it makes names them), and into the one stream: the recording
+ * keeps them where live used them, for report.
+ */
+static void name_ns(struct mw_driver *d, const struct mw_event *e)
+{
+	uint64_t now = mono_ns(), cookie = 0;
+	struct mw_event ie;
+	struct mw_nsname n;
+
+	if (e->type == MW_EV_STATE)
+		memcpy(&cookie, e->peer, sizeof(cookie));
+	if (nsn_check(d->nsn, e->netns, cookie, now, &n) > 0) {
+		n.ts_ns = e->ts_ns;
+		if (d->rec)
+			recfile_write(d->rec, MW_REC_NSNAME, &n, sizeof(n));
+		core_ns_names(d->core, &n);
+	}
+	/*
+	 * A route read back names our egress, not one of that namespace's devices; so does a pod
+	 * flow's event seen at our end of its veth (MW_DIR_F_NODE_IF).
+	 */
+	if (e->ifindex && e->type != MW_EV_IFACE && e->type != MW_EV_ROUTE &&
+	    !(e->dir & MW_DIR_F_NODE_IF) &&
+	    nsn_iface(d->nsn, e->netns, e->ifindex, now, &ie) > 0) {
+		ie.ts_ns = e->ts_ns;
+		feed(d, &ie);
+	}
+}
+
+void driver_event(const struct mw_event *e, void *ctx)
+{
+	struct mw_driver *d = ctx;
+
+	if (d->nsn && e->netns && e->netns != d->s.self_netns)
+		name_ns(d, e);
+	feed(d, e);
 }
 
 static void finding(const struct mw_finding *f, void *ctx)
@@ -102,6 +141,11 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 	co.ctx = d;
 	d->core = core_new(&co);
 	if (!d->core) {
+		pr_warn("Failed: out of memory\n");
+		return 1;
+	}
+	/* Other namespaces' names: only when their events are judged. */
+	if (so->all_netns && !(d->nsn = nsn_new())) {
 		pr_warn("Failed: out of memory\n");
 		return 1;
 	}
@@ -472,5 +516,7 @@ void driver_close(struct mw_driver *d)
 	session_close(&d->s);
 	core_free(d->core);
 	reasons_free(&d->reasons);
+	nsn_free(d->nsn);
+	d->nsn = NULL;
 	d->core = NULL;
 }

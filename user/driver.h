@@ -15,9 +15,12 @@
 #include "reasons.h"
 
 struct recfile_writer;
+struct nsn_cache;
 
 /* Record type of a struct mw_event in a record file (recfile reserves types below 16). */
 #define MW_REC_EVENT 16
+/* A struct mw_nsname: another namespace's names (docs/file-format.md). */
+#define MW_REC_NSNAME 17
 
 struct mw_driver {
 	struct mw_session s;
@@ -37,6 +40,7 @@ struct mw_driver {
 	bool follow;			/* no -i: watch every up device, as they come and go */
 	bool links_recheck;		/* a device left: read the watched ones' peers again */
 	int said_full;			/* a new device found no room: said once */
+	struct nsn_cache *nsn;		/* other namespaces' names (--all-netns), nsnames.h */
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;

@@ -20,6 +20,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "nsnames.h"
 #include "webconfig.h"
 
 #define MAX_STATS 4096
@@ -41,7 +42,19 @@ static struct exp X;
 static void ifname_of(struct mw_driver *d, uint32_t ifindex, uint32_t netns, char *buf, size_t len)
 {
 	char n[IF_NAMESIZE];
+	struct mw_event ie;
 
+	/* another namespace's device, as that namespace calls it: asked there (nsnames.h) */
+	if (ifindex && netns && netns != d->s.self_netns && d->nsn) {
+		if (nsn_iface(d->nsn, netns, ifindex, mono_ns(), &ie) > 0) {
+			ie.ts_ns = mono_ns();
+			driver_event(&ie, d);
+		}
+		snprintf(buf, len, "%s", nsn_ifname(d->nsn, netns, ifindex));
+		if (!buf[0])
+			snprintf(buf, len, "if%u", ifindex);
+		return;
+	}
 	if (!ifindex)
 		snprintf(buf, len, "%s", "");
 	else if (netns == d->s.self_netns && if_indextoname(ifindex, n))
@@ -70,6 +83,16 @@ static int stat_one(const struct mw_stat_key *k, uint64_t value, void *ctx)
 	s->kind = k->kind;
 	s->family = k->family;
 	ifname_of(w->d, k->ifindex, k->netns, s->iface, sizeof(s->iface));
+	if (k->netns && k->netns != w->d->s.self_netns && w->d->nsn) {
+		const struct mw_nsname *n = nsn_names(w->d->nsn, k->netns);
+		struct mw_ns_label l = {};
+
+		if (n) {
+			memcpy(l.netns_name, n->netns_name, sizeof(l.netns_name));
+			memcpy(l.pod, n->pod, sizeof(l.pod));
+		}
+		metrics_ns_labels(k->netns, n ? &l : NULL, s->netns, s->pod);
+	}
 	rn = k->kind == MW_STAT_PTB_DROP ? driver_reason(k->reason, w->d) : NULL;
 	if (rn)
 		snprintf(s->reason, sizeof(s->reason), "%s", rn);

@@ -40,6 +40,15 @@ static void head(FILE *o, const char *name, const char *type, const char *help)
 	fprintf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* netns and pod, for another namespace's series only: ours keep the labels they always had. */
+static void ns_labels(FILE *o, const char *netns, const char *pod)
+{
+	if (netns[0])
+		label(o, "netns", netns, false);
+	if (pod[0])
+		label(o, "pod", pod, false);
+}
+
 static const char *fam(uint8_t f)
 {
 	return f == 6 ? "ipv6" : "ipv4";
@@ -59,6 +68,7 @@ static void stat_series(FILE *o, const struct mw_metrics_in *in, uint16_t kind, 
 			label(o, "family", fam(s->family), false);
 		if (with_reason)
 			label(o, "reason", s->reason, false);
+		ns_labels(o, s->netns, s->pod);
 		fprintf(o, "} %llu\n", (unsigned long long)s->value);
 	}
 }
@@ -67,6 +77,8 @@ struct prefix_row {
 	uint8_t family;
 	uint8_t net[16];
 	char iface[MW_IFNAME_LEN];
+	char netns[MW_METRIC_NETNS_LEN];
+	char pod[MW_METRIC_POD_LEN];
 	uint32_t mtu;
 };
 
@@ -98,12 +110,15 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 	memcpy(r.net, p->dst, alen);
 	mask(r.net, alen, p->family == 6 ? pc->in->prefix6 : pc->in->prefix4);
 	snprintf(r.iface, sizeof(r.iface), "%s", p->iface);
-	/* One series per prefix and interface: the smallest MTU judged in it. */
+	if (p->foreign_netns)
+		metrics_ns_labels(p->netns, &p->ns, r.netns, r.pod);
+	/* One series per prefix, interface and namespace: the smallest MTU judged in it. */
 	for (int i = 0; i < pc->n; i++) {
 		struct prefix_row *x = &pc->rows[i];
 
 		if (x->family == r.family && !memcmp(x->net, r.net, alen) &&
-		    !strcmp(x->iface, r.iface)) {
+		    !strcmp(x->iface, r.iface) && !strcmp(x->netns, r.netns) &&
+		    !strcmp(x->pod, r.pod)) {
 			if (r.mtu < x->mtu)
 				x->mtu = r.mtu;
 			return;
@@ -111,6 +126,16 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 	}
 	if (pc->n < pc->in->top && pc->n < MAX_PREFIXES)
 		pc->rows[pc->n++] = r;
+}
+
+void metrics_ns_labels(uint32_t netns, const struct mw_ns_label *l, char *ns, char *pod)
+{
+	if (l && l->netns_name[0])
+		snprintf(ns, MW_METRIC_NETNS_LEN, "%.*s", (int)sizeof(l->netns_name),
+			 l->netns_name);
+	else
+		snprintf(ns, MW_METRIC_NETNS_LEN, "%u", netns);
+	snprintf(pod, MW_METRIC_POD_LEN, "%.*s", l ? (int)sizeof(l->pod) : 0, l ? l->pod : "");
 }
 
 /*
@@ -125,6 +150,7 @@ int metrics_merge_stat(struct mw_metric_stat *out, int n)
 
 	for (int i = 0; i < n; i++) {
 		if (out[i].kind != s->kind || strcmp(out[i].iface, s->iface) ||
+		    strcmp(out[i].netns, s->netns) || strcmp(out[i].pod, s->pod) ||
 		    (fam && out[i].family != s->family) || (rsn && strcmp(out[i].reason, s->reason)))
 			continue;
 		out[i].value += s->value;
@@ -179,6 +205,7 @@ int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 			fprintf(o, "mtuwatch_path_mtu_bytes{");
 			label(o, "dst_prefix", pfx, true);
 			label(o, "iface", pc->rows[i].iface, false);
+			ns_labels(o, pc->rows[i].netns, pc->rows[i].pod);
 			fprintf(o, "} %u\n", pc->rows[i].mtu);
 		}
 	}

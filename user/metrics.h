@@ -11,9 +11,18 @@
 #include <stdint.h>
 #include "core.h"
 
+/*
+ * Another namespace's labels (netns: its name, else its inode; pod: "namespace/name"), bounded
+ * like every label value: cut at these lengths. Empty for mtuwatch's own namespace.
+ */
+#define MW_METRIC_NETNS_LEN 64
+#define MW_METRIC_POD_LEN 128
+
 struct mw_metric_stat {
 	uint16_t kind;		/* enum mw_stat_kind */
 	char iface[MW_IFNAME_LEN];
+	char netns[MW_METRIC_NETNS_LEN];
+	char pod[MW_METRIC_POD_LEN];
 	uint8_t family;
 	char reason[64];
 	uint64_t value;
@@ -38,6 +47,11 @@ struct mw_metrics_in {
 	const char *kernel;
 };
 
+/*
+ * Another namespace's netns and pod label values (ns: MW_METRIC_NETNS_LEN bytes, pod:
+ * MW_METRIC_POD_LEN): its name, else its inode; the pod, else "". l may be NULL (no names).
+ */
+void metrics_ns_labels(uint32_t netns, const struct mw_ns_label *l, char *ns, char *pod);
 /* Folds out[n] into an earlier row that renders with the same labels; returns the count. */
 int metrics_merge_stat(struct mw_metric_stat *out, int n);
 /* Renders into a malloc'd buffer; 0 or -errno. */

@@ -467,3 +467,57 @@ int netns_socket(int nsfd, int domain, int type, int protocol)
 
 	return netns_call(nsfd, ns_sock_fn, &s);
 }
+
+/* The cookie of nsfd's namespace (SO_NETNS_COOKIE of a socket made there), 0 if unknown. */
+uint64_t netns_cookie(int nsfd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = netns_socket(nsfd, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+static int link_cb(struct nlmsghdr *nh, void *ctx)
+{
+	struct mw_ifinfo *o = ctx;
+	struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+
+	if (nh->nlmsg_type != RTM_NEWLINK || len < 0)
+		return 0;
+	o->ifindex = ifi->ifi_index;
+	o->up = ifi->ifi_flags & IFF_UP;
+	o->loopback = ifi->ifi_flags & IFF_LOOPBACK;
+	for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == IFLA_IFNAME)
+			snprintf(o->name, sizeof(o->name), "%.*s", (int)RTA_PAYLOAD(a),
+				 (char *)RTA_DATA(a));
+		else if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= 4)
+			o->mtu = *(uint32_t *)RTA_DATA(a);
+	}
+	return 1;
+}
+
+int net_link_ns(int nsfd, uint32_t ifindex, struct mw_ifinfo *out)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex },
+	};
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = nl_request_ns(nsfd, &req, sizeof(req), link_cb, out);
+	if (err)
+		return err;
+	return out->ifindex == ifindex && out->name[0] ? 0 : -ENODEV;
+}

@@ -73,5 +73,9 @@ int nl_request_ns(int nsfd, void *req, size_t len, int (*cb)(struct nlmsghdr *nh
 int netns_open(uint32_t inode, char *label, size_t len);
 int netns_call(int nsfd, int (*fn)(void *arg), void *arg);
 int netns_socket(int nsfd, int domain, int type, int protocol);
+/* The namespace's cookie (SO_NETNS_COOKIE: never reused while the host runs), 0 if unknown. */
+uint64_t netns_cookie(int nsfd);
+/* One interface of nsfd's namespace by ifindex (RTM_GETLINK there): 0, -ENODEV or -errno. */
+int net_link_ns(int nsfd, uint32_t ifindex, struct mw_ifinfo *out);
 
 #endif

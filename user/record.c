@@ -412,6 +412,19 @@ int cmd_report(int argc, char **argv)
 			}
 			continue;
 		}
+		if (type == MW_REC_NSNAME && !rp.raw) {
+			struct mw_nsname nn = {};
+
+			/* older and newer writers: read what there is, the rest stays empty */
+			memcpy(&nn, data, len < sizeof(nn) ? len : sizeof(nn));
+			if (!rp.core && !(rp.core = core_new(&rp.co))) {
+				pr_warn("Failed: out of memory\n");
+				rc = 1;
+				break;
+			}
+			core_ns_names(rp.core, &nn);
+			continue;
+		}
 		if (type != MW_REC_EVENT)
 			continue;	/* a newer writer's record type: skip it */
 		if (len < offsetof(struct mw_event, ifname)) {

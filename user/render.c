@@ -43,6 +43,41 @@ const char *text_safe(char *buf, size_t buflen, const char *s, size_t max)
 	return buf;
 }
 
+/* Another namespace's names: those known (cookie when known: it tells a reused inode apart). */
+static void ns_fields(struct jsonw *w, bool foreign, const struct mw_ns_label *l)
+{
+	if (!foreign)
+		return;
+	if (l->cookie)
+		jsonw_uint_field(w, "netns_cookie", l->cookie);
+	if (l->netns_name[0]) {
+		jsonw_name(w, "netns_name");
+		jsonw_stringn(w, l->netns_name, sizeof(l->netns_name));
+	}
+	if (l->pod[0]) {
+		jsonw_name(w, "pod");
+		jsonw_stringn(w, l->pod, sizeof(l->pod));
+	}
+	if (l->container[0]) {
+		jsonw_name(w, "container");
+		jsonw_stringn(w, l->container, sizeof(l->container));
+	}
+}
+
+/* " [pod NS/NAME]", else " [netns NAME]", else " [netns INODE]": where a finding happened. */
+static void ns_text(FILE *o, uint32_t netns, const struct mw_ns_label *l)
+{
+	char b[TEXT_SAFE_LEN(MW_POD_LEN)];
+
+	if (l->pod[0])
+		fprintf(o, " [pod %s]", text_safe(b, sizeof(b), l->pod, sizeof(l->pod)));
+	else if (l->netns_name[0])
+		fprintf(o, " [netns %s]",
+			text_safe(b, sizeof(b), l->netns_name, sizeof(l->netns_name)));
+	else
+		fprintf(o, " [netns %u]", netns);
+}
+
 static void render_json(FILE *o, const struct mw_finding *f)
 {
 	char dst[64], peer[64], src[64], fdst[64], fam[8];
@@ -59,6 +94,7 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	jsonw_string_field(&w, "iface", f->iface);
 	jsonw_uint_field(&w, "mtu", f->mtu);
 	jsonw_uint_field(&w, "netns", f->netns);
+	ns_fields(&w, f->foreign_netns, &f->ns);
 	switch (f->verdict) {
 	case MW_V_ICMP_BLACKHOLE:
 		jsonw_uint_field(&w, "bracket_lo", f->bracket_lo);
@@ -154,7 +190,7 @@ void render_finding(const struct mw_finding *f, void *ctx)
 		fmt_ip(f->family, f->dst, dst, sizeof(dst));
 		fprintf(r->out, "%-14s %s", verdict_name(f->verdict), dst);
 		if (r->all_netns || f->foreign_netns)
-			fprintf(r->out, " [netns %u]", f->netns);
+			ns_text(r->out, f->netns, &f->ns);
 		fprintf(r->out, ": %s", text_safe(ex, sizeof(ex), f->explain, sizeof(f->explain)));
 		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
 			fprintf(r->out, "%s%s", i ? ", " : " [causes: ", cause_name(f->causes[i]));
@@ -186,6 +222,7 @@ static void sum_row(const struct mw_path_summary *p, void *ctx)
 		jsonw_name(&w, "iface");
 		jsonw_stringn(&w, p->iface, sizeof(p->iface));
 		jsonw_uint_field(&w, "netns", p->netns);
+		ns_fields(&w, p->foreign_netns, &p->ns);
 		jsonw_uint_field(&w, "max_df", p->max_df);
 		jsonw_uint_field(&w, "retrans", p->retrans);
 		jsonw_uint_field(&w, "large_retrans", p->large_retrans);
@@ -202,9 +239,12 @@ static void sum_row(const struct mw_path_summary *p, void *ctx)
 		fprintf(o, "\n%-39s %-10s %6s %7s %6s %7s %6s %6s  %s\n", "DESTINATION", "IFACE",
 			"MAX_DF", "RETRANS", "PTB_RX", "PTB_DRP", "PTB_TX", "MTU", "VERDICT");
 	snprintf(pm, sizeof(pm), p->pmtu ? "%u" : "-", p->pmtu);
-	fprintf(o, "%-39s %-10s %6u %7u %6u %7u %6u %6s  %s\n", dst,
+	fprintf(o, "%-39s %-10s %6u %7u %6u %7u %6u %6s  %s", dst,
 		text_safe(ifn, sizeof(ifn), p->iface, sizeof(p->iface)), p->max_df,
 		p->retrans, p->ptb_rx, p->ptb_dropped, p->ptb_sent, pm, verdict_name(p->verdict));
+	if (p->foreign_netns)
+		ns_text(o, p->netns, &p->ns);
+	fputc('\n', o);
 }
 
 void render_summary(struct mw_render *r, struct mw_core *c, uint64_t lost)

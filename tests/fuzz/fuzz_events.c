@@ -9,7 +9,7 @@
  *
  * Input: an 8-byte header (flags, stall timer, self netns) then struct mw_event after
  * struct mw_event, each copied from the input as report copies it from a record (a short
- * last one is zero-filled).
+ * last one is zero-filled); one of type 17 is also fed as another namespace's names.
  *
  * Built with -DFUZZ_REPLAY_MAIN and linked with tests/fuzz/replay_main.c it is a plain program
  * that runs the files named on its command line (directories one level deep) through the same
@@ -109,6 +109,27 @@ static void both(const struct mw_finding *f, void *ctx)
 	render_finding(f, &r->json);
 }
 
+/*
+ * Type 17 (no event has it) stands for a names record (MW_REC_NSNAME) made of the event's
+ * bytes: names without a NUL, control bytes and bad UTF-8, as a hostile file has them.
+ */
+#define FZ_NSNAME 17
+static void feed_names(struct mw_core *c, const struct mw_event *e)
+{
+	struct mw_nsname n;
+
+	memset(&n, 'x', sizeof(n));
+	n.ts_ns = e->ts_ns;
+	n.netns = e->netns;
+	n.flags = 0;
+	memcpy(&n.cookie, e->peer, sizeof(n.cookie));
+	memcpy(n.netns_name, e, sizeof(*e) < sizeof(n.netns_name) ? sizeof(*e) :
+	       sizeof(n.netns_name));
+	memcpy(n.pod, e->ifname, sizeof(e->ifname));
+	memcpy(n.container, &e->flow, sizeof(e->flow));
+	core_ns_names(c, &n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -152,6 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&e, data + off, n);
 		render_event_raw(&raw_plain, &e);
 		render_event_raw(&raw_json, &e);
+		if (e.type == FZ_NSNAME)
+			feed_names(c, &e);
 		core_feed(c, &e);
 		/* the exporter's counters carry kernel interface names too */
 		if (nstats < 4 && e.type == MW_EV_IFACE) {

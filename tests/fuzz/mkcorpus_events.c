@@ -224,6 +224,38 @@ int main(int argc, char **argv)
 	}
 	save(argv[1], "hostile-strings.ev");
 
+	/*
+	 * another namespace's names (type 17: fuzz_events.c feeds it as a names record) with
+	 * hostile bytes, its interface, a finding, then a second namespace on the same inode
+	 */
+	self_hdr(1);
+	for (int k = 0; k < 2; k++) {
+		uint64_t cookie = 0xabc + k;
+
+		e = ev(17, SEC * (1 + 10 * k), 4);
+		e->netns = SELF + 99;
+		memcpy(e->peer, &cookie, sizeof(cookie));
+		memcpy(e->ifname, "ns/\x1b]0;x\x07pod\xff\xfe\xc3(", 16);
+		e = ev(MW_EV_IFACE, SEC * (1 + 10 * k), 4);
+		e->netns = SELF + 99;
+		e->mtu = 1450;
+		memcpy(e->ifname, "eth\x1b[0\xff\xfe\xc3xxxxxxxx", 16);
+		e = ev(MW_EV_STATE, SEC * (2 + 10 * k), 4);
+		e->netns = SELF + 99;
+		e->aux = 2;
+		e->aux2 = 1;
+		memcpy(e->peer, &cookie, sizeof(cookie));
+		e = ev(MW_EV_PTB_DROP, SEC * (3 + 10 * k), 4);
+		e->netns = SELF + 99;
+		e->mtu = 1400;
+		e->size = 1500;
+		e->aux = 1;
+		e->aux2 = 1;
+		e->dir = MW_DIR_IN;
+	}
+	e = ev(MW_EV_TICK, 30 * SEC, 4);
+	save(argv[1], "names-reused-inode.ev");
+
 	/* every type, unknown ones and a lost count; names filling their field */
 	self_hdr(0);
 	for (uint16_t t = 0; t < 70; t++) {

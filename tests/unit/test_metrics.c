@@ -88,6 +88,37 @@ int main(void)
 		CHECK("metrics-no-duplicate-series", n == 2 && m[0].value == 5, "%d rows, %llu", n,
 		      (unsigned long long)m[0].value);
 	}
+	{
+		/* two pods' eth0 (--all-netns): one series each, named, never summed together */
+		struct mw_metric_stat m[2] = {
+			{ .kind = MW_STAT_PTB_SENT, .iface = "eth0", .netns = "cni-1",
+			  .pod = "default/web", .value = 4 },
+			{ .kind = MW_STAT_PTB_SENT, .iface = "eth0", .netns = "cni-2",
+			  .pod = "default/db", .value = 1 },
+		};
+		struct mw_metrics_in pin = { .stats = m, .top = 20, .version = "v", .kernel = "k" };
+		struct mw_ns_label l = {};
+		char ns[MW_METRIC_NETNS_LEN], pod[MW_METRIC_POD_LEN];
+		int n = 1;
+
+		n = metrics_merge_stat(m, n);
+		pin.nstats = n;
+		metrics_render(&pin, &b, &len);
+		CHECK("metrics-pod-labels", n == 2 &&
+		      strstr(b, "mtuwatch_ptb_sent_total{iface=\"eth0\",netns=\"cni-1\","
+			     "pod=\"default/web\"} 4\n") &&
+		      strstr(b, "mtuwatch_ptb_sent_total{iface=\"eth0\",netns=\"cni-2\","
+			     "pod=\"default/db\"} 1\n"), "%d rows: %s", n, b);
+		free(b);
+		memset(l.netns_name, 'n', sizeof(l.netns_name) - 1);
+		memset(l.pod, 'p', sizeof(l.pod) - 1);
+		metrics_ns_labels(4026532000u, &l, ns, pod);
+		CHECK("metrics-ns-label-bounded", strlen(ns) == MW_METRIC_NETNS_LEN - 1 &&
+		      strlen(pod) == MW_METRIC_POD_LEN - 1, "%zu %zu", strlen(ns), strlen(pod));
+		metrics_ns_labels(4026532000u, NULL, ns, pod);
+		CHECK("metrics-ns-label-unnamed", !strcmp(ns, "4026532000") && !pod[0], "'%s' '%s'",
+		      ns, pod);
+	}
 	core_free(in.core);
 	return 0;
 }
