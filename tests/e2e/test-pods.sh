@@ -94,6 +94,9 @@ check "stall-pod-tls6-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls6.log' && 
 check "stall-pod-ns-differs" test "$POD" != "$NODE"
 both stall stall-pod-v4 '"verdict":"stalled_tls"' "\"netns\":$POD," "\"src\":\"$MW_POD4\"" \
 	"\"dst\":\"$MW_SRV4\"" '"role":"client"' '"iface":"vpod0"'
+# named: the pod's namespace by its /run/netns name (test-names.sh has the Kubernetes names)
+both stall stall-pod-named '"verdict":"stalled_tls"' "\"netns\":$POD," \
+	"\"netns_name\":\"$MW_NS_POD\""
 both stall stall-pod-v6 '"verdict":"stalled_tls"' "\"netns\":$POD," "\"src\":\"$MW_POD6\"" \
 	"\"dst\":\"$MW_SRV6\"" '"role":"client"' '"iface":"vpod0"'
 both stall stall-node-own '"verdict":"stalled_tls"' "\"netns\":$NODE," "\"src\":\"$MW_CLI4\""
