@@ -283,10 +283,17 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	if (listed) {
 		if (p->ptb_mtu && p->ptb_mtu != e->mtu)
 			snprintf(adv, sizeof(adv), " (it advertised %u)", p->ptb_mtu);
+		char on[64];
+
+		/* The interface's MTU as it is now: the link's changes reach the core (IFACE). */
+		if (i)
+			snprintf(on, sizeof(on), "interface %s has %u", f.iface, i->mtu);
+		else
+			snprintf(on, sizeof(on), "on %s", f.iface);
 		snprintf(f.explain, sizeof(f.explain),
 			 "an %s from %s was accepted and the kernel learned a path MTU of %u to %s"
-			 "%s, a route exception on %s: Path MTU Discovery works on this path",
-			 core_ptb_words(p->family), peer, e->mtu, dst, adv, f.iface);
+			 "%s, a route exception (%s): Path MTU Discovery works on this path",
+			 core_ptb_words(p->family), peer, e->mtu, dst, adv, on);
 	} else {
 		snprintf(f.explain, sizeof(f.explain),
 			 "an %s from %s was accepted and the route MTU to %s fell to %u (interface %s "
