@@ -210,13 +210,18 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 		p->ptb_flow = e->flow;
 		p->ptb_mtu = mtu;
 		memcpy(p->ptb_peer, e->peer, 16);
+	} else if (mtu && mtu != p->ptb_mtu) {
+		/* The path changed again (a hop further on is narrower now): judge the new one. */
+		p->ptb_mtu = mtu;
+		memcpy(p->ptb_peer, e->peer, 16);
 	}
 	p->ptb_last_ns = c->now;
 	/*
 	 * Read what the kernel did with it now: a later change (a flush, an MTU set, a device
 	 * deleted) must not stand for it. In the PTB's own namespace, whichever it is.
 	 */
-	if (!(p->reported & (1u << MW_V_PMTU_LEARNED)) && !(e->dir & MW_DIR_F_SYNC)) {
+	if (!(e->dir & MW_DIR_F_SYNC) &&
+	    (!(p->reported & (1u << MW_V_PMTU_LEARNED)) || (mtu && mtu != p->pmtu))) {
 		p->route_due = c->now ? c->now : 1;
 		p->route_in_ns = true;
 		p->route_tries = 0;
@@ -257,7 +262,9 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	} else if (!self_ns(c, p->netns) && p->via_asked && !p->via_ifindex) {
 		p->route_due = c->now;	/* our way towards it, still wanted */
 	}
-	if (!e->mtu || (p->reported & (1u << MW_V_PMTU_LEARNED)) || (listed && !learned))
+	/* Learned again, something else: the path changed since (pmtu.sh's `lock 552`). */
+	if (!e->mtu || ((p->reported & (1u << MW_V_PMTU_LEARNED)) && e->mtu == p->pmtu) ||
+	    (listed && !learned))
 		return;
 	if (e->ifindex)
 		p->ifindex = e->ifindex;

@@ -434,6 +434,39 @@ static void test_route_listed(void)
 	CHECK("listed-learned-no-more-reads", !core_route_next(c), "reads still due");
 	core_free(c);
 
+	/*
+	 * The path changes again: a later PTB advertises 400 and the kernel locks the exception
+	 * at min_pmtu (pmtu.sh's `lock 552`): learned again, the new MTU, once.
+	 */
+	c = mk(false);
+	iface(c, 1500);
+	ptb(c, MW_EV_PTB_RX, SEC, 1500, 0, NS_SELF);
+	n = core_route_requests(c, SEC, req, 4);
+	r = req[0];
+	r.mtu = 1500;
+	r.aux = MW_ROUTE_LISTED | MW_ROUTE_IN_NS | MW_ROUTE_LEARNED;
+	core_feed(c, &r);
+	ptb(c, MW_EV_PTB_RX, 2 * SEC, 400, 0, NS_SELF);
+	n = core_route_requests(c, 2 * SEC, req, 4);
+	{
+		int learned = 0, at552 = 0;
+
+		r = req[0];
+		r.ts_ns = 2 * SEC;
+		r.mtu = 552;
+		r.aux = MW_ROUTE_LISTED | MW_ROUTE_IN_NS | MW_ROUTE_LEARNED | MW_ROUTE_LOCKED;
+		core_feed(c, &r);
+		core_feed(c, &r);
+		for (int i = 0; i < ngot; i++)
+			if (got[i].verdict == MW_V_PMTU_LEARNED) {
+				learned++;
+				at552 += got[i].mtu == 552;
+			}
+		CHECK("listed-learned-again-when-the-path-changes", n == 1 && learned == 2 &&
+		      at552 == 1, "%d reads, %d learned, %d at 552", n, learned, at552);
+	}
+	core_free(c);
+
 	/* a count sync of the driver is no arrival: no read */
 	c = mk(false);
 	e = ev(MW_EV_PTB_RX, SEC);
