@@ -138,6 +138,7 @@ static void on_link(struct mw_core *c, const struct mw_event *e)
 	l->mtu = e->mtu;
 	l->lower_mtu = e->size;
 	l->overhead = e->aux2;
+	l->lower_ifindex = l->kind == MW_LINK_OVERLAY ? e->seq : 0;
 	/* Names from a file are bounded by their fields, whatever the file says. */
 	snprintf(l->name, sizeof(l->name), "%.*s", (int)sizeof(e->ifname), e->ifname);
 	snprintf(l->lower, sizeof(l->lower), "%.*s", (int)sizeof(e->peer), (const char *)e->peer);
@@ -169,6 +170,19 @@ static void on_encap_drop(struct mw_core *c, const struct mw_event *e)
 	x->overhead = e->aux;
 	x->inner = e->aux2;
 	snprintf(x->lower, sizeof(x->lower), "%.*s", (int)sizeof(e->ifname), e->ifname);
+	/*
+	 * Our own overlay, sending: before the outer packet was dropped the kernel's tunnel
+	 * (skb_tunnel_check_pmtu) lowered the inner destination's route MTU itself, with no PTB
+	 * to the sender. Read that exception back (a router's drop of another host's outer packet
+	 * has no path of ours through an overlay: nothing to read).
+	 */
+	if (e->netns && wanted(c, e->netns) && self_ns(c, e->netns)) {
+		struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, false);
+		struct link *l = p ? core_link_get(c, p->ifindex) : NULL;
+
+		if (l && l->kind == MW_LINK_OVERLAY)
+			core_overlay_read(c, p, l->ifindex, 0, NULL);
+	}
 }
 
 static void on_sysctl(struct mw_core *c, const struct mw_event *e)

@@ -117,6 +117,13 @@ struct path {
 	uint64_t route_due;			/* route read-back wanted at this time */
 	bool route_in_ns;			/* ...in the path's namespace (a PTB's) */
 	uint8_t route_tries;			/* reads since the last PTB event */
+	/*
+	 * A local overlay (ifindex) carries this path and could not send its packets whole: the
+	 * kernel's tunnel lowers the path's route MTU itself, no PTB (core_overlay_read).
+	 * encap_mtu: what fits in it now (0: not known), encap_under: its underlay path's dst.
+	 */
+	uint32_t encap_ifindex, encap_mtu;
+	uint8_t encap_under[16];
 	uint64_t last_ns;
 	uint32_t reported;			/* bitmask of verdicts reported */
 	uint32_t dropped_reasons[4];		/* reasons already reported */
@@ -166,6 +173,7 @@ struct link {
 	uint32_t ifindex;
 	uint32_t kind;		/* enum mw_link_kind */
 	uint32_t mtu, lower_mtu, overhead;
+	uint32_t lower_ifindex;	/* 0: not known */
 	char name[MW_IFNAME_LEN], lower[MW_IFNAME_LEN];
 };
 
@@ -287,6 +295,8 @@ void core_on_delivered(struct mw_core *c, const struct mw_event *e);
 void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e);
 void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e);
 void core_on_route(struct mw_core *c, const struct mw_event *e);
+void core_overlay_read(struct mw_core *c, struct path *p, uint32_t overlay, uint32_t mtu,
+		       const uint8_t *under);
 void core_check_ptb_ignored(struct mw_core *c, struct path *p);
 void core_on_ptb_sent(struct mw_core *c, const struct mw_event *e);
 

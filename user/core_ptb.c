@@ -230,6 +230,82 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 		p->ifindex = e->ifindex;
 }
 
+/*
+ * A path through one of our overlays whose packets did not fit its underlay: the kernel's
+ * tunnel (skb_tunnel_check_pmtu) lowers the inner destination's route MTU by itself, before it
+ * encapsulates; a local sender gets no PTB (a bridged overlay's does, and takes the PTB way).
+ * The exception is the evidence: read it back as a PTB's would be. mtu: what fits now (0: not
+ * known), under: the underlay path's destination (NULL: not known).
+ */
+void core_overlay_read(struct mw_core *c, struct path *p, uint32_t overlay, uint32_t mtu,
+		       const uint8_t *under)
+{
+	if ((p->reported & (1u << MW_V_PMTU_LEARNED)) && (!mtu || mtu == p->pmtu))
+		return;
+	p->encap_ifindex = overlay;
+	if (mtu)
+		p->encap_mtu = mtu;
+	if (under)
+		memcpy(p->encap_under, under, sizeof(p->encap_under));
+	p->route_due = c->now + ROUTE_DELAY_NS;
+	p->route_in_ns = true;
+	p->route_tries = 0;
+}
+
+/*
+ * The underlay path under learned mtu: every path through an overlay on it that sent more
+ * than now fits inside has its exception made by the tunnel at its next packet.
+ */
+static void overlay_shrunk(struct mw_core *c, const struct path *under, uint32_t mtu)
+{
+	for (int i = 0; i < c->nlinks; i++) {
+		const struct link *l = &c->links[i];
+
+		if (l->kind != MW_LINK_OVERLAY || !l->lower_ifindex ||
+		    l->lower_ifindex != under->ifindex || mtu <= l->overhead)
+			continue;
+		for (int j = 0; j < c->paths_hw; j++) {
+			struct path *p = &c->paths[j];
+
+			if (p->used && p != under && p->netns == under->netns &&
+			    p->nsid == under->nsid && p->ifindex == l->ifindex &&
+			    p->max_df > mtu - l->overhead)
+				core_overlay_read(c, p, l->ifindex, mtu - l->overhead, under->dst);
+		}
+	}
+}
+
+static void overlay_explain(struct mw_core *c, const struct path *p, struct mw_finding *f,
+			    uint32_t mtu, const char *dst)
+{
+	static const uint8_t zero[16];
+	struct link *l = core_link_get(c, p->encap_ifindex);
+	char ov[MW_IFNAME_LEN + 8], under[64];
+
+	snprintf(ov, sizeof(ov), "%s", l ? l->name : "?");
+	if (memcmp(p->encap_under, zero, sizeof(zero))) {
+		uint8_t fam = 0;
+
+		/* The underlay's family may differ from the inner one: find it by its path. */
+		for (int i = 0; !fam && i < c->paths_hw; i++)
+			if (c->paths[i].used && c->paths[i].netns == p->netns &&
+			    !memcmp(c->paths[i].dst, p->encap_under, sizeof(zero)))
+				fam = c->paths[i].family;
+		fmt_ip(fam ? fam : p->family, p->encap_under, under, sizeof(under));
+		snprintf(f->explain, sizeof(f->explain),
+			 "the underlay path of overlay %s (to %s) learned a smaller MTU, and the "
+			 "kernel's tunnel lowered the path MTU to %s to %u itself (%s's overhead "
+			 "is %u), a route exception: Path MTU Discovery works through this overlay",
+			 ov, under, dst, mtu, ov, l ? l->overhead : 0);
+	} else {
+		snprintf(f->explain, sizeof(f->explain),
+			 "overlay %s could not send a packet to %s whole over its underlay, and the "
+			 "kernel's tunnel lowered the path MTU to %s to %u itself, a route "
+			 "exception: Path MTU Discovery works through this overlay", ov, dst, dst,
+			 mtu);
+	}
+}
+
 void core_on_route(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, false);
@@ -237,9 +313,11 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	struct iface *i;
 	struct mw_finding f;
 	char peer[64], dst[64], adv[48] = "";
+	uint32_t want;
 
 	if (!p)
 		return;
+	want = p->ptb_rx ? p->ptb_mtu : p->encap_mtu;
 	p->route_due = 0;
 	if (!self_ns(c, p->netns) && !(e->aux & MW_ROUTE_IN_NS)) {
 		p->via_ifindex = e->ifindex;
@@ -254,8 +332,8 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	 * the kernel handled the PTB (XDP sees it first), or before a lookup listed an IPv4
 	 * exception. Again, a moment later.
 	 */
-	if (listed && p->ptb_rx && !p->ptb_dropped && p->route_tries < ROUTE_RETRIES &&
-	    (!learned || (p->ptb_mtu && e->mtu > p->ptb_mtu))) {
+	if (listed && (p->ptb_rx || p->encap_ifindex) && !p->ptb_dropped &&
+	    p->route_tries < ROUTE_RETRIES && (!learned || (want && e->mtu > want))) {
 		p->route_tries++;
 		p->route_due = c->now + ROUTE_RETRY_NS(p->route_tries);
 		p->route_in_ns = true;
@@ -287,7 +365,9 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	f.count = p->ptb_rx;
 	fmt_ip(p->family, p->ptb_peer, peer, sizeof(peer));
 	fmt_ip(p->family, p->dst, dst, sizeof(dst));
-	if (listed) {
+	if (!p->ptb_rx && p->encap_ifindex) {
+		overlay_explain(c, p, &f, e->mtu, dst);
+	} else if (listed) {
 		if (p->ptb_mtu && p->ptb_mtu != e->mtu)
 			snprintf(adv, sizeof(adv), " (it advertised %u)", p->ptb_mtu);
 		char on[64];
@@ -311,6 +391,8 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 		 "nothing urgent; if this path is permanent, set the interface or route MTU to %u "
 		 "to save the first round of oversized packets", e->mtu);
 	core_emit(c, &f, p);
+	if (self_ns(c, p->netns))
+		overlay_shrunk(c, p, e->mtu);
 }
 
 /* Why a PTB that arrived changed nothing: the route, the counters, the settings. */

@@ -495,6 +495,168 @@ static void test_route_listed(void)
 	core_free(c);
 }
 
+/*
+ * A local VXLAN (ifindex 4, overhead 50) over c0 (ifindex 2), as pmtu.sh's
+ * pmtu_ipv4_vxlan4_exception: its underlay path to 203.0.113.9 learns 4000 from a PTB, and the
+ * kernel's tunnel lowers the inner destination's route MTU to 3950 itself, with no PTB to
+ * the sender. The core reads that exception back: pmtu_learned 3950 for the inner path.
+ */
+static void overlay_lab(struct mw_core *c)
+{
+	struct mw_event e = ev(MW_EV_IFACE, 1);
+
+	e.mtu = 5000;
+	strcpy(e.ifname, "c0");
+	core_feed(c, &e);
+	e.ifindex = 4;
+	strcpy(e.ifname, "vx0");
+	core_feed(c, &e);
+	e = ev(MW_EV_LINK, 1);
+	e.ifindex = 4;
+	e.mtu = 5000;
+	e.aux = MW_LINK_OVERLAY;
+	e.size = 5000;
+	e.aux2 = 50;
+	e.seq = 2;
+	strcpy(e.ifname, "vx0");
+	core_feed(c, &e);
+}
+
+/* A DF packet of size to dst (inner: over vx0) or to the underlay peer (over c0). */
+static void overlay_df(struct mw_core *c, uint64_t t, bool inner, uint32_t size)
+{
+	struct mw_event e = ev(MW_EV_DF_MAX, t);
+
+	e.flow.proto = inner ? 1 : 17;
+	e.ifindex = inner ? 4 : 2;
+	if (!inner)
+		ip4(e.flow.daddr, "203.0.113.9");
+	e.size = size;
+	core_feed(c, &e);
+}
+
+/* Answers every read due until t: an exception of mtu from at on (0: none yet). */
+static int overlay_reads(struct mw_core *c, uint64_t t, const char *dst, uint32_t mtu,
+			 uint64_t from)
+{
+	struct mw_event req[4], r;
+	uint8_t a[16] = {};
+	uint64_t next;
+	int reads = 0;
+
+	ip4(a, dst);
+	while ((next = core_route_next(c)) && next <= t && reads < 20) {
+		int n = core_route_requests(c, next, req, 4);
+
+		for (int i = 0; i < n; i++) {
+			r = req[i];
+			r.ts_ns = next;
+			r.aux = MW_ROUTE_LISTED | MW_ROUTE_IN_NS;
+			r.mtu = 0;
+			if (!memcmp(r.flow.daddr, a, 4)) {
+				reads++;
+				if (next >= from) {
+					r.mtu = mtu;
+					r.aux |= MW_ROUTE_LEARNED;
+				}
+			}
+			core_feed(c, &r);
+		}
+	}
+	return reads;
+}
+
+static int learned_at(const char *dst, uint32_t mtu)
+{
+	uint8_t a[16] = {};
+	int n = 0;
+
+	ip4(a, dst);
+	for (int i = 0; i < ngot; i++)
+		n += got[i].verdict == MW_V_PMTU_LEARNED && got[i].mtu == mtu &&
+		     !memcmp(got[i].dst, a, 4);
+	return n;
+}
+
+static void test_overlay_exception(void)
+{
+	struct mw_core *c = mk(false);
+	struct mw_event e;
+	const struct mw_finding *f;
+	int reads, alarms = 0;
+
+	overlay_lab(c);
+	overlay_df(c, SEC, true, 4528);
+	overlay_df(c, SEC, false, 4578);
+	e = ev(MW_EV_PTB_RX, SEC + 1000);
+	ip4(e.flow.daddr, "203.0.113.9");
+	e.flow.proto = 17;
+	e.mtu = 4000;
+	e.dir = MW_DIR_IN;
+	ip4(e.peer, "192.0.2.1");
+	core_feed(c, &e);
+	/* The underlay's exception is there at once; the inner one at the next ping (+150 ms). */
+	reads = overlay_reads(c, SEC + 2000, "203.0.113.9", 4000, 0);
+	CHECK("overlay-underlay-learned", reads == 1 && learned_at("203.0.113.9", 4000) == 1,
+	      "%d reads, %d findings", reads, ngot);
+	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, SEC + 150 * 1000000ULL);
+	CHECK("overlay-inner-learned-from-the-tunnels-exception",
+	      reads >= 1 && learned_at("198.51.100.2", 3950) == 1, "%d reads, %d findings",
+	      reads, ngot);
+	f = ngot == 2 ? &got[1] : NULL;
+	CHECK("overlay-inner-says-the-tunnel-did-it",
+	      f && strstr(f->explain, "vx0") && strstr(f->explain, "203.0.113.9") &&
+	      !strstr(f->explain, "accepted") && !strcmp(f->iface, "vx0"), "%s",
+	      f ? f->explain : "no finding");
+	for (int i = 0; i < ngot; i++)
+		alarms += got[i].verdict != MW_V_PMTU_LEARNED;
+	CHECK("overlay-no-alarm", alarms == 0, "%d other findings", alarms);
+	core_free(c);
+
+	/* What still fits inside the overlay has nothing to learn: no read for it. */
+	c = mk(false);
+	overlay_lab(c);
+	overlay_df(c, SEC, true, 1400);
+	overlay_df(c, SEC, false, 4578);
+	e = ev(MW_EV_PTB_RX, SEC + 1000);
+	ip4(e.flow.daddr, "203.0.113.9");
+	e.mtu = 4000;
+	e.dir = MW_DIR_IN;
+	core_feed(c, &e);
+	overlay_reads(c, SEC + 2000, "203.0.113.9", 4000, 0);
+	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, 0);
+	CHECK("overlay-fitting-path-not-read", learned_at("203.0.113.9", 4000) == 1 && reads == 0,
+	      "%d reads", reads);
+	core_free(c);
+
+	/*
+	 * The underlay learned before mtuwatch started: the tunnel's drop of the outer packet
+	 * (icmp_send, ENCAP_DROP in our namespace) is the sign; a router's drop (another
+	 * namespace's) of the same inner flow asks for nothing.
+	 */
+	c = mk(false);
+	overlay_lab(c);
+	overlay_df(c, SEC, true, 4528);
+	e = ev(MW_EV_ENCAP_DROP, SEC + 1000);
+	e.netns = NS_OTHER;
+	e.flow.proto = 1;
+	e.size = 4578;
+	e.aux = 50;
+	e.aux2 = 4528;
+	e.mtu = 4000;
+	core_feed(c, &e);
+	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, 0);
+	CHECK("overlay-router-drop-asks-nothing", reads == 0 && ngot == 0, "%d reads", reads);
+	e.netns = NS_SELF;
+	e.mtu = 5000;
+	core_feed(c, &e);
+	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, 0);
+	CHECK("overlay-own-drop-reads-the-exception",
+	      reads == 1 && learned_at("198.51.100.2", 3950) == 1 && ngot == 1 &&
+	      strstr(got[0].explain, "vx0"), "%d reads, %d findings", reads, ngot);
+	core_free(c);
+}
+
 static void path_of(const struct mw_path_summary *s, void *ctx)
 {
 	*(struct mw_path_summary *)ctx = *s;
@@ -1560,6 +1722,7 @@ int main(void)
 	test_ptb();
 	test_ptb_purged_copy();
 	test_route_listed();
+	test_overlay_exception();
 	test_netns();
 	test_ptb_sent();
 	test_ptb_sent_families();
