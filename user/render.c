@@ -78,6 +78,9 @@ static void ns_text(FILE *o, uint32_t netns, const struct mw_ns_label *l)
 		fprintf(o, " [netns %u]", netns);
 }
 
+/* An all-zero address: none (a finding with no PTB sender). */
+static const uint8_t no_addr[16];
+
 static void render_json(FILE *o, const struct mw_finding *f)
 {
 	char dst[64], peer[64], src[64], fdst[64], fam[8];
@@ -103,8 +106,11 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	case MW_V_PTB_DROPPED:
 	case MW_V_PMTU_LEARNED:
 	case MW_V_PTB_IGNORED:
-		fmt_ip(f->family, f->peer, peer, sizeof(peer));
-		jsonw_string_field(&w, "ptb_from", peer);
+		/* A tunnel's own exception (a local overlay) has no PTB behind it: no sender. */
+		if (memcmp(f->peer, no_addr, sizeof(no_addr))) {
+			fmt_ip(f->family, f->peer, peer, sizeof(peer));
+			jsonw_string_field(&w, "ptb_from", peer);
+		}
 		if (f->verdict == MW_V_PTB_IGNORED)
 			jsonw_string_field(&w, "ignore_reason", ignore_name(f->ignore_reason));
 		if (f->verdict != MW_V_PTB_DROPPED)
