@@ -231,7 +231,8 @@ __noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tc
 /*
  * A pod's segment at the node's end of its veth (fwd_seg): global functions of their own,
  * one per direction (the pod's) so that each frame holds only what its direction needs,
- * called beside ingress_tcp_*, not from it: tc egress's call chain stays within 512 bytes.
+ * called beside ingress_tcp_*, not from it: the call chains stay within 512 bytes. What
+ * leaves the pod is followed at XDP only (see ingress_main).
  */
 /*
  * fwd_quiet (maps.h), in leaf functions of their own: their frames are not on the way down
@@ -340,15 +341,6 @@ __noinline int fwd_out_xdp(struct xdp_md *ctx, struct mw_pkt *p, struct tcp_seg 
 	return 0;
 }
 
-__noinline int fwd_out_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
-			  __u32 ifindex)
-{
-	if (!skb || !p || !g)
-		return 0;
-	fwd_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen, ifindex);
-	return 0;
-}
-
 __noinline int fwd_in_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
 			 __u32 ifindex)
 {
@@ -368,7 +360,8 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 {
 	struct mw_pkt p = {};
 	struct mw_event *e, *tmp;
-	__u32 zero = 0, l4, fwd = 1;
+	__u32 zero = 0, l4;
+	bool mine = true, pod = false;
 	__u32 n;
 
 	if (mw_parse(data, data_end, &p, l3) || p.frag)
@@ -403,12 +396,16 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (!th->syn) {
 			__u16 lport = bpf_ntohs(th->dest), rport = bpf_ntohs(th->source);
 
-			fwd = targ_attn ? ports_maybe(&flow_attn, lport, rport) :
-					  ports_maybe(&flow_bloom, lport, rport);
-			/* With --all-netns: a tracked flow of a pod, on its way out of it. */
-			if (targ_fwd && ports_maybe(&flow_bloom, rport, lport))
-				fwd |= 2;
-			if (!fwd)
+			mine = targ_attn ? ports_maybe(&flow_attn, lport, rport) :
+					   ports_maybe(&flow_bloom, lport, rport);
+			/*
+			 * With --all-netns: a tracked flow of a pod, on its way out of it. At XDP
+			 * only: tc ingress's call chain has no room left for it on 6.1 (512
+			 * bytes), so where XDP cannot attach a pod's departures are not followed.
+			 */
+			if (xdp && targ_fwd)
+				pod = ports_maybe(&flow_bloom, rport, lport);
+			if (!mine && !pod)
 				return;
 		}
 		{
@@ -419,15 +416,15 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			/* tc ingress sees GRO-merged packets: the wire carried gso_size segments. */
 			g.size = gso_size ? p.l3_hdr + l4hdr + gso_size : p.l3_len;
 			__builtin_memcpy(&g.th, th, sizeof(g.th));
-			if (xdp && (fwd & 1))
-				ingress_tcp_xdp(ctx, &p, &g, ifindex);
-			else if (fwd & 1)
+			if (xdp) {
+				if (mine)
+					ingress_tcp_xdp(ctx, &p, &g, ifindex);
+				/* Leaving a pod through the node's end of its veth: its OUT. */
+				if (pod)
+					fwd_out_xdp(ctx, &p, &g, ifindex);
+			} else {
 				ingress_tcp_tc(ctx, &p, &g, ifindex);
-			/* Leaving a pod through the node's end of its veth: the pod's OUT. */
-			if (xdp && (fwd & 2))
-				fwd_out_xdp(ctx, &p, &g, ifindex);
-			else if (fwd & 2)
-				fwd_out_tc(ctx, &p, &g, ifindex);
+			}
 		}
 		return;
 	}

@@ -456,6 +456,7 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 		att_add(s, "mw_xdp_ingress", i->name, q.attach_mode == XDP_ATTACHED_SKB ? "generic" :
 			q.attach_mode == XDP_ATTACHED_DRV ? "native" : q.attach_mode ==
 			XDP_ATTACHED_HW ? "offload" : "unknown", true);
+		i->xdp_ours = true;
 		return 0;
 	}
 	if (taken)
@@ -466,6 +467,7 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 	if (fd >= 0) {
 		s->link_fds[s->nlink_fds++] = fd;
 		att_add(s, "mw_xdp_ingress", i->name, "generic", true);
+		i->xdp_ours = true;
 		return 0;
 	}
 	err = taken ? EBUSY : errno;
@@ -530,7 +532,11 @@ void loader_attach_iface(struct mw_session *s, int k)
 	if (s->sweep_mw_qdisc && s->nclsact == had)
 		tc_qdisc_del(s->ifaces[k].ifindex);
 	s->sweep_mw_qdisc = false;
-	if (s->ifaces[k].fwd)
+	/*
+	 * A pod's departures are followed at XDP only (bpf/ingress.bpf.c): where tc ingress
+	 * stands in, its arrivals alone would make a flow that never sends look stalled.
+	 */
+	if (s->ifaces[k].fwd && s->ifaces[k].xdp_ours)
 		mark_fwd(s, &s->ifaces[k], true);
 }
 

@@ -19,6 +19,7 @@ struct mw_ifinfo {
 	bool fwd;		/* a veth whose peer is in another namespace */
 	uint32_t master;	/* ifindex of its bridge or bond, 0 if none */
 	char name[MW_IFNAME_LEN];
+	bool xdp_ours;		/* our XDP program is attached there (loader) */
 };
 
 /* Interfaces of the current namespace; returns the count or -errno. */

@@ -3,8 +3,8 @@
 # tests/e2e/test-pods.sh -- issue 24 section 2: a pod's flows seen from its node. The client of
 # the lab (mw-cli) becomes a Kubernetes-style node: a pod namespace (lab_pod) sits behind a
 # veth whose node end, vpod0, is in the node's namespace, routed without NAT. mtuwatch runs in
-# the node's namespace only, as the sidecar does, with --all-netns (live and record side by
-# side; report of the recording):
+# the node's namespace only, as the sidecar does, with --all-netns (live, then record for the
+# same traffic again; report of the recording):
 #   stall: the pod's TLS clients (IPv4 and IPv6 at once) to a server whose certificate flight
 #          dies silently at a 1500 hop (lab.sh silent): stalled_tls for each, in the pod's
 #          namespace, from the pod's address, at vpod0; the node's own TLS client in the same
@@ -21,19 +21,27 @@
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 
-# watch NAME [ARGS]: live --json and record, side by side, in the node's namespace
+# watch NAME [ARGS]: live --json in the node's namespace; rewatch NAME: live stopped, record
+# with the same ARGS for the same traffic run again; unwatch NAME: record stopped, reported.
+# One after the other, not side by side: the second instance on an interface gets tc ingress
+# (the first holds XDP), where a pod's departures are not followed.
 watch() {
 	local n=$1
 	shift
+	WARGS=("$@")
 	mw_start cli "$TMP/$n.live" live --json "$@"
 	LIVE_PID=$MW_PID
-	mw_start cli "$TMP/$n.rec" record -f -o "$TMP/$n.data" "$@"
+	sleep 0.5
+}
+rewatch() {
+	sleep 1
+	MW_PID=$LIVE_PID mw_stop
+	mw_start cli "$TMP/$1.rec" record -f -o "$TMP/$1.data" "${WARGS[@]}"
 	REC_PID=$MW_PID
 	sleep 0.5
 }
 unwatch() {
 	sleep 1
-	MW_PID=$LIVE_PID mw_stop
 	MW_PID=$REC_PID mw_stop
 	"$MW" report -i "$TMP/$1.data" --json >"$TMP/$1.rep" 2>"$TMP/$1.rep.err"
 }
@@ -71,20 +79,26 @@ if ! lab_up silent || ! lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" ||
 	fail stall-lab "lab_up silent / lab_pod / lab_tls_server failed"
 fi
 POD=$(pod_ns) NODE=$(node_ns)
+stall_traffic() {
+	pod_tls 8 4 "$TMP/pod-tls4.log" &
+	P4=$!
+	pod_tls 8 6 "$TMP/pod-tls6.log" &
+	P6=$!
+	lab_tls_client 8 4
+	wait "$P4" "$P6"
+}
 watch stall --all-netns
+stall_traffic
+rewatch stall
+stall_traffic
+unwatch stall
 # the sidecar's shape: export from the node, counting the pod's stalls with the node's own
 mw_start cli "$TMP/stall.exp" export --all-netns --listen 127.0.0.1:9466
 EXP_PID=$MW_PID
-pod_tls 8 4 "$TMP/pod-tls4.log" &
-P4=$!
-pod_tls 8 6 "$TMP/pod-tls6.log" &
-P6=$!
-lab_tls_client 8 4
-wait "$P4" "$P6"
+stall_traffic
 sleep 1
 lab_exec cli curl -s --max-time 5 http://127.0.0.1:9466/metrics >"$TMP/stall.metrics"
 MW_PID=$EXP_PID mw_stop
-unwatch stall
 LAST_OUT=$TMP/pod-tls4.log
 check "stall-pod-tls4-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls4.log' && \
 	! grep -q '^SSL handshake has read' '$TMP/pod-tls4.log'"
@@ -114,6 +128,9 @@ none stall stall-no-ifN "\"netns\":$POD," '"iface":"if[0-9]'
 watch own
 pod_tls 6 4 "$TMP/own-pod.log"
 lab_tls_client 6 4
+rewatch own
+pod_tls 6 4 "$TMP/own-pod.log"
+lab_tls_client 6 4
 unwatch own
 LAST_OUT=$TMP/own-pod.log
 check "own-pod-traffic-ran" bash -c "grep -q CONNECTED '$TMP/own-pod.log' && \
@@ -124,14 +141,20 @@ none own own-no-pod "\"src\":\"$MW_POD4\""
 # --- black hole: the pod as the jumbo sender, ICMP filtered ----------------------------------
 if ! lab_up filtered || ! lab_pod; then fail bh-lab "lab_up filtered / lab_pod failed"; fi
 POD=$(pod_ns) NODE=$(node_ns)
+bh_traffic() {
+	lab_exec srv timeout 14 iperf3 -s -1 -B "$MW_SRV4" -p "$MW_IPERF_PORT" \
+		>"$TMP/bh-srv.log" 2>&1 &
+	SPID=$!
+	_mw_wait_listen srv "$MW_IPERF_PORT"
+	lab_exec pod timeout 10 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 \
+		--connect-timeout 2000 >"$TMP/bh-cli.log" 2>&1
+	wait "$SPID"
+	sleep 3
+}
 watch bh --all-netns
-lab_exec srv timeout 14 iperf3 -s -1 -B "$MW_SRV4" -p "$MW_IPERF_PORT" >"$TMP/bh-srv.log" 2>&1 &
-SPID=$!
-_mw_wait_listen srv "$MW_IPERF_PORT"
-lab_exec pod timeout 10 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 --connect-timeout 2000 \
-	>"$TMP/bh-cli.log" 2>&1
-wait "$SPID"
-sleep 3
+bh_traffic
+rewatch bh
+bh_traffic
 unwatch bh
 LAST_OUT=$TMP/bh.live
 check "bh-rtr-icmp-dropped" test "$(lab_exec rtr iptables -w -nvxL OUTPUT |
@@ -155,12 +178,17 @@ lab_exec pod timeout 40 openssl s_server -www -accept "$MW_POD4:$MW_TLS_PORT" \
 	>"$TMP/ok-pod-server.log" 2>&1 &
 PODSRV=$!
 _mw_wait_listen pod "$MW_TLS_PORT"
+ok_traffic() {
+	pod_tls 8 4 "$TMP/ok-tls4.log"
+	pod_tls 8 6 "$TMP/ok-tls6.log"
+	# held open past the stall timer (3 s): a pod server whose flight the node acknowledged
+	lab_exec cli timeout 6 stdbuf -oL openssl s_client -connect "$MW_POD4:$MW_TLS_PORT" \
+		-ign_eof </dev/null >"$TMP/ok-node-tls.log" 2>&1
+}
 watch ok --all-netns
-pod_tls 8 4 "$TMP/ok-tls4.log"
-pod_tls 8 6 "$TMP/ok-tls6.log"
-# held open past the stall timer (3 s): a pod server whose flight the node acknowledged
-lab_exec cli timeout 6 stdbuf -oL openssl s_client -connect "$MW_POD4:$MW_TLS_PORT" -ign_eof \
-	</dev/null >"$TMP/ok-node-tls.log" 2>&1
+ok_traffic
+rewatch ok
+ok_traffic
 unwatch ok
 kill "$PODSRV" 2>/dev/null
 wait "$PODSRV" 2>/dev/null
