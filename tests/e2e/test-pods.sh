@@ -36,6 +36,11 @@ watch() {
 rewatch() {
 	sleep 1
 	MW_PID=$LIVE_PID mw_stop
+	# the hook is freed after the process ends, not with it: record must find vpod0's free
+	for _ in $(seq 100); do
+		ip -n "$MW_NS_CLI" -d link show vpod0 | grep -q 'prog/xdp' || break
+		sleep 0.1
+	done
 	mw_start cli "$TMP/$1.rec" record -f -o "$TMP/$1.data" "${WARGS[@]}"
 	REC_PID=$MW_PID
 	sleep 0.5
