@@ -341,6 +341,15 @@ __noinline int fwd_out_xdp(struct xdp_md *ctx, struct mw_pkt *p, struct tcp_seg 
 	return 0;
 }
 
+__noinline int fwd_out_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
+			  __u32 ifindex)
+{
+	if (!skb || !p || !g)
+		return 0;
+	fwd_seg(skb, false, p, &g->th, MW_DIR_OUT, g->size, g->poff, g->plen, ifindex);
+	return 0;
+}
+
 __noinline int fwd_in_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_seg *g,
 			 __u32 ifindex)
 {
@@ -399,9 +408,9 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 			mine = targ_attn ? ports_maybe(&flow_attn, lport, rport) :
 					   ports_maybe(&flow_bloom, lport, rport);
 			/*
-			 * With --all-netns: a tracked flow of a pod, on its way out of it. At XDP
-			 * only: tc ingress's call chain has no room left for it on 6.1 (512
-			 * bytes), so where XDP cannot attach a pod's departures are not followed.
+			 * With --all-netns: a tracked flow of a pod, on its way out of it. Where
+			 * tc ingress stands in for XDP, mw_tc_fwd_out follows it: this call
+			 * chain has no room left for it on 6.1 (512 bytes).
 			 */
 			if (xdp && targ_fwd)
 				pod = ports_maybe(&flow_bloom, rport, lport);
@@ -510,5 +519,40 @@ int mw_tc_ingress_l3(struct __sk_buff *skb)
 {
 	ingress_main(skb, false, (void *)(long)skb->data, (void *)(long)skb->data_end,
 		     skb->ifindex, skb->gso_size, true);
+	return TC_ACT_UNSPEC;
+}
+
+/*
+ * A pod's departures where tc ingress stands in for XDP (another program, often another
+ * mtuwatch, holds the hook of the node's end of its veth): a program of its own beside
+ * mw_tc_ingress, attached only there, whose call chain has the 512 bytes to itself.
+ */
+SEC("tc")
+int mw_tc_fwd_out(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *data_end = (void *)(long)skb->data_end;
+	struct mw_pkt p = {};
+	struct mw_tcp *th;
+	__u32 l4, l4hdr;
+
+	if (!targ_fwd || mw_parse(data, data_end, &p, false) || p.frag ||
+	    p.proto != IPPROTO_TCP)
+		return TC_ACT_UNSPEC;
+	l4 = p.l4_off & 0x1fff;		/* bounded as in ingress_main */
+	th = data + l4;
+	if ((void *)(th + 1) > data_end || th->syn)
+		return TC_ACT_UNSPEC;
+	l4hdr = th->doff * 4;
+	if (l4hdr < sizeof(*th) ||
+	    !ports_maybe(&flow_bloom, bpf_ntohs(th->source), bpf_ntohs(th->dest)))
+		return TC_ACT_UNSPEC;
+	{
+		struct tcp_seg g = { .poff = l4 + l4hdr };
+
+		g.plen = p.l3_len > p.l3_hdr + l4hdr ? p.l3_len - p.l3_hdr - l4hdr : 0;
+		g.size = skb->gso_size ? p.l3_hdr + l4hdr + skb->gso_size : p.l3_len;
+		__builtin_memcpy(&g.th, th, sizeof(g.th));
+		fwd_out_tc(skb, &p, &g, skb->ifindex);
+	}
 	return TC_ACT_UNSPEC;
 }

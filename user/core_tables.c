@@ -238,7 +238,12 @@ struct path *core_path_get_id(struct mw_core *c, uint32_t netns, uint32_t nsid, 
 void core_path_touch(struct mw_core *c, struct path *p, uint32_t ifindex)
 {
 	p->last_ns = c->now;
-	if (ifindex)
+	/*
+	 * A pod's path once seen at the node's end of its veth keeps that name: the pod's own
+	 * events (a re-sent FIN of a flow older than this run, on the pod's eth0) come in any
+	 * order, and the name must not depend on it.
+	 */
+	if (ifindex && (!(p->ifindex & MW_IFX_NODE) || (ifindex & MW_IFX_NODE)))
 		p->ifindex = ifindex;
 }
 

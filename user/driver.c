@@ -281,7 +281,7 @@ static void on_link(const struct mw_ifinfo *i, bool del, void *ctx)
 		bool changed = w->mtu != i->mtu || strncmp(w->name, i->name, sizeof(w->name));
 
 		if (w->fwd != i->fwd)
-			session_set_fwd_if(s, w->ifindex, i->fwd && w->xdp_ours);
+			session_iface_fwd(s, k, i->fwd);
 		if (w->mtu != i->mtu)
 			pr_debug("interface %s: MTU %u -> %u\n", i->name, w->mtu, i->mtu);
 		w->mtu = i->mtu;

@@ -147,7 +147,7 @@ static int rb_event(void *ctx, void *data, size_t len)
  * load is retried; each degradation is said in one line.
  */
 enum { P_KFREE, P_RETRANS, P_STATE, P_ICMP, P_CONSUME, P_XDP, P_TC_IN, P_TC_EG_L3, P_TC_IN_L3,
-       P_MAX };
+       P_TC_FWD, P_MAX };
 enum { M_BTF, M_RAW, M_OFF };
 
 static const struct {
@@ -167,6 +167,8 @@ static const struct {
 	[P_TC_IN] = { "mw_tc_ingress", NULL, "arrivals are seen only where XDP attaches" },
 	[P_TC_EG_L3] = { "mw_tc_egress_l3", NULL, "sizes leaving tun/WireGuard devices are not seen" },
 	[P_TC_IN_L3] = { "mw_tc_ingress_l3", NULL, "arrivals on tun/WireGuard devices are not seen" },
+	[P_TC_FWD] = { "mw_tc_fwd_out", NULL, "a pod's departures are not followed where another "
+		       "program holds the XDP hook of its veth" },
 };
 
 static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *name)
@@ -247,6 +249,7 @@ static int open_load(struct mw_session *s, const struct mw_session_opts *o, int 
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress, MW_BPF_TCX_INGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_egress_l3, MW_BPF_TCX_EGRESS);
 	bpf_program__set_expected_attach_type(sk->progs.mw_tc_ingress_l3, MW_BPF_TCX_INGRESS);
+	bpf_program__set_expected_attach_type(sk->progs.mw_tc_fwd_out, MW_BPF_TCX_INGRESS);
 	failed_prog[0] = 0;
 	err = test_refuse(sk);
 	if (!err) {
@@ -312,6 +315,9 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 	}
 	if (!tc_in)
 		mode[P_TC_IN] = M_OFF;
+	/* A pod's departures at tc ingress: beside it, with --all-netns only. */
+	if (!tc_in || !o->all_netns)
+		mode[P_TC_FWD] = M_OFF;
 	/* Other namespaces' PTBs: only they need a look at every consumed skb. */
 	if (!o->all_netns)
 		mode[P_CONSUME] = M_OFF;
@@ -334,6 +340,7 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 		if (r == P_XDP && !tc_in) {
 			tc_in = true;
 			mode[P_TC_IN] = M_BTF;
+			mode[P_TC_FWD] = o->all_netns ? M_BTF : M_OFF;
 		}
 	}
 	if (err)
@@ -344,7 +351,8 @@ static int load_all(struct mw_session *s, const struct mw_session_opts *o)
 	for (r = 0; r < P_MAX; r++) {
 		s->mode[r] = mode[r];
 		if (((r == P_TC_EG_L3 || r == P_TC_IN_L3) && !l3) || (r == P_TC_IN && !tc_in) ||
-		    (r == P_CONSUME && !o->all_netns))
+		    ((r == P_CONSUME || r == P_TC_FWD) && !o->all_netns) ||
+		    (r == P_TC_FWD && !tc_in))
 			continue;
 		if (mode[r] == M_OFF && !(r == P_TC_IN && mode[P_XDP] != M_OFF) &&
 		    !(r == P_XDP && mode[P_TC_IN] == M_OFF))
@@ -378,11 +386,15 @@ static void learn_netns(void)
 	close(fd);
 }
 
-/* TCX where the kernel has it (a link: gone with the process), else a clsact filter. */
-static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
+/*
+ * TCX where the kernel has it (a link: gone with the process), else a clsact filter. prog:
+ * NULL for the interface's own tc program of that direction.
+ */
+static int attach_tc_prog(struct mw_session *s, struct mw_ifinfo *i, bool ingress,
+			  const char *prog)
 {
 	int role = i->l3 ? (ingress ? P_TC_IN_L3 : P_TC_EG_L3) : ingress ? P_TC_IN : -1;
-	const char *name = role >= 0 ? roles[role].name : "mw_tc_egress";
+	const char *name = prog ? prog : role >= 0 ? roles[role].name : "mw_tc_egress";
 	struct bpf_program *p = prog_by_name(s->skel, name);
 	int pfd = bpf_program__fd(p), fd = -1, err;
 
@@ -398,7 +410,7 @@ static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 	}
 	pr_debug("TCX attach on %s failed (%s), trying a clsact filter\n", i->name,
 		 strerror(errno));
-	err = clsact_attach(s, i, ingress, pfd, name);
+	err = clsact_attach(s, i, ingress, pfd, name, prog ? MW_TC_PRIO_FWD : MW_TC_PRIO);
 	if (err)
 		goto fail;
 	att_add(s, name, i->name, "clsact", true);
@@ -410,9 +422,15 @@ static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
 fail:
 	att_add(s, name, i->name, "none", false);
 	pr_warn("Failed to attach tc %s on %s: %s -- %s\n", ingress ? "ingress" : "egress",
-		i->name, strerror(-err), ingress ? "arriving Packet Too Big is seen only when dropped" :
+		i->name, strerror(-err), prog ? "a pod's departures are not followed there" :
+		ingress ? "arriving Packet Too Big is seen only when dropped" :
 		"sizes of outgoing packets are not seen there");
 	return err;
+}
+
+static int attach_tc(struct mw_session *s, struct mw_ifinfo *i, bool ingress)
+{
+	return attach_tc_prog(s, i, ingress, NULL);
 }
 
 static int attach_xdp(struct mw_session *s, struct mw_ifinfo *i)
@@ -512,6 +530,22 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 	return attach_tc(s, i, true);
 }
 
+/*
+ * Whether a pod's departures through interface i are followed: by our XDP, else at tc ingress
+ * by mw_tc_fwd_out (loaded where tc ingress stands in, with --all-netns), attached here the
+ * first time an interface needs it.
+ */
+bool loader_fwd_out(struct mw_session *s, struct mw_ifinfo *i)
+{
+	if (i->xdp_ours || i->fwd_tc)
+		return true;
+	if (bpf_program__fd(s->skel->progs.mw_tc_fwd_out) < 0 ||
+	    attach_tc_prog(s, i, true, "mw_tc_fwd_out"))
+		return false;
+	i->fwd_tc = true;
+	return true;
+}
+
 /* Mark or unmark interface i in fwd_ifs (see session_set_fwd_if), saying so with -v. */
 static void mark_fwd(struct mw_session *s, const struct mw_ifinfo *i, bool on)
 {
@@ -533,10 +567,11 @@ void loader_attach_iface(struct mw_session *s, int k)
 		tc_qdisc_del(s->ifaces[k].ifindex);
 	s->sweep_mw_qdisc = false;
 	/*
-	 * A pod's departures are followed at XDP only (bpf/ingress.bpf.c): where tc ingress
-	 * stands in, its arrivals alone would make a flow that never sends look stalled.
+	 * A pod's departures are followed by our XDP, or where tc ingress stands in by
+	 * mw_tc_fwd_out beside it; without either, its arrivals alone would make a flow that
+	 * never sends look stalled, so the veth end is not marked.
 	 */
-	if (s->ifaces[k].fwd && s->ifaces[k].xdp_ours)
+	if (s->ifaces[k].fwd && loader_fwd_out(s, &s->ifaces[k]))
 		mark_fwd(s, &s->ifaces[k], true);
 }
 

@@ -23,6 +23,7 @@
 #define MW_MAX_IFACES 64
 #define MW_MAX_ATTACH 160
 #define MW_TC_PRIO 0x4d57	/* "MW": priority of our clsact filters; handles are per instance */
+#define MW_TC_PRIO_FWD (MW_TC_PRIO + 1)	/* mw_tc_fwd_out's, after mw_tc_ingress */
 
 typedef void (*mw_event_fn)(const struct mw_event *e, void *ctx);
 
@@ -52,8 +53,9 @@ struct mw_session {
 	struct {
 		int ifindex;
 		uint32_t handle;
+		uint16_t prio;
 		bool ingress;
-	} clsact[2 * MW_MAX_IFACES];		/* our clsact filters, removed at exit */
+	} clsact[3 * MW_MAX_IFACES];		/* our clsact filters, removed at exit */
 	int nclsact;
 	int qdisc[MW_MAX_IFACES];		/* clsact qdiscs to remove once empty */
 	int nqdisc;
@@ -92,6 +94,8 @@ void session_check_ifaces(struct mw_session *s);
 int session_reattach(struct mw_session *s, int k);
 /* Watch a device that appeared after start (links.c describes it): its index k, or -errno. */
 int session_add_iface(struct mw_session *s, const struct mw_ifinfo *i);
+/* Interface k's veth peer moved to another namespace (fwd) or back: follow its pod or stop. */
+void session_iface_fwd(struct mw_session *s, int k, bool fwd);
 /* Forget watched interface k, deleted: its links and attach results; later ones move down. */
 void session_forget_iface(struct mw_session *s, int k);
 

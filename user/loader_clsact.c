@@ -29,7 +29,8 @@
 /*
  * clsact filters, where the kernel has no TCX (before 6.6). Unlike a link, a filter outlives
  * its process, and every instance shares the hook, so each filter carries its owner: a
- * random handle of its own at priority MW_TC_PRIO, and the name
+ * random handle of its own at priority MW_TC_PRIO (MW_TC_PRIO_FWD for a second filter on the
+ * hook: mw_tc_fwd_out beside mw_tc_ingress), and the name
  * "mw_<prog> pid=PID owner=@mtuwatch-tc-HANDLE" that `tc filter show` prints, HANDLE naming
  * the owner's liveness token (owner_bind). A filter whose token is free is an orphan: removed
  * at start, by `mtuwatch cleanup`, and by the watchdog child when the owner is killed.
@@ -190,7 +191,7 @@ static int tc_filter_del(int ifindex, const struct mw_tcf *f)
 	return nl_talk(&req.nh, NULL, NULL);
 }
 
-static int tc_filter_add(int ifindex, bool ingress, uint32_t handle, int prog_fd,
+static int tc_filter_add(int ifindex, bool ingress, uint32_t handle, uint16_t prio, int prog_fd,
 			 const char *name)
 {
 	struct {
@@ -203,7 +204,7 @@ static int tc_filter_add(int ifindex, bool ingress, uint32_t handle, int prog_fd
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL },
 		.t = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_handle = handle,
 		       .tcm_parent = tc_parent(ingress),
-		       .tcm_info = TC_H_MAKE(MW_TC_PRIO << 16, htons(ETH_P_ALL)) },
+		       .tcm_info = TC_H_MAKE((uint32_t)prio << 16, htons(ETH_P_ALL)) },
 	};
 	struct rtattr *opts;
 	uint32_t fd = prog_fd, flags = TCA_BPF_FLAG_ACT_DIRECT;
@@ -315,7 +316,7 @@ int sweep_iface(int ifindex, const char *ifname, FILE *out, bool *mw_qdisc)
 
 /* This instance's own filter, on a clsact qdisc made if missing. */
 int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress, int pfd,
-		  const char *name)
+		  const char *name, uint16_t prio)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = i->ifindex, .attach_point = BPF_TC_EGRESS);
 	char fname[96];
@@ -359,11 +360,12 @@ int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress, int p
 		return -EADDRINUSE;
 	snprintf(fname, sizeof(fname), "%s pid=%d owner=@mtuwatch-tc-%08x", name, getpid(),
 		 s->tc_handle);
-	err = tc_filter_add(i->ifindex, ingress, s->tc_handle, pfd, fname);
+	err = tc_filter_add(i->ifindex, ingress, s->tc_handle, prio, pfd, fname);
 	if (err)
 		return err;
 	s->clsact[s->nclsact].ifindex = i->ifindex;
 	s->clsact[s->nclsact].handle = s->tc_handle;
+	s->clsact[s->nclsact].prio = prio;
 	s->clsact[s->nclsact++].ingress = ingress;
 	return 0;
 }
@@ -374,7 +376,7 @@ void clsact_release(struct mw_session *s)
 	struct mw_tcf_list l;
 
 	for (int k = 0; k < s->nclsact; k++) {
-		struct mw_tcf f = { .handle = s->clsact[k].handle, .prio = MW_TC_PRIO,
+		struct mw_tcf f = { .handle = s->clsact[k].handle, .prio = s->clsact[k].prio,
 				    .ingress = s->clsact[k].ingress };
 
 		tc_filter_del(s->clsact[k].ifindex, &f);

@@ -12,9 +12,12 @@
 #include <stdio.h>
 #include "loader.h"
 
-/* This instance's own filter of program pfd (named name), on a clsact qdisc made if missing. */
+/*
+ * This instance's own filter of program pfd (named name) at priority prio (MW_TC_PRIO, or
+ * MW_TC_PRIO_FWD for the second filter of a hook), on a clsact qdisc made if missing.
+ */
 int clsact_attach(struct mw_session *s, struct mw_ifinfo *i, bool ingress, int pfd,
-		  const char *name);
+		  const char *name, uint16_t prio);
 /* This instance's filters, and the qdiscs it may remove once nothing else uses them. */
 void clsact_release(struct mw_session *s);
 /* A child that removes our filters if we are killed (ended by session_close). */

@@ -64,8 +64,8 @@ static void att_forget(struct mw_session *s, const char *name)
 /* Room for one more interface's links, attach results and clsact filters. */
 static bool room(struct mw_session *s)
 {
-	return s->nlink_fds + 2 <= 3 * MW_MAX_IFACES && s->nclsact + 2 <= 2 * MW_MAX_IFACES &&
-	       s->natt + 3 <= MW_MAX_ATTACH;
+	return s->nlink_fds + 3 <= 3 * MW_MAX_IFACES && s->nclsact + 3 <= 3 * MW_MAX_IFACES &&
+	       s->natt + 4 <= MW_MAX_ATTACH;
 }
 
 /*
@@ -106,6 +106,21 @@ int session_reattach(struct mw_session *s, int k)
 	loader_attach_iface(s, k);
 	attached_since(s, had);
 	return 0;
+}
+
+/*
+ * Interface k's peer moved to another namespace or back (a veth end handed to a pod after
+ * it came up): a pod's departures are followed there from now on, or no longer.
+ */
+void session_iface_fwd(struct mw_session *s, int k, bool fwd)
+{
+	int had = s->nclsact;
+	bool on = fwd && (s->ifaces[k].xdp_ours || s->ifaces[k].fwd_tc || room(s)) &&
+		  loader_fwd_out(s, &s->ifaces[k]);
+
+	s->ifaces[k].fwd = fwd;
+	session_set_fwd_if(s, s->ifaces[k].ifindex, on);
+	attached_since(s, had);
 }
 
 int session_add_iface(struct mw_session *s, const struct mw_ifinfo *i)

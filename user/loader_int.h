@@ -7,5 +7,6 @@
 
 /* Everything interface k of s gets: tc egress, XDP or tc ingress, its fwd_ifs mark. */
 void loader_attach_iface(struct mw_session *s, int k);
+bool loader_fwd_out(struct mw_session *s, struct mw_ifinfo *i);
 
 #endif

@@ -20,6 +20,7 @@ struct mw_ifinfo {
 	uint32_t master;	/* ifindex of its bridge or bond, 0 if none */
 	char name[MW_IFNAME_LEN];
 	bool xdp_ours;		/* our XDP program is attached there (loader) */
+	bool fwd_tc;		/* mw_tc_fwd_out is attached there (loader) */
 };
 
 /* Interfaces of the current namespace; returns the count or -errno. */

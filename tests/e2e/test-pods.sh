@@ -18,13 +18,16 @@
 #          the stall timer (the node's ACKs leave a local socket into the pod).
 #   without --all-netns: the pod's stalled handshake is not judged (the traffic ran: the
 #          client timed out), and the node's own still is.
+#   beside another: a second instance while the first holds vpod0's XDP hook (a live session
+#          beside the node's exporter) watches at tc ingress, where mw_tc_fwd_out follows the
+#          pod's departures; forced onto clsact filters (as before 6.6). It finds the stall
+#          and gives no false alarm for healthy pods.
 . "$(dirname "$0")/lib.sh"
 export MW_LAB_KEYDIR=$TMP/keys
 
 # watch NAME [ARGS]: live --json in the node's namespace; rewatch NAME: live stopped, record
 # with the same ARGS for the same traffic run again; unwatch NAME: record stopped, reported.
-# One after the other, not side by side: the second instance on an interface gets tc ingress
-# (the first holds XDP), where a pod's departures are not followed.
+# One after the other, so that each holds XDP in turn (beside runs them side by side).
 watch() {
 	local n=$1
 	shift
@@ -69,6 +72,31 @@ none() {
 	check "$c-report" bash -c '! finding "$@"' _ "$TMP/$n.rep" "$@"
 }
 export -f finding
+# beside NAME: a holder of vpod0's XDP hook (live --all-netns), then a second live --all-netns
+# on clsact filters into $TMP/NAME.side; unbeside NAME: both stopped, vpod0's tc ingress
+# filters as they were while they ran in $TMP/NAME.tc.
+beside() {
+	mw_start cli "$TMP/$1.hold" live --json --all-netns
+	HOLD_PID=$MW_PID
+	for _ in $(seq 100); do
+		ip -n "$MW_NS_CLI" -d link show vpod0 | grep -q 'prog/xdp' && break
+		sleep 0.1
+	done
+	MW_TEST_REFUSE=tcx mw_start cli "$TMP/$1.side" live --json --all-netns
+	SIDE_PID=$MW_PID
+	sleep 0.5
+}
+unbeside() {
+	sleep 1
+	lab_exec cli tc filter show dev vpod0 ingress >"$TMP/$1.tc" 2>&1
+	MW_PID=$SIDE_PID mw_stop
+	MW_PID=$HOLD_PID mw_stop
+	# the next session must find vpod0's XDP hook free again
+	for _ in $(seq 100); do
+		ip -n "$MW_NS_CLI" -d link show vpod0 | grep -q 'prog/xdp' || break
+		sleep 0.1
+	done
+}
 pod_ns() { stat -L -c %i "/run/netns/$MW_NS_POD"; }
 node_ns() { stat -L -c %i "/run/netns/$MW_NS_CLI"; }
 pod_tls() {	# pod_tls SECONDS FAMILY LOG
@@ -129,6 +157,31 @@ check "stall-export-counts-pod" grep -Eq \
 # a pod's findings never name an interface by number
 none stall stall-no-ifN "\"netns\":$POD," '"iface":"if[0-9]'
 
+# --- beside another instance: tc ingress and clsact on vpod0 ---------------------------------
+beside sbs
+stall_traffic
+unbeside sbs
+LAST_OUT=$TMP/sbs.side.err
+check "beside-tc-ingress-stands-in" grep -q 'XDP failed on .*tc ingress instead' \
+	"$TMP/sbs.side.err"
+LAST_OUT=$TMP/sbs.tc
+check "beside-fwd-out-filter" grep -q 'mw_tc_fwd_out pid=' "$TMP/sbs.tc"
+LAST_OUT=$TMP/pod-tls4.log
+check "beside-pod-tls4-stalls" bash -c "grep -q CONNECTED '$TMP/pod-tls4.log' && \
+	! grep -q '^SSL handshake has read' '$TMP/pod-tls4.log'"
+for f in hold side; do
+	LAST_OUT=$TMP/sbs.$f
+	check "beside-$f-pod-v4" finding "$TMP/sbs.$f" '"verdict":"stalled_tls"' \
+		"\"netns\":$POD," "\"src\":\"$MW_POD4\"" '"iface":"vpod0"'
+	check "beside-$f-pod-v6" finding "$TMP/sbs.$f" '"verdict":"stalled_tls"' \
+		"\"netns\":$POD," "\"src\":\"$MW_POD6\"" '"iface":"vpod0"'
+	check "beside-$f-node-own" finding "$TMP/sbs.$f" '"verdict":"stalled_tls"' \
+		"\"netns\":$NODE," "\"src\":\"$MW_CLI4\""
+done
+LAST_OUT=$TMP/sbs.side
+check "beside-side-pod-v4-once" test "$(grep '"verdict":"stalled_tls"' "$TMP/sbs.side" |
+	grep -c "\"src\":\"$MW_POD4\"")" -eq 1
+
 # --- without --all-netns: the pod is not judged, the node still is ---------------------------
 watch own
 pod_tls 6 4 "$TMP/own-pod.log"
@@ -178,7 +231,7 @@ POD=$(pod_ns)
 # a TLS server in the pod, for the node's own client (a health check): the pod's flow leaves
 # through vpod0 and the node's ACKs come from a local socket
 kd=$(_mw_keydir)/tls
-lab_exec pod timeout 40 openssl s_server -www -accept "$MW_POD4:$MW_TLS_PORT" \
+lab_exec pod timeout 60 openssl s_server -www -accept "$MW_POD4:$MW_TLS_PORT" \
 	-cert "$kd/leaf.pem" -key "$kd/leaf.key" -cert_chain "$kd/chain.pem" </dev/null \
 	>"$TMP/ok-pod-server.log" 2>&1 &
 PODSRV=$!
@@ -195,6 +248,22 @@ ok_traffic
 rewatch ok
 ok_traffic
 unwatch ok
+beside okb
+ok_traffic
+unbeside okb
+LAST_OUT=$TMP/okb.tc
+check "ok-beside-fwd-out-filter" grep -q 'mw_tc_fwd_out pid=' "$TMP/okb.tc"
+LAST_OUT=$TMP/ok-tls4.log
+check "ok-beside-pod-handshakes" grep -q '^SSL handshake has read' "$TMP/ok-tls4.log"
+LAST_OUT=$TMP/ok-node-tls.log
+check "ok-beside-node-to-pod-handshake" grep -q '^SSL handshake has read' \
+	"$TMP/ok-node-tls.log"
+for f in hold side; do
+	LAST_OUT=$TMP/okb.$f
+	check "ok-beside-$f-watching" grep -q 'watching' "$TMP/okb.$f.err"
+	check "ok-beside-$f-no-pod-finding" bash -c '! finding "$@"' _ "$TMP/okb.$f" \
+		"\"netns\":$POD,"
+done
 kill "$PODSRV" 2>/dev/null
 wait "$PODSRV" 2>/dev/null
 LAST_OUT=$TMP/ok-node-tls.log

@@ -146,13 +146,25 @@ section "pod"
 if lab_up silent >/dev/null 2>&1 && lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" &&
 	lab_tls_server >/dev/null 2>&1; then
 	mw_start cli "$TMP/pod.json" --json --all-netns
+	FIRST=$MW_PID
+	# a second instance beside it (the first holds vpod0's XDP): tc ingress, and beside it
+	# mw_tc_fwd_out for the pod's departures (TCX, or a second clsact filter before 6.6)
+	mw_start cli "$TMP/pod2.json" --json --all-netns -v
 	lab_exec pod timeout 6 openssl s_client -connect "$MW_SRV4:$MW_TLS_PORT" </dev/null \
 		>/dev/null 2>&1
 	wait_finding "$TMP/pod.json" '"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\""
+	wait_finding "$TMP/pod2.json" '"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\""
 	mw_stop
+	MW_PID=$FIRST mw_stop
 	LAST_OUT=$TMP/pod.json
 	check "pod-tls-stalled_tls-seen-from-node" finding "$TMP/pod.json" '"verdict":"stalled_tls"' \
 		"\"src\":\"$MW_POD4\"" '"iface":"vpod0"'
+	LAST_OUT=$TMP/pod2.json.err
+	check "pod-beside-fwd-out-attached" grep -q "mw_tc_fwd_out on vpod0: attached ($TC_MODE)" \
+		"$TMP/pod2.json.err"
+	LAST_OUT=$TMP/pod2.json
+	check "pod-beside-stalled_tls-seen-from-node" finding "$TMP/pod2.json" \
+		'"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\"" '"iface":"vpod0"'
 else
 	fail "pod-tls" "lab, pod or s_server did not start"
 fi

@@ -1703,6 +1703,60 @@ static void test_folded(void)
 	}
 }
 
+/*
+ * A pod's TLS client seen from the node (--all-netns): its path is named by the node's end of
+ * the veth (vpod0) whatever the order of the pod's own events on its eth0 (here a FIN re-sent
+ * by a flow older than the run), which share the pod's ifindex 2 with the node's c0.
+ */
+static void test_pod_iface(void)
+{
+	for (int late = 0; late < 2; late++) {
+		struct mw_core *c = mk(true);
+		struct mw_event e = ev(MW_EV_IFACE, 1), old;
+		const struct mw_finding *f;
+
+		e.ifindex = 3;
+		strcpy(e.ifname, "vpod0");
+		core_feed(c, &e);
+		old = ev(MW_EV_RETRANS, SEC + 2);
+		old.netns = NS_OTHER;
+		old.flow.sport = 39999;
+		old.size = 52;
+		old.aux = 4;
+		if (!late)
+			core_feed(c, &old);
+		e = ev(MW_EV_STATE, SEC);
+		e.netns = NS_OTHER;
+		e.ifindex = 0;
+		e.aux = 2;
+		e.aux2 = 1;
+		e.size = 8948;
+		e.mtu = 8960;
+		core_feed(c, &e);
+		e = ev(MW_EV_HS, SEC);
+		e.netns = NS_OTHER;
+		e.ifindex = 0;
+		e.dir = MW_DIR_OUT;
+		e.aux = MW_HS_TLS_CLIENT_HELLO;
+		e.aux2 = MW_APP_TLS;
+		core_feed(c, &e);
+		e = ev(MW_EV_DF_MAX, SEC);
+		e.netns = NS_OTHER;
+		e.ifindex = 3;
+		e.dir = MW_DIR_OUT | MW_DIR_F_NODE_IF;
+		e.size = 379;
+		core_feed(c, &e);
+		if (late)
+			core_feed(c, &old);
+		tick(c, 10 * SEC);
+		f = find(MW_V_STALLED_TLS);
+		CHECK(late ? "pod-iface-node-end-after-pod-event" : "pod-iface-node-end-before-pod-event",
+		      f && !strcmp(f->iface, "vpod0") && f->netns == NS_OTHER, "%s",
+		      f ? f->iface : "no stall");
+		core_free(c);
+	}
+}
+
 int main(void)
 {
 	struct btf *b = btf__new_empty();
@@ -1727,6 +1781,7 @@ int main(void)
 	test_ptb_sent();
 	test_ptb_sent_families();
 	test_stalls();
+	test_pod_iface();
 	test_summary_tie();
 	test_stall_wording();
 	test_folded();
