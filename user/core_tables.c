@@ -32,15 +32,12 @@ struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex)
  */
 void core_ns_iface(struct mw_core *c, uint32_t nsid, uint32_t ifindex, char *buf, size_t len)
 {
-	struct iface *i;
-
 	/* Ours, where that namespace's flow was seen (MW_IFX_NODE: a pod's veth end). */
-	if (ifindex & MW_IFX_NODE) {
-		iface_name(c, ifindex, buf, len);
-		return;
-	}
-	i = ifindex ? core_iface_get_ns(c, nsid, ifindex) : NULL;
+	struct iface *i = !ifindex ? NULL : ifindex & MW_IFX_NODE ?
+			  core_iface_get(c, ifindex & ~MW_IFX_NODE) :
+			  core_iface_get_ns(c, nsid, ifindex);
 
+	ifindex &= ~MW_IFX_NODE;
 	if (i)
 		snprintf(buf, len, "%s", i->name);
 	else if (ifindex)
@@ -49,19 +46,10 @@ void core_ns_iface(struct mw_core *c, uint32_t nsid, uint32_t ifindex, char *buf
 		snprintf(buf, len, "-");
 }
 
+/* One of ours (this namespace's, or MW_IFX_NODE-marked): its name, "ifN", or "-". */
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len)
 {
-	struct iface *i;
-
-	ifindex &= ~MW_IFX_NODE;
-	i = core_iface_get(c, ifindex);
-
-	if (i)
-		snprintf(buf, len, "%s", i->name);
-	else if (ifindex)
-		snprintf(buf, len, "if%u", ifindex);
-	else
-		snprintf(buf, len, "-");
+	core_ns_iface(c, 0, ifindex | (ifindex ? MW_IFX_NODE : 0), buf, len);
 	return buf;
 }
 
