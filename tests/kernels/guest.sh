@@ -40,6 +40,21 @@ mw_start() {
 	done
 	return 1
 }
+# mw_stop, bounded: an instance that does not exit within a minute of SIGINT is a failure of
+# its own, not a guest that hangs until the tier's timeout.
+mw_stop() {
+	kill -INT "$MW_PID" 2>/dev/null
+	for _ in $(seq 600); do
+		kill -0 "$MW_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$MW_PID" 2>/dev/null; then
+		fail "exit-on-sigint" "pid $MW_PID still running a minute after SIGINT; killed"
+		kill -KILL "$MW_PID" 2>/dev/null
+	fi
+	wait "$MW_PID"
+	MW_RC=$?
+}
 # wait_finding FILE PATTERN...: until such a finding is printed, at most 90 s
 wait_finding() {
 	for _ in $(seq 900); do
@@ -149,11 +164,14 @@ if lab_up silent >/dev/null 2>&1 && lab_pod "mtu 1500 advmss 8960" "mtu 1500 adv
 	FIRST=$MW_PID
 	# a second instance beside it (the first holds vpod0's XDP): tc ingress, and beside it
 	# mw_tc_fwd_out for the pod's departures (TCX, or a second clsact filter before 6.6)
-	mw_start cli "$TMP/pod2.json" --json --all-netns -v
+	section "pod: a second instance beside the first"
+	mw_start cli "$TMP/pod2.json" --json --all-netns -v ||
+		fail "pod-beside-start" "$(tail -3 "$TMP/pod2.json.err")"
 	lab_exec pod timeout 6 openssl s_client -connect "$MW_SRV4:$MW_TLS_PORT" </dev/null \
 		>/dev/null 2>&1
 	wait_finding "$TMP/pod.json" '"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\""
 	wait_finding "$TMP/pod2.json" '"verdict":"stalled_tls"' "\"src\":\"$MW_POD4\""
+	section "pod: stopping both"
 	mw_stop
 	MW_PID=$FIRST mw_stop
 	LAST_OUT=$TMP/pod.json
