@@ -100,7 +100,8 @@ lab_exec cli timeout 12 iperf3 -c "$MW_SRV4" -p "$MW_IPERF_PORT" -t 4 -R --conne
 BULK_PID=$!
 sleep 1.5
 sockets srv "$MW_IPERF_PORT" >"$TMP/srv.ss"
-lab_exec cli timeout 8 openssl s_client -connect "$MW_SRV4:$DS_TLS_PORT" \
+# line-buffered: timeout kills it mid-handshake, and its CONNECTED line must be in the log
+lab_exec cli timeout 8 stdbuf -oL openssl s_client -connect "$MW_SRV4:$DS_TLS_PORT" \
 	-servername server.mw-lab.example </dev/null >"$TMP/srv-tls.log" 2>&1 &
 TLS_PID=$!
 sleep 1.5
