@@ -238,6 +238,8 @@ nsx nft nft insert rule inet fw forward ct state established,related accept
 nsx nft nft delete chain inet fw input 2>/dev/null ||
 	{ nsx nft nft flush chain inet fw input; }
 doctor nft
+# doctor ran to the end (exit 0): an empty file is also what a crash leaves
+check doctor-nft-related-exit0 [ "$RC" = 0 ]
 check doctor-nft-related-admits hasnt "$LAST_OUT" '"check":"firewall_drops_ptb"'
 
 # ---- iptables-legacy drops frag-needed, ip6tables-legacy rejects PTB --------------------------
