@@ -144,6 +144,36 @@ static void say(char *buf, size_t len, const char *fmt, ...)
 			say((f)->remedy, sizeof((f)->remedy), __VA_ARGS__);                    \
 	} while (0)
 
+/*
+ * name as one shell word, for a remedy the reader pastes into a root shell: as is when it holds
+ * only [A-Za-z0-9_.@%+=:,/-], else in single quotes (a quote as '\''). Interface and namespace
+ * names may hold ';', '$(' or a quote ("x;id" is a valid interface name). Terminal escapes are
+ * text_safe()'s business at output. Four buffers in turn: a remedy quotes at most four names.
+ */
+static const char *shq(const char *name)
+{
+	static char bufs[4][4 * HC_NAME_LEN + 3];
+	static unsigned int next;
+	char *b = bufs[next++ % 4];
+	size_t o = 0, n = strnlen(name, HC_NAME_LEN);
+
+	if (n && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789_.@%+=:,/-") == n)
+		return name;
+	b[o++] = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] == '\'') {
+			memcpy(b + o, "'\\''", 4);
+			o += 4;
+		} else {
+			b[o++] = name[i];
+		}
+	}
+	b[o++] = '\'';
+	b[o] = 0;
+	return b;
+}
+
 static const char *ipstr(uint8_t family, const uint8_t *a, char *buf, size_t len)
 {
 	fmt_ip(family, a, buf, len);
@@ -190,8 +220,8 @@ static void check_overlays(struct dr_run *r)
 				l->remote_family ? l->remote_family : 4, allowed + 1, l->mtu,
 				allowed);
 			REMEDY(f, "ip link set dev %s mtu %u (and the MTU of the pods/veths behind "
-				"it), or raise %s and every underlay hop to %u", l->name, allowed,
-				l->lower_name, l->mtu + l->overhead);
+				"it), or raise %s and every underlay hop to %u", shq(l->name), allowed,
+				shq(l->lower_name), l->mtu + l->overhead);
 		} else if (allowed - l->mtu >= 1000) {
 			f = add(r, C_overlay_mtu_wasted, l->name);
 			EXPLAIN(f, "%s MTU %u is far below the %u its underlay allows (%s, MTU %u, "
@@ -201,7 +231,7 @@ static void check_overlays(struct dr_run *r)
 				l->overhead, hc_kind_label(l->kind), l->mtu, allowed);
 			REMEDY(f, "if every underlay hop carries %u: ip link set dev %s mtu %u "
 				"(for Calico: veth_mtu / FELIX_VXLANMTU = %u)", l->lower_mtu,
-				l->name, allowed, allowed);
+				shq(l->name), allowed, allowed);
 		} else {
 			continue;
 		}
@@ -241,7 +271,8 @@ static void check_veths_bridges(struct dr_run *r)
 				l->mtu, l->peer_name, where, l->peer_mtu, l->peer_mtu + 1, l->mtu,
 				l->name);
 			REMEDY(f, "give both ends one MTU: ip link set dev %s mtu %u (or raise "
-				"%s%s to %u)", l->name, l->peer_mtu, l->peer_name, where, l->mtu);
+				"%s%s to %u)", shq(l->name), l->peer_mtu, shq(l->peer_name), where,
+				l->mtu);
 			num(f, "mtu", l->mtu);
 			num(f, "peer_mtu", l->peer_mtu);
 			str(f, "peer_iface", l->peer_name);
@@ -277,7 +308,7 @@ static void check_veths_bridges(struct dr_run *r)
 				"larger than %u is dropped when the bridge forwards it to %s, with "
 				"no ICMP", l->name, ports, hin, lo, lon);
 			REMEDY(f, "give every port of %s one MTU: ip link set dev %s mtu %u (or "
-				"raise the smaller ports)", l->name, hin, lo);
+				"raise the smaller ports)", shq(l->name), shq(hin), lo);
 			num(f, "mtu", l->mtu);
 			num(f, "min_port_mtu", lo);
 			num(f, "max_port_mtu", hi);
@@ -322,7 +353,7 @@ static void check_routes(struct dr_run *r)
 				"adapting", dst, tab, dn, rt->mtu);
 			REMEDY(f, "ip -%u route change %s%s dev %s mtu %u (without 'lock'), or "
 				"drop the mtu if the device's MTU is right", rt->family, dst, tab,
-				dn, rt->mtu);
+				shq(dn), rt->mtu);
 		} else if (dev && rt->mtu > dev->mtu) {
 			f = add(r, C_route_mtu_locked, dev->name);
 			EXPLAIN(f, "route %s%s has mtu %u above %s's MTU %u: the kernel caps "
@@ -330,7 +361,7 @@ static void check_routes(struct dr_run *r)
 				"size the device cannot send", dst, tab, rt->mtu, dev->name,
 				dev->mtu);
 			REMEDY(f, "ip -%u route change %s%s dev %s mtu %u (or remove the mtu)",
-			       rt->family, dst, tab, dev->name, dev->mtu);
+			       rt->family, dst, tab, shq(dev->name), dev->mtu);
 		} else if (dev && rt->advmss && rt->advmss + hdr > dev->mtu) {
 			f = add(r, C_route_mtu_locked, dev->name);
 			EXPLAIN(f, "route %s%s has advmss %u, more than %s's MTU %u allows (%u): "
@@ -338,7 +369,7 @@ static void check_routes(struct dr_run *r)
 				dst, tab, rt->advmss, dev->name, dev->mtu, dev->mtu - hdr,
 				dev->name);
 			REMEDY(f, "ip -%u route change %s%s dev %s advmss %u (or remove the "
-				"advmss)", rt->family, dst, tab, dev->name, dev->mtu - hdr);
+				"advmss)", rt->family, dst, tab, shq(dev->name), dev->mtu - hdr);
 		} else {
 			continue;
 		}
@@ -522,7 +553,7 @@ static void check_sysctls(struct dr_run *r)
 				"low value also hides the real path MTU", l->name, l->ipv6_mtu,
 				l->mtu, l->name, l->ipv6_mtu, l->mtu);
 			REMEDY(f, "sysctl -w net.ipv6.conf.%s.mtu=%u (or lower the link MTU itself "
-				"if the path needs it)", l->name, l->mtu);
+				"if the path needs it)", shq(l->name), l->mtu);
 			num(f, "mtu", l->mtu);
 			num(f, "ipv6_mtu", l->ipv6_mtu);
 		}
@@ -544,7 +575,7 @@ static void check_sysctls(struct dr_run *r)
 				"loopback address fails (seed 002)", l->name, s->rp_filter_all,
 				l->name, l->name, via[0] ? via : "(none)", l->name);
 		REMEDY(f, "loose mode keeps the spoofing check: sysctl -w "
-			"net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2", l->name);
+			"net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2", shq(l->name));
 		num(f, "rp_filter", l->rp_filter);
 		num(f, "rp_filter_all", s->rp_filter_all);
 		str(f, "accepted_sources", dflt ? "default" : via);
@@ -627,6 +658,9 @@ static int render(struct dr_run *r, int nns)
 			printf("%s%s (%d):\n", sev ? "\n" : "", heads[sev], count[sev]);
 		for (int i = 0; i < r->n; i++) {
 			const struct dr_finding *f = &r->f[i];
+			char ex[TEXT_SAFE_LEN(sizeof(f->explain))];
+			char re[TEXT_SAFE_LEN(sizeof(f->remedy))];
+			char ns[TEXT_SAFE_LEN(sizeof(f->netns))];
 
 			if ((int)checks[f->check].sev != sev)
 				continue;
@@ -634,10 +668,15 @@ static int render(struct dr_run *r, int nns)
 				render_json(f);
 				continue;
 			}
+			/* Names in them come from whoever named an interface, a namespace, a
+			 * process or a firewall rule: never raw to a terminal. */
 			printf("  %-19s ", checks[f->check].code);
 			if (r->all_netns)
-				printf("[netns %s] ", f->netns);
-			printf("%s\n  %-19s remedy: %s\n", f->explain, "", f->remedy);
+				printf("[netns %s] ", text_safe(ns, sizeof(ns), f->netns,
+								  sizeof(f->netns)));
+			printf("%s\n", text_safe(ex, sizeof(ex), f->explain, sizeof(f->explain)));
+			printf("  %-19s remedy: %s\n", "",
+			       text_safe(re, sizeof(re), f->remedy, sizeof(f->remedy)));
 		}
 	}
 	if (!r->json)
@@ -661,8 +700,11 @@ static void judge(struct dr_run *r, const struct hc_host *h, const char *label)
 	/* A gate that cannot see the firewall must not pass: the findings still print, the
 	 * exit status says the audit is incomplete. */
 	if (h->fw_error[0]) {
+		char safe[TEXT_SAFE_LEN(sizeof(r->label))];
+
 		pr_warn("firewall of namespace %s not fully read: %s -- run as root with "
-			"nftables and iptables installed\n", r->label, h->fw_error);
+			"nftables and iptables installed\n",
+			text_safe(safe, sizeof(safe), r->label, sizeof(r->label)), h->fw_error);
 		r->incomplete = true;
 	}
 	r->h = h;
@@ -707,6 +749,7 @@ static bool seen(struct ns_seen *s, uint64_t ino)
 static void judge_path(struct dr_run *r, const char *path, const char *label,
 		       struct ns_seen *s, int *nns)
 {
+	char safe[TEXT_SAFE_LEN(HC_NAME_LEN)];
 	struct hc_host *h;
 	struct stat st;
 	int err;
@@ -721,11 +764,13 @@ static void judge_path(struct dr_run *r, const char *path, const char *label,
 		judge(r, h, label);
 		(*nns)++;
 	} else if (err == -EINTR) {
-		pr_warn("reading namespace %s was killed (being torn down?) -- skipped\n", label);
+		pr_warn("reading namespace %s was killed (being torn down?) -- skipped\n",
+			text_safe(safe, sizeof(safe), label, HC_NAME_LEN));
 	} else if (err == -EPERM) {
 		r->denied++;	/* said once, at the end */
 	} else if (err != -ENOENT) {
-		pr_warn("cannot read namespace %s: %s -- skipped\n", label, strerror(-err));
+		pr_warn("cannot read namespace %s: %s -- skipped\n",
+			text_safe(safe, sizeof(safe), label, HC_NAME_LEN), strerror(-err));
 	}
 	free(h);
 }

@@ -4,7 +4,8 @@
  * The firewall reader behind `doctor`: the rules that drop Packet Too Big, read from nftables
  * (libnftables' JSON) and from iptables (iptables-save, legacy and nft). hostcfg's hc_read calls
  * it; it is the only user of jansson and libnftables, so the rest of the host reading needs
- * neither.
+ * neither. Over 800 lines on purpose: both readers feed one private chain model and judgement
+ * (fw_chain, fw_judge); split, those would be published in a header.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -150,11 +151,16 @@ static void fw_chain_end(struct hc_host *h, const char *backend, struct fw_chain
 		fw_add(h, backend, c, m, HC_FW_POLICY_DROP, "policy drop");
 }
 
-/* Runs a program (PATH, then /usr/sbin, /sbin), its stdout into *out (malloc'd). 0 or -errno;
- * -ENOENT when it is not installed. */
+/*
+ * Runs a program from the system's directories only, its stdout into *out (malloc'd). 0 or
+ * -errno; -ENOENT when it is not installed. Never through the caller's PATH: doctor runs as
+ * root, and a directory earlier in a user's PATH would run their iptables-save as root. The
+ * program gets the same fixed PATH for whatever it runs itself (modprobe).
+ */
 static int run_capture(const char *prog, char **out)
 {
-	static const char *dirs[] = { "/usr/sbin/", "/sbin/", "/usr/bin/" };
+	static const char *const dirs[] = { "/usr/sbin/", "/usr/bin/", "/sbin/", "/bin/" };
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	size_t cap = 65536, n = 0;
 	int p[2], st;
 	pid_t pid;
@@ -176,10 +182,9 @@ static int run_capture(const char *prog, char **out)
 		dup2(p[1], 1);
 		if (null >= 0)
 			dup2(null, 2);
-		execvp(prog, (char *[]){ (char *)prog, NULL });
 		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 			snprintf(path, sizeof(path), "%s%s", dirs[i], prog);
-			execv(path, (char *[]){ (char *)prog, NULL });
+			execve(path, (char *[]){ (char *)prog, NULL }, envp);
 		}
 		_exit(127);
 	}
@@ -228,15 +233,48 @@ static bool ipt_type_ptb(const char *v, bool v6)
 	return v6 ? t == 2 : t == 3 && (code < 0 || code == 4);
 }
 
+/*
+ * The next word of an iptables-save line, unquoted in place: iptables-save writes a value with
+ * anything but [A-Za-z0-9_-] in double quotes, '"', '\' and '\'' escaped with a backslash
+ * (xtables_save_string), and iptables-restore reads it back the same way. A comment such as
+ * "note -j ACCEPT " is one word, never a target. NULL at the end of the line.
+ */
+static char *ipt_token(char **pos)
+{
+	char *p = *pos, *w, *tok;
+	bool quoted = false;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p) {
+		*pos = p;
+		return NULL;
+	}
+	tok = w = p;
+	for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && p[1])
+			*w++ = *++p;
+		else
+			*w++ = *p;
+	}
+	if (*p)
+		p++;
+	*w = 0;
+	*pos = p;
+	return tok;
+}
+
 static void ipt_rule(struct fw_sem *s, char *line, bool v6)
 {
-	char *save = NULL, *tok, *val;
+	char *pos = line, *tok, *val;
 	bool neg = false;
 
 	memset(s, 0, sizeof(*s));
-	strtok_r(line, " ", &save);	/* -A */
-	strtok_r(NULL, " ", &save);	/* chain */
-	while ((tok = strtok_r(NULL, " ", &save))) {
+	ipt_token(&pos);	/* -A */
+	ipt_token(&pos);	/* chain */
+	while ((tok = ipt_token(&pos))) {
 		if (!strcmp(tok, "!")) {
 			neg = true;
 			continue;
@@ -246,9 +284,9 @@ static void ipt_rule(struct fw_sem *s, char *line, bool v6)
 			continue;
 		}
 		if (!strcmp(tok, "-m") || !strcmp(tok, "--comment")) {
-			strtok_r(NULL, " ", &save);
+			ipt_token(&pos);
 		} else if (!strcmp(tok, "-p") || !strcmp(tok, "--protocol")) {
-			val = strtok_r(NULL, " ", &save);
+			val = ipt_token(&pos);
 			if (!val || neg)
 				s->other_match = true;
 			else if (!strcmp(val, "icmp") || !strcmp(val, "1"))
@@ -259,17 +297,17 @@ static void ipt_rule(struct fw_sem *s, char *line, bool v6)
 			else if (strcmp(val, "all") && strcmp(val, "0"))
 				s->proto_other = true;
 		} else if (!strcmp(tok, "--icmp-type") || !strcmp(tok, "--icmpv6-type")) {
-			val = strtok_r(NULL, " ", &save);
+			val = ipt_token(&pos);
 			s->type_match = true;
 			s->type_ptb = val && ipt_type_ptb(val, v6);
 			if (neg)
 				s->type_ptb = !s->type_ptb;
 		} else if (!strcmp(tok, "--ctstate") || !strcmp(tok, "--state")) {
-			val = strtok_r(NULL, " ", &save);
+			val = ipt_token(&pos);
 			s->ct_match = true;
 			s->ct_related = !neg && val && strstr(val, "RELATED");
 		} else if (!strcmp(tok, "-j") || !strcmp(tok, "--jump")) {
-			val = strtok_r(NULL, " ", &save);
+			val = ipt_token(&pos);
 			if (!val)
 				break;
 			if (!strcmp(val, "ACCEPT"))
@@ -284,7 +322,7 @@ static void ipt_rule(struct fw_sem *s, char *line, bool v6)
 				snprintf(s->jump, sizeof(s->jump), "%s", val);
 			break;	/* the target's own options follow */
 		} else if (!strcmp(tok, "-g") || !strcmp(tok, "--goto")) {
-			val = strtok_r(NULL, " ", &save);
+			val = ipt_token(&pos);
 			if (val)
 				snprintf(s->jump, sizeof(s->jump), "%s", val);
 			break;
@@ -309,13 +347,17 @@ static void ipt_table(struct hc_host *h, const char *backend, struct fw_chain *c
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < nrules; i++) {
-			char name[32] = "", copy[512];
+			char name[32] = "", *copy;
 			struct fw_sem s;
 			int k;
 
 			sscanf(rules[i] + 3, "%31s", name);
-			snprintf(copy, sizeof(copy), "%s", rules[i]);
+			/* Whole: a long comment must not cut off the -j that follows it. */
+			copy = strdup(rules[i]);
+			if (!copy)
+				continue;
 			ipt_rule(&s, copy, v6);
+			free(copy);
 			k = fw_chain_idx(c, nch, NULL, name);
 			if (k < 0)
 				continue;

@@ -50,7 +50,29 @@ mw_stop() {
 }
 
 has() { grep -q -- "$2" "$1"; }
-hasnt() { ! grep -q -- "$2" "$1"; }
+# hasnt FILE PATTERN: FILE was read and holds no PATTERN; a missing file (grep's status 2) fails
+hasnt() {
+	grep -q -- "$2" "$1"
+	[ $? = 1 ]
+}
+# none_match ERE FILE...: every FILE was read and none holds ERE (a missing file fails)
+none_match() {
+	grep -Eq -- "$@"
+	[ $? = 1 ]
+}
+# finished_without ERE FILE...: every FILE is a finished mtuwatch --json run (its closing summary is
+# there) and no line of any matches ERE
+finished_without() {
+	local re=$1 f
+	shift
+	for f; do grep -q '"summary":true' "$f" || return 1; done
+	none_match "$re" "$@"
+}
+# no_finding FILE PATTERN...: FILE holds mtuwatch's closing summary (the run finished) and no
+# finding line with every pattern
+no_finding() {
+	grep -q '"summary":true' "$1" && ! finding "$@"
+}
 # a JSON finding line with every pattern in it
 finding() {
 	local file=$1

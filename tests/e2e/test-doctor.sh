@@ -67,6 +67,13 @@ expect() {	# expect NAME RC "CODES" : exit status and the exact error/warning co
 		fail "doctor-$1-codes" "exit $RC (want $2), codes '$got' (want '$3'); $err"
 	fi
 }
+# no_esc FILE...: the first file has output, and no file holds a raw ESC byte (a missing file
+# fails: grep's status 2)
+no_esc() {
+	[ -s "$1" ] || return 1
+	LC_ALL=C grep -q $'\e' "$@"
+	[ $? = 1 ]
+}
 # veth_to A IFA B IFB: a veth pair between two lab namespaces
 veth_to() { ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")" &&
 	ip -n "$(ns "$1")" link set "$2" up && ip -n "$(ns "$3")" link set "$4" up; }
@@ -231,6 +238,8 @@ nsx nft nft insert rule inet fw forward ct state established,related accept
 nsx nft nft delete chain inet fw input 2>/dev/null ||
 	{ nsx nft nft flush chain inet fw input; }
 doctor nft
+# doctor ran to the end (exit 0): an empty file is also what a crash leaves
+check doctor-nft-related-exit0 [ "$RC" = 0 ]
 check doctor-nft-related-admits hasnt "$LAST_OUT" '"check":"firewall_drops_ptb"'
 
 # ---- iptables-legacy drops frag-needed, ip6tables-legacy rejects PTB --------------------------
@@ -247,6 +256,39 @@ check doctor-ip6tables-legacy-ptb has_check "$LAST_OUT" firewall_drops_ptb \
 	'"backend":"iptables-legacy"' '"table":"ip6 filter"' '"chain":"OUTPUT"' '-j REJECT'
 check doctor-iptables-legacy-all-icmp has_check "$LAST_OUT" firewall_drops_ptb \
 	'"chain":"FORWARD"' 'drops all ICMP'
+
+# a comment is one quoted word to iptables-save: its "-j ACCEPT" is not the rule's target
+mkns ipc
+nsx ipc iptables-legacy -A INPUT -p icmp -m comment --comment "note -j ACCEPT " -j DROP
+nsx ipc iptables-legacy-save >"$TMP/ipc.save"
+LAST_OUT=$TMP/ipc.save
+check doctor-iptables-comment-input grep -qF -- '--comment "note -j ACCEPT " -j DROP' \
+	"$TMP/ipc.save"
+doctor ipc
+expect ipc 3 "firewall_drops_ptb "
+check doctor-iptables-comment-not-target has_check "$LAST_OUT" firewall_drops_ptb \
+	'"chain":"INPUT"' 'drops all ICMP' 'note -j ACCEPT'
+
+# iptables-save is run from the system's directories, never through the caller's PATH (doctor
+# runs as root): a planted one first in PATH leaves a mark if it runs
+mkdir -p "$TMP/plant"
+for p in iptables-legacy-save ip6tables-legacy-save iptables-nft-save ip6tables-nft-save \
+	iptables-save ip6tables-save nft; do
+	# shellcheck disable=SC2016 # $0 is the planted script's own
+	printf '#!/bin/sh\necho "$0" >>%s/planted.ran\n' "$TMP" >"$TMP/plant/$p"
+	chmod 755 "$TMP/plant/$p"
+done
+PATH=$TMP/plant:$PATH iptables-legacy-save >/dev/null
+LAST_OUT=$TMP/planted.ran
+check doctor-path-plant-works [ -s "$TMP/planted.ran" ]
+rm -f "$TMP/planted.ran"
+LAST_OUT=$TMP/ipl-path.json
+PATH=$TMP/plant:$PATH nsx ipl timeout 60 "$MW" doctor --json >"$LAST_OUT" 2>"$LAST_OUT.err"
+RC=$?
+check doctor-path-real-iptables-read has_check "$LAST_OUT" firewall_drops_ptb \
+	'"backend":"iptables-legacy"' '--icmp-type 3/4 -j DROP'
+check doctor-path-exit3 [ "$RC" = 3 ]
+check doctor-path-plant-not-run [ ! -e "$TMP/planted.ran" ]
 
 # ---- iptables-nft: the same rule through the nf_tables backend ------------------------------
 mkns ipn
@@ -386,6 +428,37 @@ check doctor-route-exception-locked has_check "$LAST_OUT" route_exception \
 check doctor-route-exception-locked-not-pmtud lacks_check "$LAST_OUT" route_exception \
 	'PMTUD worked'
 
+# ---- hostile names: a terminal escape and shell metacharacters in interface names ----------
+# (all valid to the kernel: only '/', ':', whitespace, "." and ".." are refused)
+mkns evil && mkns evilpeer
+EVIL=$'\e[41mEVIL\e[0m'
+ip -n "$(ns evil)" link add 'x;id' type veth peer name "$EVIL" netns "$(ns evilpeer)"
+# shellcheck disable=SC2016 # a literal $(id): the name
+ip -n "$(ns evil)" link add "a'b" type veth peer name 'q$(id)' netns "$(ns evilpeer)"
+ip -n "$(ns evil)" link set 'x;id' mtu 9000 up
+ip -n "$(ns evil)" link set "a'b" mtu 9000 up
+ip -n "$(ns evilpeer)" link set "$EVIL" up
+# shellcheck disable=SC2016
+ip -n "$(ns evilpeer)" link set 'q$(id)' up
+LAST_OUT=$TMP/evil.txt
+nsx evil timeout 60 "$MW" doctor >"$LAST_OUT" 2>&1
+RC=$?
+check doctor-hostile-exit3 [ "$RC" = 3 ]
+check doctor-hostile-findings [ "$(grep -c '^  veth_peer_mtu' "$LAST_OUT")" = 2 ]
+check doctor-hostile-no-raw-escape no_esc "$LAST_OUT"
+check doctor-hostile-escape-shown grep -qF '\x1b[41mEVIL\x1b[0m' "$LAST_OUT"
+check doctor-hostile-remedy-quoted grep -qF "ip link set dev 'x;id' mtu 1500" "$LAST_OUT"
+check doctor-hostile-remedy-quote-in-name grep -qF "ip link set dev 'a'\\''b' mtu 1500" \
+	"$LAST_OUT"
+check doctor-hostile-peer-quoted grep -qF "raise 'q\$(id)'" "$LAST_OUT"
+# the remedy, pasted into a shell, names the interface and runs nothing else
+line=$(grep -o "ip link set dev 'x;id' mtu 1500" "$LAST_OUT")
+words=$(bash -c "set -- ${line#ip link set dev }; printf '%s|' \"\$@\"")
+check doctor-hostile-remedy-one-word [ "$words" = 'x;id|mtu|1500|' ]
+# a namespace named with an escape, with a finding so that its name is printed (--all-netns)
+mkns $'esc\e[7m'
+nsx $'esc\e[7m' sysctl -qw net.ipv4.ip_no_pmtu_disc=1
+
 # ---- --all-netns: labelled by name, exit 3 ---------------------------------------------------
 LAST_OUT=$TMP/all.json
 timeout 120 "$MW" doctor --all-netns --json >"$LAST_OUT" 2>"$LAST_OUT.err"
@@ -401,6 +474,12 @@ check doctor-all-netns-nftables has_check "$LAST_OUT" firewall_drops_ptb \
 check doctor-all-netns-overlay has_check "$LAST_OUT" overlay_mtu "\"netns\":\"$(ns vxb)\""
 check doctor-all-netns-clean-has-none hasnt "$LAST_OUT" \
 	"\"severity\":\"\\(error\\|warn\\)\",\"netns\":\"$(ns clean)\""
+LAST_OUT=$TMP/all.txt
+timeout 120 "$MW" doctor --all-netns >"$LAST_OUT" 2>"$LAST_OUT.err"
+check doctor-all-netns-plain-evil-seen grep -qF "[netns $(ns evil)] x;id MTU 9000" "$LAST_OUT"
+check doctor-all-netns-plain-esc-netns grep -qF "[netns mw-dr-esc\x1b[7m$MW_LAB_ID] net.ipv4" \
+	"$LAST_OUT"
+check doctor-all-netns-plain-no-raw-escape no_esc "$LAST_OUT" "$LAST_OUT.err"
 
 # ---- JSON shape and usage errors ------------------------------------------------------------
 LAST_OUT=$TMP/vetha.json

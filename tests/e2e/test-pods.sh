@@ -62,14 +62,15 @@ both() {
 	LAST_OUT=$TMP/$n.rep
 	check "$c-report" finding "$TMP/$n.rep" "$@"
 }
-# none NAME CHECK-NAME PATTERN...: no finding with every pattern, live nor in the report
+# none NAME CHECK-NAME PATTERN...: both runs finished (their summaries are there) and no
+# finding with every pattern, live nor in the report
 none() {
 	local n=$1 c=$2
 	shift 2
 	LAST_OUT=$TMP/$n.live
-	check "$c" bash -c '! finding "$@"' _ "$TMP/$n.live" "$@"
+	check "$c" no_finding "$TMP/$n.live" "$@"
 	LAST_OUT=$TMP/$n.rep
-	check "$c-report" bash -c '! finding "$@"' _ "$TMP/$n.rep" "$@"
+	check "$c-report" no_finding "$TMP/$n.rep" "$@"
 }
 export -f finding
 # beside NAME: a holder of vpod0's XDP hook (live --all-netns), then a second live --all-netns
@@ -261,7 +262,7 @@ check "ok-beside-node-to-pod-handshake" grep -q '^SSL handshake has read' \
 for f in hold side; do
 	LAST_OUT=$TMP/okb.$f
 	check "ok-beside-$f-watching" grep -q 'watching' "$TMP/okb.$f.err"
-	check "ok-beside-$f-no-pod-finding" bash -c '! finding "$@"' _ "$TMP/okb.$f" \
+	check "ok-beside-$f-no-pod-finding" no_finding "$TMP/okb.$f" \
 		"\"netns\":$POD,"
 done
 kill "$PODSRV" 2>/dev/null

@@ -19,19 +19,22 @@ keys() {
 			"$(grep -o '"dst":"[^"]*"' <<<"$l")" "$(grep -o '"ignore_reason":"[a-z_]*"' <<<"$l")"
 	done | sort -u
 }
-# lacks FILE EREGEX...: no finding line (summaries aside) matches any EREGEX, case-insensitive
+# lacks FILE EREGEX...: FILE is a finished run (its summary is there: an empty or cut file
+# proves no absence) and no finding line (summaries aside) matches any EREGEX, case-insensitive
 lacks() {
 	local file=$1 p
 	shift
+	grep -q '"summary":true' "$file" || return 1
 	for p in "$@"; do
 		grep '"verdict"' "$file" | grep -v '"summary"' | grep -Eqi -- "$p" && return 1
 	done
 	return 0
 }
-# no_verdict FILE VERDICT...: no such finding for $DST
+# no_verdict FILE VERDICT...: FILE is a finished run and holds no such finding for $DST
 no_verdict() {
 	local file=$1 v
 	shift
+	grep -q '"summary":true' "$file" || return 1
 	for v in "$@"; do
 		grep "\"verdict\":\"$v\"" "$file" | grep -q "\"dst\":\"$DST\"" && return 1
 	done
@@ -119,7 +122,7 @@ ipv6_words() {
 	check "$NAME-says-packet-too-big" finding "$LIVE" '"verdict":"ptb_ignored"' 'Packet Too Big'
 	check "$NAME-no-ipv4-figure-8972" lacks "$LIVE" '8972'
 	# "frag-needed" only beside "Packet Too Big", never alone
-	check "$NAME-no-frag-needed-alone" bash -c "! grep '\"verdict\"' '$LIVE' | grep -v '\"summary\"' |
+	check "$NAME-no-frag-needed-alone" bash -c "grep -q '\"summary\":true' '$LIVE' && ! grep '\"verdict\"' '$LIVE' | grep -v '\"summary\"' |
 		grep -i 'frag-needed' | grep -vq 'Packet Too Big'"
 }
 

@@ -106,6 +106,12 @@ static void ipt(const char *name, bool v6, const char *text, int want_n, int wan
 #define FILTER(pol, rules) "*filter\n:INPUT " pol " [0:0]\n:FORWARD ACCEPT [0:0]\n" \
 			   ":OUTPUT ACCEPT [0:0]\n" rules "COMMIT\n"
 
+/* A comment of 256 '"', iptables' longest: saved as 512 characters, longer than the line copy
+ * the parser once cut rules to (which lost the -j after it). */
+#define QQ8 "\\\"\\\"\\\"\\\"\\\"\\\"\\\"\\\""
+#define QQ64 QQ8 QQ8 QQ8 QQ8 QQ8 QQ8 QQ8 QQ8
+#define LONG256 QQ64 QQ64 QQ64 QQ64
+
 static void test_iptables(void)
 {
 	ipt("ipt-frag-needed", false,
@@ -158,6 +164,27 @@ static void test_iptables(void)
 	    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n"
 	    ":DOCKER-FORWARD - [0:0]\n-A FORWARD -j DOCKER-FORWARD\n"
 	    "-A DOCKER-FORWARD -o docker0 -j ACCEPT\nCOMMIT\n", 1, HC_FW_POLICY_DROP);
+	/* Comments are quoted by iptables-save: their words are never options or a target. */
+	ipt("ipt-comment-hides-no-drop", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"note -j ACCEPT \" -j DROP\n"),
+	    1, HC_FW_DROPS_ICMP);
+	ipt("ipt-comment-escaped-quote", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"a \\\" -j ACCEPT \\\" b\" "
+		   "-j DROP\n"), 1, HC_FW_DROPS_ICMP);
+	ipt("ipt-comment-escaped-backslash", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"c:\\\\\" -j DROP\n"), 1,
+	    HC_FW_DROPS_ICMP);
+	ipt("ipt-comment-single-quote", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"it\\'s -j ACCEPT\" -j DROP\n"),
+	    1, HC_FW_DROPS_ICMP);
+	ipt("ipt-comment-says-drop", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"-j DROP\" -j ACCEPT\n"), 0, 0);
+	ipt("ipt-comment-fake-related", false,
+	    FILTER("DROP", "-A INPUT -m comment --comment \"--ctstate RELATED -j ACCEPT\" -p tcp "
+		   "-j ACCEPT\n"), 1, HC_FW_POLICY_DROP);
+	ipt("ipt-comment-long", false,
+	    FILTER("ACCEPT", "-A INPUT -p icmp -m comment --comment \"" LONG256 "\" -j DROP\n"), 1,
+	    HC_FW_DROPS_ICMP);
 	memset(&h, 0, sizeof(h));
 	{
 		char t[] = "*mangle\n:FORWARD ACCEPT [0:0]\n-A FORWARD -p tcp -m tcp --tcp-flags "
