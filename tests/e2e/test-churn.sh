@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Closed connections leave the flow map (issue 28 item 2): 20,000 connections opened and closed
+# on a namespace's loopback while mtuwatch watches it, the server closing first (the client's
+# LAST_ACK -> CLOSE, whose socket the kernel has already unbound from its port), leave fewer
+# than 100 entries in this mtuwatch's `flows` map; 20 connections held open are still in it
+# (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows.
+# Run as root: flock /tmp/mw-e2e.lock env OUT=build bash tests/e2e/test-churn.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CLI=$(lab_ns cli)
+POD=$(lab_ns pod)
+CHURN=$(dirname "$0")/../tools/churn.py
+N=20000
+HOLD=20
+trap 'kill "$MW_PID" 2>/dev/null; wait "$MW_PID" 2>/dev/null
+	[ -n "${CH_PID:-}" ] && kill "$CH_PID" 2>/dev/null; lab_down >/dev/null 2>&1
+	rm -rf "$TMP"' EXIT
+
+# The id of this mtuwatch's `flows` map (other instances have theirs).
+flows_map() {
+	local p id
+	p=$(pgrep -P "$MW_PID" -x mtuwatch) || return 1
+	for id in $(grep -h '^map_id:' /proc/"$p"/fdinfo/* 2>/dev/null | awk '{ print $2 }'); do
+		bpftool -j map show id "$id" 2>/dev/null | jq -e '.name == "flows"' >/dev/null &&
+			echo "$id" && return 0
+	done
+	return 1
+}
+# Entries in it (FLOWS: its id, found once mtuwatch runs).
+flows_count() {
+	[ -n "$FLOWS" ] && bpftool -j map dump id "$FLOWS" 2>/dev/null | jq -e length
+}
+
+below() { [ -n "$2" ] && [ "$2" -lt "$1" ]; }
+# churn_in NS LABEL: N connections and HOLD held in NS, with the checks.
+churn_in() {
+	local ns=$1 label=$2 before after i
+	FLOWS=$(flows_map)
+	before=$(flows_count)
+	check "churn-$label-map-read" [ -n "$before" ]
+	mkfifo "$TMP/hold-$label"
+	ip netns exec "$ns" timeout 120 python3 "$CHURN" 127.0.0.1 18080 "$N" "$HOLD" \
+		<"$TMP/hold-$label" >"$TMP/churn-$label" 2>&1 &
+	CH_PID=$!
+	exec 9>"$TMP/hold-$label"
+	for _ in $(seq 600); do
+		grep -q holding "$TMP/churn-$label" && break
+		kill -0 "$CH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	LAST_OUT=$TMP/churn-$label
+	# First: the connections happened.
+	check "churn-$label-connections" grep -qx "done $N" "$TMP/churn-$label"
+	check "churn-$label-holding" grep -qx "holding $HOLD" "$TMP/churn-$label"
+	# The last close events may still be on their way: poll, bounded.
+	for i in $(seq 10); do
+		after=$(flows_count)
+		below 100 "$after" && break
+		sleep 0.3
+	done
+	echo "flows map: $before before, $after after $N connections ($HOLD open)"
+	LAST_OUT=/dev/null
+	check "churn-$label-closed-leave (${after:-?} entries)" below 100 "$after"
+	check "churn-$label-open-stay (${after:-?} entries)" [ "${after:-0}" -ge "$HOLD" ]
+	exec 9>&-
+	wait "$CH_PID"
+	CH_PID=
+}
+
+# --- 1. this namespace's own flows ------------------------------------------------------------
+lab_down >/dev/null 2>&1
+ip netns add "$CLI" && ip -n "$CLI" link set lo up
+mw_start cli "$TMP/live1" live --json
+churn_in "$CLI" own
+mw_stop
+
+# --- 2. a pod's flows, from its node with --all-netns -----------------------------------------
+ip netns add "$POD" && ip -n "$POD" link set lo up
+mw_start cli "$TMP/live2" live --json --all-netns
+churn_in "$POD" pod
+mw_stop
+exit 0
