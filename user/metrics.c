@@ -222,6 +222,10 @@ int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 	head(o, "mtuwatch_events_lost_total", "counter",
 	     "Events the kernel could not hand to mtuwatch (ring buffer full).");
 	fprintf(o, "mtuwatch_events_lost_total %llu\n", (unsigned long long)in->events_lost);
+	head(o, "mtuwatch_ptb_suppressed_total", "counter",
+	     "Packet Too Big of a new kind over the per-second budget: counted, no event.");
+	fprintf(o, "mtuwatch_ptb_suppressed_total %llu\n",
+		(unsigned long long)in->ptb_suppressed);
 	head(o, "mtuwatch_build_info", "gauge", "mtuwatch version and the kernel it runs on.");
 	fprintf(o, "mtuwatch_build_info{");
 	label(o, "version", in->version, true);

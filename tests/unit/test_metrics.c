@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
+#include "render.h"
 #include "check.h"
 
 
@@ -38,7 +39,7 @@ int main(void)
 	struct mw_core_opts co = {};
 	struct mw_metrics_in in = {
 		.stats = st, .nstats = 3, .att = att, .natt = 2, .prefix4 = 24, .prefix6 = 64,
-		.top = 20, .events_lost = 5, .version = "0.1.0", .kernel = "6.18",
+		.top = 20, .events_lost = 5, .ptb_suppressed = 1850, .version = "0.1.0", .kernel = "6.18",
 	};
 	char *b = NULL;
 	size_t len = 0;
@@ -61,7 +62,25 @@ int main(void)
 	CHECK("metrics-self", strstr(b, "mtuwatch_program_attached{program=\"mw_tp_icmp_send\",iface=\"\"} 0") &&
 	      strstr(b, "mtuwatch_events_lost_total 5\n") &&
 	      strstr(b, "mtuwatch_build_info{version=\"0.1.0\",kernel=\"6.18\"} 1\n"), "%s", b);
+	/* Issue 28 item 3: PTB the kernel's budget kept from user space are counted, visibly. */
+	CHECK("metrics-ptb-suppressed", strstr(b, "# TYPE mtuwatch_ptb_suppressed_total counter\n") &&
+	      strstr(b, "\nmtuwatch_ptb_suppressed_total 1850\n"), "%s", b);
 	free(b);
+	{
+		struct mw_render r = { .json = true, .ptb_suppressed = 1850 };
+		char *sb = NULL;
+		size_t sl = 0;
+
+		r.out = open_memstream(&sb, &sl);
+		render_summary(&r, in.core, 5);
+		r.json = false;
+		render_summary(&r, in.core, 5);
+		fclose(r.out);
+		CHECK("summary-ptb-suppressed",
+		      strstr(sb, "\"events_lost\":5,\"ptb_suppressed\":1850}") &&
+		      strstr(sb, "\n1850 Packet Too Big suppressed ("), "%s", sb);
+		free(sb);
+	}
 	in.top = 1;
 	metrics_render(&in, &b, &len);
 	{
