@@ -4,7 +4,8 @@
 # on a namespace's loopback while mtuwatch watches it, the server closing first (the client's
 # LAST_ACK -> CLOSE, whose socket the kernel has already unbound from its port), leave fewer
 # than 100 entries in this mtuwatch's `flows` map; 20 connections held open are still in it
-# (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows.
+# (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows, and
+# with the raw_tp fallback of the socket-state tracepoint.
 # Run as root: flock /tmp/mw-e2e.lock env OUT=build bash tests/e2e/test-churn.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,9 +29,23 @@ flows_map() {
 	done
 	return 1
 }
-# Entries in it (FLOWS: its id, found once mtuwatch runs).
+# Entries in it of namespace NS (FLOWS: the map's id, found once mtuwatch runs). With
+# --all-netns every namespace's flows are there, other tests' too: only ours are counted, by
+# the key's netns (struct mw_flow_key: bytes 36..39, host order; little-endian hosts).
 flows_count() {
-	[ -n "$FLOWS" ] && bpftool -j map dump id "$FLOWS" 2>/dev/null | jq -e length
+	local ino le
+	ino=$(stat -L -c %i "/run/netns/$1") || return 1
+	le=$(printf '%08x' "$ino" | sed 's/\(..\)\(..\)\(..\)\(..\)/["0x\4","0x\3","0x\2","0x\1"]/')
+	[ -n "$FLOWS" ] && bpftool -j map dump id "$FLOWS" 2>/dev/null |
+		jq -e --argjson ns "$le" '[.[] | select(.key[36:40] == $ns)] | length'
+}
+# The names of the programs this mtuwatch holds.
+mw_progs() {
+	local p id
+	p=$(pgrep -P "$MW_PID" -x mtuwatch) || return 1
+	for id in $(grep -h '^prog_id:' /proc/"$p"/fdinfo/* 2>/dev/null | awk '{ print $2 }'); do
+		bpftool -j prog show id "$id" 2>/dev/null | jq -r .name
+	done
 }
 
 below() { [ -n "$2" ] && [ "$2" -lt "$1" ]; }
@@ -38,7 +53,7 @@ below() { [ -n "$2" ] && [ "$2" -lt "$1" ]; }
 churn_in() {
 	local ns=$1 label=$2 before after i
 	FLOWS=$(flows_map)
-	before=$(flows_count)
+	before=$(flows_count "$ns")
 	check "churn-$label-map-read" [ -n "$before" ]
 	mkfifo "$TMP/hold-$label"
 	ip netns exec "$ns" timeout 120 python3 "$CHURN" 127.0.0.1 18080 "$N" "$HOLD" \
@@ -56,7 +71,7 @@ churn_in() {
 	check "churn-$label-holding" grep -qx "holding $HOLD" "$TMP/churn-$label"
 	# The last close events may still be on their way: poll, bounded.
 	for i in $(seq 10); do
-		after=$(flows_count)
+		after=$(flows_count "$ns")
 		below 100 "$after" && break
 		sleep 0.3
 	done
@@ -80,5 +95,14 @@ mw_stop
 ip netns add "$POD" && ip -n "$POD" link set lo up
 mw_start cli "$TMP/live2" live --json --all-netns
 churn_in "$POD" pod
+mw_stop
+
+# --- 3. the raw_tp fallback (a kernel that refuses tp_btf), own namespace ------------------------
+MW_TEST_REFUSE=mw_tp_sock_state mw_start cli "$TMP/live3" live --json
+mw_progs >"$TMP/progs3"
+LAST_OUT=$TMP/progs3
+check "churn-raw-fallback-used" eval 'has "$TMP/progs3" mw_raw_sock_state &&
+	hasnt "$TMP/progs3" mw_tp_sock_state'
+churn_in "$CLI" raw
 mw_stop
 exit 0
