@@ -101,8 +101,8 @@ mw_stop
 MW_TEST_REFUSE=mw_tp_sock_state mw_start cli "$TMP/live3" live --json
 mw_progs >"$TMP/progs3"
 LAST_OUT=$TMP/progs3
-check "churn-raw-fallback-used" eval 'has "$TMP/progs3" mw_raw_sock_state &&
-	hasnt "$TMP/progs3" mw_tp_sock_state'
+raw_only() { has "$1" mw_raw_sock_state && hasnt "$1" mw_tp_sock_state; }
+check "churn-raw-fallback-used" raw_only "$TMP/progs3"
 churn_in "$CLI" raw
 mw_stop
 exit 0
