@@ -5,7 +5,8 @@
 # LAST_ACK -> CLOSE, whose socket the kernel has already unbound from its port), leave fewer
 # than 100 entries in this mtuwatch's `flows` map; 20 connections held open are still in it
 # (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows, and
-# with the raw_tp fallback of the socket-state tracepoint.
+# with the raw_tp fallback of the socket-state tracepoint. Then 3,000 new kinds of Packet Too
+# Big at once: the ones over the kernel's budget are counted in the --json summary.
 # Run as root: flock /tmp/mw-e2e.lock env OUT=build bash tests/e2e/test-churn.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,4 +106,27 @@ raw_only() { has "$1" mw_raw_sock_state && hasnt "$1" mw_tp_sock_state; }
 check "churn-raw-fallback-used" raw_only "$TMP/progs3"
 churn_in "$CLI" raw
 mw_stop
+
+# --- 4. new kinds of Packet Too Big over the kernel's budget: counted, said (issue 28 item 3) ----
+SRV=$(lab_ns srv)
+ip netns add "$SRV"
+ip -n "$CLI" link add a0 type veth peer name b0 netns "$SRV"
+ip -n "$CLI" addr add 192.0.2.1/24 dev a0
+ip -n "$SRV" addr add 192.0.2.2/24 dev b0
+ip -n "$CLI" link set a0 up
+ip -n "$SRV" link set b0 up
+mw_start cli "$TMP/live4" live --json
+ip netns exec "$SRV" timeout 30 python3 "$(dirname "$0")/../tools/ptb-many.py" 192.0.2.1 3000 \
+	>"$TMP/ptb4" 2>&1
+rx=$(ip netns exec "$CLI" nstat -az IcmpInDestUnreachs | awk '/IcmpInDestUnreachs/ { print $2 }')
+mw_stop
+LAST_OUT=$TMP/ptb4
+# First: they were sent and arrived.
+check "ptb-budget-sent" grep -qx "sent 3000" "$TMP/ptb4"
+check "ptb-budget-arrived ($rx)" test "${rx:-0}" -ge 3000
+sup=$(grep '"summary":true,"paths"' "$TMP/live4" | grep -o '"ptb_suppressed":[0-9]*' | cut -d: -f2)
+echo "ptb_suppressed: ${sup:-none} of 3000 new kinds"
+LAST_OUT=$TMP/live4
+# 3000 at once: past 256 a second per CPU, whatever the speed.
+check "ptb-budget-suppressed-said (${sup:-none})" test "${sup:-0}" -gt 0 -a "${sup:-0}" -le 3000
 exit 0
