@@ -46,6 +46,14 @@ static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 
 	f->proto = IPPROTO_TCP;
 	f->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/*
+	 * A socket going to CLOSE gives its port back first (tcp_set_state: inet_put_port zeroes
+	 * inet_num before the state changes and the tracepoint fires), unless the port was bound
+	 * by hand: a client's LAST_ACK -> CLOSE arrived as port 0 and never matched the flow it
+	 * closes (issue 28). inet_sport, the port on its packets, stays until the socket is freed.
+	 */
+	if (!f->sport)
+		f->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	f->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET6) {
 		__u64 hi;

@@ -202,12 +202,14 @@ struct tab_link {
 	uint32_t newer, older;	/* recency list */
 	uint32_t bucket;
 	bool linked;		/* in a bucket and the recency list */
+	bool spared;		/* in the spared list instead (paths: core_tables.c) */
 };
 
 struct slot_tab {
 	uint32_t head[TAB_BUCKETS];
 	uint32_t newest, oldest;
 	uint32_t free;		/* slots released while linked, chained through hnext */
+	uint32_t spared_newest, spared_oldest;	/* a second recency list, evicted from last */
 };
 
 struct mw_core {

@@ -84,28 +84,35 @@ static uint32_t bucket_of(uint64_t h)
 	return (uint32_t)h & (TAB_BUCKETS - 1);
 }
 
+/* The slot's recency list: the table's, or its spared one (see path_spare). */
 static void lru_unlink(struct slot_tab *t, struct tab_link *l, uint32_t id)
 {
+	uint32_t *newest = l[id - 1].spared ? &t->spared_newest : &t->newest;
+	uint32_t *oldest = l[id - 1].spared ? &t->spared_oldest : &t->oldest;
+
 	if (l[id - 1].newer)
 		l[l[id - 1].newer - 1].older = l[id - 1].older;
 	else
-		t->newest = l[id - 1].older;
+		*newest = l[id - 1].older;
 	if (l[id - 1].older)
 		l[l[id - 1].older - 1].newer = l[id - 1].newer;
 	else
-		t->oldest = l[id - 1].newer;
+		*oldest = l[id - 1].newer;
 	l[id - 1].newer = l[id - 1].older = 0;
 }
 
 static void lru_push(struct slot_tab *t, struct tab_link *l, uint32_t id)
 {
-	l[id - 1].older = t->newest;
+	uint32_t *newest = l[id - 1].spared ? &t->spared_newest : &t->newest;
+	uint32_t *oldest = l[id - 1].spared ? &t->spared_oldest : &t->oldest;
+
+	l[id - 1].older = *newest;
 	l[id - 1].newer = 0;
-	if (t->newest)
-		l[t->newest - 1].newer = id;
-	t->newest = id;
-	if (!t->oldest)
-		t->oldest = id;
+	if (*newest)
+		l[*newest - 1].newer = id;
+	*newest = id;
+	if (!*oldest)
+		*oldest = id;
 }
 
 /* Most recently used: O(1). */
@@ -123,6 +130,7 @@ static void tab_link(struct slot_tab *t, struct tab_link *l, uint32_t id, uint32
 	l[id - 1].hnext = t->head[b];
 	t->head[b] = id;
 	l[id - 1].linked = true;
+	l[id - 1].spared = false;
 	lru_push(t, l, id);
 }
 
@@ -152,7 +160,8 @@ static void tab_release(struct slot_tab *t, struct tab_link *l, uint32_t id)
 
 /*
  * A slot for a new entry: one released, else one never used, else the least recently used
- * one is forgotten (bounded memory, O(1)). Returns slot + 1.
+ * one is forgotten (bounded memory, O(1)), the spared list's only once the other is empty.
+ * Returns slot + 1.
  */
 static uint32_t tab_alloc(struct slot_tab *t, struct tab_link *l, int *hw, int max)
 {
@@ -166,7 +175,7 @@ static uint32_t tab_alloc(struct slot_tab *t, struct tab_link *l, int *hw, int m
 	}
 	if (*hw < max)
 		return (uint32_t)++*hw;
-	id = t->oldest;
+	id = t->oldest ? t->oldest : t->spared_oldest;
 	tab_unlink(t, l, id);
 	return id;
 }
@@ -178,9 +187,40 @@ static uint64_t path_hash(const struct mw_core *c, uint32_t netns, uint8_t famil
 }
 
 /*
+ * A path worth more than a healthy one: a finding, or evidence of one to come: segments stuck
+ * (the head re-sent on timeouts, a black hole's first sign), a Packet Too Big. Not a re-sent
+ * large segment alone: ordinary loss on every bulk path.
+ */
+static bool path_precious(const struct path *p)
+{
+	return p->used && (p->reported || p->worst || p->nsegs || p->ptb_rx || p->ptb_dropped ||
+			   p->ptb_sent);
+}
+
+/*
+ * The table full: before the quietest path is forgotten, the quietest ones holding a finding
+ * or evidence move to the spared list, forgotten only once no other path is left (issue 28:
+ * under churn to thousands of destinations the black hole went quiet and was the one lost).
+ * Each path moves once (it stays precious): O(1) amortized. Among spared paths, the least
+ * recently fed goes first.
+ */
+static void path_spare(struct mw_core *c)
+{
+	uint32_t id;
+
+	if (c->ptab.free || c->paths_hw < MAX_PATHS)
+		return;
+	while ((id = c->ptab.oldest) && path_precious(&c->paths[id - 1])) {
+		lru_unlink(&c->ptab, c->plink, id);
+		c->plink[id - 1].spared = true;
+		lru_push(&c->ptab, c->plink, id);
+	}
+}
+
+/*
  * The path to (netns, destination): O(1) whatever the number of paths. A new one, when the
  * table is full, replaces the least recently fed path (the quietest: every event that feeds
- * a path looks it up with create set).
+ * a path looks it up with create set), a healthy one while there is one (path_spare).
  */
 struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,
 			   const uint8_t *dst, bool create)
@@ -211,6 +251,7 @@ struct path *core_path_get_id(struct mw_core *c, uint32_t netns, uint32_t nsid, 
 	}
 	if (!create)
 		return NULL;
+	path_spare(c);
 	id = tab_alloc(&c->ptab, c->plink, &c->paths_hw, MAX_PATHS);
 	p = &c->paths[id - 1];
 	memset(p, 0, sizeof(*p));

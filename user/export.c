@@ -134,6 +134,7 @@ static int render(void *ctx, char **body, size_t *len)
 	in.prefix6 = X.prefix6;
 	in.top = X.top;
 	in.events_lost = session_counter(&d->s, MW_CNT_EVENTS_LOST);
+	in.ptb_suppressed = session_counter(&d->s, MW_CNT_PTB_SUPPRESSED);
 	in.version = MW_VERSION;
 	in.kernel = X.kernel;
 	return metrics_render(&in, body, len);

@@ -83,6 +83,7 @@ static int cmd_live(int argc, char **argv)
 		fprintf(stderr, "mtuwatch: watching %d interface(s); Ctrl-C for the summary\n",
 			d.s.nifaces);
 		driver_run(&d, w.duration, NULL);
+		r.ptb_suppressed = session_counter(&d.s, MW_CNT_PTB_SUPPRESSED);
 		render_summary(&r, d.core, d.lost);
 	}
 	driver_close(&d);

@@ -80,6 +80,7 @@ struct prefix_row {
 	char netns[MW_METRIC_NETNS_LEN];
 	char pod[MW_METRIC_POD_LEN];
 	uint32_t mtu;
+	bool alarm;		/* a path in it holds a finding worse than a learned MTU */
 };
 
 struct prefix_ctx {
@@ -104,7 +105,9 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 	struct prefix_ctx *pc = ctx;
 	int alen = p->family == 6 ? 16 : 4;
 	struct prefix_row r = { .family = p->family, .mtu = p->pmtu };
+	int max = pc->in->top < MAX_PREFIXES ? pc->in->top : MAX_PREFIXES;
 
+	r.alarm = p->verdict != MW_V_NONE && p->verdict != MW_V_PMTU_LEARNED;
 	if (!p->pmtu)
 		return;
 	memcpy(r.net, p->dst, alen);
@@ -121,11 +124,24 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 		    !strcmp(x->pod, r.pod)) {
 			if (r.mtu < x->mtu)
 				x->mtu = r.mtu;
+			x->alarm |= r.alarm;
 			return;
 		}
 	}
-	if (pc->n < pc->in->top && pc->n < MAX_PREFIXES)
+	if (pc->n < max) {
 		pc->rows[pc->n++] = r;
+		return;
+	}
+	/*
+	 * --top full: an alarm takes a healthy prefix's place, whichever came first (under churn
+	 * to many destinations the black hole is the one series that matters, issue 28).
+	 */
+	for (int i = pc->n - 1; r.alarm && i >= 0; i--) {
+		if (!pc->rows[i].alarm) {
+			pc->rows[i] = r;
+			return;
+		}
+	}
 }
 
 void metrics_ns_labels(uint32_t netns, const struct mw_ns_label *l, char *ns, char *pod)
@@ -196,17 +212,21 @@ int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 	if (pc && in->core) {
 		pc->in = in;
 		core_paths(in->core, path_row, pc);
-		for (int i = 0; i < pc->n; i++) {
+		/* Alarms first, then the healthy prefixes, each in the order the core gave them. */
+		for (int i = 0; i < 2 * pc->n; i++) {
+			struct prefix_row *x = &pc->rows[i % pc->n];
 			char a[64], pfx[80];
 
-			fmt_ip(pc->rows[i].family, pc->rows[i].net, a, sizeof(a));
+			if (x->alarm != (i < pc->n))
+				continue;
+			fmt_ip(x->family, x->net, a, sizeof(a));
 			snprintf(pfx, sizeof(pfx), "%s/%d", a,
-				 pc->rows[i].family == 6 ? in->prefix6 : in->prefix4);
+				 x->family == 6 ? in->prefix6 : in->prefix4);
 			fprintf(o, "mtuwatch_path_mtu_bytes{");
 			label(o, "dst_prefix", pfx, true);
-			label(o, "iface", pc->rows[i].iface, false);
-			ns_labels(o, pc->rows[i].netns, pc->rows[i].pod);
-			fprintf(o, "} %u\n", pc->rows[i].mtu);
+			label(o, "iface", x->iface, false);
+			ns_labels(o, x->netns, x->pod);
+			fprintf(o, "} %u\n", x->mtu);
 		}
 	}
 	free(pc);
@@ -222,6 +242,10 @@ int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 	head(o, "mtuwatch_events_lost_total", "counter",
 	     "Events the kernel could not hand to mtuwatch (ring buffer full).");
 	fprintf(o, "mtuwatch_events_lost_total %llu\n", (unsigned long long)in->events_lost);
+	head(o, "mtuwatch_ptb_suppressed_total", "counter",
+	     "Packet Too Big of a new kind over the per-second budget: counted, no event.");
+	fprintf(o, "mtuwatch_ptb_suppressed_total %llu\n",
+		(unsigned long long)in->ptb_suppressed);
 	head(o, "mtuwatch_build_info", "gauge", "mtuwatch version and the kernel it runs on.");
 	fprintf(o, "mtuwatch_build_info{");
 	label(o, "version", in->version, true);

@@ -43,6 +43,7 @@ struct mw_metrics_in {
 	int prefix4, prefix6;		/* destinations are aggregated to these prefix lengths */
 	int top;			/* at most this many path series */
 	uint64_t events_lost;
+	uint64_t ptb_suppressed;	/* new kinds of PTB over the kernel's budget: no event */
 	const char *version;
 	const char *kernel;
 };

@@ -237,6 +237,8 @@ int cmd_record(int argc, char **argv)
 		     128 + WTERMSIG(child_status);
 out:
 	meta(d.rec, "events_lost", "%llu", (unsigned long long)d.lost);
+	meta(d.rec, "ptb_suppressed", "%llu",
+	     (unsigned long long)session_counter(&d.s, MW_CNT_PTB_SUPPRESSED));
 	meta(d.rec, "end_monotonic_ns", "%llu", (unsigned long long)mono_ns());
 	{
 		unsigned long long n = d.rec_events;
@@ -314,6 +316,8 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 			return -1;
 		} else if (key_is(k, kl, "events_lost")) {
 			rp->lost = strtoull(val, NULL, 10);
+		} else if (key_is(k, kl, "ptb_suppressed")) {
+			rp->r.ptb_suppressed = strtoull(val, NULL, 10);
 		}
 		if (!rp->r.json && !rp->raw && !rp->core &&
 		    !(kl > 12 && !memcmp(k, "drop_reason.", 12))) {

@@ -266,11 +266,15 @@ void render_summary(struct mw_render *r, struct mw_core *c, uint64_t lost)
 		jsonw_bool_field(&w, "summary", true);
 		jsonw_int_field(&w, "paths", s.rows);
 		jsonw_uint_field(&w, "events_lost", lost);
+		jsonw_uint_field(&w, "ptb_suppressed", r->ptb_suppressed);
 		jsonw_end_object(&w);
 	} else {
 		if (!s.rows)
 			fprintf(r->out, "\nno path showed retransmissions or Packet Too Big\n");
 		fprintf(r->out, "%llu events lost\n", (unsigned long long)lost);
+		fprintf(r->out, "%llu Packet Too Big suppressed (new kinds over the kernel's "
+			"per-second budget: counted, no event)\n",
+			(unsigned long long)r->ptb_suppressed);
 	}
 	fflush(r->out);
 }

@@ -11,6 +11,8 @@ struct mw_render {
 	FILE *out;
 	bool json;
 	bool all_netns;
+	/* New kinds of Packet Too Big over the kernel's per-second budget: no event, counted. */
+	uint64_t ptb_suppressed;
 };
 
 void render_finding(const struct mw_finding *f, void *render);

@@ -1480,6 +1480,55 @@ static void test_million(void)
 	core_free(c);
 }
 
+static void find_blackhole(const struct mw_path_summary *p, void *ctx)
+{
+	struct path_find *w = ctx;
+
+	if (!memcmp(p->dst, w->a, 4) && p->verdict == MW_V_ICMP_BLACKHOLE)
+		w->seen = true;
+}
+
+/*
+ * Issue 28 item 1: a black-holed path (large re-sends stuck) goes quiet while 5,000 healthy
+ * destinations come (4,096 are kept): the healthy ones are forgotten, not it. It is
+ * found at the next tick and is in the summary.
+ */
+static void test_needle_kept(void)
+{
+	struct mw_core *c = mk(false);
+	struct path_find w = { { 198, 51, 100, 2 }, false };
+	int n = 0;
+
+	iface(c, 9000);
+	df(c, SEC, 60);
+	df(c, SEC, 1200);
+	delivered(c, SEC, 1200);
+	df(c, SEC, 9000);
+	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+	rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
+	for (uint32_t i = 0; i < 5000; i++) {
+		/* healthy: a small segment re-sent once (not a timeout), as ordinary loss */
+		struct mw_event e = ev(MW_EV_RETRANS, 2 * SEC + SEC / 2 + 1 + i);
+
+		e.flow.sport = 1024 + i;
+		e.flow.daddr[0] = 198;
+		e.flow.daddr[1] = 18;
+		e.flow.daddr[2] = i >> 8;
+		e.flow.daddr[3] = i;
+		e.size = 100;
+		core_feed(c, &e);
+	}
+	core_paths(c, count_path, &n);
+	CHECK("core-needle-table-full", n == 4096 && has_path(c, 4999) && !has_path(c, 0),
+	      "%d paths", n);
+	tick(c, 3 * SEC + 1);
+	CHECK("core-needle-found-under-churn", find(MW_V_ICMP_BLACKHOLE) != NULL,
+	      "the black-holed path was forgotten");
+	core_paths(c, find_blackhole, &w);
+	CHECK("core-needle-in-summary", w.seen, "not in the summary");
+	core_free(c);
+}
+
 /*
  * Closed connections free their slots for new ones: a handshake stalled before thousands of
  * short connections came and went is still judged (churn must not push it out).
@@ -1789,6 +1838,7 @@ int main(void)
 	test_ptb_ignored();
 	test_bounded();
 	test_million();
+	test_needle_kept();
 	test_flow_churn();
 	test_text_safe();
 	test_raw_bounds();
