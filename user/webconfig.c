@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -18,6 +19,12 @@
 #include "dynlib.h"
 
 #define MAX_FILE (1024 * 1024)	/* a certificate chain, a key, a CA bundle: far below */
+/*
+ * The config itself: a few lines, nested 3 levels. The caps come first because libyaml's
+ * loader is quadratic in nesting depth (200k levels ran past 120 s).
+ */
+#define MAX_CONFIG (1024 * 1024)
+#define MAX_DEPTH 64
 
 struct ctx {
 	const char *path;	/* the config file, for messages */
@@ -372,6 +379,47 @@ static int check_tls(struct ctx *c, struct webconfig *wc, struct tls_raw *t)
 	return 0;
 }
 
+/*
+ * A first pass over the events alone, stopped at the first collection deeper than MAX_DEPTH:
+ * the scanner's cost grows with the depth it has reached, so it stops while that is small.
+ */
+static int check_depth(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return fail(c, NULL, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_type_t t;
+		size_t line;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = fail(c, NULL, "line %zu: %s", p.problem_mark.line + 1,
+				  p.problem ? p.problem : "YAML syntax error");
+			break;
+		}
+		t = ev.type;
+		line = ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		if (depth > MAX_DEPTH) {
+			rc = fail(c, NULL, "line %zu: nested deeper than %d levels -- a web config "
+				  "has 3", line, MAX_DEPTH);
+			break;
+		}
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t errlen)
 {
 	struct ctx c = { .path = path, .err = err, .errlen = errlen };
@@ -381,6 +429,8 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 	yaml_document_t doc;
 	yaml_node_t *root;
 	const char *slash;
+	char *text = NULL;
+	size_t tlen = 0;
 	FILE *f;
 	int rc = -1;
 
@@ -396,19 +446,36 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 		snprintf(c.dir, sizeof(c.dir), "/");
 	else
 		snprintf(c.dir, sizeof(c.dir), "%.*s", (int)(slash - path), path);
+	/* Read whole and capped: the parser never sees more than MAX_CONFIG bytes. */
 	f = fopen(path, "re");
 	if (!f)
 		return fail(&c, NULL, "cannot open: %s", strerror(errno));
-	if (!yaml_parser_initialize(&parser)) {
+	text = malloc(MAX_CONFIG + 1);
+	if (text)
+		tlen = fread(text, 1, MAX_CONFIG + 1, f);
+	if (!text || ferror(f) || tlen > MAX_CONFIG) {
+		int e = errno;
+
 		fclose(f);
+		free(text);
+		return fail(&c, NULL, "cannot read: %s", tlen > MAX_CONFIG ?
+			    "larger than 1 MiB -- a web config is a few lines" : strerror(e));
+	}
+	fclose(f);
+	if (check_depth(&c, text, tlen)) {
+		free(text);
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		free(text);
 		return fail(&c, NULL, "out of memory");
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, tlen);
 	if (!yaml_parser_load(&parser, &doc)) {
 		fail(&c, NULL, "line %zu: %s", parser.problem_mark.line + 1,
 		     parser.problem ? parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
-		fclose(f);
+		free(text);
 		return -1;
 	}
 	c.doc = &doc;
@@ -429,7 +496,7 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	if (rc)
 		webconfig_free(wc);
 	return rc;
@@ -469,34 +536,6 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		d |= (unsigned char)a[i] ^ (unsigned char)b[i];
 	return d == 0;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Token bucket: WC_BCRYPT_PER_SEC per second, burst twice that. */
-static bool bcrypt_budget(struct webconfig *wc)
-{
-	const uint64_t cap = 2 * WC_BCRYPT_PER_SEC * 1000;
-	uint64_t now = mono_ms();
-
-	if (!wc->tokens_ms) {
-		wc->tokens = cap;
-	} else {
-		wc->tokens += (now - wc->tokens_ms) * WC_BCRYPT_PER_SEC;
-		if (wc->tokens > cap)
-			wc->tokens = cap;
-	}
-	wc->tokens_ms = now;
-	if (wc->tokens < 1000)
-		return false;
-	wc->tokens -= 1000;
-	return true;
 }
 
 int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pass,
@@ -543,8 +582,6 @@ int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pa
 		if (wc->bad[i].used && ct_equal((char *)wc->bad[i].digest, (char *)c->digest, 32))
 			return WC_REFUSED;
 	}
-	if (!bcrypt_budget(wc))
-		return WC_REFUSED;
 	c->pass = strdup(pass);
 	c->hash = strdup(hash);
 	if (!c->pass || !c->hash) {
@@ -600,4 +637,77 @@ void webconfig_check_abandon(struct wc_check *c)
 	}
 	free(c->hash);
 	c->pass = c->hash = NULL;
+}
+
+static int b64val(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	return ch == '/' ? 63 : -1;
+}
+
+int webconfig_basic_auth(const char *hdr, char **user, char **pass)
+{
+	size_t n, len = 0, i;
+	unsigned int acc = 0;
+	int bits = 0, pad = 0;
+	char *buf, *colon;
+
+	*user = *pass = NULL;
+	if (!hdr || strncasecmp(hdr, "Basic ", 6))
+		return -1;
+	hdr += 6;
+	while (*hdr == ' ')
+		hdr++;
+	n = strlen(hdr);
+	while (n && hdr[n - 1] == ' ')
+		n--;
+	if (n % 4 || n > 4096)
+		return -1;
+	buf = malloc(n / 4 * 3 + 1);
+	if (!buf)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int v = b64val((unsigned char)hdr[i]);
+
+		if (hdr[i] == '=' && i >= n - 2) {
+			pad++;
+			continue;
+		}
+		if (v < 0 || pad)
+			goto bad;
+		acc = acc << 6 | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[len++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	buf[len] = '\0';
+	/* The whole decoded length counts: "secret\0junk" is not "secret". */
+	colon = memchr(buf, ':', len);
+	if (!colon || memchr(buf, '\0', len))
+		goto bad;
+	*colon = '\0';
+	*user = strdup(buf);
+	*pass = strdup(colon + 1);
+	explicit_bzero(buf, len);
+	free(buf);
+	if (!*user || !*pass) {
+		free(*user);
+		free(*pass);
+		*user = *pass = NULL;
+		return -1;
+	}
+	return 0;
+bad:
+	explicit_bzero(buf, len);
+	free(buf);
+	return -1;
 }

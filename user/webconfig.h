@@ -46,8 +46,6 @@ struct wc_user {
 
 /* Recent wrong passwords remembered, so that repeating one costs no bcrypt. */
 #define WC_CACHE 32
-/* bcrypt runs in the event loop: at most this many per second (burst: twice that). */
-#define WC_BCRYPT_PER_SEC 2
 
 struct webconfig {
 	bool tls;		/* tls_server_config present with something in it */
@@ -61,7 +59,6 @@ struct webconfig {
 		bool used;
 	} bad[WC_CACHE];
 	unsigned int bad_next;
-	uint64_t tokens, tokens_ms;	/* bcrypt budget, in thousandths; refilled at */
 	uint8_t salt[16];
 };
 
@@ -81,9 +78,8 @@ const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t l
  * Basic auth: does user/pass match a configured user? Unknown users pay the same bcrypt
  * as known ones and the final comparison is constant-time, so timing reveals neither.
  * A user's last matching password and recent wrong ones are remembered (salted SHA-256), so
- * a scraper pays bcrypt once; beyond WC_BCRYPT_PER_SEC fresh checks a second, fresh
- * credentials are refused without checking, so that a flood of guesses cannot stall the
- * event loop, while a scraper whose password is remembered is still let in.
+ * a scraper pays bcrypt once and a repeated wrong guess costs none. How many fresh checks
+ * run, and in what order, is the caller's business (httpd.c queues them per client address).
  *
  * In three steps, so that bcrypt can run off the event loop: begin and end in the thread
  * that owns wc, crypt in any thread (it touches only *c). begin answers WC_REFUSED or
@@ -104,5 +100,12 @@ int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pa
 void webconfig_check_crypt(struct wc_check *c);
 bool webconfig_check_end(struct webconfig *wc, struct wc_check *c);
 void webconfig_check_abandon(struct wc_check *c);
+
+/*
+ * Decode an "Authorization: Basic ..." header into malloc()ed user and password. The decoded
+ * text counts over its whole length: a NUL anywhere in it (which a C string would cut the
+ * password at), bad base64 or no ':' -> -1 and nothing to free.
+ */
+int webconfig_basic_auth(const char *hdr, char **user, char **pass);
 
 #endif /* MTUWATCH_WEBCONFIG_H */
