@@ -78,7 +78,7 @@ struct httpd {
 	uint64_t accept_paused_until;
 	httpd_render_fn render;
 	void *ctx;
-	char prio[128];
+	char prio[WC_PRIO_MAX];
 	char *trust;		/* what makes libmicrohttpd ask for client certificates */
 	/*
 	 * bcrypt takes a tenth of a second or more: a worker thread runs it so that the event

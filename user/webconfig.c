@@ -194,6 +194,75 @@ static int each_pair(struct ctx *c, yaml_node_t *map, const char *what, pair_fn 
 	return 0;
 }
 
+/*
+ * cipher_suites and curve_preferences, spelt as exporter-toolkit (Go's crypto/tls names), and
+ * their GnuTLS priority parts. GnuTLS chooses key exchange, cipher and MAC separately, so a
+ * list enables the combinations of its suites' parts (AES-128-GCM with ECDHE-RSA and
+ * AES-256-GCM with ECDHE-ECDSA enable all four); TLS 1.3 suites take their cipher only.
+ */
+static const struct tls_name {
+	const char *go, *kx, *cipher, *mac;
+} suites[] = {
+	{ "TLS_RSA_WITH_AES_128_CBC_SHA", "RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_256_CBC_SHA", "RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_128_GCM_SHA256", "RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_RSA_WITH_AES_256_GCM_SHA384", "RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_AES_128_GCM_SHA256", NULL, "AES-128-GCM", "AEAD" },
+	{ "TLS_AES_256_GCM_SHA384", NULL, "AES-256-GCM", "AEAD" },
+	{ "TLS_CHACHA20_POLY1305_SHA256", NULL, "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA", "CHACHA20-POLY1305",
+	  "AEAD" },
+}, curves[] = {
+	{ "X25519", "GROUP-X25519", NULL, NULL },
+	{ "CurveP256", "GROUP-SECP256R1", NULL, NULL },
+	{ "CurveP384", "GROUP-SECP384R1", NULL, NULL },
+	{ "CurveP521", "GROUP-SECP521R1", NULL, NULL },
+};
+#define NSUITES (int)(sizeof(suites) / sizeof(suites[0]))
+#define NCURVES (int)(sizeof(curves) / sizeof(curves[0]))
+
+/* A YAML list of names from tab, in order, each once; out holds indexes into tab. */
+static int name_list(struct ctx *c, const yaml_node_t *n, const char *key,
+		     const struct tls_name *tab, int ntab, uint8_t *out, int *nout)
+{
+	*nout = 0;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s must be a list", key);
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+		const char *v = "";
+		int i;
+
+		if (!e || scalar(c, e, key, &v))
+			return -1;
+		for (i = 0; i < ntab && strcmp(v, tab[i].go); i++)
+			;
+		if (i == ntab)
+			return fail(c, e, "unknown %s entry '%s' -- use names as Go's crypto/tls "
+				    "spells them, e.g. %s", key, v, tab[ntab - 1].go);
+		for (int j = 0; j < *nout; j++) {
+			if (out[j] == i)
+				return fail(c, e, "%s: '%s' given twice", key, v);
+		}
+		out[(*nout)++] = (uint8_t)i;
+	}
+	if (!*nout)
+		return fail(c, n, "%s is an empty list -- remove it for the defaults", key);
+	return 0;
+}
+
 struct tls_raw {
 	const char *cert_file, *key_file, *ca_file, *cert, *key, *ca, *auth;
 	const yaml_node_t *node;
@@ -230,10 +299,13 @@ static int tls_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 	/* Go ignores it since 1.18 (the server's order wins), and so does GnuTLS here. */
 	if (!strcmp(key, "prefer_server_cipher_suites"))
 		return boolean(c, v, key, &ignored);
-	if (!strcmp(key, "cipher_suites") || !strcmp(key, "curve_preferences") ||
-	    !strcmp(key, "client_allowed_sans"))
-		return fail(c, k, "tls_server_config: %s is not supported by mtuwatch -- remove it "
-			    "(GnuTLS' defaults apply)", key);
+	if (!strcmp(key, "cipher_suites"))
+		return name_list(c, v, key, suites, NSUITES, wc->suites, &wc->nsuites);
+	if (!strcmp(key, "curve_preferences"))
+		return name_list(c, v, key, curves, NCURVES, wc->curves, &wc->ncurves);
+	if (!strcmp(key, "client_allowed_sans"))
+		return fail(c, k, "tls_server_config: %s is not supported by mtuwatch -- remove it",
+			    key);
 	return fail(c, k, "unknown key '%s' in tls_server_config", key);
 }
 
@@ -520,12 +592,56 @@ void webconfig_free(struct webconfig *wc)
 	memset(wc, 0, sizeof(*wc));
 }
 
+/* Append "+name" to buf unless already there. */
+static void prio_add(char *buf, size_t len, const char *name)
+{
+	char item[48];
+	size_t n = strlen(buf);
+
+	snprintf(item, sizeof(item), ":+%s:", name);
+	if (n + 1 < len) {
+		/* Look for ":+name:" or ":+name" at the end. */
+		buf[n] = ':';
+		buf[n + 1] = '\0';
+		if (strstr(buf, item)) {
+			buf[n] = '\0';
+			return;
+		}
+		buf[n] = '\0';
+	}
+	snprintf(buf + n, len - n, ":+%s", name);
+}
+
 const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "NORMAL:-VERS-ALL");
 
 	for (int v = wc->max_version; v >= wc->min_version && n > 0 && (size_t)n < len; v--)
 		n += snprintf(buf + n, len - n, ":+VERS-TLS1.%d", v - 10);
+	/* TLS 1.2 key exchange: ECDHE only, as Go's defaults (forward secrecy, no RSA kx). */
+	snprintf(buf + strlen(buf), len - strlen(buf), ":-KX-ALL");
+	if (!wc->nsuites) {
+		prio_add(buf, len, "ECDHE-ECDSA");
+		prio_add(buf, len, "ECDHE-RSA");
+	} else {
+		for (int i = 0; i < wc->nsuites; i++)
+			if (suites[wc->suites[i]].kx)
+				prio_add(buf, len, suites[wc->suites[i]].kx);
+		/* TLS 1.3 alone still needs an ECDHE entry for GnuTLS to offer key shares. */
+		if (!strstr(buf, "+ECDHE"))
+			prio_add(buf, len, "ECDHE-RSA");
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-CIPHER-ALL");
+		for (int i = 0; i < wc->nsuites; i++)
+			prio_add(buf, len, suites[wc->suites[i]].cipher);
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-MAC-ALL");
+		for (int i = 0; i < wc->nsuites; i++)
+			prio_add(buf, len, suites[wc->suites[i]].mac);
+	}
+	if (wc->ncurves) {
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-GROUP-ALL");
+		for (int i = 0; i < wc->ncurves; i++)
+			prio_add(buf, len, curves[wc->curves[i]].kx);
+	}
 	return buf;
 }
 

@@ -11,6 +11,9 @@
  *	  client_ca_file: ca.crt	# or client_ca: <PEM text>
  *	  min_version: TLS12		# TLS10..TLS13, default TLS12
  *	  max_version: TLS13		# default TLS13
+ *	  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]	# Go's names; default:
+ *					#   GnuTLS' NORMAL with ECDHE key exchange only
+ *	  curve_preferences: [X25519, CurveP256]	# in order; default GnuTLS'
  *	http_server_config:
  *	  http2: true			# accepted and ignored: we serve HTTP/1.1
  *	basic_auth_users:
@@ -19,8 +22,8 @@
  * Everything is checked at load time (keys, values, that the certificate and key load and
  * match, that the CA file holds certificates, that every hash is bcrypt) so that a bad file
  * stops start-up with one line instead of half-configuring the server. Keys exporter-toolkit
- * knows but mtuwatch cannot honour (cipher_suites, curve_preferences, client_allowed_sans,
- * headers, rate_limit) are refused rather than silently ignored.
+ * knows but mtuwatch cannot honour (client_allowed_sans, headers, rate_limit) are refused
+ * rather than silently ignored.
  */
 #ifndef MTUWATCH_WEBCONFIG_H
 #define MTUWATCH_WEBCONFIG_H
@@ -52,6 +55,8 @@ struct webconfig {
 	char *cert_pem, *key_pem, *client_ca_pem;	/* NUL-terminated PEM text */
 	enum wc_client_auth client_auth;
 	int min_version, max_version;	/* 10, 11, 12, 13 */
+	uint8_t suites[32], curves[8];	/* cipher_suites, curve_preferences: webconfig.c's tables */
+	int nsuites, ncurves;
 	struct wc_user *users;
 	int nusers;
 	struct {
@@ -71,7 +76,11 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 
 void webconfig_free(struct webconfig *wc);
 
-/* GnuTLS priority string for min_version..max_version. */
+/*
+ * GnuTLS priority string for min_version..max_version, ECDHE key exchange only unless
+ * cipher_suites names others, cipher_suites and curve_preferences. 512 bytes always suffice.
+ */
+#define WC_PRIO_MAX 512
 const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len);
 
 /*

@@ -94,3 +94,183 @@ elif [ ! -L "$TF_LINK" ] || [ "$(find "$TMP/td" -name '.mtuwatch.prom.*' | wc -l
 else
 	pass textfile-no-symlink-followed
 fi
+
+# --- the exporter on the namespace's loopback ----------------------------------------------
+# exp_start TAG ARGS...: `export --listen 127.0.0.1:PORT ARGS...` in the background, up once it
+# listens; false (with its stderr in TAG.err) if it did not come up.
+exp_start() {
+	local tag=$1
+	shift
+	nsx timeout 120 "$MW" export --listen "127.0.0.1:$PORT" "$@" >"$TMP/$tag.out" \
+		2>"$TMP/$tag.err" &
+	EXP=$!
+	BG+=("$EXP")
+	for _ in $(seq 200); do
+		grep -q exporting "$TMP/$tag.err" 2>/dev/null && wait_listen "$PORT" && return 0
+		kill -0 "$EXP" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+exp_stop() {
+	kill -INT "$EXP" 2>/dev/null
+	wait "$EXP" 2>/dev/null
+}
+
+# A flooder on the namespace's loopback, from 127.0.0.2 (the scrapers use 127.0.0.1):
+#  connect RATE SECS: bare connects, never a byte sent, at most 800 held open (the oldest is
+#    closed beyond); prints "issued N established M".
+#  auth RATE SECS USER: GET /metrics with USER and a new wrong password each time; prints
+#    "issued N 401 M other K".
+cat >"$TMP/flood.py" <<'PY'
+import base64, collections, selectors, socket, sys, time
+port, mode, rate, secs = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+user = sys.argv[5] if len(sys.argv) > 5 else ""
+sel = selectors.DefaultSelector()
+held = collections.deque()
+issued = established = answered = other = 0
+def new_sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.2", 0))
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port))
+    return s
+def done_connect(s):
+    global established
+    try:
+        s.getpeername()
+        established += 1
+    except OSError:
+        pass
+start = time.monotonic()
+while True:
+    now = time.monotonic() - start
+    if now >= secs:
+        break
+    while issued < int(now * rate):
+        s = new_sock()
+        issued += 1
+        if mode == "connect":
+            held.append(s)
+            if len(held) > 800:
+                o = held.popleft()
+                done_connect(o)
+                o.close()
+        else:
+            cred = base64.b64encode(f"{user}:guess-{issued}".encode()).decode()
+            req = f"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {cred}\r\n\r\n"
+            sel.register(s, selectors.EVENT_WRITE, [req.encode(), b""])
+    for key, ev in sel.select(timeout=0.001):
+        s, st = key.fileobj, key.data
+        if ev & selectors.EVENT_WRITE and st[0]:
+            try:
+                s.send(st[0])
+            except OSError:
+                sel.unregister(s); s.close(); other += 1; continue
+            st[0] = b""
+            sel.modify(s, selectors.EVENT_READ, st)
+            continue
+        try:
+            d = s.recv(4096)
+        except OSError:
+            d = b""
+        if d:
+            st[1] += d
+            continue
+        sel.unregister(s)
+        s.close()
+        if st[1].startswith(b"HTTP/1.1 401"):
+            answered += 1
+        else:
+            other += 1
+    if mode == "connect" and not sel.get_map():
+        time.sleep(0.0005)
+for s in held:
+    done_connect(s)
+    s.close()
+if mode == "connect":
+    print(f"issued {issued} established {established}")
+else:
+    print(f"issued {issued} 401 {answered} other {other}")
+PY
+
+# Connect flood: 1000 bare connects a second for 6 s from one address while a scraper asks
+# every 200 ms: every scrape is answered (within curl's 3 s), and the flood really ran (most of
+# its connects were established, i.e. accepted by the kernel for the exporter).
+if ! exp_start flood; then
+	fail connect-flood-scrapes-answered "exporter did not start: $(oneline "$TMP/flood.err")"
+else
+	nsx timeout 20 python3 "$TMP/flood.py" "$PORT" connect 1000 6 >"$TMP/flood.stat" 2>&1 &
+	fpid=$!
+	BG+=("$fpid")
+	sleep 0.5
+	ok=0 n=0 codes=""
+	while [ "$n" -lt 20 ]; do
+		c=$(nsx curl -s -o /dev/null --max-time 3 -w '%{http_code}' \
+			"http://127.0.0.1:$PORT/metrics")
+		[ "$c" = 200 ] && ok=$((ok + 1))
+		codes="$codes $c"
+		n=$((n + 1))
+		sleep 0.2
+	done
+	wait "$fpid"
+	read -r _ issued _ est <"$TMP/flood.stat"
+	if [ "${issued:-0}" -lt 4000 ] || [ "${est:-0}" -lt 2000 ]; then
+		fail connect-flood-scrapes-answered "the flood did not run: $(oneline "$TMP/flood.stat")"
+	elif [ "$ok" != 20 ]; then
+		fail connect-flood-scrapes-answered "$ok of 20 scrapes answered (codes:$codes; flood: $(oneline "$TMP/flood.stat"))"
+	else
+		pass connect-flood-scrapes-answered
+	fi
+	echo "  connect flood: $(cat "$TMP/flood.stat"), scrapes answered $ok/20"
+	exp_stop
+fi
+
+# --- basic auth ------------------------------------------------------------------------------
+AUTH_PASS=s3cret-scrape
+# bcrypt (cost 10) of $AUTH_PASS, as in test-export.sh
+AUTH_HASH='$2b$10$q46S45iLP.qpel6MAh8SueZW01nDxGDaRTThisRyAJC9r9UrtHlLW'
+cat >"$TMP/auth.yml" <<YML
+basic_auth_users:
+  alice: $AUTH_HASH
+  bob: $AUTH_HASH
+  carol: $AUTH_HASH
+  dave: $AUTH_HASH
+YML
+hdr() { printf 'Authorization: Basic %s' "$(printf "$1" | base64 -w0)"; }
+code_of() { nsx curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$@" "http://127.0.0.1:$PORT/metrics"; }
+if ! exp_start auth --web-config "$TMP/auth.yml"; then
+	fail basic-auth-whole-password "exporter did not start: $(oneline "$TMP/auth.err")"
+	fail bad-password-flood-first-login "exporter did not start"
+else
+	# A NUL in the decoded password: "s3cret-scrape\0junk" is not the password.
+	good=$(code_of -H "$(hdr "alice:$AUTH_PASS")")
+	nul=$(code_of -H "$(hdr "alice:$AUTH_PASS\\0junk")")
+	if [ "$good" = 200 ] && [ "$nul" = 401 ]; then
+		pass basic-auth-whole-password
+	else
+		fail basic-auth-whole-password "right password $good (want 200), with \\0junk $nul (want 401)"
+	fi
+	# 80 wrong passwords a second from 127.0.0.2; three users never seen before log in from
+	# 127.0.0.1 during it: each first attempt gets 200.
+	nsx timeout 20 python3 "$TMP/flood.py" "$PORT" auth 80 6 alice >"$TMP/aflood.stat" 2>&1 &
+	fpid=$!
+	BG+=("$fpid")
+	sleep 1
+	codes=""
+	for u in bob carol dave; do
+		codes="$codes $(code_of -u "$u:$AUTH_PASS")"
+		sleep 0.5
+	done
+	wait "$fpid"
+	read -r _ issued _ n401 _ other <"$TMP/aflood.stat"
+	if [ "${issued:-0}" -lt 400 ] || [ "${n401:-0}" -lt 300 ]; then
+		fail bad-password-flood-first-login "the flood did not run: $(oneline "$TMP/aflood.stat")"
+	elif [ "$codes" != " 200 200 200" ]; then
+		fail bad-password-flood-first-login "first attempts got$codes, want 200 200 200 (flood: $(oneline "$TMP/aflood.stat"))"
+	else
+		pass bad-password-flood-first-login
+	fi
+	echo "  password flood: $(cat "$TMP/aflood.stat"), first logins:$codes"
+	exp_stop
+fi
