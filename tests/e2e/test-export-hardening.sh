@@ -62,13 +62,13 @@ textfile_run() {
 # A world-writable directory without the sticky bit: refused at start, exit 1, one line.
 mkdir -p "$TMP/ww" && chmod 0777 "$TMP/ww"
 textfile_run "$TMP/ww" ww
-if [ ! -L "$TF_LINK" ]; then
+if [ "$(cat "$TMP/ww.target")" != precious ] || [ -e "$TMP/ww/mtuwatch.prom" ]; then
+	fail textfile-world-writable-refused "the target was written: $(head -c 80 "$TMP/ww.target")"
+elif [ ! -L "$TF_LINK" ]; then
 	fail textfile-world-writable-refused "the planted link is missing"
 elif [ "$TF_RC" != 1 ] || [ "$(wc -l <"$TMP/ww.err")" != 1 ] ||
 	! grep -q "world-writable" "$TMP/ww.err"; then
 	fail textfile-world-writable-refused "rc $TF_RC, stderr: $(oneline "$TMP/ww.err")"
-elif [ "$(cat "$TMP/ww.target")" != precious ] || [ -e "$TMP/ww/mtuwatch.prom" ]; then
-	fail textfile-world-writable-refused "the target was written: $(head -c 80 "$TMP/ww.target")"
 else
 	pass textfile-world-writable-refused
 fi
@@ -82,13 +82,13 @@ chmod 600 "$TMP/td2.target"
 ln -s "$TMP/td2.target" "$TMP/td/mtuwatch.prom"
 textfile_run "$TMP/td" td
 mode=$(stat -c %a "$TMP/td/mtuwatch.prom" 2>/dev/null)
-if [ "$TF_RC" != 0 ]; then
+if [ "$(cat "$TMP/td.target")" != precious ] || [ "$(cat "$TMP/td2.target")" != precious ]; then
+	fail textfile-no-symlink-followed "a linked file was written: $(head -c 60 "$TMP/td.target")"
+elif [ "$TF_RC" != 0 ]; then
 	fail textfile-no-symlink-followed "rc $TF_RC: $(oneline "$TMP/td.err")"
 elif ! grep -q '^mtuwatch_build_info' "$TMP/td/mtuwatch.prom" 2>/dev/null ||
 	[ -L "$TMP/td/mtuwatch.prom" ] || [ "$mode" != 644 ]; then
 	fail textfile-no-symlink-followed "no regular 0644 metrics file (mode $mode)"
-elif [ "$(cat "$TMP/td.target")" != precious ] || [ "$(cat "$TMP/td2.target")" != precious ]; then
-	fail textfile-no-symlink-followed "a linked file was written: $(head -c 60 "$TMP/td.target")"
 elif [ ! -L "$TF_LINK" ] || [ "$(find "$TMP/td" -name '.mtuwatch.prom.*' | wc -l)" != 1 ]; then
 	fail textfile-no-symlink-followed "the planted link changed or temporaries are left"
 else
@@ -101,8 +101,9 @@ fi
 exp_start() {
 	local tag=$1
 	shift
-	nsx timeout 120 "$MW" export --listen "127.0.0.1:$PORT" "$@" >"$TMP/$tag.out" \
-		2>"$TMP/$tag.err" &
+	# Not through nsx: $! must be the process that gets the signal, not a subshell.
+	ip netns exec "$NS" timeout 120 "$MW" export --listen "127.0.0.1:$PORT" "$@" \
+		>"$TMP/$tag.out" 2>"$TMP/$tag.err" &
 	EXP=$!
 	BG+=("$EXP")
 	for _ in $(seq 200); do
@@ -112,8 +113,10 @@ exp_start() {
 	done
 	return 1
 }
-exp_stop() {
-	kill -INT "$EXP" 2>/dev/null
+exp_stop() { # SIGTERM: a background job of a script ignores SIGINT
+	kill -TERM "$EXP" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$EXP" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$EXP" 2>/dev/null
 	wait "$EXP" 2>/dev/null
 }
 
@@ -195,8 +198,9 @@ else:
 PY
 
 # Connect flood: 1000 bare connects a second for 6 s from one address while a scraper asks
-# every 200 ms: every scrape is answered (within curl's 3 s), and the flood really ran (most of
-# its connects were established, i.e. accepted by the kernel for the exporter).
+# every 200 ms: every scrape is answered (within curl's 3 s), and the flood really ran (it
+# issued its connects and over 1000 were established, i.e. queued by the kernel for the
+# exporter; before the fix the backlog overflowed: 1207 of 5999, 19 of 20 scrapes answered).
 if ! exp_start flood; then
 	fail connect-flood-scrapes-answered "exporter did not start: $(oneline "$TMP/flood.err")"
 else
@@ -215,7 +219,7 @@ else
 	done
 	wait "$fpid"
 	read -r _ issued _ est <"$TMP/flood.stat"
-	if [ "${issued:-0}" -lt 4000 ] || [ "${est:-0}" -lt 2000 ]; then
+	if [ "${issued:-0}" -lt 4000 ] || [ "${est:-0}" -lt 1000 ]; then
 		fail connect-flood-scrapes-answered "the flood did not run: $(oneline "$TMP/flood.stat")"
 	elif [ "$ok" != 20 ]; then
 		fail connect-flood-scrapes-answered "$ok of 20 scrapes answered (codes:$codes; flood: $(oneline "$TMP/flood.stat"))"
@@ -274,3 +278,50 @@ else
 	echo "  password flood: $(cat "$TMP/aflood.stat"), first logins:$codes"
 	exp_stop
 fi
+
+# --- TLS: ECDHE only by default; min_version, cipher_suites, curve_preferences -------------
+# An RSA certificate: with it, a TLS 1.2 client can offer RSA key exchange (an EC one cannot).
+(
+	cd "$TMP" &&
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout rsa.key -out rsa.crt \
+			-subj /CN=127.0.0.1
+) >"$TMP/rsa.log" 2>&1 || fail tls-setup "openssl: $(oneline "$TMP/rsa.log")"
+# tls_hs ARGS...: one handshake with openssl s_client; prints the cipher agreed, or "none"
+tls_hs() {
+	local c
+	c=$(nsx timeout 10 openssl s_client -connect "127.0.0.1:$PORT" "$@" </dev/null 2>/dev/null |
+		sed -n 's/^.*Cipher is \([A-Z0-9_-]*\)$/\1/p' | head -1)
+	[ -n "$c" ] && [ "$c" != "(NONE)" ] && echo "$c" || echo none
+}
+# tls_case NAME YAML-EXTRA WANT-OK-ARGS -- WANT-REFUSED-ARGS: the first handshake must succeed,
+# the second must fail, against `cert_file: rsa.crt, key_file: rsa.key` plus YAML-EXTRA.
+tls_case() {
+	local name=$1 extra=$2 ok=() no=() a r
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do ok+=("$1"); shift; done
+	shift
+	no=("$@")
+	printf 'tls_server_config:\n  cert_file: rsa.crt\n  key_file: rsa.key\n%b' "$extra" \
+		>"$TMP/$name.yml"
+	if ! exp_start "$name" --web-config "$TMP/$name.yml"; then
+		fail "$name" "exporter did not start: $(oneline "$TMP/$name.err")"
+		return
+	fi
+	a=$(tls_hs "${ok[@]}")
+	r=$(tls_hs "${no[@]}")
+	if [ "$a" = none ]; then
+		fail "$name" "the handshake that must work failed (${ok[*]})"
+	elif [ "$r" != none ]; then
+		fail "$name" "${no[*]} was accepted: $r"
+	else
+		pass "$name"
+	fi
+	exp_stop
+}
+tls_case tls12-no-rsa-key-exchange '' -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -- \
+	-tls1_2 -cipher AES128-GCM-SHA256
+tls_case tls-min-version-tls13 '  min_version: TLS13\n' -tls1_3 -- -tls1_2
+tls_case tls-cipher-suites '  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n' \
+	-tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384 -- -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256
+tls_case tls-curve-preferences '  curve_preferences: [CurveP384]\n' -tls1_2 -curves P-384 -- \
+	-tls1_2 -curves X25519
