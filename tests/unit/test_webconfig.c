@@ -74,7 +74,7 @@ static void refused(const char *name, const char *text, const char *want)
 static void t_loads(void)
 {
 	struct webconfig wc;
-	char err[512], cfg[2048], prio[128];
+	char err[512], cfg[2048], prio[WC_PRIO_MAX];
 	int rc;
 
 	rc = load("", &wc, err, sizeof(err));
@@ -100,8 +100,21 @@ static void t_loads(void)
 	      "rc %d tls %d min %d max %d %s", rc, wc.tls, wc.min_version, wc.max_version, err);
 	CHECK("priorities_tls12_tls13",
 	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)),
-		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"), "got %s", prio);
+		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"),
+	      "got %s", prio);
 	webconfig_free(&wc);
+
+	rc = load("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
+		  "  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+		  "    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n    - TLS_AES_128_GCM_SHA256\n"
+		  "  curve_preferences: [X25519, CurveP384]\n", &wc, err, sizeof(err));
+	CHECK("priorities_cipher_suites_and_curves", rc == 0 &&
+	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)),
+		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"
+		      ":-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:-MAC-ALL:+AEAD"
+		      ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1"), "rc %d %s got %s", rc, err, prio);
+	if (!rc)
+		webconfig_free(&wc);
 
 	snprintf(cfg, sizeof(cfg), "tls_server_config:\n  cert_file: %s/server.crt\n"
 		 "  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n"
@@ -110,7 +123,8 @@ static void t_loads(void)
 	CHECK("mtls_config", rc == 0 && wc.tls && wc.client_auth == WC_REQUIRE_AND_VERIFY &&
 	      wc.client_ca_pem && wc.min_version == 13, "rc %d %s", rc, err);
 	CHECK("priorities_tls13_only",
-	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)), "NORMAL:-VERS-ALL:+VERS-TLS1.3"),
+	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)),
+		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA"),
 	      "got %s", prio);
 	webconfig_free(&wc);
 
@@ -178,9 +192,16 @@ static void t_refused(void)
 	refused("min_above_max", "tls_server_config:\n  cert_file: server.crt\n"
 		"  key_file: server.key\n  min_version: TLS13\n  max_version: TLS12\n",
 		"min_version is above max_version");
-	refused("cipher_suites_not_supported", "tls_server_config:\n  cert_file: server.crt\n"
-		"  key_file: server.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
-		"cipher_suites is not supported");
+	refused("cipher_suites_unknown", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n",
+		"unknown cipher_suites entry 'ECDHE-RSA-AES128-GCM-SHA256'");
+	refused("cipher_suites_not_a_list", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  cipher_suites: TLS_AES_128_GCM_SHA256\n", "must be a list");
+	refused("curve_preferences_unknown", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  curve_preferences: [P256]\n",
+		"unknown curve_preferences entry 'P256'");
+	refused("curve_preferences_twice", "tls_server_config:\n  cert_file: server.crt\n"
+		"  key_file: server.key\n  curve_preferences: [X25519, X25519]\n", "given twice");
 	refused("http2_not_a_bool", "http_server_config:\n  http2: maybe\n", "true or false");
 	refused("headers_not_supported", "http_server_config:\n  headers:\n    X-A: b\n",
 		"headers is not supported");
