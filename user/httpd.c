@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: admission, the password worker and the requests share struct httpd. */
 /*
  * The Prometheus endpoint on libmicrohttpd. See httpd.h for the contract. libmicrohttpd parses
  * HTTP and runs TLS; we keep the listening socket (made by httpd_listen.c, before any HTTP

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: one file format, validated whole, and the checks of what it holds. */
 /*
  * webconfig: parse and validate exporter-toolkit's web configuration (see webconfig.h), and
  * check basic-auth passwords against its bcrypt hashes.
