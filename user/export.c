@@ -305,7 +305,8 @@ static int exp_extra(int c, const char *arg, void *ctx)
 		if (parse_uint(arg, "max-connections", HTTPD_MAX_CONNS_LIMIT, &v))
 			return -1;
 		if (!v) {
-			pr_warn("Invalid max-connections 0 -- use 1 to %d\n", HTTPD_MAX_CONNS_LIMIT);
+			pr_warn("Invalid max-connections 0 -- use 1 to %d\n",
+				HTTPD_MAX_CONNS_LIMIT);
 			return -1;
 		}
 		X.max_conns = v;
@@ -356,7 +357,7 @@ static void exp_usage(FILE *o)
 		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
 		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
 		   "exporter-toolkit (node_exporter's --web.config.file).\n"
-		   "--max-connections N: concurrent HTTP connections (default 16, at most 1024).\n");
+		   "--max-connections N: concurrent HTTP connections (default 16, 1-1024).\n");
 }
 
 int cmd_export(int argc, char **argv)
@@ -439,7 +440,8 @@ int cmd_export(int argc, char **argv)
 	if (!rc && listen) {
 		struct httpd_limits lim = { .max_conns = X.max_conns };
 
-		X.h = httpd_new_on(lfd, listen, &lim, X.web_config ? &X.wc : NULL, err, sizeof(err));
+		X.h = httpd_new_on(lfd, listen, &lim, X.web_config ? &X.wc : NULL, err,
+				   sizeof(err));
 		lfd = -1;
 		if (!X.h) {
 			pr_warn("%s\n", err);

@@ -633,7 +633,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 			struct auth_job *j = NULL;
 			int rc;
 
-			/* Ours, not libmicrohttpd's: its C string would cut "secret\0junk" short. */
+			/* Ours, not libmicrohttpd's: its C string cut "secret\0junk" short. */
 			webconfig_basic_auth(MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
 					     MHD_HTTP_HEADER_AUTHORIZATION), &user, &pass);
 			rc = webconfig_check_begin(h->wc, user, pass, &chk);

@@ -25,7 +25,10 @@ bg_cleanup() {
 }
 trap 'bg_cleanup; ip netns del "$NS" 2>/dev/null; rm -rf "$TMP"' EXIT
 ip netns del "$NS" 2>/dev/null
-ip netns add "$NS" && ip -n "$NS" link set lo up || { fail setup "cannot make $NS"; exit 0; }
+if ! ip netns add "$NS" || ! ip -n "$NS" link set lo up; then
+	fail setup "cannot make $NS"
+	exit 0
+fi
 nsx() { ip netns exec "$NS" "$@"; }
 oneline() { tail -c 400 "$1" 2>/dev/null | tr '\n' ' '; }
 wait_listen() { # wait_listen PORT: a listener on PORT in $NS, up to 10 s
@@ -241,7 +244,8 @@ basic_auth_users:
   carol: $AUTH_HASH
   dave: $AUTH_HASH
 YML
-hdr() { printf 'Authorization: Basic %s' "$(printf "$1" | base64 -w0)"; }
+# hdr CREDENTIALS: an Authorization header; CREDENTIALS may hold \0 (printf %b)
+hdr() { printf 'Authorization: Basic %s' "$(printf '%b' "$1" | base64 -w0)"; }
 code_of() { nsx curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$@" "http://127.0.0.1:$PORT/metrics"; }
 if ! exp_start auth --web-config "$TMP/auth.yml"; then
 	fail basic-auth-whole-password "exporter did not start: $(oneline "$TMP/auth.err")"
@@ -267,7 +271,7 @@ else
 		sleep 0.5
 	done
 	wait "$fpid"
-	read -r _ issued _ n401 _ other <"$TMP/aflood.stat"
+	read -r _ issued _ n401 _ <"$TMP/aflood.stat"
 	if [ "${issued:-0}" -lt 400 ] || [ "${n401:-0}" -lt 300 ]; then
 		fail bad-password-flood-first-login "the flood did not run: $(oneline "$TMP/aflood.stat")"
 	elif [ "$codes" != " 200 200 200" ]; then

@@ -112,7 +112,8 @@ static void t_loads(void)
 	      !strcmp(webconfig_priorities(&wc, prio, sizeof(prio)),
 		      "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:+ECDHE-ECDSA"
 		      ":-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:-MAC-ALL:+AEAD"
-		      ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1"), "rc %d %s got %s", rc, err, prio);
+		      ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1"),
+	      "rc %d %s got %s", rc, err, prio);
 	if (!rc)
 		webconfig_free(&wc);
 
@@ -196,7 +197,8 @@ static void t_refused(void)
 		"  key_file: server.key\n  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n",
 		"unknown cipher_suites entry 'ECDHE-RSA-AES128-GCM-SHA256'");
 	refused("cipher_suites_not_a_list", "tls_server_config:\n  cert_file: server.crt\n"
-		"  key_file: server.key\n  cipher_suites: TLS_AES_128_GCM_SHA256\n", "must be a list");
+		"  key_file: server.key\n  cipher_suites: TLS_AES_128_GCM_SHA256\n",
+		"must be a list");
 	refused("curve_preferences_unknown", "tls_server_config:\n  cert_file: server.crt\n"
 		"  key_file: server.key\n  curve_preferences: [P256]\n",
 		"unknown curve_preferences entry 'P256'");
@@ -306,10 +308,12 @@ static void t_basic_auth(void)
 		const char *name, *hdr, *user, *pass;	/* user NULL: refused */
 	} t[] = {
 		{ "basic_auth_decodes", "Basic YWxpY2U6czNjcmV0", "alice", "s3cret" },
-		{ "basic_auth_colon_in_password", "Basic YWxpY2U6czM6Y3JldA==", "alice", "s3:cret" },
+		{ "basic_auth_colon_in_password", "Basic YWxpY2U6czM6Y3JldA==", "alice",
+		  "s3:cret" },
 		{ "basic_auth_empty_password", "basic YWxpY2U6", "alice", "" },
 		/* "alice:s3cret\0junk" */
-		{ "basic_auth_nul_in_password_refused", "Basic YWxpY2U6czNjcmV0AGp1bms=", NULL, NULL },
+		{ "basic_auth_nul_in_password_refused", "Basic YWxpY2U6czNjcmV0AGp1bms=", NULL,
+		  NULL },
 		/* "al\0ice:s3cret" */
 		{ "basic_auth_nul_in_user_refused", "Basic YWwAaWNlOnMzY3JldA==", NULL, NULL },
 		{ "basic_auth_no_colon_refused", "Basic YWxpY2U=", NULL, NULL },
