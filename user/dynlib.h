@@ -26,7 +26,7 @@ int dl_nft_open(char *err, size_t len);
 
 #define DL_MHD_FUNCS(X)                                                                            \
 	X(MHD_add_connection) X(MHD_add_response_header)                                           \
-	X(MHD_basic_auth_get_username_password) X(MHD_create_response_from_buffer)                 \
+	X(MHD_create_response_from_buffer)                                                         \
 	X(MHD_create_response_from_buffer_with_free_callback) X(MHD_destroy_response) X(MHD_free)  \
 	X(MHD_get_connection_info) X(MHD_get_daemon_info) X(MHD_get_timeout)                       \
 	X(MHD_is_feature_supported) X(MHD_lookup_connection_value)                                 \
@@ -50,7 +50,6 @@ int dl_nft_open(char *err, size_t len);
 DL_MHD_FUNCS(DL_DECLARE)
 #define MHD_add_connection (*dl_MHD_add_connection)
 #define MHD_add_response_header (*dl_MHD_add_response_header)
-#define MHD_basic_auth_get_username_password (*dl_MHD_basic_auth_get_username_password)
 #define MHD_create_response_from_buffer (*dl_MHD_create_response_from_buffer)
 #define MHD_create_response_from_buffer_with_free_callback (*dl_MHD_create_response_from_buffer_with_free_callback)
 #define MHD_destroy_response (*dl_MHD_destroy_response)

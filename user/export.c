@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "commands.h"
@@ -33,6 +35,7 @@ struct exp {
 	int interval;
 	uint64_t next_write;
 	int prefix4, prefix6, top;
+	unsigned int max_conns;
 	char kernel[128];
 	struct mw_metric_stat *stats;
 };
@@ -140,6 +143,38 @@ static int render(void *ctx, char **body, size_t *len)
 	return metrics_render(&in, body, len);
 }
 
+/*
+ * The temporary file: a random name, created exclusively and never through a symlink, so that
+ * whoever can write to DIR cannot plant a link that makes us (root) overwrite another file
+ * (a predictable name opened with O_TRUNC did). 0644 by fchmod, whatever our umask.
+ */
+static int open_tmp(char *tmp, size_t len)
+{
+	for (int i = 0; i < 16; i++) {
+		uint64_t r;
+		int fd;
+
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return -EIO;
+		snprintf(tmp, len, "%s/.mtuwatch.prom.%016llx", X.textfile_dir,
+			 (unsigned long long)r);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (fchmod(fd, 0644)) {
+				int e = -errno;
+
+				close(fd);
+				unlink(tmp);
+				return e;
+			}
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
 static int write_textfile(struct mw_driver *d)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], *body = NULL;
@@ -147,15 +182,14 @@ static int write_textfile(struct mw_driver *d)
 	int fd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/mtuwatch.prom", X.textfile_dir);
-	snprintf(tmp, sizeof(tmp), "%s/.mtuwatch.prom.%d", X.textfile_dir, getpid());
 	if (render(d, &body, &len))
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open_tmp(tmp, sizeof(tmp));
 	if (fd < 0) {
-		err = -errno;
+		err = fd;
 		goto out;
 	}
-	/* Write then rename: the collector never reads a half-written file. */
+	/* Write then rename (which replaces a link at path, never follows it): atomic. */
 	if (write(fd, body, len) != (ssize_t)len || fsync(fd))
 		err = errno ? -errno : -EIO;
 	close(fd);
@@ -166,6 +200,32 @@ static int write_textfile(struct mw_driver *d)
 out:
 	free(body);
 	return err;
+}
+
+/*
+ * A directory anyone may write to without the sticky bit lets anyone rename or delete our
+ * files in it, or swap mtuwatch.prom between our rename and the collector's read: refused.
+ */
+static int textfile_dir_ok(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st)) {
+		pr_warn("Cannot use %s: %s -- give node_exporter's textfile directory\n", dir,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pr_warn("Cannot use %s: not a directory -- give node_exporter's textfile "
+			"directory\n", dir);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		pr_warn("Refusing --textfile %s: it is world-writable without the sticky bit, "
+			"anyone could replace the metrics -- chmod o-w (or +t) it\n", dir);
+		return -1;
+	}
+	return 0;
 }
 
 static int exp_poll(struct mw_driver *d, int ms)
@@ -242,6 +302,16 @@ static int exp_extra(int c, const char *arg, void *ctx)
 			return -1;
 		X.top = v;
 		return 0;
+	case 'C':
+		if (parse_uint(arg, "max-connections", HTTPD_MAX_CONNS_LIMIT, &v))
+			return -1;
+		if (!v) {
+			pr_warn("Invalid max-connections 0 -- use 1 to %d\n",
+				HTTPD_MAX_CONNS_LIMIT);
+			return -1;
+		}
+		X.max_conns = v;
+		return 0;
 	}
 	return -1;
 }
@@ -281,13 +351,14 @@ static void exp_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
-		   "                       [--top N] [--web-config FILE]\n"
+		   "                       [--top N] [--web-config FILE] [--max-connections N]\n"
 		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
 		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
 		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"
 		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
 		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
-		   "exporter-toolkit (node_exporter's --web.config.file).\n");
+		   "exporter-toolkit (node_exporter's --web.config.file).\n"
+		   "--max-connections N: concurrent HTTP connections (default 16, 1-1024).\n");
 }
 
 int cmd_export(int argc, char **argv)
@@ -300,6 +371,7 @@ int cmd_export(int argc, char **argv)
 		{ "prefix6", required_argument, NULL, '6' },
 		{ "top", required_argument, NULL, 'T' },
 		{ "web-config", required_argument, NULL, 'W' },
+		{ "max-connections", required_argument, NULL, 'C' },
 		{},
 	};
 	const char *listen = NULL;
@@ -333,6 +405,8 @@ int cmd_export(int argc, char **argv)
 			X.textfile_dir, strerror(errno));
 		return 2;
 	}
+	if (X.textfile_dir && textfile_dir_ok(X.textfile_dir))
+		return 1;
 	if (X.web_config && X.textfile_dir) {
 		pr_warn("--web-config applies to --listen, not to --textfile\n");
 		return 2;
@@ -365,7 +439,10 @@ int cmd_export(int argc, char **argv)
 		rc = 2;
 	}
 	if (!rc && listen) {
-		X.h = httpd_new_on(lfd, listen, NULL, X.web_config ? &X.wc : NULL, err, sizeof(err));
+		struct httpd_limits lim = { .max_conns = X.max_conns };
+
+		X.h = httpd_new_on(lfd, listen, &lim, X.web_config ? &X.wc : NULL, err,
+				   sizeof(err));
 		lfd = -1;
 		if (!X.h) {
 			pr_warn("%s\n", err);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: admission, the password worker and the requests share struct httpd. */
 /*
  * The Prometheus endpoint on libmicrohttpd. See httpd.h for the contract. libmicrohttpd parses
  * HTTP and runs TLS; we keep the listening socket (made by httpd_listen.c, before any HTTP
@@ -8,6 +9,7 @@
 #define _GNU_SOURCE
 #include "httpd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,16 +29,26 @@
 #include "dynlib.h"
 
 #define ACCEPT_PAUSE_MS		100
-#define ACCEPT_BATCH		16
+/* Accepts per round: enough to drain a flood's backlog, so that a scrape is not left in it. */
+#define ACCEPT_BATCH		256
 #define CONTENT_TYPE		"text/plain; version=0.0.4; charset=utf-8"
-/* Requests waiting for bcrypt at most; more get a 401 at once (see webconfig.h's budget). */
-#define AUTH_QUEUE		4
+/*
+ * Requests waiting for bcrypt: at most this many from one client address (more get a 401 at
+ * once) and in all; the worker serves addresses in turn, so a flood of guesses from one
+ * address delays another's first login by about one check.
+ */
+#define AUTH_PER_SOURCE		2
+#define AUTH_QUEUE		64
 
 struct conn {
 	bool used;
 	bool answered;		/* the request is complete and a response queued */
 	bool evicted;		/* shut down by us; libmicrohttpd has yet to close it */
+	bool authing;		/* its password is with the worker */
+	bool skip;		/* pick_victim's scratch: its request is arriving */
 	int fd;
+	uint64_t src;		/* src_key() of the client */
+	unsigned int tab;	/* pick_victim's scratch: its source's entry */
 	uint64_t start_ms, answered_ms;
 };
 
@@ -44,7 +56,14 @@ struct conn {
 struct auth_job {
 	struct auth_job *next;
 	struct MHD_Connection *mc;
+	uint64_t src;
 	struct wc_check chk;
+};
+
+struct src_count {
+	uint64_t key;
+	unsigned int n;
+	bool used;
 };
 
 struct httpd {
@@ -55,10 +74,12 @@ struct httpd {
 	struct webconfig *wc;
 	struct conn *conns;	/* 2 * max_conns: the live ones and the evicted not yet closed */
 	unsigned int nslots, live;
+	struct src_count *tab;	/* pick_victim's: connections per source */
+	unsigned int tabsize;	/* a power of two, at least twice nslots + 1 */
 	uint64_t accept_paused_until;
 	httpd_render_fn render;
 	void *ctx;
-	char prio[128];
+	char prio[WC_PRIO_MAX];
 	char *trust;		/* what makes libmicrohttpd ask for client certificates */
 	/*
 	 * bcrypt takes a tenth of a second or more: a worker thread runs it so that the event
@@ -70,6 +91,7 @@ struct httpd {
 	pthread_cond_t cond;
 	struct auth_job *todo, *done;	/* under lock */
 	bool stop;			/* under lock */
+	uint64_t last_src;		/* the worker's: whose check ran last */
 	unsigned int inflight;		/* given to the worker, not yet collected */
 	int efd;			/* the worker signals finished jobs */
 };
@@ -145,21 +167,86 @@ static void on_notify(void *cls, struct MHD_Connection *mc, void **socket_contex
 	*socket_context = NULL;
 }
 
-static bool evictable(const struct httpd *h, const struct conn *c, uint64_t now)
+/*
+ * Who a client is, for fairness: its IPv4 address, or its IPv6 /64 (what one subscriber
+ * usually holds; an address each would let one host take every share).
+ */
+static uint64_t src_key(const struct sockaddr_storage *ss)
 {
-	return c->used && !c->evicted && !c->answered && now - c->start_ms >= HTTPD_EVICT_GRACE_MS;
+	const uint8_t *a;
+	uint64_t k = 0;
+
+	if (ss->ss_family == AF_INET)
+		return 0xffff00000000ULL | ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+	if (ss->ss_family != AF_INET6)
+		return 0;
+	a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
+		return 0xffff00000000ULL | (uint64_t)a[12] << 24 | a[13] << 16 | a[14] << 8 | a[15];
+	for (int i = 0; i < 8; i++)
+		k = k << 8 | a[i];
+	return k;
 }
 
-/* The oldest connection still waiting for its request, once past the grace period. */
-static struct conn *pick_victim(struct httpd *h, uint64_t now)
+static bool evictable(const struct conn *c)
 {
+	return c->used && !c->evicted && !c->answered;
+}
+
+/* Bytes in the socket that libmicrohttpd has not read yet: a request arriving now. */
+static bool has_input(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/*
+ * The connection to shut down for a newcomer from source extra: one that has not completed
+ * its request, from the source that holds the most live connections (a flood loses its own
+ * first), the oldest of that source; one whose request is in its socket already only if no
+ * other is left. Counting is one pass over a small open-addressing table.
+ */
+static struct conn *pick_victim(struct httpd *h, uint64_t extra)
+{
+	unsigned int mask = h->tabsize - 1, best_n = 0;
 	struct conn *v = NULL;
 
-	for (unsigned int i = 0; i < h->nslots; i++) {
-		struct conn *c = &h->conns[i];
+	memset(h->tab, 0, (size_t)(mask + 1) * sizeof(*h->tab));
+	for (unsigned int i = 0; i <= h->nslots; i++) {
+		struct conn *c = i < h->nslots ? &h->conns[i] : NULL;
+		uint64_t key = c ? c->src : extra;
+		unsigned int t;
 
-		if (evictable(h, c, now) && (!v || c->start_ms < v->start_ms))
-			v = c;
+		if (c && (!c->used || c->evicted))
+			continue;
+		t = (unsigned int)((key * 0x9e3779b97f4a7c15ULL) >> 40) & mask;
+		while (h->tab[t].used && h->tab[t].key != key)
+			t = (t + 1) & mask;
+		h->tab[t] = (struct src_count){ .key = key, .n = h->tab[t].n + 1, .used = true };
+		if (c) {
+			c->tab = t;
+			c->skip = false;
+		}
+	}
+	for (int tries = 0; tries < 4; tries++) {
+		v = NULL;
+		best_n = 0;
+		for (unsigned int i = 0; i < h->nslots; i++) {
+			struct conn *c = &h->conns[i];
+			unsigned int n;
+
+			if (!evictable(c) || c->skip)
+				continue;
+			n = h->tab[c->tab].n;
+			if (!v || n > best_n || (n == best_n && c->start_ms < v->start_ms)) {
+				v = c;
+				best_n = n;
+			}
+		}
+		if (!v || !has_input(v->fd))
+			return v;
+		v->skip = true;
 	}
 	return v;
 }
@@ -173,21 +260,29 @@ static struct conn *free_slot(struct httpd *h)
 	return NULL;
 }
 
+static bool any_evictable(struct httpd *h)
+{
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		if (evictable(&h->conns[i]))
+			return true;
+	}
+	return false;
+}
+
 /* A slot can be had now: one is free, or a live connection can be evicted. */
 static bool can_accept(struct httpd *h, uint64_t now)
 {
-	if (now < h->accept_paused_until || !free_slot(h))
+	if (now < h->accept_paused_until)
 		return false;
-	return h->live < h->lim.max_conns || pick_victim(h, now);
+	return h->live < h->lim.max_conns || any_evictable(h);
 }
 
-static bool pending(int lfd)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
-}
-
+/*
+ * Accept until the backlog is empty: a flood must not leave a scrape queued behind it. When
+ * every slot is taken, each newcomer evicts a connection that has not completed its request
+ * (pick_victim), at once: under a flood, waiting for a grace period is what let the backlog
+ * overflow.
+ */
 static void accept_new(struct httpd *h)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -195,25 +290,32 @@ static void accept_new(struct httpd *h)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct conn *c = free_slot(h);
+		uint64_t src;
 		int fd;
 
+		if (!c) {
+			/* The evicted hold the other slots until libmicrohttpd closes them. */
+			MHD_run(h->d);
+			c = free_slot(h);
+		}
 		if (!c || now < h->accept_paused_until)
 			return;
-		if (h->live >= h->lim.max_conns) {
-			struct conn *v = pick_victim(h, now);
-
-			/* Evict only for a client that is really there. */
-			if (!v || !pending(h->lfd))
-				return;
-			conn_kill(h, v, false);
-		}
+		if (h->live >= h->lim.max_conns && !any_evictable(h))
+			return;
 		fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				h->accept_paused_until = now + ACCEPT_PAUSE_MS;
 			return;
 		}
-		*c = (struct conn){ .used = true, .fd = fd, .start_ms = now };
+		src = src_key(&ss);
+		if (h->live >= h->lim.max_conns) {
+			struct conn *v = pick_victim(h, src);
+
+			if (v)
+				conn_kill(h, v, false);
+		}
+		*c = (struct conn){ .used = true, .fd = fd, .start_ms = now, .src = src };
 		h->live++;
 		/* It closes fd itself on failure; a STARTED notify may have claimed the slot. */
 		if (MHD_add_connection(h->d, fd, (struct sockaddr *)&ss, sl) != MHD_YES && c->used &&
@@ -311,13 +413,22 @@ static void *auth_main(void *arg)
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		struct auth_job *j = h->todo;
+		struct auth_job *j, **pj = &h->todo, **pick = &h->todo;
 
-		if (!j) {
+		if (!h->todo) {
 			pthread_cond_wait(&h->cond, &h->lock);
 			continue;
 		}
-		h->todo = j->next;
+		/* The oldest job of another address than the last served: addresses take turns. */
+		for (; *pj; pj = &(*pj)->next) {
+			if ((*pj)->src != h->last_src) {
+				pick = pj;
+				break;
+			}
+		}
+		j = *pick;
+		*pick = j->next;
+		h->last_src = j->src;
 		pthread_mutex_unlock(&h->lock);
 		webconfig_check_crypt(&j->chk);
 		pthread_mutex_lock(&h->lock);
@@ -353,17 +464,26 @@ static void auth_collect(struct httpd *h)
 }
 
 static struct auth_job *auth_submit(struct httpd *h, struct MHD_Connection *mc,
-				    struct wc_check *chk)
+				    struct wc_check *chk, struct conn *c)
 {
 	struct auth_job *j, **tail;
+	unsigned int mine = 0;
 
-	if (!h->worker || h->inflight >= AUTH_QUEUE)
+	if (!h->worker || h->inflight >= AUTH_QUEUE || !c)
+		return NULL;
+	for (unsigned int i = 0; i < h->nslots; i++) {
+		if (h->conns[i].used && h->conns[i].authing && h->conns[i].src == c->src)
+			mine++;
+	}
+	if (mine >= AUTH_PER_SOURCE)
 		return NULL;
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
 	j->mc = mc;
 	j->chk = *chk;
+	j->src = c->src;
+	c->authing = true;
 	h->inflight++;
 	pthread_mutex_lock(&h->lock);
 	for (tail = &h->todo; *tail; tail = &(*tail)->next)
@@ -475,6 +595,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 {
 	struct httpd *h = cls;
 	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
 	struct MHD_Response *r;
 	char *body = NULL;
 	size_t len = 0;
@@ -484,43 +605,45 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	c = ci ? ci->socket_context : NULL;
 	if (*req) {
 		/* Resumed: the worker has checked the password. */
 		struct auth_job *j = *req;
 		bool ok = webconfig_check_end(h->wc, &j->chk);
 
 		free(j);
+		if (c)
+			c->authing = false;
 		*req = h;
 		*upload_data_size = 0;
 		if (!ok)
 			return reply_text(mc, MHD_HTTP_UNAUTHORIZED, "Unauthorized\n");
 	} else {
 		*req = h;
-		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci && ci->socket_context) {
-			struct conn *c = ci->socket_context;
-
+		if (c) {
 			c->answered = true;
 			c->answered_ms = now_ms();
 		}
 		if (!client_cert_ok(h->wc, mc))
 			return MHD_NO;
 		if (h->wc && h->wc->nusers) {
-			char *user, *pass = NULL;
+			char *user = NULL, *pass = NULL;
 			struct wc_check chk;
 			struct auth_job *j = NULL;
 			int rc;
 
-			user = MHD_basic_auth_get_username_password(mc, &pass);
+			/* Ours, not libmicrohttpd's: its C string cut "secret\0junk" short. */
+			webconfig_basic_auth(MHD_lookup_connection_value(mc, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_AUTHORIZATION), &user, &pass);
 			rc = webconfig_check_begin(h->wc, user, pass, &chk);
 			if (pass) {
 				explicit_bzero(pass, strlen(pass));
-				MHD_free(pass);
+				free(pass);
 			}
-			if (user)
-				MHD_free(user);
+			free(user);
 			if (rc == WC_NEEDS_BCRYPT) {
-				j = auth_submit(h, mc, &chk);
+				j = auth_submit(h, mc, &chk, c);
 				if (!j)
 					webconfig_check_abandon(&chk);
 			}
@@ -606,7 +729,10 @@ struct httpd *httpd_new_on(int lfd, const char *listen_spec, const struct httpd_
 	h->wc = wc;
 	h->nslots = 2 * l.max_conns;
 	h->conns = calloc(h->nslots, sizeof(*h->conns));
-	if (!h->conns)
+	for (h->tabsize = 1; h->tabsize < 2 * (h->nslots + 1); h->tabsize *= 2)
+		;
+	h->tab = calloc(h->tabsize, sizeof(*h->tab));
+	if (!h->conns || !h->tab)
 		goto nomem;
 
 	/*
@@ -684,6 +810,7 @@ void httpd_free(struct httpd *h)
 	if (h->lfd >= 0)
 		close(h->lfd);
 	free(h->conns);
+	free(h->tab);
 	free(h);
 }
 
@@ -727,10 +854,6 @@ int httpd_next_timeout_ms(struct httpd *h)
 		t = c->answered ? c->answered_ms + h->lim.write_timeout_ms :
 				  c->start_ms + h->lim.read_timeout_ms;
 		if (t < next)
-			next = t;
-		/* When full, a waiting connection becoming evictable frees a slot. */
-		t = c->start_ms + HTTPD_EVICT_GRACE_MS;
-		if (h->live >= h->lim.max_conns && !c->answered && t > now && t < next)
 			next = t;
 	}
 	if (next == UINT64_MAX)

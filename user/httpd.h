@@ -27,15 +27,18 @@
  *    without a response, as a Go exporter's handshake would fail), and basic auth checked
  *    before anything else (401 with WWW-Authenticate otherwise). bcrypt runs in a worker
  *    thread while the connection is suspended, so the caller's loop never waits for it;
- *    at most 4 checks wait for it, more get a 401 at once.
+ *    client addresses take turns, at most 2 checks of one address wait (more get a 401 at
+ *    once), so a guessing flood delays another address's first login by about one check.
  *  - Every response carries "Connection: close": one request per connection, so the
  *    admission rules below see every request.
- *  - We accept() ourselves and hand sockets to libmicrohttpd, so that we, not the library,
- *    decide who gets a slot. At most lim->max_conns connections are live. When all are taken
- *    and another connection is pending, the oldest one that has not completed its request
- *    and is older than HTTPD_EVICT_GRACE_MS is shut down to make room: idle, slowloris or
- *    half-open clients cannot lock out a scrape, which sends its request at once. If nothing
- *    is evictable, new connections wait in the kernel backlog.
+ *  - We accept() ourselves, until the backlog is empty, and hand sockets to libmicrohttpd,
+ *    so that we, not the library, decide who gets a slot. At most lim->max_conns connections
+ *    are live. When all are taken, each newcomer makes one that has not completed its
+ *    request shut down at once: from the client address (IPv6: /64) holding the most
+ *    connections, its oldest, sparing one whose request is already in its socket. Idle,
+ *    slowloris, half-open clients or a connect flood from one address cannot lock out a
+ *    scrape, which sends its request at once. If nothing is evictable, new connections wait
+ *    in the kernel backlog.
  *  - Read deadline: the whole request (TLS handshake included) must arrive within
  *    read_timeout_ms of the accept (a deadline, not an idle timer: trickling one byte a
  *    second does not help). Write deadline: the response must be taken within
@@ -75,9 +78,6 @@ struct webconfig;
 #define HTTPD_DEFAULT_MAX_REQUEST	8192
 #define HTTPD_DEFAULT_READ_TIMEOUT_MS	5000
 #define HTTPD_DEFAULT_WRITE_TIMEOUT_MS	10000
-
-/* A connection waiting for its request can be evicted only once it is this old. */
-#define HTTPD_EVICT_GRACE_MS		100
 
 /* httpd_pollfds() fills at most this many entries. */
 #define HTTPD_POLLFDS			3
@@ -148,7 +148,7 @@ int httpd_max_pollfds(const struct httpd *h);
 int httpd_pollfds(struct httpd *h, struct pollfd *fds, int max);
 
 /*
- * Milliseconds until the next deadline (connection deadlines, eviction grace, accept pause,
+ * Milliseconds until the next deadline (connection deadlines, accept pause,
  * libmicrohttpd's own); 0 if one is already due; -1 if none.
  */
 int httpd_next_timeout_ms(struct httpd *h);

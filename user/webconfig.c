@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Over 800 lines on purpose: one file format, validated whole, and the checks of what it holds. */
 /*
  * webconfig: parse and validate exporter-toolkit's web configuration (see webconfig.h), and
  * check basic-auth passwords against its bcrypt hashes.
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -18,6 +20,12 @@
 #include "dynlib.h"
 
 #define MAX_FILE (1024 * 1024)	/* a certificate chain, a key, a CA bundle: far below */
+/*
+ * The config itself: a few lines, nested 3 levels. The caps come first because libyaml's
+ * loader is quadratic in nesting depth (200k levels ran past 120 s).
+ */
+#define MAX_CONFIG (1024 * 1024)
+#define MAX_DEPTH 64
 
 struct ctx {
 	const char *path;	/* the config file, for messages */
@@ -187,6 +195,75 @@ static int each_pair(struct ctx *c, yaml_node_t *map, const char *what, pair_fn 
 	return 0;
 }
 
+/*
+ * cipher_suites and curve_preferences, spelt as exporter-toolkit (Go's crypto/tls names), and
+ * their GnuTLS priority parts. GnuTLS chooses key exchange, cipher and MAC separately, so a
+ * list enables the combinations of its suites' parts (AES-128-GCM with ECDHE-RSA and
+ * AES-256-GCM with ECDHE-ECDSA enable all four); TLS 1.3 suites take their cipher only.
+ */
+static const struct tls_name {
+	const char *go, *kx, *cipher, *mac;
+} suites[] = {
+	{ "TLS_RSA_WITH_AES_128_CBC_SHA", "RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_256_CBC_SHA", "RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_RSA_WITH_AES_128_GCM_SHA256", "RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_RSA_WITH_AES_256_GCM_SHA384", "RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_AES_128_GCM_SHA256", NULL, "AES-128-GCM", "AEAD" },
+	{ "TLS_AES_256_GCM_SHA384", NULL, "AES-256-GCM", "AEAD" },
+	{ "TLS_CHACHA20_POLY1305_SHA256", NULL, "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA", "AES-128-CBC", "SHA1" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA", "AES-256-CBC", "SHA1" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA", "AES-128-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA", "AES-256-GCM", "AEAD" },
+	{ "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA", "CHACHA20-POLY1305", "AEAD" },
+	{ "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA", "CHACHA20-POLY1305",
+	  "AEAD" },
+}, curves[] = {
+	{ "X25519", "GROUP-X25519", NULL, NULL },
+	{ "CurveP256", "GROUP-SECP256R1", NULL, NULL },
+	{ "CurveP384", "GROUP-SECP384R1", NULL, NULL },
+	{ "CurveP521", "GROUP-SECP521R1", NULL, NULL },
+};
+#define NSUITES (int)(sizeof(suites) / sizeof(suites[0]))
+#define NCURVES (int)(sizeof(curves) / sizeof(curves[0]))
+
+/* A YAML list of names from tab, in order, each once; out holds indexes into tab. */
+static int name_list(struct ctx *c, const yaml_node_t *n, const char *key,
+		     const struct tls_name *tab, int ntab, uint8_t *out, int *nout)
+{
+	*nout = 0;
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(c, n, "%s must be a list", key);
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+		const char *v = "";
+		int i;
+
+		if (!e || scalar(c, e, key, &v))
+			return -1;
+		for (i = 0; i < ntab && strcmp(v, tab[i].go); i++)
+			;
+		if (i == ntab)
+			return fail(c, e, "unknown %s entry '%s' -- use names as Go's crypto/tls "
+				    "spells them, e.g. %s", key, v, tab[ntab - 1].go);
+		for (int j = 0; j < *nout; j++) {
+			if (out[j] == i)
+				return fail(c, e, "%s: '%s' given twice", key, v);
+		}
+		out[(*nout)++] = (uint8_t)i;
+	}
+	if (!*nout)
+		return fail(c, n, "%s is an empty list -- remove it for the defaults", key);
+	return 0;
+}
+
 struct tls_raw {
 	const char *cert_file, *key_file, *ca_file, *cert, *key, *ca, *auth;
 	const yaml_node_t *node;
@@ -223,10 +300,13 @@ static int tls_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t 
 	/* Go ignores it since 1.18 (the server's order wins), and so does GnuTLS here. */
 	if (!strcmp(key, "prefer_server_cipher_suites"))
 		return boolean(c, v, key, &ignored);
-	if (!strcmp(key, "cipher_suites") || !strcmp(key, "curve_preferences") ||
-	    !strcmp(key, "client_allowed_sans"))
-		return fail(c, k, "tls_server_config: %s is not supported by mtuwatch -- remove it "
-			    "(GnuTLS' defaults apply)", key);
+	if (!strcmp(key, "cipher_suites"))
+		return name_list(c, v, key, suites, NSUITES, wc->suites, &wc->nsuites);
+	if (!strcmp(key, "curve_preferences"))
+		return name_list(c, v, key, curves, NCURVES, wc->curves, &wc->ncurves);
+	if (!strcmp(key, "client_allowed_sans"))
+		return fail(c, k, "tls_server_config: %s is not supported by mtuwatch -- remove it",
+			    key);
 	return fail(c, k, "unknown key '%s' in tls_server_config", key);
 }
 
@@ -372,6 +452,47 @@ static int check_tls(struct ctx *c, struct webconfig *wc, struct tls_raw *t)
 	return 0;
 }
 
+/*
+ * A first pass over the events alone, stopped at the first collection deeper than MAX_DEPTH:
+ * the scanner's cost grows with the depth it has reached, so it stops while that is small.
+ */
+static int check_depth(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int depth = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return fail(c, NULL, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_type_t t;
+		size_t line;
+
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = fail(c, NULL, "line %zu: %s", p.problem_mark.line + 1,
+				  p.problem ? p.problem : "YAML syntax error");
+			break;
+		}
+		t = ev.type;
+		line = ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT)
+			depth++;
+		else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		if (depth > MAX_DEPTH) {
+			rc = fail(c, NULL, "line %zu: nested deeper than %d levels -- a web config "
+				  "has 3", line, MAX_DEPTH);
+			break;
+		}
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
 int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t errlen)
 {
 	struct ctx c = { .path = path, .err = err, .errlen = errlen };
@@ -381,6 +502,8 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 	yaml_document_t doc;
 	yaml_node_t *root;
 	const char *slash;
+	char *text = NULL;
+	size_t tlen = 0;
 	FILE *f;
 	int rc = -1;
 
@@ -396,19 +519,36 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 		snprintf(c.dir, sizeof(c.dir), "/");
 	else
 		snprintf(c.dir, sizeof(c.dir), "%.*s", (int)(slash - path), path);
+	/* Read whole and capped: the parser never sees more than MAX_CONFIG bytes. */
 	f = fopen(path, "re");
 	if (!f)
 		return fail(&c, NULL, "cannot open: %s", strerror(errno));
-	if (!yaml_parser_initialize(&parser)) {
+	text = malloc(MAX_CONFIG + 1);
+	if (text)
+		tlen = fread(text, 1, MAX_CONFIG + 1, f);
+	if (!text || ferror(f) || tlen > MAX_CONFIG) {
+		int e = errno;
+
 		fclose(f);
+		free(text);
+		return fail(&c, NULL, "cannot read: %s", tlen > MAX_CONFIG ?
+			    "larger than 1 MiB -- a web config is a few lines" : strerror(e));
+	}
+	fclose(f);
+	if (check_depth(&c, text, tlen)) {
+		free(text);
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		free(text);
 		return fail(&c, NULL, "out of memory");
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, tlen);
 	if (!yaml_parser_load(&parser, &doc)) {
 		fail(&c, NULL, "line %zu: %s", parser.problem_mark.line + 1,
 		     parser.problem ? parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
-		fclose(f);
+		free(text);
 		return -1;
 	}
 	c.doc = &doc;
@@ -429,7 +569,7 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	if (rc)
 		webconfig_free(wc);
 	return rc;
@@ -453,12 +593,56 @@ void webconfig_free(struct webconfig *wc)
 	memset(wc, 0, sizeof(*wc));
 }
 
+/* Append "+name" to buf unless already there. */
+static void prio_add(char *buf, size_t len, const char *name)
+{
+	char item[48];
+	size_t n = strlen(buf);
+
+	snprintf(item, sizeof(item), ":+%s:", name);
+	if (n + 1 < len) {
+		/* Look for ":+name:" or ":+name" at the end. */
+		buf[n] = ':';
+		buf[n + 1] = '\0';
+		if (strstr(buf, item)) {
+			buf[n] = '\0';
+			return;
+		}
+		buf[n] = '\0';
+	}
+	snprintf(buf + n, len - n, ":+%s", name);
+}
+
 const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "NORMAL:-VERS-ALL");
 
 	for (int v = wc->max_version; v >= wc->min_version && n > 0 && (size_t)n < len; v--)
 		n += snprintf(buf + n, len - n, ":+VERS-TLS1.%d", v - 10);
+	/* TLS 1.2 key exchange: ECDHE only, as Go's defaults (forward secrecy, no RSA kx). */
+	snprintf(buf + strlen(buf), len - strlen(buf), ":-KX-ALL");
+	if (!wc->nsuites) {
+		prio_add(buf, len, "ECDHE-ECDSA");
+		prio_add(buf, len, "ECDHE-RSA");
+	} else {
+		for (int i = 0; i < wc->nsuites; i++)
+			if (suites[wc->suites[i]].kx)
+				prio_add(buf, len, suites[wc->suites[i]].kx);
+		/* TLS 1.3 alone still needs an ECDHE entry for GnuTLS to offer key shares. */
+		if (!strstr(buf, "+ECDHE"))
+			prio_add(buf, len, "ECDHE-RSA");
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-CIPHER-ALL");
+		for (int i = 0; i < wc->nsuites; i++)
+			prio_add(buf, len, suites[wc->suites[i]].cipher);
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-MAC-ALL");
+		for (int i = 0; i < wc->nsuites; i++)
+			prio_add(buf, len, suites[wc->suites[i]].mac);
+	}
+	if (wc->ncurves) {
+		snprintf(buf + strlen(buf), len - strlen(buf), ":-GROUP-ALL");
+		for (int i = 0; i < wc->ncurves; i++)
+			prio_add(buf, len, curves[wc->curves[i]].kx);
+	}
 	return buf;
 }
 
@@ -469,34 +653,6 @@ static bool ct_equal(const char *a, const char *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		d |= (unsigned char)a[i] ^ (unsigned char)b[i];
 	return d == 0;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Token bucket: WC_BCRYPT_PER_SEC per second, burst twice that. */
-static bool bcrypt_budget(struct webconfig *wc)
-{
-	const uint64_t cap = 2 * WC_BCRYPT_PER_SEC * 1000;
-	uint64_t now = mono_ms();
-
-	if (!wc->tokens_ms) {
-		wc->tokens = cap;
-	} else {
-		wc->tokens += (now - wc->tokens_ms) * WC_BCRYPT_PER_SEC;
-		if (wc->tokens > cap)
-			wc->tokens = cap;
-	}
-	wc->tokens_ms = now;
-	if (wc->tokens < 1000)
-		return false;
-	wc->tokens -= 1000;
-	return true;
 }
 
 int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pass,
@@ -543,8 +699,6 @@ int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pa
 		if (wc->bad[i].used && ct_equal((char *)wc->bad[i].digest, (char *)c->digest, 32))
 			return WC_REFUSED;
 	}
-	if (!bcrypt_budget(wc))
-		return WC_REFUSED;
 	c->pass = strdup(pass);
 	c->hash = strdup(hash);
 	if (!c->pass || !c->hash) {
@@ -600,4 +754,77 @@ void webconfig_check_abandon(struct wc_check *c)
 	}
 	free(c->hash);
 	c->pass = c->hash = NULL;
+}
+
+static int b64val(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	return ch == '/' ? 63 : -1;
+}
+
+int webconfig_basic_auth(const char *hdr, char **user, char **pass)
+{
+	size_t n, len = 0, i;
+	unsigned int acc = 0;
+	int bits = 0, pad = 0;
+	char *buf, *colon;
+
+	*user = *pass = NULL;
+	if (!hdr || strncasecmp(hdr, "Basic ", 6))
+		return -1;
+	hdr += 6;
+	while (*hdr == ' ')
+		hdr++;
+	n = strlen(hdr);
+	while (n && hdr[n - 1] == ' ')
+		n--;
+	if (n % 4 || n > 4096)
+		return -1;
+	buf = malloc(n / 4 * 3 + 1);
+	if (!buf)
+		return -1;
+	for (i = 0; i < n; i++) {
+		int v = b64val((unsigned char)hdr[i]);
+
+		if (hdr[i] == '=' && i >= n - 2) {
+			pad++;
+			continue;
+		}
+		if (v < 0 || pad)
+			goto bad;
+		acc = acc << 6 | (unsigned int)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[len++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	buf[len] = '\0';
+	/* The whole decoded length counts: "secret\0junk" is not "secret". */
+	colon = memchr(buf, ':', len);
+	if (!colon || memchr(buf, '\0', len))
+		goto bad;
+	*colon = '\0';
+	*user = strdup(buf);
+	*pass = strdup(colon + 1);
+	explicit_bzero(buf, len);
+	free(buf);
+	if (!*user || !*pass) {
+		free(*user);
+		free(*pass);
+		*user = *pass = NULL;
+		return -1;
+	}
+	return 0;
+bad:
+	explicit_bzero(buf, len);
+	free(buf);
+	return -1;
 }

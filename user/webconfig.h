@@ -11,6 +11,9 @@
  *	  client_ca_file: ca.crt	# or client_ca: <PEM text>
  *	  min_version: TLS12		# TLS10..TLS13, default TLS12
  *	  max_version: TLS13		# default TLS13
+ *	  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]	# Go's names; default:
+ *					#   GnuTLS' NORMAL with ECDHE key exchange only
+ *	  curve_preferences: [X25519, CurveP256]	# in order; default GnuTLS'
  *	http_server_config:
  *	  http2: true			# accepted and ignored: we serve HTTP/1.1
  *	basic_auth_users:
@@ -19,8 +22,8 @@
  * Everything is checked at load time (keys, values, that the certificate and key load and
  * match, that the CA file holds certificates, that every hash is bcrypt) so that a bad file
  * stops start-up with one line instead of half-configuring the server. Keys exporter-toolkit
- * knows but mtuwatch cannot honour (cipher_suites, curve_preferences, client_allowed_sans,
- * headers, rate_limit) are refused rather than silently ignored.
+ * knows but mtuwatch cannot honour (client_allowed_sans, headers, rate_limit) are refused
+ * rather than silently ignored.
  */
 #ifndef MTUWATCH_WEBCONFIG_H
 #define MTUWATCH_WEBCONFIG_H
@@ -46,14 +49,14 @@ struct wc_user {
 
 /* Recent wrong passwords remembered, so that repeating one costs no bcrypt. */
 #define WC_CACHE 32
-/* bcrypt runs in the event loop: at most this many per second (burst: twice that). */
-#define WC_BCRYPT_PER_SEC 2
 
 struct webconfig {
 	bool tls;		/* tls_server_config present with something in it */
 	char *cert_pem, *key_pem, *client_ca_pem;	/* NUL-terminated PEM text */
 	enum wc_client_auth client_auth;
 	int min_version, max_version;	/* 10, 11, 12, 13 */
+	uint8_t suites[32], curves[8];	/* cipher_suites, curve_preferences: webconfig.c's tables */
+	int nsuites, ncurves;
 	struct wc_user *users;
 	int nusers;
 	struct {
@@ -61,7 +64,6 @@ struct webconfig {
 		bool used;
 	} bad[WC_CACHE];
 	unsigned int bad_next;
-	uint64_t tokens, tokens_ms;	/* bcrypt budget, in thousandths; refilled at */
 	uint8_t salt[16];
 };
 
@@ -74,16 +76,19 @@ int webconfig_load(const char *path, struct webconfig *wc, char *err, size_t err
 
 void webconfig_free(struct webconfig *wc);
 
-/* GnuTLS priority string for min_version..max_version. */
+/*
+ * GnuTLS priority string for min_version..max_version, ECDHE key exchange only unless
+ * cipher_suites names others, cipher_suites and curve_preferences. 512 bytes always suffice.
+ */
+#define WC_PRIO_MAX 512
 const char *webconfig_priorities(const struct webconfig *wc, char *buf, size_t len);
 
 /*
  * Basic auth: does user/pass match a configured user? Unknown users pay the same bcrypt
  * as known ones and the final comparison is constant-time, so timing reveals neither.
  * A user's last matching password and recent wrong ones are remembered (salted SHA-256), so
- * a scraper pays bcrypt once; beyond WC_BCRYPT_PER_SEC fresh checks a second, fresh
- * credentials are refused without checking, so that a flood of guesses cannot stall the
- * event loop, while a scraper whose password is remembered is still let in.
+ * a scraper pays bcrypt once and a repeated wrong guess costs none. How many fresh checks
+ * run, and in what order, is the caller's business (httpd.c queues them per client address).
  *
  * In three steps, so that bcrypt can run off the event loop: begin and end in the thread
  * that owns wc, crypt in any thread (it touches only *c). begin answers WC_REFUSED or
@@ -104,5 +109,12 @@ int webconfig_check_begin(struct webconfig *wc, const char *user, const char *pa
 void webconfig_check_crypt(struct wc_check *c);
 bool webconfig_check_end(struct webconfig *wc, struct wc_check *c);
 void webconfig_check_abandon(struct wc_check *c);
+
+/*
+ * Decode an "Authorization: Basic ..." header into malloc()ed user and password. The decoded
+ * text counts over its whole length: a NUL anywhere in it (which a C string would cut the
+ * password at), bad base64 or no ':' -> -1 and nothing to free.
+ */
+int webconfig_basic_auth(const char *hdr, char **user, char **pass);
 
 #endif /* MTUWATCH_WEBCONFIG_H */

@@ -274,6 +274,25 @@ static int connect_to(int family, uint16_t port, int rcvbuf)
 	return fd;
 }
 
+/* An IPv4 loopback client from 127.0.0.2: another source address than connect_to's. */
+static int connect_from_2(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in b = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK + 1) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&b, sizeof(b)) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -1106,28 +1125,32 @@ static void t_conn_limit(struct server *s)
 }
 
 /*
- * A connection flood must not evict a client that connected a moment ago and
- * whose request is still in flight (HTTPD_EVICT_GRACE_MS): fill the table
- * with old idle connections, connect the victim, then open eight more
- * connections one by one before the victim sends its request.
+ * Slots go first to the address that holds the most: a flood of bare connects from 127.0.0.2
+ * must not evict a client of 127.0.0.1 that connected a moment ago and has yet to send its
+ * request (fill the table with old idle connections of both, connect the victim, then open
+ * eight more connections from the flooder before the victim sends). The flood must also have
+ * evicted something (it has, if the old idle connections of its own address are closed).
  */
 static void t_conn_limit_grace(struct server *s)
 {
-	const char *name = "conn_limit_spares_new_connection";
+	const char *name = "conn_limit_flood_spares_other_address";
 	int idle[4], flood[8], victim, i;
 	struct resp r;
 
 	for (i = 0; i < 4; i++)
-		idle[i] = connect_to(AF_INET, s->port, 0);
+		idle[i] = i < 2 ? connect_to(AF_INET, s->port, 0) : connect_from_2(s->port);
 	sleep_ms(300);
 	victim = connect_to(AF_INET, s->port, 0);
 	for (i = 0; i < 8; i++) {
-		flood[i] = connect_to(AF_INET, s->port, 0);
+		flood[i] = connect_from_2(s->port);
 		sleep_ms(5);
 	}
 	sleep_ms(20);
 	if (victim < 0 || send_all(victim, GET_METRICS, strlen(GET_METRICS))) {
 		fail(name, "victim connect/send failed");
+	} else if (idle[2] < 0 || idle[3] < 0 ||
+		   (wait_closed(idle[2], 1000) < 0 && !is_closed_now(idle[2]))) {
+		fail(name, "the flood evicted nothing of its own");
 	} else {
 		read_resp(victim, &r, 3000);
 		if (r.status != 200)
