@@ -316,6 +316,9 @@ int cmd_export(int argc, char **argv)
 		exp_usage(stdout);
 		return 0;
 	}
+	/* An exporter runs unattended on every node: it probes only when told (--confirm). */
+	if (w.confirm < 0)
+		w.confirm = 0;
 	if (listen && X.textfile_dir) {
 		pr_warn("Choose one of --listen and --textfile\n");
 		return 2;

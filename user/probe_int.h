@@ -119,6 +119,8 @@ struct fwd_opts {
 	long max_size;		/* 0: the egress interface's MTU */
 	struct probe_steps steps;
 	char *note;		/* said (and cleared) once a probe socket is open; may be NULL */
+	uint64_t gap_ns;	/* between probes (0: 100 ms, 10 a second) */
+	bool quiet;		/* say nothing (live's confirmation): the result says it */
 };
 
 struct fwd_res {
