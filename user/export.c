@@ -280,13 +280,14 @@ static void exp_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
-		   "                       [--top N] [--web-config FILE]\n"
+		   "                       [--top N] [--web-config FILE] [--confirm]\n"
 		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
 		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
 		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"
 		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
 		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
-		   "exporter-toolkit (node_exporter's --web.config.file).\n");
+		   "exporter-toolkit (node_exporter's --web.config.file).\n"
+		   "--confirm: probe a suspect path's destination to measure its MTU (as live does).\n");
 }
 
 int cmd_export(int argc, char **argv)
