@@ -46,7 +46,7 @@ enum mw_event_type {
 	MW_EV_SYSCTL = 69,	/* a sysctl that changes how PMTUD works: aux = enum mw_sysctl */
 	MW_EV_LINK = 70,	/* what lies under a watched interface: overlay, veth peer */
 	MW_EV_SNMP = 71,	/* a namespace counter that moved: aux = enum mw_snmp */
-	MW_EV_PROBE = 72,	/* a confirmation probe's result (live / record; report replays it) */
+	MW_EV_PROBE = 72,	/* a confirmation probe's result (report replays it) */
 	MW_EV_TYPE_MAX
 };
 
@@ -98,14 +98,14 @@ enum mw_probe_method {
 	MW_PROBE_NONE = 0,	/* nothing answered, or nothing was sent (MW_PROBE_F_SKIPPED) */
 	MW_PROBE_ICMP = 1,	/* ICMP echo with DF */
 	MW_PROBE_UDP = 2,	/* UDP with DF, answered by port unreachable */
-	MW_PROBE_TCP_SYN = 3,	/* a SYN to the flow's port: a SYN-ACK or RST is a sign of life */
+	MW_PROBE_TCP_SYN = 3,	/* a SYN to the flow's port: SYN-ACK or RST, a sign of life */
 };
 
 /* MW_EV_PROBE dir: what the probe found. */
 #define MW_PROBE_F_ALIVE	0x1	/* the destination answered something */
 #define MW_PROBE_F_EXACT	0x2	/* mtu is the path MTU: mtu answered, mtu + 1 vanished */
-#define MW_PROBE_F_PTB		0x4	/* a Packet Too Big reached the probe socket: peer = sender */
-#define MW_PROBE_F_SKIPPED	0x8	/* not probed (budget, address kind, no socket): no verdict */
+#define MW_PROBE_F_PTB		0x4	/* a PTB reached the probe socket: peer = sender */
+#define MW_PROBE_F_SKIPPED	0x8	/* not probed (budget, address, no socket) */
 #define MW_PROBE_F_UNREACH	0x10	/* an ICMP unreachable came back: peer = its sender */
 
 /* MW_EV_LINK aux: the kind of device that changes what fits on the wire. */

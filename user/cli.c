@@ -123,7 +123,8 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 		case 0x100:
 		case 0x101:
 			if (w->confirm >= 0 && w->confirm != (c == 0x101)) {
-				pr_warn("--passive and --confirm contradict each other -- use one\n");
+				pr_warn("--passive and --confirm contradict each other -- "
+					"use one\n");
 				return -1;
 			}
 			w->confirm = c == 0x101;

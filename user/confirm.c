@@ -104,7 +104,8 @@ static bool tcp_alive(const struct target *t, uint16_t port)
 	int fd, err = 0;
 	bool alive = false;
 
-	((struct sockaddr_in *)&sa)->sin_port = htons(port);	/* same offset in sockaddr_in6 */
+	/* The port is at the same offset in sockaddr_in6. */
+	((struct sockaddr_in *)&sa)->sin_port = htons(port);
 	fd = socket(t->family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0)

@@ -22,7 +22,7 @@ enum mw_verdict {
 	MW_V_STALLED_TLS,
 	MW_V_STALLED_SSH,
 	MW_V_PTB_IGNORED,
-	MW_V_PEER_UNREACHABLE,		/* information: a confirmation probe got no answer at all */
+	MW_V_PEER_UNREACHABLE,		/* information: a confirmation probe got no answer */
 	MW_V_MAX
 };
 

@@ -299,8 +299,8 @@ static void explain_confirmed(struct path *p, struct mw_finding *f, uint32_t hi)
 		 pk, hi, d, f->iface, fam, d, method_words(f->probe_method), f->probes, f->mtu,
 		 f->mtu + 1, f->mtu, fam);
 	snprintf(f->remedy, sizeof(f->remedy),
-		 "align the MTUs on the path or lower %s's (or the route's: ip route ... mtu %u) to "
-		 "%u, or clamp the MSS on the router (%s); have whoever filters ICMP let %s "
+		 "align the MTUs on the path or lower %s's (or the route's: ip route ... mtu "
+		 "%u) to %u, or clamp the MSS on the router (%s); have whoever filters ICMP let %s "
 		 "through; check with %s",
 		 f->iface, f->mtu, f->mtu, core_clamp_cmd(p->family),
 		 p->family == 6 ? "ICMPv6 type 2" : "type 3 code 4", ping);

@@ -287,7 +287,8 @@ static void exp_usage(FILE *o)
 		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
 		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
 		   "exporter-toolkit (node_exporter's --web.config.file).\n"
-		   "--confirm: probe a suspect path's destination to measure its MTU (as live does).\n");
+		   "--confirm: probe a suspect path's destination to measure its MTU (as live\n"
+		   "does).\n");
 }
 
 int cmd_export(int argc, char **argv)

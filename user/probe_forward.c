@@ -432,9 +432,10 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 			if (order[i] == M_ICMP && (err == -EPERM || err == -EACCES)) {
 				if (o->method == M_ICMP) {
 					if (!o->quiet)
-						pr_warn("ICMP echo needs CAP_NET_RAW or a "
-							"ping_group_range that holds your group -- use "
-							"--method udp, or run as root\n");
+						pr_warn("ICMP echo needs CAP_NET_RAW or "
+							"a ping_group_range that holds your "
+							"group -- use --method udp, or run "
+							"as root\n");
 					return 1;
 				}
 				pr_debug("no ICMP echo socket (%s): probing with UDP\n",

@@ -1648,8 +1648,8 @@ static void test_confirm(void)
 	rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
 	tick(c, 3 * SEC + 1);
 	f = find(MW_V_ICMP_BLACKHOLE);
-	CHECK("confirm-unconfirmed-first", f && !f->confirmed && !f->probed && f->bracket_hi == 9000,
-	      "finding %p", (void *)f);
+	CHECK("confirm-unconfirmed-first",
+	      f && !f->confirmed && !f->probed && f->bracket_hi == 9000, "finding %p", (void *)f);
 	n = core_probe_requests(c, req, 4);
 	CHECK("confirm-requested", n == 1 && req[0].type == MW_EV_PROBE && req[0].size == 9000 &&
 	      req[0].flow.dport == 443 && req[0].netns == NS_SELF, "%d requests", n);
@@ -1738,7 +1738,8 @@ static void test_json_confirm(void)
 	      strstr(buf, "\"probe\":{\"method\":\"icmp\",\"probes\":15,\"ptb_from\":null}"),
 	      "%s", buf);
 	CHECK("json-unconfirmed", strstr(buf, "\"confirmed\":false") != NULL, "%s", buf);
-	CHECK("json-peer-unreachable-information", strstr(buf, "\"verdict\":\"peer_unreachable\"") &&
+	CHECK("json-peer-unreachable-information",
+	      strstr(buf, "\"verdict\":\"peer_unreachable\"") &&
 	      !strstr(strstr(buf, "peer_unreachable"), "causes"), "%s", buf);
 	free(buf);
 }
