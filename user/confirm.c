@@ -182,7 +182,7 @@ static int run_probe(void *arg)
 		r->aux2 = fr.method == M_ICMP ? MW_PROBE_ICMP : MW_PROBE_UDP;
 		r->mtu = fr.lo_ok;
 		r->size = fr.lost_above ? fr.hi_bad : 0;
-		r->seq = fr.probes;
+		r->seq = fr.sent;
 		if (fr.ptb_sock) {
 			r->dir |= MW_PROBE_F_PTB;
 			r->aux = fr.ptb_mtu;
@@ -190,7 +190,7 @@ static int run_probe(void *arg)
 		}
 		return 0;
 	}
-	r->seq = fr.probes;
+	r->seq = fr.sent;
 	if (fr.unreach) {
 		r->dir |= MW_PROBE_F_UNREACH;
 		memcpy(r->peer, fr.unreach_from, 16);

@@ -417,7 +417,7 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 		  struct fwd_res *r)
 {
 	enum method order[2] = { M_ICMP, M_UDP };
-	int norder = 2, err, rc = 1;
+	int norder = 2, err, rc = 1, sent = 0;
 	struct fwd f;
 
 	if (o->method != M_AUTO) {
@@ -456,6 +456,8 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 		memset(r, 0, sizeof(*r));
 		rc = fwd_search(&f, b, o, r);
 		close(f.fd);
+		sent += r->probes;
+		r->sent = sent;
 		if (rc == 0) {
 			r->method = order[i];
 			return 0;

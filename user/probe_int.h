@@ -126,6 +126,7 @@ struct fwd_opts {
 struct fwd_res {
 	enum method method;	/* the one that measured: M_ICMP or M_UDP */
 	int limit, base, lo_ok, hi_bad, probes;
+	int sent;		/* probes of every method tried (probes: the last one's) */
 	int lost_above;		/* the largest size that vanished */
 	bool exact;
 	/* a PTB the socket got */
