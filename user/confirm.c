@@ -10,7 +10,7 @@
  * the ring buffer. Budget: one confirmation per destination per CONFIRM_EVERY_NS, at most
  * CONFIRM_MAX_PROBES probes each, CONFIRM_GAP_NS apart (one probe in flight at a time: at most
  * four probes a second in all); never loopback, multicast, link-local or unspecified
- * addresses. Sockets exist only while a probe runs.
+ * addresses, never another namespace's path. Sockets exist only while a probe runs.
  */
 #include <errno.h>
 #include <poll.h>
@@ -126,7 +126,7 @@ static bool tcp_alive(const struct target *t, uint16_t port)
 	return alive;
 }
 
-/* The probe itself, in the destination's namespace. */
+/* The probe itself, in mtuwatch's own namespace. */
 static int run_probe(void *arg)
 {
 	struct mw_confirm *cf = arg;
@@ -209,19 +209,8 @@ static int run_probe(void *arg)
 static void *probe_thread(void *arg)
 {
 	struct mw_confirm *cf = arg;
-	int nsfd = -1;
 
-	if (cf->job.netns && cf->job.netns != cf->self_netns) {
-		nsfd = netns_open(cf->job.netns, NULL, 0);
-		if (nsfd < 0)
-			cf->res.dir = MW_PROBE_F_SKIPPED;	/* gone already */
-		else
-			netns_call(nsfd, run_probe, cf);
-		if (nsfd >= 0)
-			close(nsfd);
-	} else {
-		run_probe(cf);
-	}
+	run_probe(cf);
 	__atomic_store_n(&cf->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -266,7 +255,13 @@ void confirm_poll(struct mw_confirm *cf, const struct mw_event *req, int nreq, u
 	for (int i = 0; i < nreq; i++) {
 		const struct mw_event *q = &req[i];
 
-		if (never_probe(q->family, q->flow.daddr) || recently(cf, q, now) ||
+		/*
+		 * Another namespace's path (--all-netns) is not probed: the probe would have to
+		 * run inside it, sending from a container, and would keep a namespace that is
+		 * going away alive for its duration (its inode not free for the next one).
+		 */
+		if ((q->netns && q->netns != cf->self_netns) ||
+		    never_probe(q->family, q->flow.daddr) || recently(cf, q, now) ||
 		    cf->nq >= CONFIRM_QUEUE) {
 			result_of(q, &r);
 			r.ts_ns = now;

@@ -13,7 +13,7 @@
 
 struct mw_confirm;
 
-/* self_netns: the namespace mtuwatch runs in (others are entered by inode). */
+/* self_netns: the namespace mtuwatch runs in (only its paths are probed). */
 struct mw_confirm *confirm_new(uint32_t self_netns);
 /*
  * Requests in (the core's), results out (through emit, as MW_EV_PROBE events stamped now):
