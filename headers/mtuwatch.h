@@ -46,6 +46,7 @@ enum mw_event_type {
 	MW_EV_SYSCTL = 69,	/* a sysctl that changes how PMTUD works: aux = enum mw_sysctl */
 	MW_EV_LINK = 70,	/* what lies under a watched interface: overlay, veth peer */
 	MW_EV_SNMP = 71,	/* a namespace counter that moved: aux = enum mw_snmp */
+	MW_EV_PROBE = 72,	/* a confirmation probe's result (report replays it) */
 	MW_EV_TYPE_MAX
 };
 
@@ -91,6 +92,21 @@ enum mw_route_flags {
 	MW_ROUTE_IN_NS = 4,	/* read in the event's namespace (else ours, towards its dst) */
 	MW_ROUTE_LISTED = 8,	/* exceptions listed: no MW_ROUTE_LEARNED means none for dst */
 };
+
+/* MW_EV_PROBE aux2: how the destination was probed (the method that measured, or showed life). */
+enum mw_probe_method {
+	MW_PROBE_NONE = 0,	/* nothing answered, or nothing was sent (MW_PROBE_F_SKIPPED) */
+	MW_PROBE_ICMP = 1,	/* ICMP echo with DF */
+	MW_PROBE_UDP = 2,	/* UDP with DF, answered by port unreachable */
+	MW_PROBE_TCP_SYN = 3,	/* a SYN to the flow's port: SYN-ACK or RST, a sign of life */
+};
+
+/* MW_EV_PROBE dir: what the probe found. */
+#define MW_PROBE_F_ALIVE	0x1	/* the destination answered something */
+#define MW_PROBE_F_EXACT	0x2	/* mtu is the path MTU: mtu answered, mtu + 1 vanished */
+#define MW_PROBE_F_PTB		0x4	/* a PTB reached the probe socket: peer = sender */
+#define MW_PROBE_F_SKIPPED	0x8	/* not probed (budget, address, no socket) */
+#define MW_PROBE_F_UNREACH	0x10	/* an ICMP unreachable came back: peer = its sender */
 
 /* MW_EV_LINK aux: the kind of device that changes what fits on the wire. */
 enum mw_link_kind {
@@ -207,6 +223,11 @@ struct mw_hs_acked {
  *         ifindex, peer = lower device name (NUL-padded, 16 bytes)
  *   SNMP: aux = enum mw_snmp, size = increase since the last SNMP event, aux2 = total
  *   ATTACH: ifname = program, ifindex (0 = global), aux = attached
+ *   PROBE: netns, family, flow.daddr = the destination probed, flow.sport/dport = the suspect
+ *          flow's ports (dport: the TCP liveness port), aux2 = enum mw_probe_method, dir =
+ *          MW_PROBE_F_*, mtu = largest DF size answered (0: none), size = smallest size
+ *          that vanished (0: none), seq = probes sent, peer = PTB / unreachable sender,
+ *          aux = that PTB's MTU, ifindex = egress interface
  *   LOST: aux = lost events so far (running total)
  */
 struct mw_event {

@@ -54,6 +54,8 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 		{ "port", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "passive", no_argument, NULL, 0x100 },
+		{ "confirm", no_argument, NULL, 0x101 },
 	};
 	struct option longs[32] = {};
 	char shorts[64];
@@ -67,6 +69,7 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 	snprintf(shorts, sizeof(shorts), "+i:d:jvh%s", extra_short ? extra_short : "");
 	w->duration = -1;
 	w->stall_after = 3;
+	w->confirm = -1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
@@ -116,6 +119,15 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 			break;
 		case 'v':
 			w->so.verbose = mw_verbose = true;
+			break;
+		case 0x100:
+		case 0x101:
+			if (w->confirm >= 0 && w->confirm != (c == 0x101)) {
+				pr_warn("--passive and --confirm contradict each other -- "
+					"use one\n");
+				return -1;
+			}
+			w->confirm = c == 0x101;
 			break;
 		case 'h':
 			w->help = true;

@@ -17,6 +17,7 @@ struct watch_opts {
 	int stall_after;
 	uint16_t ports[MW_MAX_HINT_PORTS];	/* --port */
 	int nports;
+	int confirm;		/* -1: the command's default, 0: --passive, 1: --confirm */
 	bool json;
 	bool help;
 };

@@ -37,6 +37,7 @@ static const char *const verdict_names[MW_V_MAX] = {
 	[MW_V_STALLED_TLS] = "stalled_tls",
 	[MW_V_STALLED_SSH] = "stalled_ssh",
 	[MW_V_PTB_IGNORED] = "ptb_ignored",
+	[MW_V_PEER_UNREACHABLE] = "peer_unreachable",
 };
 
 static const char *const cause_names[MW_C_MAX] = {
@@ -370,6 +371,9 @@ void core_feed(struct mw_core *c, const struct mw_event *e)
 	case MW_EV_DELIVERED:
 		core_on_delivered(c, e);
 		break;
+	case MW_EV_PROBE:
+		core_on_probe(c, e);
+		break;
 	case MW_EV_SYN_MSS:
 		/* A SYN-ACK came back: its source answers (flow is in the packet's direction). */
 		if (e->aux2)
@@ -405,6 +409,32 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
 		out[n].aux = p->route_in_ns || self_ns(c, p->netns) ? MW_ROUTE_IN_NS : 0;
 		/* Ask again while more PTBs arrive; core_on_route clears it. */
 		p->route_due = 0;
+		n++;
+	}
+	return n;
+}
+
+int core_probe_requests(struct mw_core *c, struct mw_event *out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->paths_hw && n < max; i++) {
+		struct path *p = &c->paths[i];
+
+		if (!p->used || p->confirm != CONFIRM_WANTED)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].type = MW_EV_PROBE;
+		out[n].netns = p->netns;
+		out[n].family = p->family;
+		out[n].flow.family = p->family;
+		out[n].flow.proto = 6;
+		memcpy(out[n].flow.daddr, p->dst, 16);
+		out[n].flow.sport = p->confirm_sport;
+		out[n].flow.dport = p->confirm_dport;
+		out[n].size = p->confirm_size;
+		out[n].ifindex = p->ifindex & ~MW_IFX_NODE;
+		p->confirm = CONFIRM_ASKED;
 		n++;
 	}
 	return n;

@@ -22,6 +22,7 @@ enum mw_verdict {
 	MW_V_STALLED_TLS,
 	MW_V_STALLED_SSH,
 	MW_V_PTB_IGNORED,
+	MW_V_PEER_UNREACHABLE,		/* information: a confirmation probe got no answer */
 	MW_V_MAX
 };
 
@@ -108,6 +109,18 @@ struct mw_finding {
 	char overlay_iface[MW_IFNAME_LEN];
 	char lower_iface[MW_IFNAME_LEN];
 	uint32_t overlay_mtu, lower_mtu, overhead;
+	/*
+	 * icmp_blackhole: mtu measured by a confirmation probe (bracket tight around it). A
+	 * confirmation of a finding already given comes as a second one, update set, which the
+	 * core does not count again.
+	 */
+	bool confirmed;
+	bool update;
+	/* the confirmation probe behind the finding (icmp_blackhole, peer_unreachable) */
+	bool probed;
+	uint8_t probe_method;		/* enum mw_probe_method */
+	uint32_t probes;
+	bool ptb_probe;			/* a PTB reached the probe: peer is its sender */
 	char explain[480];
 	char remedy[480];
 };
@@ -164,6 +177,12 @@ void core_ns_names(struct mw_core *c, const struct mw_nsname *n);
 uint64_t core_ns_cookie(struct mw_core *c, uint32_t netns);
 /* Destinations whose route MTU the driver should read back (PTBs that were not dropped). */
 int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out, int max);
+/*
+ * Destinations the core would have the driver probe (MW_EV_PROBE requests: netns, family,
+ * flow.daddr, flow ports, size = the stuck segment's size). Each is handed out once; the driver
+ * answers it with an MW_EV_PROBE result (MW_PROBE_F_SKIPPED when it does not probe).
+ */
+int core_probe_requests(struct mw_core *c, struct mw_event *out, int max);
 /* When the next route read-back is wanted (0: none): the driver wakes for it. */
 uint64_t core_route_next(const struct mw_core *c);
 void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),

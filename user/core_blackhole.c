@@ -234,10 +234,205 @@ static void explain_blackhole(struct mw_core *c, struct path *p, struct mw_findi
 		 p->family == 6 ? "ICMPv6 type 2" : "type 3 code 4");
 }
 
+/* ---- confirmation ---------------------------------------------------------------------- */
+
+static const char *const method_names[] = {
+	[MW_PROBE_NONE] = "none", [MW_PROBE_ICMP] = "ICMP echo", [MW_PROBE_UDP] = "UDP",
+	[MW_PROBE_TCP_SYN] = "a TCP SYN",
+};
+
+static const char *method_words(uint8_t m)
+{
+	return m <= MW_PROBE_TCP_SYN ? method_names[m] : "?";
+}
+
+/* Ask the driver to probe the path's destination: once per path, for its smallest stuck size. */
+static void want_confirm(struct path *p, const struct stuck_seg *s)
+{
+	if (p->confirm != CONFIRM_NONE)
+		return;
+	p->confirm = CONFIRM_WANTED;
+	p->confirm_sport = s->sport;
+	p->confirm_dport = s->dport;
+	p->confirm_size = s->size;
+}
+
+/* A probe answered: its result is known. */
+static bool probe_answered(const struct path *p)
+{
+	return p->confirm == CONFIRM_DONE && !(p->probe_flags & MW_PROBE_F_SKIPPED) &&
+	       (p->probe_flags & MW_PROBE_F_ALIVE);
+}
+
+/* A probe measured that this size gets through: its segment was lost, not too large. */
+static bool probe_fits(const struct path *p, uint32_t size)
+{
+	return probe_answered(p) && p->probe_mtu >= size;
+}
+
+/* The probe's result, as the finding says it. */
+static void probe_into(const struct path *p, struct mw_finding *f)
+{
+	if (p->confirm != CONFIRM_DONE || (p->probe_flags & MW_PROBE_F_SKIPPED))
+		return;
+	f->probed = true;
+	f->probe_method = p->probe_method;
+	f->probes = p->probes;
+	f->ptb_probe = p->probe_flags & MW_PROBE_F_PTB;
+	if (f->ptb_probe)
+		memcpy(f->peer, p->probe_peer, sizeof(f->peer));
+}
+
+static void explain_confirmed(struct path *p, struct mw_finding *f, uint32_t hi)
+{
+	char d[64], ping[96];
+	const char *fam = core_ptb_words(p->family);
+	const char *pk = p->family == 6 ? "Packets" : "DF packets";
+
+	fmt_ip(p->family, p->dst, d, sizeof(d));
+	core_ping_cmd(p->family, d, f->mtu, ping, sizeof(ping));
+	snprintf(f->explain, sizeof(f->explain),
+		 "%s of %u bytes to %s via %s are re-sent without progress and no %s arrives; "
+		 "mtuwatch probed %s with %s (%u probes): %u bytes are answered, %u vanish, so "
+		 "the path MTU is %u bytes and a hop drops larger packets silently (a router whose "
+		 "%s is filtered, or a layer-2 hop with a smaller MTU)",
+		 pk, hi, d, f->iface, fam, d, method_words(f->probe_method), f->probes, f->mtu,
+		 f->mtu + 1, f->mtu, fam);
+	snprintf(f->remedy, sizeof(f->remedy),
+		 "align the MTUs on the path or lower %s's (or the route's: ip route ... mtu "
+		 "%u) to %u, or clamp the MSS on the router (%s); have whoever filters ICMP let %s "
+		 "through; check with %s",
+		 f->iface, f->mtu, f->mtu, core_clamp_cmd(p->family),
+		 p->family == 6 ? "ICMPv6 type 2" : "type 3 code 4", ping);
+}
+
+/*
+ * The icmp_blackhole finding of a path whose segments above lo, up to hi, stay stuck; update: a
+ * confirmation of the one given before. Returns whether the MTU is pinned by what the host's
+ * own devices say (nothing for a probe to add).
+ */
+static bool blackhole_emit(struct mw_core *c, struct path *p, uint32_t lo, uint32_t hi,
+			   bool update)
+{
+	struct mw_finding f;
+	bool pinned = false;
+
+	core_finding_init(c, &f, MW_V_ICMP_BLACKHOLE, p->netns, p->family, p->dst, p->ifindex);
+	f.update = update;
+	f.bracket_lo = lo;
+	f.bracket_hi = hi;
+	f.mtu = hi - 1;
+	p->pmtu = f.mtu;
+	f.count = p->retrans;
+	memcpy(f.sizes, p->rsizes, sizeof(f.sizes));
+	f.nsizes = p->nrsizes;
+	blackhole_causes(c, p, hi, &f);
+	/* What the overlay lets through is tighter than what the segments showed. */
+	if (f.lower_mtu && f.lower_mtu - f.overhead < f.mtu && f.lower_mtu - f.overhead >= lo) {
+		f.mtu = f.lower_mtu - f.overhead;
+		p->pmtu = f.mtu;
+		pinned = true;
+	} else if (f.ncauses && f.causes[0] == MW_C_L2_MTU_MISMATCH) {
+		struct link *l = core_link_get(c, p->ifindex);
+
+		/* The link's other side takes this much: the path cannot carry more. */
+		if (l && l->lower_mtu < f.mtu && l->lower_mtu >= lo) {
+			f.mtu = l->lower_mtu;
+			p->pmtu = f.mtu;
+			pinned = true;
+		}
+	}
+	probe_into(p, &f);
+	memcpy(p->causes, f.causes, sizeof(p->causes));
+	p->ncauses = f.ncauses;
+	/* A probe's measurement beats any bracket: the path MTU, exactly. */
+	if (!pinned && probe_answered(p) && (p->probe_flags & MW_PROBE_F_EXACT) &&
+	    p->probe_mtu && p->probe_mtu < hi) {
+		f.confirmed = true;
+		f.mtu = p->probe_mtu;
+		f.bracket_lo = p->probe_mtu;
+		f.bracket_hi = p->probe_mtu + 1;
+		p->pmtu = f.mtu;
+		explain_confirmed(p, &f, hi);
+	} else {
+		explain_blackhole(c, p, &f, lo, hi);
+	}
+	core_emit(c, &f, p);
+	return pinned;
+}
+
+/* The probe got no answer at all: the destination, or the whole path, is gone. */
+static void peer_unreachable(struct mw_core *c, struct path *p)
+{
+	struct mw_finding f;
+	char d[64], from[64] = "";
+
+	if (p->reported & (1u << MW_V_PEER_UNREACHABLE))
+		return;
+	p->reported |= 1u << MW_V_PEER_UNREACHABLE;
+	core_finding_init(c, &f, MW_V_PEER_UNREACHABLE, p->netns, p->family, p->dst, p->ifindex);
+	f.probed = true;
+	f.probe_method = p->probe_method;
+	f.probes = p->probes;
+	f.count = p->retrans;
+	memcpy(f.sizes, p->rsizes, sizeof(f.sizes));
+	f.nsizes = p->nrsizes;
+	fmt_ip(p->family, p->dst, d, sizeof(d));
+	if (p->probe_flags & MW_PROBE_F_UNREACH) {
+		char a[48];
+
+		fmt_ip(p->family, p->probe_peer, a, sizeof(a));
+		snprintf(from, sizeof(from), ", and %s said it is unreachable", a);
+	}
+	snprintf(f.explain, sizeof(f.explain),
+		 "segments to %s via %s are re-sent without progress and a confirmation probe got "
+		 "no answer at all (ICMP echo, UDP%s; %u probes)%s: the destination or the whole "
+		 "path is down, which says nothing about its MTU, so no MTU verdict is given",
+		 d, f.iface, p->confirm_dport ? ", a TCP SYN to the flow's port" : "", f.probes,
+		 from);
+	snprintf(f.remedy, sizeof(f.remedy),
+		 "check that %s is up and routed (ping %s; ip route get %s); information only", d,
+		 d, d);
+	core_emit(c, &f, p);
+}
+
+void core_on_probe(struct mw_core *c, const struct mw_event *e)
+{
+	uint8_t fam = e->flow.family ? e->flow.family : e->family;
+	struct path *p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
+
+	if (!p)
+		return;
+	p->confirm = CONFIRM_DONE;
+	p->probe_flags = e->dir;
+	p->probe_method = e->aux2;
+	p->probe_mtu = e->mtu;
+	p->probe_lost = e->size;
+	p->probes = e->seq;
+	memcpy(p->probe_peer, e->peer, sizeof(p->probe_peer));
+	if (!p->confirm_dport)
+		p->confirm_dport = e->flow.dport;
+	if (e->dir & MW_PROBE_F_SKIPPED)
+		return;
+	if (!(e->dir & MW_PROBE_F_ALIVE)) {
+		peer_unreachable(c, p);
+		return;
+	}
+	/* The probe's answer is a sign of life, as a handshake's would be. */
+	p->alive_ns = c->now;
+	if (p->reported & (1u << MW_V_ICMP_BLACKHOLE)) {
+		/* Given already: say what the probe adds, unless the stuck size fits after all. */
+		if (!probe_fits(p, p->bracket_hi))
+			blackhole_emit(c, p, p->bracket_lo, p->bracket_hi, true);
+		return;
+	}
+	core_check_blackhole(c, p);
+}
+
 void core_check_blackhole(struct mw_core *c, struct path *p)
 {
 	uint32_t hi = 0, stuck = 0, lo;
-	struct mw_finding f;
+	const struct stuck_seg *want = NULL, *small = NULL;
 
 	if (p->reported & (1u << MW_V_ICMP_BLACKHOLE))
 		return;
@@ -264,12 +459,18 @@ void core_check_blackhole(struct mw_core *c, struct path *p)
 		/* Something this large got through since: this is loss, not a size limit. */
 		if (delivered_since(p, s))
 			continue;
+		/* A probe showed this size gets through: loss, not a size limit. */
+		if (probe_fits(p, s->size))
+			continue;
 		/*
 		 * The size used to get through: the path changed, or the peer died. Only a sign
-		 * of life since tells them apart.
+		 * of life since tells them apart: a confirmation probe can give one.
 		 */
-		if (delivered_ever(p, s->size) ? p->alive_ns < s->first_ns : !p->alive_ns)
+		if (delivered_ever(p, s->size) ? p->alive_ns < s->first_ns : !p->alive_ns) {
+			if (c->now >= s->first_ns + STUCK_NS && (!want || s->size < want->size))
+				want = s;
 			continue;
+		}
 		/*
 		 * One segment stuck for a second makes the finding; every other one re-sent
 		 * twice without progress narrows its upper end (a 6424-byte certificate flight
@@ -277,42 +478,23 @@ void core_check_blackhole(struct mw_core *c, struct path *p)
 		 */
 		if (c->now >= s->first_ns + STUCK_NS)
 			stuck++;
-		if (!hi || s->size < hi)
+		if (!hi || s->size < hi) {
 			hi = s->size;
+			small = s;
+		}
 	}
-	if (!stuck)
+	if (!stuck) {
+		if (want)
+			want_confirm(p, want);
 		return;
+	}
 	lo = bracket_low(p, hi);
 	p->bracket_lo = lo;
 	p->bracket_hi = hi;
-	p->pmtu = hi - 1;
 	p->reported |= 1u << MW_V_ICMP_BLACKHOLE;
-
-	core_finding_init(c, &f, MW_V_ICMP_BLACKHOLE, p->netns, p->family, p->dst, p->ifindex);
-	f.bracket_lo = lo;
-	f.bracket_hi = hi;
-	f.mtu = hi - 1;
-	f.count = p->retrans;
-	memcpy(f.sizes, p->rsizes, sizeof(f.sizes));
-	f.nsizes = p->nrsizes;
-	blackhole_causes(c, p, hi, &f);
-	/* What the overlay lets through is tighter than what the segments showed. */
-	if (f.lower_mtu && f.lower_mtu - f.overhead < f.mtu && f.lower_mtu - f.overhead >= lo) {
-		f.mtu = f.lower_mtu - f.overhead;
-		p->pmtu = f.mtu;
-	} else if (f.ncauses && f.causes[0] == MW_C_L2_MTU_MISMATCH) {
-		struct link *l = core_link_get(c, p->ifindex);
-
-		/* The link's other side takes this much: the path cannot carry more. */
-		if (l && l->lower_mtu < f.mtu && l->lower_mtu >= lo) {
-			f.mtu = l->lower_mtu;
-			p->pmtu = f.mtu;
-		}
-	}
-	memcpy(p->causes, f.causes, sizeof(p->causes));
-	p->ncauses = f.ncauses;
-	explain_blackhole(c, p, &f, lo, hi);
-	core_emit(c, &f, p);
+	/* A bracket the host's devices do not pin: a probe measures it (once). */
+	if (!blackhole_emit(c, p, lo, hi, false) && hi - lo > 1 && small)
+		want_confirm(p, small);
 }
 
 /* ---- what leaves, what is re-sent, what is acknowledged ---------------------------------- */

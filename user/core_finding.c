@@ -18,7 +18,7 @@
 static const int severity[MW_V_MAX] = {
 	[MW_V_PMTU_LEARNED] = 1, [MW_V_PTB_SENT] = 2, [MW_V_STALLED_TLS] = 3,
 	[MW_V_STALLED_SSH] = 3, [MW_V_PTB_IGNORED] = 4, [MW_V_PTB_DROPPED] = 4,
-	[MW_V_ICMP_BLACKHOLE] = 5,
+	[MW_V_ICMP_BLACKHOLE] = 5, [MW_V_PEER_UNREACHABLE] = 1,
 };
 
 void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
@@ -65,7 +65,8 @@ void core_finding_ns(struct mw_core *c, struct mw_finding *f, uint32_t nsid)
 
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p)
 {
-	c->nfind[f->verdict]++;
+	if (!f->update)
+		c->nfind[f->verdict]++;
 	if (p && p->netns == f->netns)
 		core_finding_ns(c, f, p->nsid);
 	if (p && (severity[f->verdict] > severity[p->worst] ||

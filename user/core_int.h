@@ -124,10 +124,27 @@ struct path {
 	 */
 	uint32_t encap_ifindex, encap_mtu;
 	uint8_t encap_under[16];
+	/*
+	 * Confirmation (core_blackhole.c): asked for a suspect path once, answered by an
+	 * MW_EV_PROBE result from the driver (live, record) or the recording (report).
+	 */
+	uint8_t confirm;			/* enum confirm_state */
+	uint16_t confirm_sport, confirm_dport;	/* the suspect flow's */
+	uint32_t confirm_size;			/* the stuck segment's size */
+	uint8_t probe_flags, probe_method;	/* MW_PROBE_F_*, enum mw_probe_method */
+	uint32_t probe_mtu, probe_lost, probes;
+	uint8_t probe_peer[16];
 	uint64_t last_ns;
 	uint32_t reported;			/* bitmask of verdicts reported */
 	uint32_t dropped_reasons[4];		/* reasons already reported */
 	enum mw_verdict worst;
+};
+
+enum confirm_state {
+	CONFIRM_NONE = 0,
+	CONFIRM_WANTED,		/* core_probe_requests hands it out */
+	CONFIRM_ASKED,		/* the driver has it */
+	CONFIRM_DONE,		/* its result came (MW_EV_PROBE) */
 };
 
 struct flow {
@@ -292,6 +309,7 @@ void core_on_df_max(struct mw_core *c, const struct mw_event *e);
 void core_on_retrans(struct mw_core *c, const struct mw_event *e);
 void core_on_recovered(struct mw_core *c, const struct mw_event *e);
 void core_on_delivered(struct mw_core *c, const struct mw_event *e);
+void core_on_probe(struct mw_core *c, const struct mw_event *e);
 
 /* core_ptb.c */
 void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
+#include "confirm.h"
 #include "driver.h"
 #include "links.h"
 #include "log.h"
@@ -156,6 +157,11 @@ int driver_open(struct mw_driver *d, const struct watch_opts *w)
 		pr_debug("no rtnetlink link notifications (%s): interfaces are read once\n",
 			 strerror(-d->links_fd));
 	d->follow = !so->nifaces && d->links_fd >= 0;
+	/* On unless --passive (export: only with --confirm; it sets confirm to 0 otherwise). */
+	if (w->confirm && !(d->confirm = confirm_new(co.self_netns))) {
+		pr_warn("Failed: out of memory\n");
+		return 1;
+	}
 	return session_open(&d->s, so, driver_event, d);
 }
 
@@ -423,6 +429,23 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 	}
 }
 
+static void confirm_emit(const struct mw_event *e, void *ctx)
+{
+	driver_event(e, ctx);
+}
+
+/* Destinations the core would have confirmed: probed off the loop, results as events. */
+static void confirm_checks(struct mw_driver *d, uint64_t now)
+{
+	struct mw_event req[8];
+	int n;
+
+	if (!d->confirm)
+		return;
+	n = core_probe_requests(d->core, req, 8);
+	confirm_poll(d->confirm, req, n, now, confirm_emit, d);
+}
+
 /* The ring buffer and the link socket: either wakes us. */
 static int poll_events(struct mw_driver *d, int ms)
 {
@@ -473,6 +496,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 		follow_links(d);
 		now = mono_ns();
 		route_checks(d, now);
+		confirm_checks(d, now);
 		if (now - d->last_tick >= TICK_NS) {
 			struct mw_event t = { .ts_ns = now, .type = MW_EV_TICK };
 			uint64_t lost = session_counter(&d->s, MW_CNT_EVENTS_LOST);
@@ -518,5 +542,7 @@ void driver_close(struct mw_driver *d)
 	reasons_free(&d->reasons);
 	nsn_free(d->nsn);
 	d->nsn = NULL;
+	confirm_free(d->confirm);
+	d->confirm = NULL;
 	d->core = NULL;
 }

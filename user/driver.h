@@ -41,6 +41,7 @@ struct mw_driver {
 	bool links_recheck;		/* a device left: read the watched ones' peers again */
 	int said_full;			/* a new device found no room: said once */
 	struct nsn_cache *nsn;		/* other namespaces' names (--all-netns), nsnames.h */
+	struct mw_confirm *confirm;	/* active confirmation (confirm.h); NULL: --passive */
 	/* called every tick (export: serve scrapes; record: child status) */
 	void (*on_tick)(struct mw_driver *d);
 	void *tick_ctx;

@@ -352,13 +352,16 @@ static void exp_usage(FILE *o)
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
 		   "                       [--top N] [--web-config FILE] [--max-connections N]\n"
+		   "                       [--confirm]\n"
 		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
 		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
 		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"
 		   "Binding beyond loopback is your explicit choice: --listen 0.0.0.0:9877.\n"
 		   "--web-config FILE: TLS and basic auth, in the format of Prometheus'\n"
 		   "exporter-toolkit (node_exporter's --web.config.file).\n"
-		   "--max-connections N: concurrent HTTP connections (default 16, 1-1024).\n");
+		   "--max-connections N: concurrent HTTP connections (default 16, 1-1024).\n"
+		   "--confirm: probe a suspect path's destination to measure its MTU (as live\n"
+		   "does).\n");
 }
 
 int cmd_export(int argc, char **argv)
@@ -389,6 +392,9 @@ int cmd_export(int argc, char **argv)
 		exp_usage(stdout);
 		return 0;
 	}
+	/* An exporter runs unattended on every node: it probes only when told (--confirm). */
+	if (w.confirm < 0)
+		w.confirm = 0;
 	if (listen && X.textfile_dir) {
 		pr_warn("Choose one of --listen and --textfile\n");
 		return 2;

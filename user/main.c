@@ -20,7 +20,8 @@ static void usage_live(FILE *o)
 {
 	fprintf(o,
 		"Usage: mtuwatch [live] [-i IFACE]... [--duration SECS] [--json] [--all-netns]\n"
-		"                [--stall-after SECS] [--port PORT]... [--no-handshakes] [-v]\n"
+		"                [--stall-after SECS] [--port PORT]... [--no-handshakes]\n"
+		"                [--passive] [-v]\n"
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
 		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
@@ -42,6 +43,8 @@ static void usage_live(FILE *o)
 		"      --port PORT         add a TLS/SSH port hint (repeatable; built in: 22 443\n"
 		"                          636 6443 7001 8443 9142); the bytes decide, ports label\n"
 		"      --no-handshakes     do not parse TLS/SSH handshakes\n"
+		"      --passive           send nothing: no probe of a suspect path's\n"
+		"                          destination to confirm its MTU (default: confirm)\n"
 		"  -v, --verbose           libbpf and debug messages\n"
 		"\n"
 		"EXAMPLES:\n"

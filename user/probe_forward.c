@@ -47,6 +47,7 @@ struct fwd {
 	const struct target *t;
 	uint16_t id, seq;
 	uint64_t last_send;
+	uint64_t gap;		/* between two probes */
 	/* what the last answer said */
 	uint32_t mtu;
 	uint8_t from[16];
@@ -141,7 +142,7 @@ static int fwd_send(struct fwd *f, int size)
 
 		memcpy(buf + 2, &c, 2);
 	}
-	sleep_until(f->last_send + PROBE_GAP_NS);
+	sleep_until(f->last_send + f->gap);
 	f->last_send = now_ns();
 	if (send(f->fd, buf, len, 0) < 0)
 		return -errno;
@@ -416,7 +417,7 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 		  struct fwd_res *r)
 {
 	enum method order[2] = { M_ICMP, M_UDP };
-	int norder = 2, err, rc = 1;
+	int norder = 2, err, rc = 1, sent = 0;
 	struct fwd f;
 
 	if (o->method != M_AUTO) {
@@ -430,19 +431,24 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 				close(f.fd);
 			if (order[i] == M_ICMP && (err == -EPERM || err == -EACCES)) {
 				if (o->method == M_ICMP) {
-					pr_warn("ICMP echo needs CAP_NET_RAW or a ping_group_range "
-						"that holds your group -- use --method udp, or run "
-						"as root\n");
+					if (!o->quiet)
+						pr_warn("ICMP echo needs CAP_NET_RAW or "
+							"a ping_group_range that holds your "
+							"group -- use --method udp, or run "
+							"as root\n");
 					return 1;
 				}
 				pr_debug("no ICMP echo socket (%s): probing with UDP\n",
 					 strerror(-err));
 				continue;
 			}
-			pr_warn("Cannot open a %s probe socket to %s: %s\n",
-				order[i] == M_ICMP ? "ICMP" : "UDP", t->str, strerror(-err));
+			if (!o->quiet)
+				pr_warn("Cannot open a %s probe socket to %s: %s\n",
+					order[i] == M_ICMP ? "ICMP" : "UDP", t->str,
+					strerror(-err));
 			return 1;
 		}
+		f.gap = o->gap_ns ? o->gap_ns : PROBE_GAP_NS;
 		if (o->note && o->note[0]) {
 			pr_warn("%s\n", o->note);
 			o->note[0] = 0;
@@ -450,6 +456,8 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 		memset(r, 0, sizeof(*r));
 		rc = fwd_search(&f, b, o, r);
 		close(f.fd);
+		sent += r->probes;
+		r->sent = sent;
 		if (rc == 0) {
 			r->method = order[i];
 			return 0;
@@ -458,16 +466,19 @@ int probe_forward(const struct fwd_opts *o, const struct target *t, struct pb *b
 			char a[INET6_ADDRSTRLEN];
 
 			addr_str(t->family, r->unreach_from, a, sizeof(a));
-			pr_warn("%s is unreachable (ICMP type %d code %d from %s)\n", t->str,
-				r->type, r->code, a);
+			if (!o->quiet)
+				pr_warn("%s is unreachable (ICMP type %d code %d from %s)\n",
+					t->str, r->type, r->code, a);
 			return 1;
 		}
 		if (i + 1 < norder)
 			pr_debug("no answer to ICMP echo: trying UDP\n");
 	}
-	pr_warn("%s does not answer a %d-byte probe (%s) -- try --method %s, or a longer "
-		"--timeout\n", t->str, t->family == 6 ? 1280 : 576,
-		norder == 2 ? "ICMP echo, UDP" : o->method == M_ICMP ? "ICMP echo" : "UDP",
-		o->method == M_UDP ? "icmp" : "udp");
+	if (!o->quiet)
+		pr_warn("%s does not answer a %d-byte probe (%s) -- try --method %s, or a "
+			"longer --timeout\n", t->str, t->family == 6 ? 1280 : 576,
+			norder == 2 ? "ICMP echo, UDP" :
+			o->method == M_ICMP ? "ICMP echo" : "UDP",
+			o->method == M_UDP ? "icmp" : "udp");
 	return 1;
 }

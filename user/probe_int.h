@@ -119,11 +119,14 @@ struct fwd_opts {
 	long max_size;		/* 0: the egress interface's MTU */
 	struct probe_steps steps;
 	char *note;		/* said (and cleared) once a probe socket is open; may be NULL */
+	uint64_t gap_ns;	/* between probes (0: 100 ms, 10 a second) */
+	bool quiet;		/* say nothing (live's confirmation): the result says it */
 };
 
 struct fwd_res {
 	enum method method;	/* the one that measured: M_ICMP or M_UDP */
 	int limit, base, lo_ok, hi_bad, probes;
+	int sent;		/* probes of every method tried (probes: the last one's) */
 	int lost_above;		/* the largest size that vanished */
 	bool exact;
 	/* a PTB the socket got */

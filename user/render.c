@@ -102,6 +102,9 @@ static void render_json(FILE *o, const struct mw_finding *f)
 	case MW_V_ICMP_BLACKHOLE:
 		jsonw_uint_field(&w, "bracket_lo", f->bracket_lo);
 		jsonw_uint_field(&w, "bracket_hi", f->bracket_hi);
+		jsonw_bool_field(&w, "confirmed", f->confirmed);
+		if (f->update)	/* the confirmation of a finding given before */
+			jsonw_bool_field(&w, "update", true);
 		break;
 	case MW_V_PTB_DROPPED:
 	case MW_V_PMTU_LEARNED:
@@ -154,6 +157,21 @@ static void render_json(FILE *o, const struct mw_finding *f)
 		for (uint32_t i = 0; i < f->ncauses && i < MW_MAX_CAUSES; i++)
 			jsonw_string(&w, cause_name(f->causes[i]));
 		jsonw_end_array(&w);
+	}
+	if (f->probed) {
+		static const char *const m[] = { "none", "icmp", "udp", "tcp_syn" };
+
+		jsonw_name(&w, "probe");
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, "method", f->probe_method < 4 ? m[f->probe_method] : "?");
+		jsonw_uint_field(&w, "probes", f->probes);
+		if (f->ptb_probe) {
+			fmt_ip(f->family, f->peer, peer, sizeof(peer));
+			jsonw_string_field(&w, "ptb_from", peer);
+		} else {
+			jsonw_null_field(&w, "ptb_from");
+		}
+		jsonw_end_object(&w);
 	}
 	if (f->overlay_mtu) {
 		jsonw_name(&w, "overlay");
@@ -288,7 +306,7 @@ static const char *const ev_names[] = {
 	[MW_EV_LOST] = "lost", [MW_EV_RESEND] = "resend", [MW_EV_ACKED] = "acked",
 	[MW_EV_RECOVERED] = "recovered", [MW_EV_DELIVERED] = "delivered",
 	[MW_EV_ENCAP_DROP] = "encap_drop", [MW_EV_SYSCTL] = "sysctl", [MW_EV_LINK] = "link",
-	[MW_EV_SNMP] = "snmp",
+	[MW_EV_SNMP] = "snmp", [MW_EV_PROBE] = "probe",
 };
 
 void render_event_raw(struct mw_render *r, const struct mw_event *e)

@@ -1651,6 +1651,148 @@ static void test_json(void)
 	free(buf);
 }
 
+/* A confirmation probe's result (the driver's MW_EV_PROBE) for 198.51.100.2. */
+static void probe_res(struct mw_core *c, uint64_t t, uint8_t flags, uint8_t method, uint32_t mtu,
+		      uint32_t probes)
+{
+	struct mw_event e = ev(MW_EV_PROBE, t);
+
+	e.dir = flags;
+	e.aux2 = method;
+	e.mtu = mtu;
+	e.size = mtu ? mtu + 1 : 0;
+	e.seq = probes;
+	core_feed(c, &e);
+}
+
+/* A dead-peer or shrunk-path start: 1500 went through, then a 1500-byte segment stays stuck. */
+static struct mw_core *stuck_after_progress(void)
+{
+	struct mw_core *c = mk(false);
+
+	iface(c, 1500);
+	df(c, SEC, 600);
+	df(c, SEC, 1500);
+	rs(c, 2 * SEC, 7000, 1500, 1, 7000);
+	recovered(c, 2 * SEC + SEC / 5, 7000, 1500);
+	rs(c, 100 * SEC, 900000, 1500, 1, 900000);
+	rs(c, 101 * SEC, 900000, 1500, 2, 900000);
+	rs(c, 103 * SEC, 900000, 1500, 3, 900000);
+	tick(c, 104 * SEC);
+	return c;
+}
+
+static void test_confirm(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+	struct mw_event req[4];
+	int n;
+
+	/* a jumbo sender black-holed at a 1500 hop: the wide bracket first, then the probe's */
+	iface(c, 9000);
+	answers(c, SEC / 2, 40000);
+	df(c, SEC, 9000);
+	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+	rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
+	tick(c, 3 * SEC + 1);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("confirm-unconfirmed-first",
+	      f && !f->confirmed && !f->probed && f->bracket_hi == 9000, "finding %p", (void *)f);
+	n = core_probe_requests(c, req, 4);
+	CHECK("confirm-requested", n == 1 && req[0].type == MW_EV_PROBE && req[0].size == 9000 &&
+	      req[0].flow.dport == 443 && req[0].netns == NS_SELF, "%d requests", n);
+	CHECK("confirm-requested-once", core_probe_requests(c, req, 4) == 0, "asked again");
+	probe_res(c, 13 * SEC, MW_PROBE_F_ALIVE | MW_PROBE_F_EXACT, MW_PROBE_ICMP, 1500, 15);
+	CHECK("confirm-update", ngot == 2 && got[1].verdict == MW_V_ICMP_BLACKHOLE &&
+	      got[1].confirmed && got[1].update && got[1].mtu == 1500 &&
+	      got[1].bracket_lo == 1500 && got[1].bracket_hi == 1501 && got[1].probed &&
+	      got[1].probe_method == MW_PROBE_ICMP && got[1].probes == 15,
+	      "%d findings, mtu %u", ngot, ngot > 1 ? got[1].mtu : 0);
+	CHECK("confirm-counted-once", core_findings(c, MW_V_ICMP_BLACKHOLE) == 1, "%u",
+	      core_findings(c, MW_V_ICMP_BLACKHOLE));
+	core_free(c);
+
+	/* a peer that died mid-transfer: silence as before, then no MTU verdict, information */
+	c = stuck_after_progress();
+	CHECK("confirm-dead-silent-until-probed", ngot == 0, "%d findings", ngot);
+	n = core_probe_requests(c, req, 4);
+	CHECK("confirm-dead-requested", n == 1 && req[0].size == 1500, "%d requests", n);
+	probe_res(c, 110 * SEC, 0, MW_PROBE_NONE, 0, 3);
+	tick(c, 111 * SEC);
+	CHECK("confirm-dead-peer-unreachable", find(MW_V_PEER_UNREACHABLE) && ngot == 1 &&
+	      !find(MW_V_ICMP_BLACKHOLE) && find(MW_V_PEER_UNREACHABLE)->ncauses == 0,
+	      "%d findings", ngot);
+	core_free(c);
+
+	/* the same start, but the path shrank to 1400: the probe measures it */
+	c = stuck_after_progress();
+	core_probe_requests(c, req, 4);
+	probe_res(c, 110 * SEC, MW_PROBE_F_ALIVE | MW_PROBE_F_EXACT, MW_PROBE_ICMP, 1400, 12);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("confirm-shrunk-path", f && f->confirmed && f->mtu == 1400 && !f->update &&
+	      !find(MW_V_PEER_UNREACHABLE), "finding %p mtu %u", (void *)f, f ? f->mtu : 0);
+	core_free(c);
+
+	/* only a TCP SYN answered: alive, but nothing measured: the finding is unconfirmed */
+	c = stuck_after_progress();
+	core_probe_requests(c, req, 4);
+	probe_res(c, 110 * SEC, MW_PROBE_F_ALIVE, MW_PROBE_TCP_SYN, 0, 4);
+	f = find(MW_V_ICMP_BLACKHOLE);
+	CHECK("confirm-tcp-liveness", f && !f->confirmed && f->probed &&
+	      f->probe_method == MW_PROBE_TCP_SYN, "finding %p", (void *)f);
+	core_free(c);
+
+	/* the probe carries the stuck size: it was lost, not too large */
+	c = stuck_after_progress();
+	core_probe_requests(c, req, 4);
+	probe_res(c, 110 * SEC, MW_PROBE_F_ALIVE | MW_PROBE_F_EXACT, MW_PROBE_ICMP, 1500, 2);
+	tick(c, 112 * SEC);
+	CHECK("confirm-fits-no-alarm", ngot == 0, "%d findings", ngot);
+	core_free(c);
+
+	/* not probed (budget, --passive's recording has no result at all): as before */
+	c = stuck_after_progress();
+	core_probe_requests(c, req, 4);
+	probe_res(c, 110 * SEC, MW_PROBE_F_SKIPPED, MW_PROBE_NONE, 0, 0);
+	tick(c, 112 * SEC);
+	CHECK("confirm-skipped-as-before", ngot == 0, "%d findings", ngot);
+	core_free(c);
+}
+
+static void test_json_confirm(void)
+{
+	struct mw_finding f = {};
+	struct mw_render r = { .json = true };
+	char *buf = NULL;
+	size_t len = 0;
+
+	f.verdict = MW_V_ICMP_BLACKHOLE;
+	f.family = 4;
+	ip4(f.dst, "198.51.100.2");
+	f.mtu = 1500;
+	f.confirmed = true;
+	f.probed = true;
+	f.probe_method = MW_PROBE_ICMP;
+	f.probes = 15;
+	r.out = open_memstream(&buf, &len);
+	render_finding(&f, &r);
+	f.confirmed = f.probed = false;
+	render_finding(&f, &r);
+	f.verdict = MW_V_PEER_UNREACHABLE;
+	f.probed = true;
+	render_finding(&f, &r);
+	fclose(r.out);
+	CHECK("json-confirmed", strstr(buf, "\"confirmed\":true") &&
+	      strstr(buf, "\"probe\":{\"method\":\"icmp\",\"probes\":15,\"ptb_from\":null}"),
+	      "%s", buf);
+	CHECK("json-unconfirmed", strstr(buf, "\"confirmed\":false") != NULL, "%s", buf);
+	CHECK("json-peer-unreachable-information",
+	      strstr(buf, "\"verdict\":\"peer_unreachable\"") &&
+	      !strstr(strstr(buf, "peer_unreachable"), "causes"), "%s", buf);
+	free(buf);
+}
+
 /*
  * What the kernel folds into one event reads as the separate events did: a proof of delivery
  * in ACKED (mtu, seq), a new largest segment received in HS (seq), the ACKED of the same ACK
@@ -1844,6 +1986,8 @@ int main(void)
 	test_raw_bounds();
 	test_reasons_btf();
 	test_json();
+	test_confirm();
+	test_json_confirm();
 	reasons_free(&reasons);
 	return 0;
 }

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Active confirmation (issue 26): live and record probe a suspect path's destination and say its
+# MTU exactly (confirmed), or that the destination is gone (peer_unreachable, no MTU verdict);
+# ICMP echo filtered at the destination -> a TCP SYN shows it alive; --passive sends nothing;
+# report replays a recording's confirmed finding without any network.
+. "$(dirname "$0")/lib.sh"
+
+# wait_for FILE PATTERN... : until a finding line of FILE has every pattern (bounded: 60 s).
+wait_for() {
+	for _ in $(seq 120); do
+		finding "$@" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# count NODE CHAIN-RULE-COMMENT: packets counted by a rule tagged with that comment
+count() {
+	lab_exec "$1" "$3" -w -L INPUT -v -n -x | awk -v c="$2" '$0 ~ c { print $1; exit }'
+}
+
+# counters RULE-PREFIX: count-only rules at the server: ICMP echo, UDP and the bulk's TCP
+counters() {
+	lab_exec srv iptables -w -A INPUT -p icmp --icmp-type echo-request -m comment --comment mw-echo
+	lab_exec srv iptables -w -A INPUT -p udp -m comment --comment mw-udp
+	lab_exec srv iptables -w -A INPUT -p tcp --dport "$MW_IPERF_PORT" -m comment --comment mw-tcp
+}
+
+# a bulk transfer client -> server of SECS seconds in the background (BULK_PID): lab_bulk runs
+# the server -> client direction in silent/aligned
+bulk_bg() {
+	local dst=$1 secs=$2
+	lab_exec srv timeout $((secs + 20)) iperf3 -s -1 -B "$dst" -p "$MW_IPERF_PORT" \
+		>"$TMP/iperf-s.log" 2>&1 &
+	SRV_PID=$!
+	_mw_wait_listen srv "$MW_IPERF_PORT"
+	lab_exec cli timeout $((secs + 15)) iperf3 -c "$dst" -p "$MW_IPERF_PORT" -t "$secs" \
+		--connect-timeout 2000 >"$TMP/iperf-c.log" 2>&1 &
+	BULK_PID=$!
+}
+bulk_end() {
+	kill "$BULK_PID" "$SRV_PID" 2>/dev/null
+	wait "$BULK_PID" "$SRV_PID" 2>/dev/null
+}
+
+# 1. a jumbo sender black-holed at a 1500 hop, ICMP filtered: unconfirmed, then measured
+for fam in 4 6; do
+	dst=$MW_SRV4
+	[ "$fam" = 6 ] && dst=$MW_SRV6
+	lab_up filtered >/dev/null 2>&1 || { fail "confirm-jumbo-v$fam" "lab_up failed"; continue; }
+	counters
+	mw_start cli "$TMP/j$fam" --json
+	lab_bulk filtered 3 "$fam" >/dev/null 2>&1
+	wait_for "$TMP/j$fam" '"confirmed":true' "\"dst\":\"$dst\""
+	mw_stop
+	check "confirm-jumbo-v$fam-unconfirmed-first" finding "$TMP/j$fam" '"verdict":"icmp_blackhole"' \
+		'"confirmed":false' '"bracket_hi":9000'
+	check "confirm-jumbo-v$fam-mtu-1500" finding "$TMP/j$fam" '"verdict":"icmp_blackhole"' \
+		'"mtu":1500' '"bracket_lo":1500' '"bracket_hi":1501' '"confirmed":true' \
+		'"probe":{"method":"icmp"'
+	[ "$fam" = 4 ] && check "confirm-jumbo-v4-probes-arrived" test "$(count srv mw-echo iptables)" -gt 0
+	check "confirm-jumbo-v$fam-summary-mtu" bash -c "grep '\"summary\":true' '$TMP/j$fam' | grep -q '\"mtu\":1500'"
+done
+
+# 2. --passive: today's finding, and not one probe reaches the destination (the bulk did)
+lab_up filtered >/dev/null 2>&1
+counters
+mw_start cli "$TMP/passive" --json --passive
+lab_bulk filtered 3 >/dev/null 2>&1
+wait_for "$TMP/passive" '"verdict":"icmp_blackhole"'
+# a probe starts within one loop turn (100 ms) of the finding: two seconds is twenty turns
+sleep 2
+mw_stop
+check "passive-unconfirmed-finding" finding "$TMP/passive" '"verdict":"icmp_blackhole"' \
+	'"confirmed":false' '"bracket_hi":9000'
+check "passive-no-update" test "$(grep -v '"summary"' "$TMP/passive" | grep -c '"verdict":"icmp_blackhole"')" = 1
+LAST_OUT=$TMP/passive
+# the bulk's connections reached the server (its jumbo segments never do: the black hole)
+check "passive-bulk-ran" test "$(count srv mw-tcp iptables)" -gt 0
+check "passive-no-probe" test "$(count srv mw-echo iptables)" = 0 -a "$(count srv mw-udp iptables)" = 0
+
+# 3. record, then report with no network at all: the same confirmed finding
+lab_up filtered >/dev/null 2>&1
+mw_start cli "$TMP/rec.out" record -f -o "$TMP/c.data"
+lab_bulk filtered 3 >/dev/null 2>&1
+for _ in $(seq 60); do
+	"$MW" report -i "$TMP/c.data" --json 2>/dev/null | grep -q '"confirmed":true' && break
+	sleep 0.5
+done
+mw_stop
+unshare -n "$MW" report -i "$TMP/c.data" --json >"$TMP/c.report" 2>"$TMP/c.report.err"
+LAST_OUT=$TMP/c.report
+check "replay-confirmed-without-network" finding "$TMP/c.report" '"verdict":"icmp_blackhole"' \
+	'"mtu":1500' '"confirmed":true' '"probe":{"method":"icmp"'
+"$MW" report -i "$TMP/c.data" --raw >"$TMP/c.raw" 2>&1
+LAST_OUT=$TMP/c.raw
+check "replay-probe-event-recorded" has "$TMP/c.raw" ' probe '
+
+# 4. ICMP echo and UDP filtered at the destination: a SYN to the flow's port shows it alive
+lab_up filtered >/dev/null 2>&1
+lab_exec srv iptables -w -A INPUT -p icmp --icmp-type echo-request -j DROP
+lab_exec srv iptables -w -A INPUT -p udp -j DROP
+mw_start cli "$TMP/tcp" --json
+lab_bulk filtered 3 >/dev/null 2>&1
+wait_for "$TMP/tcp" '"probe":{"method":"tcp_syn"'
+mw_stop
+check "confirm-tcp-liveness" finding "$TMP/tcp" '"verdict":"icmp_blackhole"' '"confirmed":false' \
+	'"probe":{"method":"tcp_syn"'
+
+# 5. one flow whose path shrinks from 1500 to 1400 mid-stream, ICMP filtered: measured 1400
+lab_up aligned >/dev/null 2>&1
+mw_start cli "$TMP/shrink" --json
+bulk_bg "$MW_SRV4" 10
+sleep 2
+lab_exec rtr iptables -w -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+ip -n "$(lab_ns rtr)" link set r1 mtu 1400
+wait_for "$TMP/shrink" '"verdict":"icmp_blackhole"' '"confirmed":true'
+bulk_end
+mw_stop
+check "confirm-shrink-1400" finding "$TMP/shrink" '"verdict":"icmp_blackhole"' '"mtu":1400' \
+	'"confirmed":true' '"bracket_lo":1400' '"bracket_hi":1401'
+
+# 6. the server dies mid-transfer (its address removed): no MTU verdict, peer_unreachable
+lab_up aligned >/dev/null 2>&1
+mw_start cli "$TMP/dead" --json
+bulk_bg "$MW_SRV4" 10
+sleep 2
+ip -n "$(lab_ns srv)" addr del "$MW_SRV4/24" dev s0
+wait_for "$TMP/dead" '"verdict":"peer_unreachable"'
+bulk_end
+mw_stop
+LAST_OUT=$TMP/dead
+check "dead-peer-unreachable" finding "$TMP/dead" '"verdict":"peer_unreachable"' "\"dst\":\"$MW_SRV4\""
+check "dead-peer-no-mtu-verdict" hasnt "$TMP/dead" '"verdict":"icmp_blackhole"'
+lab_down >/dev/null 2>&1
