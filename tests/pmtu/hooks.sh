@@ -3,7 +3,9 @@
 # Sourced by tests/pmtu/run.sh's copy of the kernel's pmtu.sh, after its functions and before
 # its main loop (the copy gets one line; the file itself is never edited). It renames a few of
 # pmtu.sh's functions and wraps them, to:
-#  - start mtuwatch --json in every namespace of the test, either at the test's first MTU
+#  - start mtuwatch --json --passive in every namespace of the test (passive: pmtu.sh's
+#    namespaces must carry only pmtu.sh's own packets, or a confirmation probe's PTB could make
+#    the very exception a check then finds), either at the test's first MTU
 #    change (MW_PMTU_PASS=before) or at its first traffic (after), and stop it before
 #    pmtu.sh's cleanup deletes the namespaces (MW_PMTU_PASS=none: never);
 #  - write down every exception pmtu.sh asserts: each check_pmtu_value with the namespace and
@@ -41,7 +43,7 @@ __mw_start() {
 	MW_STARTED=1
 	[ "$MW_PMTU_PASS" = none ] && return 0
 	for ns in "${NS_LIST[@]}"; do
-		ip netns exec "$ns" timeout 600 "$MW" --json >"$MW_RUN/mw.$ns.json" \
+		ip netns exec "$ns" timeout 600 "$MW" --json --passive >"$MW_RUN/mw.$ns.json" \
 			2>"$MW_RUN/mw.$ns.err" &
 		MW_PIDS="$MW_PIDS $!:$ns"
 	done
