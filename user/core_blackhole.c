@@ -17,6 +17,7 @@
 #define MIN_BLACKHOLE_SIZE 1280
 /* A segment must stay stuck this long: loss recovers within an RTO or two, a black hole never. */
 #define STUCK_NS (1000 * 1000000ULL)
+#define PROOF_STALE_NS (3 * STUCK_NS)	/* see delivered_since */
 /* Segments that leave this soon after a PTB may have been queued before it was processed. */
 #define PTB_GRACE_NS (50 * 1000000ULL)
 /* Below these no path carries less: IPv6's minimum MTU; IPv4's conventional 576 (RFC 1122). */
@@ -139,11 +140,18 @@ static void blackhole_causes(struct mw_core *c, struct path *p, uint32_t hi,
 		core_add_cause(f->causes, &f->ncauses, MW_C_MTU_PROBING_ACTIVE);
 }
 
-/* Is a stuck segment's size shown to get through since it got stuck? */
-static bool delivered_since(const struct path *p, const struct stuck_seg *s)
+/*
+ * Is a stuck segment's size shown to get through since it got stuck? A proof excuses it for
+ * PROOF_STALE_NS at most: a segment of that size still stuck that long after the last one
+ * got through (re-sent three or four times by then) says the path changed right after it, as
+ * a path that shrinks while a flow's first large segments are still being acknowledged.
+ */
+static bool delivered_since(const struct mw_core *c, const struct path *p,
+			    const struct stuck_seg *s)
 {
 	for (uint32_t i = 0; i < p->nproofs; i++)
-		if (p->proofs[i].size >= s->size && p->proofs[i].ns + STUCK_NS / 4 >= s->first_ns)
+		if (p->proofs[i].size >= s->size && p->proofs[i].ns + STUCK_NS / 4 >= s->first_ns &&
+		    c->now < p->proofs[i].ns + PROOF_STALE_NS)
 			return true;
 	return false;
 }
@@ -457,7 +465,7 @@ void core_check_blackhole(struct mw_core *c, struct path *p)
 		if (s->size <= MIN_BLACKHOLE_SIZE)
 			continue;
 		/* Something this large got through since: this is loss, not a size limit. */
-		if (delivered_since(p, s))
+		if (delivered_since(c, p, s))
 			continue;
 		/* A probe showed this size gets through: loss, not a size limit. */
 		if (probe_fits(p, s->size))

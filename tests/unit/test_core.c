@@ -1682,6 +1682,35 @@ static struct mw_core *stuck_after_progress(void)
 	return c;
 }
 
+/*
+ * The path shrinks right after the flow's first 1500-byte segment was acknowledged (a flow
+ * that starts just before the change): that proof came within 250 ms of the stuck segment's
+ * first re-send, but once it is seconds old and the segment still stuck, it excuses nothing.
+ */
+static void test_shrink_after_first_proof(void)
+{
+	struct mw_core *c = mk(false);
+	struct mw_event req[4];
+	int n;
+
+	iface(c, 1500);
+	answers(c, SEC / 2, 40000);
+	df(c, SEC, 1500);
+	delivered(c, 2 * SEC, 1500);
+	rs(c, 2 * SEC + SEC / 10, 9000, 1500, 1, 9000);
+	rs(c, 2 * SEC + SEC / 2, 9000, 1500, 2, 9000);
+	rs(c, 3 * SEC + SEC / 2, 9000, 1500, 3, 9000);
+	tick(c, 4 * SEC);
+	n = core_probe_requests(c, req, 4);
+	CHECK("shrink-fresh-proof-excuses", n == 0 && ngot == 0, "%d requests, %d findings", n,
+	      ngot);
+	rs(c, 5 * SEC + SEC / 2, 9000, 1500, 4, 9000);
+	tick(c, 6 * SEC);
+	n = core_probe_requests(c, req, 4);
+	CHECK("shrink-stale-proof-confirmed", n == 1 && req[0].size == 1500, "%d requests", n);
+	core_free(c);
+}
+
 static void test_confirm(void)
 {
 	struct mw_core *c = mk(false);
@@ -1973,6 +2002,7 @@ int main(void)
 	test_ptb_sent_families();
 	test_stalls();
 	test_pod_iface();
+	test_shrink_after_first_proof();
 	test_summary_tie();
 	test_stall_wording();
 	test_folded();
