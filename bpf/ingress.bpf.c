@@ -231,8 +231,8 @@ __noinline int ingress_tcp_tc(struct __sk_buff *skb, struct mw_pkt *p, struct tc
 /*
  * A pod's segment at the node's end of its veth (fwd_seg): global functions of their own,
  * one per direction (the pod's) so that each frame holds only what its direction needs,
- * called beside ingress_tcp_*, not from it: the call chains stay within 512 bytes. What
- * leaves the pod is followed at XDP only (see ingress_main).
+ * called beside ingress_tcp_*, not from it: the call chains stay within 512 bytes. Where tc
+ * ingress stands in for XDP, what leaves the pod is followed by mw_tc_fwd_out (see below).
  */
 /*
  * fwd_quiet (maps.h), in leaf functions of their own: their frames are not on the way down
