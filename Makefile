@@ -106,6 +106,22 @@ $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
 
 # ---- tests -------------------------------------------------------------------------------
+# The test binary: the shipped one plus the loader's test hook (MW_TEST_REFUSE, user/loader.c),
+# which the shipped binary does not honour. Only the two files that read the hook differ.
+HOOK_SRCS := user/loader.c user/probe_ebpf.c
+HOOK_OBJS := $(patsubst user/%.c,$(OUT)/test-hooks/%.o,$(HOOK_SRCS))
+
+$(OUT)/test-hooks/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h $(OUT)/mtuwatch.skel.h \
+		$(OUT)/probe.skel.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DMW_TEST_HOOKS -c $< -o $@
+
+$(OUT)/mtuwatch-test: $(OUT)/main.o $(filter-out $(patsubst user/%.c,$(OUT)/%.o,$(HOOK_SRCS)),\
+		$(USER_OBJS)) $(HOOK_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
+
 # The recording container: its reader and writer, one API (user/recfile.h).
 RECFILE_SRCS := user/recfile_read.c user/recfile_write.c
 RECFILE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(RECFILE_SRCS))
@@ -175,7 +191,8 @@ $(OUT)/replay_events: tests/fuzz/fuzz_events.c tests/fuzz/replay_main.c $(PURE_O
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ $(LDLIBS) -o $@
 
-TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch
+TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch \
+             $(OUT)/mtuwatch-test
 
 # check and demo install what they need first (a no-op when it is there), as the README says.
 check: deps
@@ -192,7 +209,7 @@ check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuw
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory check-kernels-run
 
-check-kernels-run: $(OUT)/mtuwatch
+check-kernels-run: $(OUT)/mtuwatch $(OUT)/mtuwatch-test
 	$(Q)OUT=$(OUT) TIERS=kernels GUEST_TESTS=$${GUEST_TESTS:-all} bash tests/run.sh
 
 # The kernel's own PMTU selftest (../shared/external/selftests-net/pmtu.sh, or PMTU_SELFTESTS)

@@ -177,13 +177,15 @@ static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *nam
 }
 
 /*
- * Test hook: MW_TEST_REFUSE=prog,prog makes the load fail as a kernel that refuses those
- * programs would, so that the fallbacks and their messages are tested on any kernel. The
- * entry "tcx" makes TCX attach fail as it does before 6.6, forcing clsact filters; the entry
- * "xdp-taken" makes XDP attach find its hook taken, as when another program takes it between
- * mtuwatch's load and its attach.
+ * Test hook, built only into the test binary (mtuwatch-test, -DMW_TEST_HOOKS; the shipped
+ * binary ignores the variable): MW_TEST_REFUSE=prog,prog makes the load fail as a kernel that
+ * refuses those programs would, so that the fallbacks and their messages are tested on any
+ * kernel. The entry "tcx" makes TCX attach fail as it does before 6.6, forcing clsact filters;
+ * the entry "xdp-taken" makes XDP attach find its hook taken, as when another program takes it
+ * between mtuwatch's load and its attach.
  */
-static bool test_refused(const char *n)
+#ifdef MW_TEST_HOOKS
+bool mw_test_refused(const char *n)
 {
 	const char *list = getenv("MW_TEST_REFUSE"), *hit;
 	size_t len = strlen(n);
@@ -196,21 +198,31 @@ static bool test_refused(const char *n)
 
 static int test_refuse(struct mtuwatch_bpf *sk)
 {
-	const char *list = getenv("MW_TEST_REFUSE");
 	struct bpf_program *p;
 
-	if (!list)
+	if (!getenv("MW_TEST_REFUSE"))
 		return 0;
 	bpf_object__for_each_program(p, sk->obj) {
 		const char *n = bpf_program__name(p);
 
-		if (!bpf_program__autoload(p) || !test_refused(n))
+		if (!bpf_program__autoload(p) || !mw_test_refused(n))
 			continue;
 		snprintf(failed_prog, sizeof(failed_prog), "%s", n);
 		return -EINVAL;
 	}
 	return 0;
 }
+#else
+bool mw_test_refused(const char *n)
+{
+	return false;
+}
+
+static int test_refuse(struct mtuwatch_bpf *sk)
+{
+	return 0;
+}
+#endif
 
 static int open_load(struct mw_session *s, const struct mw_session_opts *o, int *mode)
 {
@@ -398,7 +410,7 @@ static int attach_tc_prog(struct mw_session *s, struct mw_ifinfo *i, bool ingres
 	struct bpf_program *p = prog_by_name(s->skel, name);
 	int pfd = bpf_program__fd(p), fd = -1, err;
 
-	if (test_refused("tcx"))
+	if (mw_test_refused("tcx"))
 		errno = EINVAL;
 	else
 		fd = bpf_link_create(pfd, i->ifindex, ingress ? MW_BPF_TCX_INGRESS :
@@ -464,7 +476,7 @@ static int attach_xdp_prog(struct mw_session *s, struct mw_ifinfo *i, int pfd)
 	LIBBPF_OPTS(bpf_link_create_opts, lo, .flags = 0);
 	char why[96] = "";
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	bool taken = test_refused("xdp-taken");
+	bool taken = mw_test_refused("xdp-taken");
 	int fd = taken ? -1 : bpf_link_create(pfd, i->ifindex, BPF_XDP, &lo), err;
 
 	if (fd >= 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "loader.h"
 #include "log.h"
 #include "netutil.h"
 #include "probe_int.h"
@@ -123,10 +124,8 @@ int pb_open(struct pb *b, const struct target *t, bool xdp, ring_buffer_sample_f
 	pb_reset(b);
 	fd = -EOPNOTSUPP;
 	if (!xdp) {
-		/* MW_TEST_REFUSE=mw_probe_tc (the loader's test hook): a kernel without TCX. */
-		const char *refuse = getenv("MW_TEST_REFUSE");
-
-		if (!refuse || !strstr(refuse, "mw_probe_tc"))
+		/* MW_TEST_REFUSE=mw_probe_tc (the test binary's hook): a kernel without TCX. */
+		if (!mw_test_refused("mw_probe_tc"))
 			fd = bpf_link_create(bpf_program__fd(b->skel->progs.mw_probe_tc),
 					     t->ifi.ifindex, MW_BPF_TCX_INGRESS, NULL);
 		if (fd < 0) {

@@ -5,6 +5,9 @@ OUT=${OUT:-build}
 # Namespaces of our own, so that a lab someone runs by hand is left alone.
 export MW_LAB_ID=${MW_LAB_ID:-e2e$$}
 MW=$(readlink -f "$OUT/mtuwatch")
+# The test binary (make: mtuwatch-test): the shipped one plus the MW_TEST_REFUSE hook, which
+# only it honours. mw_start runs it when the hook is set; tests name it where they run it.
+MWT=$(readlink -f "$OUT/mtuwatch-test")
 . "$(dirname "${BASH_SOURCE[0]}")/../lab.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
 trap 'lab_down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
@@ -24,7 +27,9 @@ mw_start() {
 	local node=$1 out=$2
 	shift 2
 	LAST_OUT=$out
-	ip netns exec "$(lab_ns "$node")" timeout 120 "$MW" "$@" >"$out" 2>"$out.err" &
+	local bin=$MW
+	[ -n "${MW_TEST_REFUSE-}" ] && bin=$MWT
+	ip netns exec "$(lab_ns "$node")" timeout 120 "$bin" "$@" >"$out" 2>"$out.err" &
 	MW_PID=$!
 	for _ in $(seq 100); do
 		grep -Eq 'watching|recording to|exporting' "$out.err" 2>/dev/null && break

@@ -29,7 +29,7 @@ start_mw() {
 	local out=$1
 	shift
 	LAST_OUT=$out.err
-	MW_TEST_REFUSE=${REFUSE-tcx} ip netns exec "$NS" setsid timeout 300 "$MW" -i c0 "$@" \
+	MW_TEST_REFUSE=${REFUSE-tcx} ip netns exec "$NS" setsid timeout 300 "$MWT" -i c0 "$@" \
 		>"$out" 2>"$out.err" &
 	BGP=$!
 	until_true grep -q 'watching' "$out.err" 2>/dev/null

@@ -193,15 +193,21 @@ check "refused-kfree-lab-up" test "$up" = 0
 check "refused-kfree-traffic-ran" bash -c "grep '\"summary\":true,\"dst\":\"198.51.100.2\"' \
 	'$TMP/nokfree.json' | grep -q '\"large_retrans\":[1-9].*\"ptb_rx\":[1-9]'"
 check "refused-kfree-no-false-blackhole" hasnt "$TMP/nokfree.json" '"verdict":"icmp_blackhole"'
-MW_TEST_REFUSE=mw_tc_egress "$MW" --duration 1 >"$TMP/notc" 2>&1
+MW_TEST_REFUSE=mw_tc_egress "$MWT" --duration 1 >"$TMP/notc" 2>&1
 rc=$?
 LAST_OUT=$TMP/notc
 check "refused-tc-egress-exit-1-names-it" test "$rc" = 1 -a "$(wc -l <"$TMP/notc")" = 1 -a -n "$(grep 'Failed to load mw_tc_egress' "$TMP/notc")"
+# the shipped binary does not honour the hook (issue 29): the same environment, a normal run
+MW_TEST_REFUSE=mw_tc_egress "$MW" --duration 1 >"$TMP/notc-shipped" 2>&1
+rc=$?
+LAST_OUT=$TMP/notc-shipped
+check "shipped-ignores-test-hook" test "$rc" = 0 -a -z "$(grep -i 'mw_tc_egress\|failed' \
+	"$TMP/notc-shipped")" -a -n "$(grep 'watching' "$TMP/notc-shipped")"
 
 # XDP's hook taken after start-up (free when mtuwatch loaded, so tc ingress was not loaded;
 # MW_TEST_REFUSE=xdp-taken makes the attach find it taken): one line saying what is lost and
 # what to do, no failed tc attach on a bad descriptor, and the rest runs on
-MW_TEST_REFUSE=xdp-taken ip netns exec "$(lab_ns cli)" "$MW" -i c0 --duration 1 >"$TMP/taken" 2>&1
+MW_TEST_REFUSE=xdp-taken ip netns exec "$(lab_ns cli)" "$MWT" -i c0 --duration 1 >"$TMP/taken" 2>&1
 rc=$?
 LAST_OUT=$TMP/taken
 check "xdp-taken-after-load-runs-on" test "$rc" = 0

@@ -159,7 +159,7 @@ check "rev-silent-v4-step-1505-stalls" bash -c \
 	"grep '\"size\":1505,' $TMP/rev4.out | grep -q 'too big'"
 # a kernel without TCX: the same measurement from an XDP observer, said in one line
 LAST_OUT=$TMP/revxdp.out
-lab_exec cli env MW_TEST_REFUSE=mw_probe_tc timeout 120 "$MW" probe "$MW_SRV4:$MW_TLS_PORT" \
+lab_exec cli env MW_TEST_REFUSE=mw_probe_tc timeout 120 "$MWT" probe "$MW_SRV4:$MW_TLS_PORT" \
 	--tcp --json --timeout 1 >"$TMP/revxdp.out" 2>"$TMP/revxdp.err"
 check "rev-silent-xdp-observer-exact" field revxdp reverse_path_mtu 1504
 check "rev-silent-xdp-observer-said" bash -c "[ \$(wc -l <$TMP/revxdp.err) = 1 ] && \
