@@ -63,6 +63,20 @@ for fam in 4 6; do
 	check "confirm-jumbo-v$fam-summary-mtu" bash -c "grep '\"summary\":true' '$TMP/j$fam' | grep -q '\"mtu\":1500'"
 done
 
+# 1b. the same behind a 1400 hop (the router's far side): measured 1400, both families
+for fam in 4 6; do
+	dst=$MW_SRV4
+	[ "$fam" = 6 ] && dst=$MW_SRV6
+	lab_up filtered >/dev/null 2>&1 || { fail "confirm-jumbo1400-v$fam" "lab_up failed"; continue; }
+	ip -n "$(lab_ns rtr)" link set r1 mtu 1400
+	mw_start cli "$TMP/k$fam" --json
+	lab_bulk filtered 3 "$fam" >/dev/null 2>&1
+	wait_for "$TMP/k$fam" '"confirmed":true' "\"dst\":\"$dst\""
+	mw_stop
+	check "confirm-jumbo1400-v$fam-mtu-1400" finding "$TMP/k$fam" '"verdict":"icmp_blackhole"' \
+		'"mtu":1400' '"bracket_lo":1400' '"bracket_hi":1401' '"confirmed":true'
+done
+
 # 2. --passive: today's finding, and not one probe reaches the destination (the bulk did)
 lab_up filtered >/dev/null 2>&1
 counters
@@ -125,6 +139,38 @@ for when in 2 0.15; do
 	[ "$when" = 2 ] || name=confirm-shrink-early-1400
 	check "$name" finding "$TMP/shrink$when" '"verdict":"icmp_blackhole"' '"mtu":1400' \
 		'"confirmed":true' '"bracket_lo":1400' '"bracket_hi":1401'
+done
+
+# 5b. the flow's own PTBs are filtered on the way (the router drops those that quote TCP), the
+# probe's get through (they quote ICMP echo) and this host's firewall drops them: ptb_dropped,
+# with the drop reason, for the probe's flow. (A probe's PTB that the kernel ignores has no
+# trigger here: `mtu lock` does not stop an ICMP-quoting PTB from making an exception on 6.18,
+# and ip_no_pmtu_disc takes DF off the bulk's segments; docs/design.md "Confirmation".)
+for fam in 4 6; do
+	dst=$MW_SRV4
+	[ "$fam" = 6 ] && dst=$MW_SRV6
+	lab_up filtered >/dev/null 2>&1 || { fail "confirm-probe-ptb-dropped-v$fam" "lab_up failed"; continue; }
+	lab_exec rtr iptables -w -D OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+	lab_exec rtr ip6tables -w -D OUTPUT -p ipv6-icmp --icmpv6-type packet-too-big -j DROP
+	# u32: the quoted header's protocol (IPv4: after the outer header and 8 bytes of ICMP; IPv6:
+	# byte 54, after 40 + 8) is TCP
+	lab_exec rtr iptables -w -A OUTPUT -p icmp --icmp-type fragmentation-needed \
+		-m u32 --u32 "0>>22&0x3C@14&0xFF=6" -m comment --comment mw-tcp-ptb -j DROP
+	lab_exec rtr ip6tables -w -A OUTPUT -p ipv6-icmp --icmpv6-type packet-too-big \
+		-m u32 --u32 "51&0xFF=6" -m comment --comment mw-tcp-ptb -j DROP
+	lab_exec cli iptables -w -A INPUT -p icmp --icmp-type fragmentation-needed -j DROP
+	lab_exec cli ip6tables -w -A INPUT -p ipv6-icmp --icmpv6-type packet-too-big -j DROP
+	mw_start cli "$TMP/pd$fam" --json
+	lab_bulk filtered 3 "$fam" >/dev/null 2>&1
+	wait_for "$TMP/pd$fam" '"verdict":"ptb_dropped"' "\"dst\":\"$dst\""
+	mw_stop
+	ipt=iptables
+	[ "$fam" = 6 ] && ipt=ip6tables
+	# the flow's PTBs were made and filtered at the router: without the probe, nothing arrives
+	check "confirm-probe-ptb-dropped-v$fam-flow-ptb-filtered" \
+		test "$(lab_exec rtr "$ipt" -w -L OUTPUT -v -n -x | awk '/mw-tcp-ptb/ { print $1 }')" -gt 0
+	check "confirm-probe-ptb-dropped-v$fam" finding "$TMP/pd$fam" '"verdict":"ptb_dropped"' \
+		"\"dst\":\"$dst\"" '"drop_reason":"NETFILTER_DROP"' '"causes":\["ptb_dropped_local"\]'
 done
 
 # 6. the server dies mid-transfer (its address removed): no MTU verdict, peer_unreachable
