@@ -8,7 +8,8 @@
 #  - an ICMP black hole (filtered), a dropped PTB (fwdrop), an ignored PTB (a locked route,
 #    tests/scenarios-ptb.sh) and a stalled TLS handshake (silent): the verdict series with the
 #    path's prefix, and the alert of its class pending with prefix and cause in its labels;
-#  - the textfile mode serves the same series (names and labels) as the HTTP one.
+#  - the textfile mode serves the same series (names and labels) as the HTTP one;
+#  - the Grafana dashboard's queries name only series a real scrape serves.
 # Run as root: OUT=build bash tests/e2e/test-alerts.sh (one PASS/FAIL line per case, exit 0).
 # Every background process is bounded by `timeout` and killed at the end. ~1 minute.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -178,6 +179,38 @@ check "blackhole-alert-runbook" jqe '.data.alerts[] | select(.labels.alertname =
 	"MtuwatchIcmpBlackhole") | .annotations.runbook == "docs/runbook.md#icmp_filtered"' \
 	"$TMP/alerts.json"
 get "http://127.0.0.1:$EXP_PORT/metrics" >"$TMP/bh.http"
+# The Grafana dashboard: every series a query names is one this scrape serves, every query is
+# valid PromQL over what Prometheus scraped (Grafana's variables replaced as Grafana would),
+# and the standing-findings table shows the black hole.
+DASH=$ROOT/deploy/grafana/mtuwatch-dashboard.json
+jq -r '.panels[].targets[]?.expr' "$DASH" >"$TMP/dash.exprs"
+unserved=$(grep -o 'mtuwatch_[a-z_]*' "$TMP/dash.exprs" | sort -u | while read -r m; do
+	grep -q "^# TYPE $m " "$TMP/bh.http" || echo "$m"; done)
+if [ "$(grep -c . "$TMP/dash.exprs")" -ge 10 ] && [ -z "$unserved" ] &&
+	[ "$(grep -o 'mtuwatch_[a-z_]*' "$TMP/dash.exprs" | sort -u | grep -c .)" -ge 10 ]; then
+	pass "dashboard-series-served"
+else
+	fail "dashboard-series-served" "not served: $(echo $unserved); queries: $(grep -c . "$TMP/dash.exprs")"
+fi
+bad='' table=''
+while IFS= read -r expr; do
+	e=${expr//\$__rate_interval/1m}
+	e=${e//\$instance/.*}
+	for _ in $(seq 20); do
+		get --data-urlencode "query=$e" "http://127.0.0.1:$PROM_PORT/api/v1/query" >"$TMP/dash.json"
+		case $expr in *mtuwatch_path_verdict_since_seconds*) ;; *) break ;; esac
+		jqe '.data.result[] | select(.metric.verdict == "icmp_blackhole" and
+			.metric.dst_prefix == "198.51.100.0/24" and .metric.cause == "icmp_filtered")' \
+			"$TMP/dash.json" && { table=1; break; }
+		sleep 0.25
+	done
+	[ "$(jq -r .status "$TMP/dash.json" 2>/dev/null)" = success ] || bad="$bad [$e: $(head -c 200 "$TMP/dash.json")]"
+done <"$TMP/dash.exprs"
+if [ -z "$bad" ] && [ -n "$table" ]; then
+	pass "dashboard-queries-valid-and-table-shows-the-finding"
+else
+	fail "dashboard-queries-valid-and-table-shows-the-finding" "table: ${table:-no};$bad"
+fi
 bg_stop
 
 # --- 3. textfile mode: the same series, names and labels -----------------------------------
