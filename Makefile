@@ -51,7 +51,8 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
-	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run
+	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run \
+	prometheusrule
 
 all: $(OUT)/mtuwatch
 
@@ -267,6 +268,11 @@ install: $(OUT)/mtuwatch
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|/usr/local/sbin/mtuwatch|$(PREFIX)/sbin/mtuwatch|' deploy/mtuwatch-exporter.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+
+# The PrometheusRule object from the rules file (the unit tier checks that they agree).
+prometheusrule:
+	bash deploy/gen-prometheusrule.sh deploy/prometheus/mtuwatch.rules.yml \
+		> deploy/kubernetes/prometheusrule.yaml
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/mtuwatch $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8 \

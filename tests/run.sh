@@ -64,6 +64,7 @@ for tier in $TIERS; do
 		fi
 		run test_hostile "$OUT/test_hostile" "$OUT/mtuwatch"
 		run test-docs bash tests/unit/test-docs.sh
+		run test-rules bash tests/unit/test-rules.sh
 		run test-layers python3 tests/unit/test-layers.py "$OUT"
 		;;
 	bpf)

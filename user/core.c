@@ -485,7 +485,13 @@ void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, v
 		s.ptb_dropped = p->ptb_dropped;
 		s.ptb_sent = p->ptb_sent;
 		s.pmtu = p->pmtu;
+		s.pmtu_known = p->pmtu_known;
 		s.verdict = p->worst;
+		if (core_standing(c, p)) {
+			s.standing = p->standing;
+			s.standing_ns = p->standing_ns;
+			s.standing_cause = p->standing_cause;
+		}
 		fn(&s, ctx);
 	}
 }

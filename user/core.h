@@ -159,8 +159,20 @@ struct mw_path_summary {
 	uint32_t ptb_dropped;
 	uint32_t ptb_sent;
 	uint32_t pmtu;			/* learned, or the bracket's upper end */
+	bool pmtu_known;		/* pmtu learned (route) or measured (probe), no bracket */
 	enum mw_verdict verdict;	/* the worst finding on this path */
+	/* The verdict standing now (MW_V_NONE: none, or it aged out), since when, its cause. */
+	enum mw_verdict standing;
+	uint64_t standing_ns;
+	enum mw_cause standing_cause;
 };
+
+/*
+ * A standing verdict ages out this long after its evidence last came: a finding of it, or the
+ * events that make it (a DF segment over the path's MTU re-sent, a PTB dropped, sent or
+ * received). A black hole's also ends at once when a segment over its MTU is acknowledged.
+ */
+#define MW_VERDICT_HOLD_S 600
 
 struct mw_core;
 
@@ -190,6 +202,10 @@ void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, v
 uint64_t core_lost(const struct mw_core *c);
 uint32_t core_findings(const struct mw_core *c, enum mw_verdict v);
 const char *verdict_name(enum mw_verdict v);
+/* An alarm: something is broken (icmp_blackhole, ptb_dropped, ptb_ignored, stalled_*). */
+bool verdict_alarm(enum mw_verdict v);
+/* How alarming a verdict is (the summary's worst-of order): higher is worse. */
+int verdict_rank(enum mw_verdict v);
 const char *cause_name(enum mw_cause c);
 const char *ignore_name(enum mw_ignore r);
 const char *iface_name(struct mw_core *c, uint32_t ifindex, char *buf, size_t len);

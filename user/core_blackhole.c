@@ -58,6 +58,9 @@ static void path_proof(struct mw_core *c, struct path *p, uint32_t size)
 	p->alive_ns = c->now;
 	if (size > p->delivered_max)
 		p->delivered_max = size;
+	/* A size over the black hole's MTU got through: it is gone, whatever the hold says. */
+	if (p->standing == MW_V_ICMP_BLACKHOLE && p->pmtu && size > p->pmtu)
+		p->standing = MW_V_NONE;
 }
 
 static uint32_t family_floor(uint8_t family)
@@ -331,6 +334,7 @@ static bool blackhole_emit(struct mw_core *c, struct path *p, uint32_t lo, uint3
 	f.bracket_hi = hi;
 	f.mtu = hi - 1;
 	p->pmtu = f.mtu;
+	p->pmtu_known = false;	/* a bracket's end (or a device's bound below): not measured */
 	f.count = p->retrans;
 	memcpy(f.sizes, p->rsizes, sizeof(f.sizes));
 	f.nsizes = p->nrsizes;
@@ -361,6 +365,7 @@ static bool blackhole_emit(struct mw_core *c, struct path *p, uint32_t lo, uint3
 		f.bracket_lo = p->probe_mtu;
 		f.bracket_hi = p->probe_mtu + 1;
 		p->pmtu = f.mtu;
+		p->pmtu_known = true;
 		explain_confirmed(p, &f, hi);
 	} else {
 		explain_blackhole(c, p, &f, lo, hi);
@@ -565,6 +570,11 @@ void core_on_retrans(struct mw_core *c, const struct mw_event *e)
 		if (!nodf && p->ptb_mtu && e->size > p->ptb_mtu)
 			p->over_after_ptb++;
 	}
+	/* A DF segment over what the path carries, re-sent: its verdict's evidence, again. */
+	if (!nodf && p->pmtu && e->size > p->pmtu)
+		core_evidence(c, p, MW_V_ICMP_BLACKHOLE);
+	if (!nodf && p->ptb_mtu && e->size > p->ptb_mtu)
+		core_evidence(c, p, MW_V_PTB_IGNORED);
 
 	fl = core_flow_get(c, e->netns, &e->flow, false);
 	if (fl) {

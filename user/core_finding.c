@@ -21,6 +21,59 @@ static const int severity[MW_V_MAX] = {
 	[MW_V_ICMP_BLACKHOLE] = 5, [MW_V_PEER_UNREACHABLE] = 1,
 };
 
+int verdict_rank(enum mw_verdict v)
+{
+	return (unsigned int)v < MW_V_MAX ? severity[v] : 0;
+}
+
+/*
+ * Alarms say something is broken and needs a hand. ptb_sent (this host is the bottleneck, as
+ * designed), pmtu_learned (PMTUD worked) and peer_unreachable (a dead peer says nothing about
+ * the MTU) are information.
+ */
+bool verdict_alarm(enum mw_verdict v)
+{
+	return verdict_rank(v) >= severity[MW_V_STALLED_TLS];
+}
+
+/* Does the path's standing verdict still stand (its evidence is recent)? */
+bool core_standing(const struct mw_core *c, const struct path *p)
+{
+	return p->standing != MW_V_NONE &&
+	       c->now < p->evidence_ns + MW_VERDICT_HOLD_S * 1000000000ULL;
+}
+
+/*
+ * Evidence of verdict v came again on path p: it keeps v standing, or brings it back (a new
+ * since) if v is the path's verdict and had aged out. Evidence of another verdict does not.
+ */
+void core_evidence(struct mw_core *c, struct path *p, enum mw_verdict v)
+{
+	if (!p || p->standing != v || v == MW_V_NONE)
+		return;
+	if (!core_standing(c, p))
+		p->standing_ns = c->now;
+	p->evidence_ns = c->now;
+}
+
+/* A finding on path p: the standing verdict is the worst of those whose evidence is recent. */
+static void stand(struct mw_core *c, const struct mw_finding *f, struct path *p)
+{
+	bool lapsed = !core_standing(c, p);
+	int r = severity[f->verdict], s = severity[p->standing];
+
+	if (lapsed || r > s || (r == s && f->verdict < p->standing)) {
+		if (lapsed || f->verdict != p->standing)
+			p->standing_ns = c->now;
+		p->standing = f->verdict;
+		p->standing_cause = f->ncauses ? f->causes[0] : MW_C_NONE;
+	}
+	if (f->verdict == p->standing) {
+		p->evidence_ns = c->now;
+		p->standing_cause = f->ncauses ? f->causes[0] : MW_C_NONE;
+	}
+}
+
 void fmt_ip(uint8_t family, const uint8_t *a, char *buf, size_t len)
 {
 	if (!inet_ntop(family == 6 ? AF_INET6 : AF_INET, a, buf, len))
@@ -72,6 +125,8 @@ void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p)
 	if (p && (severity[f->verdict] > severity[p->worst] ||
 		  (severity[f->verdict] == severity[p->worst] && f->verdict < p->worst)))
 		p->worst = f->verdict;
+	if (p && f->verdict != MW_V_NONE)
+		stand(c, f, p);
 	/* Named by now: what leaves the core is a plain ifindex (MW_IFX_NODE is the core's). */
 	f->ifindex &= ~MW_IFX_NODE;
 	if (c->o.on_finding)

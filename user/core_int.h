@@ -138,6 +138,15 @@ struct path {
 	uint32_t reported;			/* bitmask of verdicts reported */
 	uint32_t dropped_reasons[4];		/* reasons already reported */
 	enum mw_verdict worst;
+	/*
+	 * The verdict that stands now (core_paths, the exporter's gauge): unlike worst, it
+	 * lapses MW_VERDICT_HOLD_S after its evidence last came (core_evidence), or at once
+	 * when the evidence is contradicted (a black hole's size acknowledged).
+	 */
+	enum mw_verdict standing;
+	uint8_t standing_cause;
+	uint64_t standing_ns, evidence_ns;
+	bool pmtu_known;			/* pmtu learned or measured, not a bracket's end */
 };
 
 enum confirm_state {
@@ -297,6 +306,8 @@ void core_finding_init(struct mw_core *c, struct mw_finding *f, enum mw_verdict 
 		       uint32_t netns, uint8_t family, const uint8_t *dst, uint32_t ifindex);
 void core_emit(struct mw_core *c, struct mw_finding *f, struct path *p);
 void core_add_cause(uint8_t *causes, uint8_t *n, enum mw_cause cause);
+void core_evidence(struct mw_core *c, struct path *p, enum mw_verdict v);
+bool core_standing(const struct mw_core *c, const struct path *p);
 void core_ping_cmd(uint8_t family, const char *dst, uint32_t mtu, char *buf, size_t len);
 const char *core_ptb_words(uint8_t family);
 const char *core_clamp_cmd(uint8_t family);

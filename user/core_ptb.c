@@ -124,6 +124,7 @@ void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	p = core_path_get(c, e->netns, fam, e->flow.daddr, true);
 	core_path_touch(c, p, 0);
 	p->ptb_dropped += ptb_kind_count(p, e, e->aux + 1, e->aux2);
+	core_evidence(c, p, MW_V_PTB_DROPPED);
 	p->route_due = 0;	/* dropped: the route cannot have learned from it */
 	for (int i = 0; i < 4; i++)
 		if (p->dropped_reasons[i] == e->aux + 1)
@@ -205,6 +206,9 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 
 	core_path_touch(c, p, 0);
 	p->ptb_rx += ptb_kind_count(p, e, 0, e->aux);
+	/* Another PTB: PMTUD still at work (learned), or still not heard (ignored). */
+	core_evidence(c, p, MW_V_PMTU_LEARNED);
+	core_evidence(c, p, MW_V_PTB_IGNORED);
 	if (!p->ptb_first_ns) {
 		p->ptb_first_ns = c->now;
 		p->ptb_flow = e->flow;
@@ -358,6 +362,7 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	if (!listed && p->route_locked && p->ptb_mtu && e->mtu > p->ptb_mtu)
 		return;
 	p->pmtu = e->mtu;
+	p->pmtu_known = true;
 	p->reported |= 1u << MW_V_PMTU_LEARNED;
 	core_finding_init(c, &f, MW_V_PMTU_LEARNED, p->netns, p->family, p->dst, p->ifindex);
 	memcpy(f.peer, p->ptb_peer, 16);
@@ -592,6 +597,7 @@ void core_on_ptb_sent(struct mw_core *c, const struct mw_event *e)
 	} else {
 		p->ptb_sent++;
 	}
+	core_evidence(c, p, MW_V_PTB_SENT);
 	if (p->reported & (1u << MW_V_PTB_SENT))
 		return;
 	p->reported |= 1u << MW_V_PTB_SENT;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "commands.h"
 #include "driver.h"
 #include "httpd.h"
@@ -38,6 +39,8 @@ struct exp {
 	unsigned int max_conns;
 	char kernel[128];
 	struct mw_metric_stat *stats;
+	struct mw_finding_count *findings;	/* mtuwatch_findings_total */
+	int nfindings;
 };
 
 static struct exp X;
@@ -115,11 +118,19 @@ static int read_stats(struct mw_driver *d, struct mw_metric_stat *out, int max)
 	return w.n;
 }
 
+/* The core's findings, counted as live would print them. */
+static void exp_finding(const struct mw_finding *f, void *ctx)
+{
+	(void)ctx;
+	X.nfindings = metrics_count_finding(X.findings, X.nfindings, f);
+}
+
 static int render(void *ctx, char **body, size_t *len)
 {
 	struct mw_driver *d = ctx;
 	struct mw_metric_attach att[MW_MAX_ATTACH];
 	struct mw_metrics_in in = {};
+	struct timespec ts;
 
 	for (int i = 0; i < d->s.natt; i++) {
 		snprintf(att[i].program, sizeof(att[i].program), "%s", d->s.att[i].prog);
@@ -140,6 +151,11 @@ static int render(void *ctx, char **body, size_t *len)
 	in.ptb_suppressed = session_counter(&d->s, MW_CNT_PTB_SUPPRESSED);
 	in.version = MW_VERSION;
 	in.kernel = X.kernel;
+	in.findings = X.findings;
+	in.nfindings = X.nfindings;
+	in.now_ns = mono_ns();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	in.now_wall = ts.tv_sec + ts.tv_nsec / 1e9;
 	return metrics_render(&in, body, len);
 }
 
@@ -428,7 +444,10 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	}
 	X.stats = calloc(MAX_STATS, sizeof(*X.stats));
-	if (!X.stats) {
+	X.findings = calloc(MW_METRIC_FINDING_ROWS, sizeof(*X.findings));
+	if (!X.stats || !X.findings) {
+		free(X.stats);
+		free(X.findings);
 		if (lfd >= 0)
 			close(lfd);
 		return 1;
@@ -458,6 +477,7 @@ int cmd_export(int argc, char **argv)
 	if (lfd >= 0)
 		close(lfd);
 	if (!rc) {
+		d.on_finding = exp_finding;
 		driver_describe(&d);
 		d.on_tick = exp_tick;
 		fprintf(stderr, "mtuwatch: exporting %s%s%s%s\n", listen ? "on " : "to ",
@@ -472,5 +492,6 @@ int cmd_export(int argc, char **argv)
 	httpd_free(X.h);
 	webconfig_free(&X.wc);
 	free(X.stats);
+	free(X.findings);
 	return rc;
 }

@@ -79,8 +79,12 @@ struct prefix_row {
 	char iface[MW_IFNAME_LEN];
 	char netns[MW_METRIC_NETNS_LEN];
 	char pod[MW_METRIC_POD_LEN];
-	uint32_t mtu;
-	bool alarm;		/* a path in it holds a finding worse than a learned MTU */
+	uint32_t mtu;		/* the smallest learned or measured in it (0: none) */
+	/* the worst verdict standing on its paths, its first cause, since when */
+	enum mw_verdict verdict;
+	enum mw_cause cause;
+	uint64_t since_ns;
+	int rank;		/* verdict_rank(): which prefixes --top keeps */
 };
 
 struct prefix_ctx {
@@ -104,11 +108,15 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 {
 	struct prefix_ctx *pc = ctx;
 	int alen = p->family == 6 ? 16 : 4;
-	struct prefix_row r = { .family = p->family, .mtu = p->pmtu };
-	int max = pc->in->top < MAX_PREFIXES ? pc->in->top : MAX_PREFIXES;
+	struct prefix_row r = { .family = p->family, .verdict = p->standing,
+				.cause = p->standing_cause, .since_ns = p->standing_ns };
+	int max = pc->in->top < MAX_PREFIXES ? pc->in->top : MAX_PREFIXES, low = -1;
 
-	r.alarm = p->verdict != MW_V_NONE && p->verdict != MW_V_PMTU_LEARNED;
-	if (!p->pmtu)
+	/* Never a black hole's bracket end (8999 for a 1500 path): only what is known. */
+	if (p->pmtu_known)
+		r.mtu = p->pmtu;
+	r.rank = verdict_rank(r.verdict);
+	if (!r.mtu && r.verdict == MW_V_NONE)
 		return;
 	memcpy(r.net, p->dst, alen);
 	mask(r.net, alen, p->family == 6 ? pc->in->prefix6 : pc->in->prefix4);
@@ -122,9 +130,19 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 		if (x->family == r.family && !memcmp(x->net, r.net, alen) &&
 		    !strcmp(x->iface, r.iface) && !strcmp(x->netns, r.netns) &&
 		    !strcmp(x->pod, r.pod)) {
-			if (r.mtu < x->mtu)
+			if (r.mtu && (!x->mtu || r.mtu < x->mtu))
 				x->mtu = r.mtu;
-			x->alarm |= r.alarm;
+			if (r.verdict == MW_V_NONE)
+				return;
+			if (r.verdict == x->verdict) {
+				if (r.since_ns < x->since_ns)
+					x->since_ns = r.since_ns;
+			} else if (r.rank > x->rank || (r.rank == x->rank && r.verdict < x->verdict)) {
+				x->verdict = r.verdict;
+				x->cause = r.cause;
+				x->since_ns = r.since_ns;
+				x->rank = r.rank;
+			}
 			return;
 		}
 	}
@@ -133,13 +151,106 @@ static void path_row(const struct mw_path_summary *p, void *ctx)
 		return;
 	}
 	/*
-	 * --top full: an alarm takes a healthy prefix's place, whichever came first (under churn
-	 * to many destinations the black hole is the one series that matters, issue 28).
+	 * --top full: a worse verdict takes the place of the prefix with the mildest one (the
+	 * last of those), whichever came first: under churn to many destinations the black hole
+	 * is the one series that matters (issue 28). Information (peer_unreachable, pmtu_learned)
+	 * never displaces an alarm.
 	 */
-	for (int i = pc->n - 1; r.alarm && i >= 0; i--) {
-		if (!pc->rows[i].alarm) {
-			pc->rows[i] = r;
-			return;
+	for (int i = pc->n - 1; i >= 0; i--)
+		if (low < 0 || pc->rows[i].rank < pc->rows[low].rank)
+			low = i;
+	if (low >= 0 && r.rank > pc->rows[low].rank)
+		pc->rows[low] = r;
+}
+
+int metrics_count_finding(struct mw_finding_count *tab, int n, const struct mw_finding *f)
+{
+	struct mw_finding_count r = { .verdict = f->verdict,
+				      .cause = f->ncauses ? f->causes[0] : MW_C_NONE };
+	bool full = n >= MW_METRIC_FINDING_SETS;
+
+	if (f->update || f->verdict <= MW_V_NONE || f->verdict >= MW_V_MAX)
+		return n;
+	snprintf(r.iface, sizeof(r.iface), "%s", f->iface);
+	if (f->foreign_netns)
+		metrics_ns_labels(f->netns, &f->ns, r.netns, r.pod);
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < n; i++) {
+			struct mw_finding_count *x = &tab[i];
+
+			if (x->verdict == r.verdict && x->cause == r.cause &&
+			    !strcmp(x->iface, r.iface) && !strcmp(x->netns, r.netns) &&
+			    !strcmp(x->pod, r.pod)) {
+				x->value++;
+				return n;
+			}
+		}
+		if (!full || pass)
+			break;
+		/* Past the bound: its verdict and cause's row "elsewhere", found or made. */
+		r.iface[0] = r.netns[0] = r.pod[0] = '\0';
+	}
+	if (n >= MW_METRIC_FINDING_ROWS)
+		return n;	/* cannot happen: one row per verdict and cause is kept for it */
+	r.value = 1;
+	tab[n] = r;
+	return n + 1;
+}
+
+/* Unix time of a moment on the core's clock. */
+static double wall_of(const struct mw_metrics_in *in, uint64_t ns)
+{
+	if (ns > in->now_ns)
+		ns = in->now_ns;
+	return in->now_wall - (double)(in->now_ns - ns) / 1e9;
+}
+
+/*
+ * The per-prefix series (which 0: MTU, 1: standing verdict, 2: its since): the worst verdicts
+ * first, then the milder, each in the order the core gave them.
+ */
+static void path_series(FILE *o, const struct mw_metrics_in *in, const struct prefix_ctx *pc,
+			int which)
+{
+	static const char *const name[] = { "mtuwatch_path_mtu_bytes", "mtuwatch_path_verdict",
+					     "mtuwatch_path_verdict_since_seconds" };
+	static const char *const help[] = {
+		"Path MTU per destination prefix, where learned (Packet Too Big, route) or measured "
+		"(confirmation probe): never a black hole's bracket.",
+		"The verdict standing on a destination prefix (1); it ages out with its evidence.",
+		"When the standing verdict was given (Unix time).",
+	};
+
+	int top = 0;
+
+	head(o, name[which], "gauge", help[which]);
+	for (int i = 0; pc && i < pc->n; i++)
+		if (pc->rows[i].rank > top)
+			top = pc->rows[i].rank;
+	for (int rank = top; pc && rank >= 0; rank--) {
+		for (int i = 0; i < pc->n; i++) {
+			const struct prefix_row *x = &pc->rows[i];
+			char a[64], pfx[80];
+
+			if (x->rank != rank || (which ? x->verdict == MW_V_NONE : !x->mtu))
+				continue;
+			fmt_ip(x->family, x->net, a, sizeof(a));
+			snprintf(pfx, sizeof(pfx), "%s/%d", a,
+				 x->family == 6 ? in->prefix6 : in->prefix4);
+			fprintf(o, "%s{", name[which]);
+			if (which) {
+				label(o, "verdict", verdict_name(x->verdict), true);
+				label(o, "cause", cause_name(x->cause), false);
+			}
+			label(o, "dst_prefix", pfx, !which);
+			label(o, "iface", x->iface, false);
+			ns_labels(o, x->netns, x->pod);
+			if (which == 0)
+				fprintf(o, "} %u\n", x->mtu);
+			else if (which == 1)
+				fprintf(o, "} 1\n");
+			else
+				fprintf(o, "} %.3f\n", wall_of(in, x->since_ns));
 		}
 	}
 }
@@ -205,30 +316,27 @@ int metrics_render(const struct mw_metrics_in *in, char **body, size_t *len)
 	fprintf(o, "mtuwatch_stalled_handshakes_total{proto=\"ssh\"} %u\n",
 		in->core ? core_findings(in->core, MW_V_STALLED_SSH) : 0);
 
-	head(o, "mtuwatch_path_mtu_bytes", "gauge",
-	     "Path MTU judged per destination prefix: learned from Packet Too Big, or the upper "
-	     "end of a black hole's bracket.");
+	head(o, "mtuwatch_findings_total", "counter",
+	     "Findings of the diagnosis (as live prints them), by verdict and first cause.");
+	for (int i = 0; i < in->nfindings; i++) {
+		const struct mw_finding_count *x = &in->findings[i];
+
+		fprintf(o, "mtuwatch_findings_total{");
+		label(o, "verdict", verdict_name(x->verdict), true);
+		label(o, "cause", cause_name(x->cause), false);
+		label(o, "iface", x->iface, false);
+		ns_labels(o, x->netns, x->pod);
+		fprintf(o, "} %llu\n", (unsigned long long)x->value);
+	}
+
 	pc = calloc(1, sizeof(*pc));
 	if (pc && in->core) {
 		pc->in = in;
 		core_paths(in->core, path_row, pc);
-		/* Alarms first, then the healthy prefixes, each in the order the core gave them. */
-		for (int i = 0; i < 2 * pc->n; i++) {
-			struct prefix_row *x = &pc->rows[i % pc->n];
-			char a[64], pfx[80];
-
-			if (x->alarm != (i < pc->n))
-				continue;
-			fmt_ip(x->family, x->net, a, sizeof(a));
-			snprintf(pfx, sizeof(pfx), "%s/%d", a,
-				 x->family == 6 ? in->prefix6 : in->prefix4);
-			fprintf(o, "mtuwatch_path_mtu_bytes{");
-			label(o, "dst_prefix", pfx, true);
-			label(o, "iface", x->iface, false);
-			ns_labels(o, x->netns, x->pod);
-			fprintf(o, "} %u\n", x->mtu);
-		}
 	}
+	path_series(o, in, pc, 0);
+	path_series(o, in, pc, 1);
+	path_series(o, in, pc, 2);
 	free(pc);
 
 	head(o, "mtuwatch_program_attached", "gauge",

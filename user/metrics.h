@@ -34,6 +34,24 @@ struct mw_metric_attach {
 	int attached;
 };
 
+/*
+ * mtuwatch_findings_total: findings counted by verdict, first cause, interface and namespace
+ * (metrics_count_finding). A table of MW_METRIC_FINDING_ROWS rows: past MW_METRIC_FINDING_SETS
+ * label sets, a new one is counted in its verdict and cause's row with empty iface, netns and
+ * pod ("elsewhere"), so that the count stays right and the series stay bounded.
+ */
+#define MW_METRIC_FINDING_SETS 256
+#define MW_METRIC_FINDING_ROWS (MW_METRIC_FINDING_SETS + MW_V_MAX * MW_C_MAX)
+
+struct mw_finding_count {
+	uint8_t verdict;	/* enum mw_verdict */
+	uint8_t cause;		/* enum mw_cause: the first (most likely) one, or none */
+	char iface[MW_IFNAME_LEN];
+	char netns[MW_METRIC_NETNS_LEN];
+	char pod[MW_METRIC_POD_LEN];
+	uint64_t value;
+};
+
 struct mw_metrics_in {
 	const struct mw_metric_stat *stats;
 	int nstats;
@@ -46,7 +64,18 @@ struct mw_metrics_in {
 	uint64_t ptb_suppressed;	/* new kinds of PTB over the kernel's budget: no event */
 	const char *version;
 	const char *kernel;
+	const struct mw_finding_count *findings;	/* metrics_count_finding's table */
+	int nfindings;
+	/* now on the core's clock (ns) and on the wall (Unix seconds): the since timestamps */
+	uint64_t now_ns;
+	double now_wall;
 };
+
+/*
+ * Counts finding f (a confirmation of one given already, f->update, is not a new one) into
+ * tab, n rows used, MW_METRIC_FINDING_ROWS long; returns the rows used now.
+ */
+int metrics_count_finding(struct mw_finding_count *tab, int n, const struct mw_finding *f);
 
 /*
  * Another namespace's netns and pod label values (ns: MW_METRIC_NETNS_LEN bytes, pod:

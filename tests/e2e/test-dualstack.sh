@@ -137,9 +137,10 @@ never srv srv-no-mapped-address '::ffff:'
 never srv srv-no-ipv6-family '"family":"ipv6"'
 never srv srv-no-ipv6-sizes '[^0-9]9020[^0-9]|"bracket_lo":1280'
 never srv srv-no-icmpv6-words 'ICMPv6|ping -6'
-# export: the black hole's path is the IPv4 prefix, the stalled handshake is counted
+# export: the black hole's path is the IPv4 prefix, the stalled handshake is counted (its
+# verdict series: an unconfirmed black hole has no MTU series, issue 27)
 LAST_OUT=$TMP/srv.metrics
-check "srv-export-path-ipv4" bash -c "grep '^mtuwatch_path_mtu_bytes{' '$TMP/srv.metrics' | \
+check "srv-export-path-ipv4" bash -c "grep '^mtuwatch_path_verdict{verdict=\"icmp_blackhole\"' '$TMP/srv.metrics' | \
 	grep -q 'dst_prefix=\"192\.0\.2\.[0-9]*/[0-9]*\"'"
 check "srv-export-stalled-tls" bash -c "grep -q \
 	'^mtuwatch_stalled_handshakes_total{proto=\"tls\"} [1-9]' '$TMP/srv.metrics'"
@@ -392,10 +393,10 @@ own_family() {
 	return 0
 }
 # export at both ends: the stalled handshakes of both protocols, and at the server (the black
-# holes' end) a path series per family: IPv4's prefix, never a ::ffff: one
+# holes' end) a verdict series per family: IPv4's prefix, never a ::ffff: one
 mix_metrics() {	# mix_metrics FILE [PREFIX4 PREFIX6] (the black holes' paths)
-	{ [ $# = 1 ] || { grep -q "^mtuwatch_path_mtu_bytes{.*dst_prefix=\"$2\"" "$1" &&
-		grep -q "^mtuwatch_path_mtu_bytes{.*dst_prefix=\"$3\"" "$1"; }; } &&
+	{ [ $# = 1 ] || { grep -q "^mtuwatch_path_verdict{verdict=\"icmp_blackhole\".*dst_prefix=\"$2\"" "$1" &&
+		grep -q "^mtuwatch_path_verdict{verdict=\"icmp_blackhole\".*dst_prefix=\"$3\"" "$1"; }; } &&
 		grep -Eq '^mtuwatch_stalled_handshakes_total\{proto="tls"\} [2-9]' "$1" &&
 		grep -Eq '^mtuwatch_stalled_handshakes_total\{proto="ssh"\} [1-9]' "$1" &&
 		! grep -q '::ffff:' "$1"

@@ -90,14 +90,174 @@ static void test_top_alarms_first(void)
 	CHECK("metrics-top-blackhole-made", core_findings(in.core, MW_V_ICMP_BLACKHOLE) == 1,
 	      "%u", core_findings(in.core, MW_V_ICMP_BLACKHOLE));
 	metrics_render(&in, &b, &len);
-	for (char *p = b; (p = strstr(p, "\nmtuwatch_path_mtu_bytes{")); p++)
+	/* The black hole's MTU is a bracket's end, not exported (issue 27): its verdict is. */
+	for (char *p = b; (p = strstr(p, "\nmtuwatch_path_verdict{")); p++)
 		n++;
-	bh = strstr(b, "mtuwatch_path_mtu_bytes{dst_prefix=\"203.0.113.0/24\"");
-	first = strstr(b, "\nmtuwatch_path_mtu_bytes{");
+	bh = strstr(b, "mtuwatch_path_verdict{verdict=\"icmp_blackhole\",cause=\"icmp_filtered\","
+		     "dst_prefix=\"203.0.113.0/24\"");
+	first = strstr(b, "\nmtuwatch_path_verdict{");
 	CHECK("metrics-top-alarm-kept", bh && n == 2, "%d series: %s", n, b);
 	CHECK("metrics-top-alarm-first", bh && first && first + 1 == bh, "%s", b);
 	free(b);
 	core_free(in.core);
+}
+
+struct counted {
+	struct mw_finding_count tab[MW_METRIC_FINDING_ROWS];
+	int n;
+};
+
+static void count_cb(const struct mw_finding *f, void *ctx)
+{
+	struct counted *k = ctx;
+
+	k->n = metrics_count_finding(k->tab, k->n, f);
+}
+
+/* A fresh core that knows interface c0 (ifindex 2, MTU 9000). */
+static struct mw_core *core_c0(const struct mw_core_opts *co)
+{
+	struct mw_core *c = core_new(co);
+	struct mw_event e = { .type = MW_EV_IFACE, .ts_ns = 1, .ifindex = 2, .mtu = 9000 };
+
+	strcpy(e.ifname, "c0");
+	core_feed(c, &e);
+	return c;
+}
+
+static char *render_at(struct mw_metrics_in *in, uint64_t now_ns)
+{
+	char *b = NULL;
+	size_t len = 0;
+
+	in->now_ns = now_ns;
+	in->now_wall = 1.8e9 + now_ns / 1e9;
+	metrics_render(in, &b, &len);
+	return b;
+}
+
+#define BH_VERDICT "mtuwatch_path_verdict{verdict=\"icmp_blackhole\",cause=\"icmp_filtered\"," \
+		   "dst_prefix=\"203.0.113.0/24\",iface=\"c0\"} 1\n"
+
+/*
+ * Issue 27: the core's verdicts as series, from the same findings live prints: a counter by
+ * verdict and cause, the standing verdict per prefix with its since, no MTU from a bracket.
+ */
+static void test_verdict_series(void)
+{
+	const uint64_t s = 1000000000ULL, hold = MW_VERDICT_HOLD_S * s;
+	struct counted *k = calloc(1, sizeof(*k));
+	struct mw_core_opts co = { .on_finding = count_cb, .ctx = k };
+	struct mw_metrics_in in = { .prefix4 = 24, .prefix6 = 64, .top = 20, .version = "v",
+				    .kernel = "k" };
+	struct mw_event e;
+	char *b;
+
+	in.core = core_c0(&co);
+	feed_blackhole(in.core, "203.0.113.9");
+	in.findings = k->tab;
+	in.nfindings = k->n;
+	b = render_at(&in, 3 * s + 1);
+	CHECK("metrics-findings-total",
+	      strstr(b, "# TYPE mtuwatch_findings_total counter\n") &&
+	      strstr(b, "\nmtuwatch_findings_total{verdict=\"icmp_blackhole\",cause=\"icmp_filtered\","
+		     "iface=\"c0\"} 1\n"), "%s", b);
+	CHECK("metrics-path-verdict", strstr(b, "# TYPE mtuwatch_path_verdict gauge\n") &&
+	      strstr(b, "\n" BH_VERDICT), "%s", b);
+	/* given at 3 s + 1 ns on the core's clock: the wall clock then */
+	CHECK("metrics-path-verdict-since",
+	      strstr(b, "\nmtuwatch_path_verdict_since_seconds{verdict=\"icmp_blackhole\","
+		     "cause=\"icmp_filtered\",dst_prefix=\"203.0.113.0/24\",iface=\"c0\"} "
+		     "1800000003.000\n"), "%s", b);
+	/* the verdict is there (above): its bracket's end (8999) is not an MTU */
+	CHECK("metrics-no-bracket-mtu", strstr(b, BH_VERDICT) &&
+	      !strstr(b, "mtuwatch_path_mtu_bytes{dst_prefix=\"203.0.113.0/24\""), "%s", b);
+	free(b);
+
+	/* The 9000-byte segment re-sent again at 400 s: evidence, the verdict stands past 603 s. */
+	e = flow_ev(MW_EV_RETRANS, 400 * s, "203.0.113.9");
+	e.seq = 1000;
+	e.aux2 = 1000;
+	e.size = 9000;
+	e.aux = 3;
+	core_feed(in.core, &e);
+	e = flow_ev(MW_EV_TICK, 3 * s + hold + s, "203.0.113.9");
+	core_feed(in.core, &e);
+	b = render_at(&in, e.ts_ns);
+	CHECK("metrics-verdict-evidence-keeps", strstr(b, BH_VERDICT) &&
+	      strstr(b, "1800000003.000\n"), "%s", b);
+	free(b);
+	/* No evidence for the hold since: it ages out, and the counter stays. */
+	e = flow_ev(MW_EV_TICK, 400 * s + hold + s, "203.0.113.9");
+	core_feed(in.core, &e);
+	b = render_at(&in, e.ts_ns);
+	CHECK("metrics-verdict-ages-out", !strstr(b, "\nmtuwatch_path_verdict{") &&
+	      !strstr(b, "\nmtuwatch_path_verdict_since_seconds{") &&
+	      strstr(b, "\nmtuwatch_findings_total{verdict=\"icmp_blackhole\""), "%s", b);
+	free(b);
+	core_free(in.core);
+
+	/* A black hole whose size then gets through is gone at once. */
+	memset(k, 0, sizeof(*k));
+	in.core = core_c0(&co);
+	feed_blackhole(in.core, "203.0.113.9");
+	b = render_at(&in, 3 * s + 1);
+	CHECK("metrics-verdict-before-proof", strstr(b, BH_VERDICT) != NULL, "%s", b);
+	free(b);
+	e = flow_ev(MW_EV_DELIVERED, 5 * s, "203.0.113.9");
+	e.size = 9000;
+	core_feed(in.core, &e);
+	b = render_at(&in, 5 * s);
+	CHECK("metrics-verdict-ends-on-proof", !strstr(b, "\nmtuwatch_path_verdict{"), "%s", b);
+	free(b);
+	core_free(in.core);
+
+	/*
+	 * --top 1: a dead peer (peer_unreachable, information) first, then the black hole: the
+	 * black hole is the series kept, the dead peer is no alarm.
+	 */
+	memset(k, 0, sizeof(*k));
+	in.core = core_c0(&co);
+	in.top = 1;
+	e = flow_ev(MW_EV_PROBE, s / 2, "198.51.100.7");
+	core_feed(in.core, &e);
+	CHECK("metrics-peer-unreachable-made", core_findings(in.core, MW_V_PEER_UNREACHABLE) == 1,
+	      "%u", core_findings(in.core, MW_V_PEER_UNREACHABLE));
+	b = render_at(&in, s / 2);
+	CHECK("metrics-peer-unreachable-series", strstr(b, "\nmtuwatch_path_verdict{verdict=\""
+							"peer_unreachable\"") != NULL, "%s", b);
+	free(b);
+	feed_blackhole(in.core, "203.0.113.9");
+	b = render_at(&in, 3 * s + 1);
+	CHECK("metrics-top-peer-unreachable-no-alarm", strstr(b, BH_VERDICT) &&
+	      !strstr(b, "peer_unreachable\",cause=\"none\",dst_prefix"), "%s", b);
+	free(b);
+	CHECK("metrics-alarm-classes", verdict_alarm(MW_V_ICMP_BLACKHOLE) &&
+	      verdict_alarm(MW_V_PTB_DROPPED) && verdict_alarm(MW_V_PTB_IGNORED) &&
+	      verdict_alarm(MW_V_STALLED_TLS) && verdict_alarm(MW_V_STALLED_SSH) &&
+	      !verdict_alarm(MW_V_PEER_UNREACHABLE) && !verdict_alarm(MW_V_PTB_SENT) &&
+	      !verdict_alarm(MW_V_PMTU_LEARNED) && !verdict_alarm(MW_V_NONE), "alarm table");
+	core_free(in.core);
+
+	/* Findings on more interfaces than the bound: all counted, the series bounded. */
+	memset(k, 0, sizeof(*k));
+	{
+		struct mw_finding f = { .verdict = MW_V_PTB_SENT };
+		uint64_t sum = 0;
+
+		for (int i = 0; i < 3 * MW_METRIC_FINDING_SETS; i++) {
+			snprintf(f.iface, sizeof(f.iface), "veth%d", i);
+			k->n = metrics_count_finding(k->tab, k->n, &f);
+		}
+		f.update = true;
+		k->n = metrics_count_finding(k->tab, k->n, &f);
+		for (int i = 0; i < k->n; i++)
+			sum += k->tab[i].value;
+		CHECK("metrics-findings-bounded", k->n == MW_METRIC_FINDING_SETS + 1 &&
+		      sum == 3 * MW_METRIC_FINDING_SETS && !k->tab[k->n - 1].iface[0],
+		      "%d rows, %llu counted", k->n, (unsigned long long)sum);
+	}
+	free(k);
 }
 
 int main(void)
@@ -117,7 +277,7 @@ int main(void)
 	char *b = NULL;
 	size_t len = 0;
 
-	in.core = core_new(&co);
+	in.core = core_c0(&co);
 	feed_path(in.core, "198.51.100.2", 1500);
 	feed_path(in.core, "198.51.100.77", 1400);
 	feed_path(in.core, "203.0.113.9", 1446);
@@ -213,5 +373,6 @@ int main(void)
 	}
 	core_free(in.core);
 	test_top_alarms_first();
+	test_verdict_series();
 	return 0;
 }
