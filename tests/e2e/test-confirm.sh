@@ -173,6 +173,41 @@ for fam in 4 6; do
 		"\"dst\":\"$dst\"" '"drop_reason":"NETFILTER_DROP"' '"causes":\["ptb_dropped_local"\]'
 done
 
+# 5c. export confirms only with --confirm: with it the black-holed path's MTU is measured and
+# exported (mtuwatch_path_mtu_bytes 1500); without it the verdict is exported, no MTU (a
+# bracket's end is never one) and not one probe reaches the destination
+EXP=127.0.0.1:19871
+for mode in confirm plain; do
+	lab_up filtered >/dev/null 2>&1 || { fail "export-$mode" "lab_up failed"; continue; }
+	counters
+	extra=()
+	[ "$mode" = confirm ] && extra=(--confirm)
+	mw_start cli "$TMP/ex$mode" export --listen "$EXP" "${extra[@]}"
+	lab_bulk filtered 3 >/dev/null 2>&1
+	want='^mtuwatch_path_verdict\{verdict="icmp_blackhole",.*dst_prefix="198\.51\.100\.0/24"'
+	[ "$mode" = confirm ] && want='^mtuwatch_path_mtu_bytes\{dst_prefix="198\.51\.100\.0/24".*\} 1500$'
+	for _ in $(seq 60); do
+		lab_exec cli curl -s --max-time 2 "http://$EXP/metrics" >"$TMP/ex$mode.prom" 2>/dev/null
+		grep -Eq "$want" "$TMP/ex$mode.prom" && break
+		sleep 0.5
+	done
+	[ "$mode" = plain ] && sleep 2	# a probe would start within a loop turn of the finding
+	lab_exec cli curl -s --max-time 2 "http://$EXP/metrics" >"$TMP/ex$mode.prom" 2>/dev/null
+	mw_stop
+	LAST_OUT=$TMP/ex$mode.prom
+	if [ "$mode" = confirm ]; then
+		check "export-confirm-mtu-1500" grep -Eq "$want" "$TMP/exconfirm.prom"
+		check "export-confirm-probed" test "$(count srv mw-echo iptables)" -gt 0
+	else
+		check "export-plain-verdict" grep -Eq "$want" "$TMP/explain.prom"
+		check "export-plain-no-mtu" none_match '^mtuwatch_path_mtu_bytes\{dst_prefix="198\.51\.100\.0/24"' \
+			"$TMP/explain.prom"
+		check "export-plain-bulk-ran" test "$(count srv mw-tcp iptables)" -gt 0
+		check "export-plain-no-probe" test "$(count srv mw-echo iptables)" = 0 -a \
+			"$(count srv mw-udp iptables)" = 0
+	fi
+done
+
 # 6. the server dies mid-transfer (its address removed): no MTU verdict, peer_unreachable
 lab_up aligned >/dev/null 2>&1
 mw_start cli "$TMP/dead" --json
