@@ -51,7 +51,7 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config ma
                libnftables-dev libjansson-dev \
                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
                qemu-system-x86 busybox-static kmod xz-utils zstd \
-               debhelper lintian debootstrap
+               debhelper lintian debootstrap podman runc
 
 ifeq ($(V),1)
 Q :=
@@ -63,7 +63,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
-	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run version deb FORCE
+	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run version deb image FORCE
 
 all: $(OUT)/mtuwatch
 
@@ -287,6 +287,14 @@ deb: | $(OUT)
 	mv ../mtuwatch_$(VERSION)_$$a.deb ../mtuwatch-dbgsym_$(VERSION)_$$a.deb \
 		../mtuwatch_$${v}_$$a.buildinfo ../mtuwatch_$${v}_$$a.changes $(OUT)/
 	$(Q)echo $(OUT)/mtuwatch_$(VERSION)_$$(dpkg --print-architecture).deb
+
+# The container image (deploy/image/build.sh): the Debian 12 root of deploy/image/rootfs.sh plus
+# the .deb, imported by podman as mtuwatch:$(IMAGE_TAG) and mtuwatch:latest. '+' is not
+# allowed in an image tag: 0.1.0+g1a2b is tagged 0.1.0_g1a2b.
+IMAGE_TAG := $(subst +,_,$(VERSION))
+image: deb
+	$(Q)bash deploy/image/build.sh $(OUT)/mtuwatch_$(VERSION)_$$(dpkg --print-architecture).deb \
+		$(IMAGE_TAG)
 
 clean:
 	rm -rf $(OUT)
