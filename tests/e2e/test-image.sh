@@ -29,6 +29,8 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+# Every run names its network (none, or the test's namespace): podman's default one would add a
+# bridge, iptables chains and ip_forward=1 to the host.
 run() {
 	podman --runtime "$RUNTIME" run --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"
 }
@@ -47,11 +49,11 @@ check image-latest-same test "$(podman image inspect --format '{{.Id}}' mtuwatch
 check image-label-version test \
 	"$(podman image inspect --format '{{index .Labels "org.opencontainers.image.version"}}' \
 	   "mtuwatch:$tag")" = "$ver"
-run --rm --cap-drop=all "mtuwatch:$tag" version >"$TMP/version" 2>&1
+run --rm --network none --cap-drop=all "mtuwatch:$tag" version >"$TMP/version" 2>&1
 LAST_OUT=$TMP/version check image-version has "$TMP/version" "^mtuwatch $ver (kernel "
 # Trimmed: no apt, no man pages or locales, of the docs only the copyright files.
-run --rm --cap-drop=all --entrypoint /bin/sh "mtuwatch:$tag" -c 'ls /usr/share/doc/*/copyright |
-	wc -l; find /usr/share/man /usr/share/locale /usr/share/doc -mindepth 1 ! -type d \
+run --rm --network none --cap-drop=all --entrypoint /bin/sh "mtuwatch:$tag" -c '
+	ls /usr/share/doc/*/copyright | wc -l; find /usr/share/man /usr/share/locale /usr/share/doc -mindepth 1 ! -type d \
 	! -type l ! -name copyright; command -v apt-get; dpkg-query -W mtuwatch' >"$TMP/trim" 2>&1
 LAST_OUT=$TMP/trim check image-trimmed test "$(sed -n '1{/^[1-9][0-9]*$/p}' "$TMP/trim")" -a \
 	"$(sed 1d "$TMP/trim")" = "mtuwatch	$ver"
