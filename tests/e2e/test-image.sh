@@ -53,8 +53,11 @@ run --rm --network none --cap-drop=all "mtuwatch:$tag" version >"$TMP/version" 2
 LAST_OUT=$TMP/version check image-version has "$TMP/version" "^mtuwatch $ver (kernel "
 # Trimmed: no apt, no man pages or locales, of the docs only the copyright files.
 run --rm --network none --cap-drop=all --entrypoint /bin/sh "mtuwatch:$tag" -c '
-	ls /usr/share/doc/*/copyright | wc -l; find /usr/share/man /usr/share/locale /usr/share/doc -mindepth 1 ! -type d \
-	! -type l ! -name copyright; command -v apt-get; dpkg-query -W mtuwatch' >"$TMP/trim" 2>&1
+	ls /usr/share/doc/*/copyright | wc -l
+	find /usr/share/man /usr/share/locale /usr/share/doc -mindepth 1 ! -type d ! -type l \
+		! -name copyright
+	command -v apt-get
+	dpkg-query -W mtuwatch' >"$TMP/trim" 2>&1
 LAST_OUT=$TMP/trim check image-trimmed test "$(sed -n '1{/^[1-9][0-9]*$/p}' "$TMP/trim")" -a \
 	"$(sed 1d "$TMP/trim")" = "mtuwatch	$ver"
 
