@@ -32,7 +32,7 @@ trap cleanup EXIT
 # Every run names its network (none, or the test's namespace): podman's default one would add a
 # bridge, iptables chains and ip_forward=1 to the host.
 run() {
-	podman --runtime "$RUNTIME" run --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 "$@"
+	podman --runtime "$RUNTIME" run --ulimit nofile=1024:1024 --ulimit nproc=16384:16384 "$@"
 }
 
 # ---- build ----------------------------------------------------------------------------------
