@@ -16,6 +16,8 @@
 # shellcheck disable=SC2016 # a bcrypt hash and podman's templates, literal
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# make, deploy/ and VERSION are the tree's: run from its top, as tests/run.sh does.
+cd "$(dirname "$0")/../.." || exit 1
 
 RUNTIME=${MW_PODMAN_RUNTIME:-runc}
 NS=mw-image-$MW_LAB_ID

@@ -12,6 +12,8 @@
 # shellcheck disable=SC2016 # dpkg-query formats and the script for bash -c, expanded there
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# make, deploy/ and VERSION are the tree's: run from its top, as tests/run.sh does.
+cd "$(dirname "$0")/../.." || exit 1
 
 CACHE=${MW_ROOTFS_CACHE:-/var/cache/mtuwatch/rootfs}
 APTC=$CACHE/apt
