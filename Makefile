@@ -6,7 +6,18 @@ DESTDIR   ?=
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= gcc
-VERSION   := 0.1.0
+# One version string (docs/packaging.md): the VERSION file; in a git tree not at the tag
+# v$(VERSION) (or with uncommitted changes) plus the commit: 0.1.0+g1a2b3c4d5e(.dirty). The binary,
+# the .deb (debian/rules) and the image tag (make image) all take it from here: `make -s version`.
+VERSION   := $(shell v=$$(cat VERSION); \
+               if [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$$PWD" ]; then \
+                 if ! git diff --quiet HEAD -- 2>/dev/null || \
+                    ! git describe --tags --exact-match --match "v$$v" >/dev/null 2>&1; then \
+                   v=$$v+g$$(git rev-parse --short=10 HEAD); \
+                   git diff --quiet HEAD -- 2>/dev/null || v=$$v.dirty; \
+                 fi; \
+               fi; echo $$v)
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 CFLAGS    ?= -O2 -g
@@ -39,7 +50,8 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config ma
                curl netcat-openbsd procps util-linux python3 jq iputils-ping \
                libnftables-dev libjansson-dev \
                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
-               qemu-system-x86 busybox-static kmod xz-utils zstd
+               qemu-system-x86 busybox-static kmod xz-utils zstd \
+               debhelper lintian debootstrap podman runc
 
 ifeq ($(V),1)
 Q :=
@@ -52,7 +64,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
 	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run \
-	prometheusrule
+	prometheusrule version deb image FORCE
 
 all: $(OUT)/mtuwatch
 
@@ -104,7 +116,16 @@ $(filter $(OUT)/probe%.o,$(USER_OBJS)): $(OUT)/probe.skel.h
 
 $(OUT)/mtuwatch: $(OUT)/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
+
+# The objects that print the version are rebuilt when it changes (a commit changes it): the stamp
+# is rewritten only then.
+$(OUT)/version.stamp: FORCE | $(OUT)
+	$(Q)echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+$(patsubst user/%.c,$(OUT)/%.o,$(shell grep -l MW_VERSION user/*.c)): $(OUT)/version.stamp
+
+version:
+	@echo '$(VERSION)'
 
 # ---- tests -------------------------------------------------------------------------------
 # The test binary: the shipped one plus the loader's test hook (MW_TEST_REFUSE, user/loader.c),
@@ -265,9 +286,11 @@ deps:
 install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch
 	install -D -m 0644 docs/mtuwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|/usr/local/sbin/mtuwatch|$(PREFIX)/sbin/mtuwatch|' deploy/mtuwatch-exporter.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+		> $(DESTDIR)$(UNITDIR)/mtuwatch-exporter.service
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/mtuwatch/prometheus deploy/prometheus/*.yml
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/mtuwatch/grafana deploy/grafana/*.json
 
 # The PrometheusRule object from the rules file (the unit tier checks that they agree).
 prometheusrule:
@@ -276,7 +299,25 @@ prometheusrule:
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/mtuwatch $(DESTDIR)$(PREFIX)/share/man/man8/mtuwatch.8 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/mtuwatch-exporter.service
+		$(DESTDIR)$(UNITDIR)/mtuwatch-exporter.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/mtuwatch
+
+# The Debian package (debian/, docs/packaging.md): dpkg-buildpackage writes into the parent
+# directory; the .deb is moved into $(OUT).
+deb: | $(OUT)
+	$(Q)dpkg-buildpackage -us -uc -b
+	$(Q)v=$$(dpkg-parsechangelog -S Version); a=$$(dpkg --print-architecture); \
+	mv ../mtuwatch_$(VERSION)_$$a.deb ../mtuwatch-dbgsym_$(VERSION)_$$a.deb \
+		../mtuwatch_$${v}_$$a.buildinfo ../mtuwatch_$${v}_$$a.changes $(OUT)/
+	$(Q)echo $(OUT)/mtuwatch_$(VERSION)_$$(dpkg --print-architecture).deb
+
+# The container image (deploy/image/build.sh): the Debian 12 root of deploy/image/rootfs.sh plus
+# the .deb, imported by podman as mtuwatch:$(IMAGE_TAG) and mtuwatch:latest. '+' is not
+# allowed in an image tag: 0.1.0+g1a2b is tagged 0.1.0_g1a2b.
+IMAGE_TAG := $(subst +,_,$(VERSION))
+image: deb
+	$(Q)bash deploy/image/build.sh $(OUT)/mtuwatch_$(VERSION)_$$(dpkg --print-architecture).deb \
+		$(IMAGE_TAG)
 
 clean:
 	rm -rf $(OUT)
