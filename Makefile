@@ -39,7 +39,7 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config ma
                curl netcat-openbsd procps util-linux python3 jq iputils-ping \
                libnftables-dev libjansson-dev \
                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
-               qemu-system-x86 busybox-static kmod xz-utils zstd
+               qemu-system-x86 busybox-static kmod xz-utils zstd chromium
 
 ifeq ($(V),1)
 Q :=
