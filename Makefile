@@ -51,7 +51,7 @@ endif
 
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
-	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run
+	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run readme-img
 
 all: $(OUT)/mtuwatch
 
@@ -243,6 +243,18 @@ deps:
 	echo "installing:" $$missing; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends $$missing
+
+# The README's picture (issue 30): a seed's recording (the fwdrop lab, docs/img/seed-fwdrop.mtw)
+# drawn by `report --html` and photographed by headless chromium. Commit the PNG it writes.
+README_IMG := docs/img/timeline-fwdrop.png
+readme-img: $(OUT)/mtuwatch
+	$(call msg,HTML,$(OUT)/seed-fwdrop.html)
+	$(Q)$(OUT)/mtuwatch report -i docs/img/seed-fwdrop.mtw --html $(OUT)/seed-fwdrop.html
+	$(call msg,PNG,$(README_IMG))
+	$(Q)timeout 120 chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
+		--user-data-dir=$(abspath $(OUT))/chromium-profile --window-size=1000,860 \
+		--screenshot=$(abspath $(README_IMG)) file://$(abspath $(OUT))/seed-fwdrop.html \
+		>$(OUT)/readme-img.log 2>&1 || { cat $(OUT)/readme-img.log; exit 1; }
 
 install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
+ * Over 800 lines: one case per hostile shape, each writing its own recording and judging the
+ * real binary's output; they share only run() and the writers.
  * Hostile recordings against `mtuwatch report`, the way a user meets them: an interface name
  * with no NUL, terminal escapes in META values and names, a many-block zip bomb, a million
  * distinct destinations, a FIFO with no writer and an endless stream of zeros. Each case
