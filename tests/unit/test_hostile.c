@@ -208,7 +208,7 @@ static bool bounded_name(const char *out)
 		p += 15;
 		if (*p == 'Z')
 			p++;
-		if (!*p || !strchr("\n\" ),:;", *p))
+		if (!*p || !strchr("\n\" ),:;<", *p))	/* '<': the page's next tag */
 			return false;
 		seen = true;
 	}
@@ -223,6 +223,7 @@ static void t_no_nul(void)
 	static const char *const modes[][4] = {
 		{ "report", "--raw", "-i", NULL }, { "report", "--raw", "--json", "-i" },
 		{ "report", "-i", NULL, NULL }, { "report", "--json", "-i", NULL },
+		{ "report", "--html", "-", "-i" },
 	};
 	bool ok = true;
 	char why[256] = "";
@@ -239,7 +240,7 @@ static void t_no_nul(void)
 	e = ev(MW_EV_RECOVERED, 3);
 	put(w, &e);
 	done(w);
-	for (int m = 0; m < 4; m++) {
+	for (int m = 0; m < 5; m++) {
 		const char *args[6] = {};
 		struct result r;
 		int n = 0;
@@ -268,7 +269,8 @@ static void t_control_bytes(void)
 	struct result r;
 	const char *a1[] = { "report", "-i", path("ctl.data"), NULL };
 	const char *a2[] = { "report", "--raw", "-i", path("ctl.data"), NULL };
-	bool plain_ok, raw_ok;
+	const char *a3[] = { "report", "--html", "-", "-i", path("ctl.data"), NULL };
+	bool plain_ok, raw_ok, html_ok;
 
 	recfile_write_meta(w, "hostname", esc);
 	recfile_write_meta(w, "kernel", esc);
@@ -293,6 +295,11 @@ static void t_control_bytes(void)
 	run(&r, -1, a2);
 	raw_ok = r.rc == 0 && terminal_safe(r.out, r.outlen) && strstr(r.out, "\\x1b[2J");
 	CHECK("hostile-control-bytes-raw", raw_ok, "rc %d, output %.300s", r.rc, r.out);
+	result_free(&r);
+	run(&r, -1, a3);
+	html_ok = r.rc == 0 && terminal_safe(r.out, r.outlen) && strstr(r.out, "\\x1b]0;owned") &&
+		  strstr(r.out, "data-verdict=\"ptb_dropped\"") && strstr(r.out, "</html>");
+	CHECK("hostile-control-bytes-html", html_ok, "rc %d, output %.300s", r.rc, r.out);
 	result_free(&r);
 }
 
@@ -343,6 +350,18 @@ static void t_bomb(void)
 	CHECK("hostile-zip-bomb-refused", r.rc == 1 && one_line(&r) && strstr(r.err, "zip bomb"),
 	      "rc %d, stderr %.300s", r.rc, r.err);
 	result_free(&r);
+	/* --html: the same line, and no page (nor a temporary one) left behind */
+	{
+		const char *ha[] = { "report", "-i", file, "--html", path("bomb.html"), NULL };
+		char cmd[600];
+
+		run(&r, -1, ha);
+		snprintf(cmd, sizeof(cmd), "ls '%s' | grep -q '^bomb\\.html'", dir);
+		CHECK("hostile-zip-bomb-refused-html", r.rc == 1 && one_line(&r) &&
+		      strstr(r.err, "zip bomb") && system(cmd) != 0, "rc %d, stderr %.300s", r.rc,
+		      r.err);
+		result_free(&r);
+	}
 }
 
 /* ---- report --html ------------------------------------------------------------------------ */
