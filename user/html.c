@@ -473,7 +473,8 @@ void html_event(struct mw_html *h, const struct mw_event *e)
 		break;
 	case MW_EV_HS: {
 		struct mw_hs_acked a;
-		uint32_t steps[4] = { e->aux & 0xffff, e->aux >> 16, e->mtu & 0xffff, e->mtu >> 16 };
+		uint32_t steps[4] = { e->aux & 0xffff, e->aux >> 16,
+				      e->mtu & 0xffff, e->mtu >> 16 };
 
 		memcpy(&a, e->peer, sizeof(a));
 		if ((e->dir & 1) == MW_DIR_IN) {

@@ -215,26 +215,28 @@ static void mark(struct mw_html *h, FILE *o, const struct scale *sc, const struc
 		fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\"", x, y, r);
 		break;
 	case SH_TRI_DOWN:
-		fprintf(o, "<path d=\"M%.1f %.1fh%.1fl%.1f %.1fz\"", x - r, y - r, 2 * r, -r, 1.7 * r);
+		fprintf(o, "<path d=\"M%.1f %.1fh%.1fl%.1f %.1fz\"", x - r, y - r, 2 * r, -r,
+			1.7 * r);
 		break;
 	case SH_TRI_UP:
-		fprintf(o, "<path d=\"M%.1f %.1fh%.1fl%.1f %.1fz\"", x - r, y + r, 2 * r, -r, -1.7 * r);
+		fprintf(o, "<path d=\"M%.1f %.1fh%.1fl%.1f %.1fz\"", x - r, y + r, 2 * r, -r,
+			-1.7 * r);
 		break;
 	case SH_DIAMOND:
-		fprintf(o, "<path d=\"M%.1f %.1fl%.1f %.1fl%.1f %.1fl%.1f %.1fz\"", x, y - r - 1, r + 1,
-			r + 1, -r - 1, r + 1, -r - 1, -r - 1);
+		fprintf(o, "<path d=\"M%.1f %.1fl%.1f %.1fl%.1f %.1fl%.1f %.1fz\"", x, y - r - 1,
+			r + 1, r + 1, -r - 1, r + 1, -r - 1, -r - 1);
 		break;
 	case SH_SQUARE:
-		fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", x - r, y - r,
-			2 * r, 2 * r);
+		fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", x - r,
+			y - r, 2 * r, 2 * r);
 		break;
 	case SH_CROSS:	/* over the arrival of the same PTB, which stays visible under it */
 		fprintf(o, "<path d=\"M%.1f %.1fl%.1f %.1fm0 %.1fl%.1f %.1f\"", x - r, y - r, 2 * r,
 			2 * r, -2 * r, -2 * r, 2 * r);
 		break;
 	}
-	fprintf(o, " class=\"mark %s%s%s\" data-t=\"%.3f\" data-size=\"%u\"", html_kinds[b->kind].cls,
-		extra, b->count > 1 ? " agg" : "", b->tmin / 1e9, b->smin);
+	fprintf(o, " class=\"mark %s%s%s\" data-t=\"%.3f\" data-size=\"%u\"",
+		html_kinds[b->kind].cls, extra, b->count > 1 ? " agg" : "", b->tmin / 1e9, b->smin);
 	if (b->smax != b->smin)
 		fprintf(o, " data-size-max=\"%u\"", b->smax);
 	fprintf(o, " data-count=\"%u\"", b->count);
@@ -287,20 +289,20 @@ static void legend(FILE *o, const struct series *s, int *rows)
 			y += 18;
 			(*rows)++;
 		}
-		fprintf(o, "<g class=\"legend-item\" data-kind=\"%s\" data-count=\"%llu\">", html_kinds[k].cls,
-			(unsigned long long)s->kcount[k]);
+		fprintf(o, "<g class=\"legend-item\" data-kind=\"%s\" data-count=\"%llu\">",
+			html_kinds[k].cls, (unsigned long long)s->kcount[k]);
 		switch (html_kinds[k].shape) {
 		case SH_DOT:
 			fprintf(o, "<circle class=\"swatch %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\"/>",
 				html_kinds[k].cls, x + 5, y - 4);
 			break;
 		case SH_TRI_DOWN:
-			fprintf(o, "<path class=\"swatch %s\" d=\"M%.1f %.1fh8l-4 7z\"/>", html_kinds[k].cls,
-				x + 1, y - 8);
+			fprintf(o, "<path class=\"swatch %s\" d=\"M%.1f %.1fh8l-4 7z\"/>",
+				html_kinds[k].cls, x + 1, y - 8);
 			break;
 		case SH_TRI_UP:
-			fprintf(o, "<path class=\"swatch %s\" d=\"M%.1f %.1fh8l-4 -7z\"/>", html_kinds[k].cls,
-				x + 1, y);
+			fprintf(o, "<path class=\"swatch %s\" d=\"M%.1f %.1fh8l-4 -7z\"/>",
+				html_kinds[k].cls, x + 1, y);
 			break;
 		case SH_DIAMOND:
 			fprintf(o, "<path class=\"swatch %s\" d=\"M%.1f %.1fl4 4l-4 4l-4 -4z\"/>",
@@ -489,8 +491,8 @@ static void tl_axes(struct tl *t, double tick)
 		double x = X0 + s / sc->span_s * (X1 - X0);
 
 		fprintf(o, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%d\"/>"
-			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, x, Y0, Y1, x,
-			Y1 + 14, s);
+			"<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%g</text>", x, x, Y0, Y1,
+			x, Y1 + 14, s);
 	}
 	fprintf(o, "<line class=\"axis\" x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\"/>"
 		"<text class=\"axis-title\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">seconds from "
@@ -544,8 +546,8 @@ static void tl_route(struct tl *t)
 			continue;
 		fprintf(t->o, "<path class=\"route\" d=\"M%.1f %.1fH%.1f\" data-t=\"%.3f\" "
 			"data-mtu=\"%u\"><title>route MTU %u%s%s, from %.3f s</title></path>\n",
-			xs(&t->sc, r->t), ys(&t->sc, r->mtu), xs(&t->sc, end) + 1, r->t / 1e9, r->mtu,
-			r->mtu, r->flags & MW_ROUTE_LEARNED ? " (learned exception)" : "",
+			xs(&t->sc, r->t), ys(&t->sc, r->mtu), xs(&t->sc, end) + 1, r->t / 1e9,
+			r->mtu, r->mtu, r->flags & MW_ROUTE_LEARNED ? " (learned exception)" : "",
 			r->flags & MW_ROUTE_LOCKED ? " (locked)" : "", r->t / 1e9);
 	}
 }
@@ -761,7 +763,8 @@ int html_write(struct mw_html *h, struct mw_core *c, FILE *o, uint64_t lost,
 		}
 	}
 	if (notdrawn)
-		fprintf(o, "<p class=\"note\">%d more paths with findings not drawn</p>\n", notdrawn);
+		fprintf(o, "<p class=\"note\">%d more paths with findings not drawn</p>\n",
+			notdrawn);
 	if (h->untracked)
 		fprintf(o, "<p class=\"note\">%llu events of paths past the %d kept are not drawn"
 			"</p>\n", (unsigned long long)h->untracked, MAX_SERIES);
@@ -771,8 +774,8 @@ int html_write(struct mw_html *h, struct mw_core *c, FILE *o, uint64_t lost,
 	if (rows.n)
 		fputs("</table>\n", o);
 	else
-		fputs("<p class=\"none\">no path without a finding showed retransmissions or Packet "
-		      "Too Big</p>\n", o);
+		fputs("<p class=\"none\">no path without a finding showed retransmissions or "
+		      "Packet Too Big</p>\n", o);
 	fputs("</main>\n</body>\n</html>\n", o);
 	fflush(o);
 	return ferror(o) ? -1 : 0;

@@ -58,18 +58,22 @@ have() { command -v "$1" >/dev/null; }
 check "html-chromium-installed" have chromium
 
 # The console check itself: a script's message and a refusal by the page's own policy show up.
-printf '<!DOCTYPE html><html><body><p>x</p><script>console.error("mw-control")</script></body></html>\n' \
-	>"$TMP/control.html"
+printf '%s\n' '<!DOCTYPE html><html><body><p>x</p>' \
+	'<script>console.error("mw-control")</script></body></html>' >"$TMP/control.html"
 browse "$TMP/control.html" "$TMP/control.dom" "$TMP/control.log"
 LAST_OUT=$TMP/control.log
 caught() { grep -q "$3" "$2" && ! loaded "$1" "$2"; }
 check "html-console-check-sees-a-message" caught "$TMP/control.dom" "$TMP/control.log" \
 	':CONSOLE.*mw-control'
-printf '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src %s; style-src %s"></head><body><p>x</p><script>console.error("mw-ran")</script></body></html>\n' \
-	"'none'" "'unsafe-inline'" >"$TMP/csp.html"
+{
+	echo '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy"'
+	echo "content=\"default-src 'none'; style-src 'unsafe-inline'\"></head><body><p>x</p>"
+	echo '<script>console.error("mw-ran")</script></body></html>'
+} >"$TMP/csp.html"
 browse "$TMP/csp.html" "$TMP/csp.dom" "$TMP/csp.log"
 LAST_OUT=$TMP/csp.log
-check "html-page-policy-refuses-scripts" bash -c "grep -q ':CONSOLE.*Content Security Policy' '$TMP/csp.log' && ! grep -q mw-ran '$TMP/csp.log'"
+refused() { grep -q ':CONSOLE.*Content Security Policy' "$1" && ! grep -q mw-ran "$1"; }
+check "html-page-policy-refuses-scripts" refused "$TMP/csp.log"
 
 # -- a black hole: the client sends 9000-byte DF segments, the router's PTB is filtered
 lab_up filtered >/dev/null 2>&1 || fail "html-lab-filtered" "lab_up failed"
@@ -88,7 +92,8 @@ LAST_OUT=$TMP/bh.log
 check "html-blackhole-loads-without-console-messages" loaded "$TMP/bh.dom" "$TMP/bh.log"
 section "$TMP/bh.dom" "$MW_SRV4" >"$TMP/bh.sec"
 LAST_OUT=$TMP/bh.sec
-check "html-blackhole-timeline" in_file "$TMP/bh.sec" "<g class=\"path\" data-prefix=\"$MW_SRV4\">" \
+G_PATH="<g class=\"path\" data-prefix=\"$MW_SRV4\">"
+check "html-blackhole-timeline" in_file "$TMP/bh.sec" "$G_PATH" \
 	'class="finding-at" data-verdict="icmp_blackhole"'
 check "html-blackhole-marks" in_file "$TMP/bh.sec" '<circle [^>]*class="mark resend' \
 	'<circle [^>]*class="mark sent' '<circle [^>]*class="mark delivered' 'data-size="9000"'
@@ -97,7 +102,8 @@ check "html-blackhole-bracket-line" in_file "$TMP/bh.sec" '<line class="(bracket
 page_lines "$TMP/bh.html" >"$TMP/bh.lines"
 grep -E '^[a-z_]+ +[0-9a-f:.]+( \[[^]]*\])?: ' "$TMP/bh.txt" >"$TMP/bh.want"
 LAST_OUT=$TMP/bh.lines
-check "html-finding-lines-are-reports" bash -c "test -s '$TMP/bh.want' && diff '$TMP/bh.want' '$TMP/bh.lines'"
+same_lines() { test -s "$1" && diff "$1" "$2"; }
+check "html-finding-lines-are-reports" same_lines "$TMP/bh.want" "$TMP/bh.lines"
 shot "$TMP/bh.html" "$ART/html-blackhole.png"
 LAST_OUT=$TMP/bh.log
 check "html-blackhole-screenshot" is_png "$ART/html-blackhole.png"
@@ -111,8 +117,10 @@ HOSTILE_IF='"><i>x'
 ip netns exec "$(lab_ns cli)" ip link add "$HOSTILE_IF" type veth peer name mwx-peer
 ip netns exec "$(lab_ns cli)" ip link set "$HOSTILE_IF" up
 ip netns exec "$(lab_ns cli)" ip link set mwx-peer up
-ip netns exec "$(lab_ns cli)" unshare --uts sh -c 'printf %s "$1" >/proc/sys/kernel/hostname; shift; exec "$@"' sh \
-	"$HOSTILE_HOST" "$MW" record -f -o "$TMP/st.data" -- timeout 5 openssl s_client \
+# (hostname(1) refuses such a name; the kernel takes any bytes)
+ip netns exec "$(lab_ns cli)" unshare --uts \
+	sh -c 'printf %s "$1" >/proc/sys/kernel/hostname; shift; exec "$@"' sh "$HOSTILE_HOST" \
+	"$MW" record -f -o "$TMP/st.data" -- timeout 5 openssl s_client \
 	-connect "$MW_SRV4:$MW_TLS_PORT" </dev/null >"$TMP/st.rec.out" 2>&1
 "$MW" report -i "$TMP/st.data" >"$TMP/st.txt" 2>&1
 "$MW" report -i "$TMP/st.data" --html "$TMP/st.html" >"$TMP/st.html.out" 2>&1
@@ -126,7 +134,7 @@ LAST_OUT=$TMP/st.log
 check "html-stall-loads-without-console-messages" loaded "$TMP/st.dom" "$TMP/st.log"
 section "$TMP/st.dom" "$MW_SRV4" >"$TMP/st.sec"
 LAST_OUT=$TMP/st.sec
-check "html-stall-timeline" in_file "$TMP/st.sec" "<g class=\"path\" data-prefix=\"$MW_SRV4\">" \
+check "html-stall-timeline" in_file "$TMP/st.sec" "$G_PATH" \
 	'class="finding-at" data-verdict="stalled_tls"'
 check "html-stall-handshake-steps" in_file "$TMP/st.sec" \
 	'<rect [^>]*class="mark hs out"[^>]*data-step="ClientHello"' '<rect [^>]*class="mark tcp-state'
@@ -143,5 +151,6 @@ check "html-stall-screenshot" is_png "$ART/html-stall.png"
 "$MW" report -i "$TMP/st.data" --html "$TMP/x.html" --json >"$TMP/u.out" 2>&1
 rc=$?
 LAST_OUT=$TMP/u.out
-check "html-with-json-is-usage-error" test "$rc" = 2 -a "$(wc -l <"$TMP/u.out")" = 1 -a ! -e "$TMP/x.html"
+check "html-with-json-is-usage-error" test "$rc" = 2 -a "$(wc -l <"$TMP/u.out")" = 1 -a \
+	! -e "$TMP/x.html"
 lab_down >/dev/null 2>&1

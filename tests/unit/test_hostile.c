@@ -550,6 +550,92 @@ static void t_html_markup(void)
 	result_free(&r);
 }
 
+/* Each kind of event becomes its mark on the path's timeline, with the detail it carries. */
+static void t_html_kinds(void)
+{
+	static const struct {
+		uint16_t type;
+		uint32_t size, mtu, aux, aux2, seq;
+		uint8_t dir;
+		const char *want;	/* in the page */
+	} cases[] = {
+		{ MW_EV_DF_MAX, 9000, 0, 0, 0, 1, 0,
+		  "class=\"mark sent\" data-t=\"0.100\" data-size=\"9000\"" },
+		{ MW_EV_RESEND, 9000, 0, 1, 0, 1, 0,
+		  "class=\"mark resend\" data-t=\"0.200\" data-size=\"9000\"" },
+		{ MW_EV_RESEND, 1500, 0, 1, 0, 2, MW_DIR_F_NODF,
+		  "class=\"mark resend nodf\" data-t=\"0.300\"" },
+		{ MW_EV_DELIVERED, 1400, 0, 0, 0, 3, 0,
+		  "class=\"mark delivered\" data-t=\"0.400\" data-size=\"1400\"" },
+		{ MW_EV_SEG_MAX, 1200, 0, 0, 0, 0, MW_DIR_IN,
+		  "class=\"mark received\" data-t=\"0.500\" data-size=\"1200\"" },
+		{ MW_EV_PTB_RX, 9000, 1400, 1, 0, 1, MW_DIR_IN,
+		  "class=\"mark ptb arrived\" data-t=\"0.600\" data-size=\"1400\"" },
+		{ MW_EV_PTB_DROP, 9000, 1400, 3, 1, 1, MW_DIR_IN,
+		  "class=\"mark ptb dropped\" data-t=\"0.700\" data-size=\"1400\" data-count=\"1\""
+		  " data-reason=\"NETFILTER_DROP\" data-direction=\"in\"" },
+		{ MW_EV_ROUTE, 0, 1400, MW_ROUTE_LEARNED | MW_ROUTE_LISTED, 0, 0, 0,
+		  "<path class=\"route\" d=\"" },
+		{ MW_EV_PROBE, 1401, 1400, 0, MW_PROBE_ICMP, 5, MW_PROBE_F_ALIVE | MW_PROBE_F_EXACT,
+		  "class=\"mark probe answered\" data-t=\"0.900\" data-size=\"1400\""
+		  " data-count=\"1\" data-method=\"icmp\"" },
+		{ MW_EV_PROBE, 1401, 1400, 0, MW_PROBE_ICMP, 5, MW_PROBE_F_ALIVE | MW_PROBE_F_EXACT,
+		  "class=\"mark probe vanished\" data-t=\"0.900\" data-size=\"1401\"" },
+		{ MW_EV_HS, 3000, 0, MW_HS_TLS_CERTIFICATE, MW_APP_TLS, 0, MW_DIR_IN,
+		  "class=\"mark hs in\" data-t=\"1.100\" data-size=\"3000\" data-count=\"1\""
+		  " data-step=\"Certificate\"" },
+		{ MW_EV_STATE, 0, 0, 2, 1, 0, 0,
+		  "class=\"mark tcp-state\" data-t=\"1.200\" data-size=\"0\" data-count=\"1\""
+		  " data-step=\"ESTABLISHED\"" },
+		{ MW_EV_PTB_SENT, 9000, 1500, 0, 0, 0, 0,
+		  "class=\"mark ptb emitted\" data-t=\"1.300\" data-size=\"1500\"" },
+	};
+	struct recfile_writer *w = create(path("kinds.data"));
+	const char *args[] = { "report", "-i", path("kinds.data"), "--html", path("kinds.html"),
+			       NULL };
+	struct mw_event e = ev(MW_EV_IFACE, 1000000000ULL);
+	char name[64];
+	struct result r;
+	size_t len;
+	char *page;
+
+	recfile_write_meta(w, "drop_reason.3", "NETFILTER_DROP");
+	e.mtu = 9000;
+	memcpy(e.ifname, "c0", 3);
+	put(w, &e);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e = ev(cases[i].type, 1000000000ULL + (i + 1) * 100000000ULL);
+		e.size = cases[i].size;
+		e.mtu = cases[i].mtu;
+		e.aux = cases[i].aux;
+		e.aux2 = cases[i].aux2;
+		e.seq = cases[i].seq;
+		e.dir = cases[i].dir;
+		if (e.type == MW_EV_HS)
+			memset(e.peer, 0, sizeof(e.peer));	/* no ACKED folded in */
+		if (e.type == MW_EV_PROBE && i && cases[i - 1].type == MW_EV_PROBE)
+			continue;	/* one probe event makes both marks */
+		put(w, &e);
+	}
+	done(w);
+	run(&r, -1, args);
+	page = slurp(path("kinds.html"), &len);
+	CHECK("html-kinds-page", r.rc == 0 && page && strstr(page, "data-verdict=\"ptb_dropped\""),
+	      "rc %d, stderr %.200s", r.rc, r.err);
+	for (size_t i = 0; page && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(name, sizeof(name), "html-kind-%zu-%s", i,
+			 strstr(cases[i].want, "class=\"") ? strstr(cases[i].want, "class=\"") + 7 : "?");
+		if (strchr(name, '"'))
+			*strchr(name, '"') = 0;
+		for (char *c = name; *c; c++)
+			if (*c == ' ')
+				*c = '-';
+		CHECK(name, strstr(page, cases[i].want), "no '%s' in the page", cases[i].want);
+	}
+	free(page);
+	result_free(&r);
+}
+
 /*
  * The synthetic million: a black hole told by 1,000,000 events on one path over 100 s (re-sends,
  * sent and delivered sizes, PTBs arrived and dropped for five reasons, handshake steps, TCP
@@ -836,6 +922,7 @@ int main(int argc, char **argv)
 	t_fifo();
 	t_million();
 	t_html_markup();
+	t_html_kinds();
 	t_html_million();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) ? 1 : 0;
