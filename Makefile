@@ -30,7 +30,8 @@ USER_SRCS := $(filter-out user/main.c,$(sort $(wildcard user/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests and the event fuzzer link without a kernel: the diagnosis core
 # (user/core*.c), the vocabularies and the renderers.
-PURE_SRCS := $(sort $(wildcard user/core*.c)) user/reasons.c user/render.c $(wildcard user/json.c)
+PURE_SRCS := $(sort $(wildcard user/core*.c)) user/reasons.c user/render.c $(wildcard user/json.c) \
+             user/html.c user/html_page.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \

@@ -115,8 +115,10 @@ void html_free(struct mw_html *h)
 {
 	if (!h)
 		return;
-	for (int i = 0; i < MAX_SERIES; i++)
+	for (int i = 0; i < MAX_SERIES; i++) {
 		free(h->s[i].b);
+		free(h->s[i].route);
+	}
 	for (uint32_t i = 0; i < h->nf; i++)
 		free(h->f[i].line);
 	free(h->f);
@@ -228,6 +230,7 @@ static struct series *series_room(struct mw_html *h)
 			;
 		idx_del(h, j);
 		free(s->b);
+		free(s->route);
 		memset(s, 0, sizeof(*s));
 		return s;
 	}
@@ -429,6 +432,15 @@ static void route_add(struct mw_html *h, const struct mw_event *e)
 		s->route_more++;
 		return;
 	}
+	if (s->nroute == s->route_cap) {
+		uint32_t cap = s->route_cap ? s->route_cap * 2 : 8;
+		struct route_chg *n = realloc(s->route, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		s->route = n;
+		s->route_cap = cap;
+	}
 	s->route[s->nroute++] = (struct route_chg){ .t = t, .mtu = e->mtu, .flags = fl };
 }
 
@@ -538,12 +550,14 @@ void html_finding(const struct mw_finding *f, void *ctx)
 		h->nf_more++;
 		return;
 	}
-	if (!(h->nf & (h->nf - 1))) {
-		struct hfinding *n = realloc(h->f, (h->nf ? h->nf * 2 : 16) * sizeof(*n));
+	if (h->nf == h->fcap) {
+		uint32_t cap = h->fcap ? h->fcap * 2 : 16;
+		struct hfinding *n = realloc(h->f, cap * sizeof(*n));
 
 		if (!n)
 			return;
 		h->f = n;
+		h->fcap = cap;
 	}
 	/* the line as `report` prints it: text_safe()d there, escaped for HTML when written */
 	r.out = open_memstream(&buf, &len);

@@ -80,8 +80,8 @@ struct series {
 	struct bucket *b;
 	uint32_t cap, n;
 	uint64_t events, kcount[MK_MAX];
-	struct route_chg route[MAX_ROUTE];
-	uint32_t nroute, route_more;
+	struct route_chg *route;	/* changes of the route MTU read back, at most MAX_ROUTE */
+	uint32_t nroute, route_cap, route_more;
 };
 
 struct hfinding {
@@ -112,7 +112,7 @@ struct mw_html {
 	int16_t idx[IDX_SLOTS];
 	uint32_t hand;		/* eviction clock */
 	struct hfinding *f;
-	uint32_t nf, nf_more;
+	uint32_t nf, fcap, nf_more;
 };
 
 void html_esc(FILE *o, const char *s, size_t max);
