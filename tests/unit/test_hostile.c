@@ -636,6 +636,54 @@ static void t_html_kinds(void)
 	result_free(&r);
 }
 
+/* A PTB that changed nothing: the core's ptb_ignored puts its mark, with the core's reason. */
+static void t_html_ignored(void)
+{
+	struct recfile_writer *w = create(path("ignored.data"));
+	const char *args[] = { "report", "-i", path("ignored.data"), "--html",
+			       path("ignored.html"), NULL };
+	struct mw_event e = ev(MW_EV_IFACE, 1000000000ULL);
+	struct result r;
+	size_t len;
+	char *page;
+
+	e.mtu = 9000;
+	memcpy(e.ifname, "c0", 3);
+	put(w, &e);
+	e = ev(MW_EV_PTB_RX, 2000000000ULL);
+	e.mtu = 1400;
+	e.size = 9000;
+	e.aux = 1;
+	put(w, &e);
+	for (int i = 0; i < 4; i++) {
+		e = ev(MW_EV_RESEND, 2200000000ULL + i * 400000000ULL);
+		e.size = 9000;
+		e.seq = 1;
+		e.aux = i + 1;
+		put(w, &e);
+	}
+	for (int i = 0; i < 8; i++) {
+		e = ev(MW_EV_TICK, 3000000000ULL + i * 1000000000ULL);
+		put(w, &e);
+	}
+	done(w);
+	run(&r, -1, args);
+	page = slurp(path("ignored.html"), &len);
+	{
+		char *m = page ? strstr(page, "class=\"mark ptb ignored\"") : NULL;
+		char *end = m ? strchr(m, '>') : NULL;
+
+		if (end)
+			*end = 0;	/* the mark's own attributes */
+		CHECK("html-kind-ptb-ignored", r.rc == 0 && end &&
+		      strstr(page, "data-verdict=\"ptb_ignored\"") &&
+		      strstr(m, "data-size=\"1400\"") && strstr(m, "data-reason=\""),
+		      "rc %d, stderr %.200s, mark %.200s", r.rc, r.err, m ? m : "(none)");
+	}
+	free(page);
+	result_free(&r);
+}
+
 /*
  * The synthetic million: a black hole told by 1,000,000 events on one path over 100 s (re-sends,
  * sent and delivered sizes, PTBs arrived and dropped for five reasons, handshake steps, TCP
@@ -923,6 +971,7 @@ int main(int argc, char **argv)
 	t_million();
 	t_html_markup();
 	t_html_kinds();
+	t_html_ignored();
 	t_html_million();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) ? 1 : 0;
