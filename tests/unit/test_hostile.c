@@ -446,12 +446,14 @@ static bool markup_ok(const char *b, char *why, size_t wl)
 				p++;
 			if (!(word_in(a, p - a, attrs) || !strncmp(a, "data-", 5)) || p == a ||
 			    strncmp(p, "=\"", 2)) {
-				snprintf(why, wl, "attribute '%.30s' at byte %ld", a, (long)(a - b));
+				snprintf(why, wl, "attribute '%.30s' at byte %ld", a,
+					 (long)(a - b));
 				return false;
 			}
 			p = strchr(p + 2, '"');
 			if (!p) {
-				snprintf(why, wl, "unterminated attribute at byte %ld", (long)(a - b));
+				snprintf(why, wl, "unterminated attribute at byte %ld",
+					 (long)(a - b));
 				return false;
 			}
 			p++;
@@ -542,8 +544,8 @@ static void t_html_markup(void)
 		strcpy(planted + (attr - page), " onload=\"x\"");
 		strcat(planted, attr);
 		at2 = !markup_ok(planted, why, sizeof(why));
-		CHECK("hostile-html-checker-finds-planted", el && at2, "element found %d, attribute "
-		      "found %d", el, at2);
+		CHECK("hostile-html-checker-finds-planted", el && at2,
+		      "element found %d, attribute found %d", el, at2);
 		free(planted);
 	}
 	free(page);
@@ -623,8 +625,9 @@ static void t_html_kinds(void)
 	CHECK("html-kinds-page", r.rc == 0 && page && strstr(page, "data-verdict=\"ptb_dropped\""),
 	      "rc %d, stderr %.200s", r.rc, r.err);
 	for (size_t i = 0; page && i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(name, sizeof(name), "html-kind-%zu-%s", i,
-			 strstr(cases[i].want, "class=\"") ? strstr(cases[i].want, "class=\"") + 7 : "?");
+		const char *cls = strstr(cases[i].want, "class=\"");
+
+		snprintf(name, sizeof(name), "html-kind-%zu-%s", i, cls ? cls + 7 : "?");
 		if (strchr(name, '"'))
 			*strchr(name, '"') = 0;
 		for (char *c = name; *c; c++)
