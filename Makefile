@@ -41,7 +41,8 @@ USER_SRCS := $(filter-out user/main.c,$(sort $(wildcard user/*.c)))
 USER_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(USER_SRCS))
 # The pure pieces the unit tests and the event fuzzer link without a kernel: the diagnosis core
 # (user/core*.c), the vocabularies and the renderers.
-PURE_SRCS := $(sort $(wildcard user/core*.c)) user/reasons.c user/render.c $(wildcard user/json.c)
+PURE_SRCS := $(sort $(wildcard user/core*.c)) user/reasons.c user/render.c $(wildcard user/json.c) \
+             user/html.c user/html_page.c
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/%.o,$(PURE_SRCS))
 
 DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc \
@@ -51,7 +52,7 @@ DEBIAN_DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config ma
                libnftables-dev libjansson-dev \
                libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev \
                qemu-system-x86 busybox-static kmod xz-utils zstd \
-               debhelper lintian debootstrap podman runc
+               debhelper lintian debootstrap podman runc chromium
 
 ifeq ($(V),1)
 Q :=
@@ -64,7 +65,7 @@ endif
 .DELETE_ON_ERROR:
 .PHONY: all deps check check-run check-unit check-sanitize check-kernels check-kernels-run demo \
 	demo-run install uninstall clean fuzz bench check-pmtu check-pmtu-run \
-	prometheusrule version deb image FORCE
+	prometheusrule version deb image readme-img FORCE
 
 all: $(OUT)/mtuwatch
 
@@ -282,6 +283,18 @@ deps:
 	echo "installing:" $$missing; \
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends $$missing
+
+# The README's picture (issue 30): a seed's recording (the fwdrop lab, docs/img/seed-fwdrop.mtw)
+# drawn by `report --html` and photographed by headless chromium. Commit the PNG it writes.
+README_IMG := docs/img/timeline-fwdrop.png
+readme-img: $(OUT)/mtuwatch
+	$(call msg,HTML,$(OUT)/seed-fwdrop.html)
+	$(Q)$(OUT)/mtuwatch report -i docs/img/seed-fwdrop.mtw --html $(OUT)/seed-fwdrop.html
+	$(call msg,PNG,$(README_IMG))
+	$(Q)timeout 120 chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
+		--user-data-dir=$(abspath $(OUT))/chromium-profile --window-size=1000,860 \
+		--screenshot=$(abspath $(README_IMG)) file://$(abspath $(OUT))/seed-fwdrop.html \
+		>$(OUT)/readme-img.log 2>&1 || { cat $(OUT)/readme-img.log; exit 1; }
 
 install: $(OUT)/mtuwatch
 	install -D -m 0755 $(OUT)/mtuwatch $(DESTDIR)$(PREFIX)/sbin/mtuwatch

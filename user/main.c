@@ -23,7 +23,7 @@ static void usage_live(FILE *o)
 		"                [--stall-after SECS] [--port PORT]... [--no-handshakes]\n"
 		"                [--passive] [-v]\n"
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
-		"       mtuwatch report [-i FILE] [--json] [--raw]\n"
+		"       mtuwatch report [-i FILE] [--json | --raw | --html OUT.html]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		"       mtuwatch doctor [--json] [--all-netns]   audit the MTU configuration\n"
 		"       mtuwatch probe HOST[:PORT] [--tcp [--ptb-test]] [--json] [-v]  (see probe --help)\n"

@@ -13,10 +13,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include "commands.h"
 #include "driver.h"
+#include "html.h"
 #include "log.h"
 #include "recfile.h"
 #include "render.h"
@@ -264,6 +266,7 @@ struct replay {
 	struct mw_core *core;
 	struct mw_render r;
 	bool raw;
+	struct mw_html *html;		/* --html: the page's collector, fed as the core is */
 	uint64_t lost;
 	unsigned event_size;
 };
@@ -284,6 +287,8 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 		char val[512];
 
 		snprintf(val, sizeof(val), "%.*s", (int)(vl < 511 ? vl : 511), v);
+		if (rp->html)
+			html_meta(rp->html, k, kl, v, vl);
 		if (kl > 12 && !memcmp(k, "drop_reason.", 12)) {
 			char num[16];
 
@@ -320,7 +325,7 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 		} else if (key_is(k, kl, "ptb_suppressed")) {
 			rp->r.ptb_suppressed = strtoull(val, NULL, 10);
 		}
-		if (!rp->r.json && !rp->raw && !rp->core &&
+		if (!rp->r.json && !rp->raw && !rp->html && !rp->core &&
 		    !(kl > 12 && !memcmp(k, "drop_reason.", 12))) {
 			/* the file says what the hostname is: it must not drive the terminal */
 			char kb[TEXT_SAFE_LEN(128)], vb[TEXT_SAFE_LEN(sizeof(val))];
@@ -337,12 +342,52 @@ static int on_meta(struct replay *rp, const void *data, uint32_t len)
 	return 0;
 }
 
+/*
+ * The page, written whole or not at all: into a temporary file beside OUT, renamed over it
+ * once complete (a failed write leaves no half page and no OUT clobbered); "-": stdout.
+ */
+static int html_out(struct replay *rp, const char *out)
+{
+	uint64_t lost = rp->lost ? rp->lost : core_lost(rp->core);
+	char tmp[4096];
+	FILE *f;
+	int fd;
+
+	if (!strcmp(out, "-"))
+		return html_write(rp->html, rp->core, stdout, lost, rp->r.ptb_suppressed) ? 1 : 0;
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out) >= (int)sizeof(tmp)) {
+		pr_warn("Failed to write %s: name too long\n", out);
+		return 1;
+	}
+	fd = mkstemp(tmp);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f) {
+		pr_warn("Failed to write %s: %s\n", out, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		return 1;
+	}
+	fchmod(fd, 0644);
+	if (html_write(rp->html, rp->core, f, lost, rp->r.ptb_suppressed) | fclose(f) ||
+	    rename(tmp, out)) {
+		pr_warn("Failed to write %s: %s\n", out, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
 static void rep_usage(FILE *o)
 {
-	fprintf(o, "Usage: mtuwatch report [-i FILE] [--json] [--raw]\n"
+	fprintf(o, "Usage: mtuwatch report [-i FILE] [--json | --raw | --html OUT.html]\n"
 		   "Replays a recording (default %s; -i - reads stdin) through the diagnosis\n"
 		   "of `mtuwatch live`.\n"
-		   "  --raw   list the events themselves, one per line\n", DEFAULT_FILE);
+		   "  --raw           list the events themselves, one per line\n"
+		   "  --html OUT.html write the findings and a timeline of each path with one as a\n"
+		   "                  self-contained page (no script, nothing fetched; - : stdout)\n",
+		DEFAULT_FILE);
 }
 
 int cmd_report(int argc, char **argv)
@@ -351,12 +396,13 @@ int cmd_report(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "raw", no_argument, NULL, 'r' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	struct replay rp = { .r.out = stdout };
-	const char *in = DEFAULT_FILE;
+	const char *in = DEFAULT_FILE, *html = NULL;
 	struct recfile_reader *r;
 	char err[256];
 	const void *data;
@@ -377,6 +423,9 @@ int cmd_report(int argc, char **argv)
 		case 'r':
 			rp.raw = true;
 			break;
+		case 'H':
+			html = optarg;
+			break;
 		case 'v':
 			mw_verbose = true;
 			break;
@@ -390,6 +439,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc) {
 		pr_warn("Unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (html && (rp.raw || rp.r.json || !*html)) {
+		pr_warn("--html takes a file name and goes with neither --json nor --raw\n");
 		return 2;
 	}
 	/* Only an explicit -i - reads a stream: a FIFO or a device by name is refused. */
@@ -407,6 +460,16 @@ int cmd_report(int argc, char **argv)
 	rp.co.reason_ctx = &rp.reasons;
 	rp.co.on_finding = render_finding;
 	rp.co.ctx = &rp.r;
+	if (html) {
+		rp.html = html_new(reasons_name, &rp.reasons);
+		if (!rp.html) {
+			pr_warn("Failed: out of memory\n");
+			recfile_close_reader(r);
+			return 1;
+		}
+		rp.co.on_finding = html_finding;
+		rp.co.ctx = rp.html;
+	}
 	while ((n = recfile_next(r, &type, &data, &len)) == 1) {
 		struct mw_event e = {};
 
@@ -442,6 +505,8 @@ int cmd_report(int argc, char **argv)
 			render_event_raw(&rp.r, &e);
 			continue;
 		}
+		if (rp.html)
+			html_event(rp.html, &e);
 		if (!rp.core) {
 			rp.core = core_new(&rp.co);
 			if (!rp.core) {
@@ -459,9 +524,10 @@ int cmd_report(int argc, char **argv)
 	if (!rc && !rp.raw) {
 		if (!rp.core)
 			rp.core = core_new(&rp.co);
-		if (rp.core) {
+		if (rp.core && rp.html)
+			rc = html_out(&rp, html);
+		else if (rp.core)
 			render_summary(&rp.r, rp.core, rp.lost ? rp.lost : core_lost(rp.core));
-		}
 	}
 	/* A cut file (recorder killed, disk full) is read up to its last whole block, and
 	 * said so last, where it is seen; the exit status tells scripts it is incomplete. */
@@ -470,6 +536,7 @@ int cmd_report(int argc, char **argv)
 		rc = 1;
 	}
 	core_free(rp.core);
+	html_free(rp.html);
 	reasons_free(&rp.reasons);
 	recfile_close_reader(r);
 	return rc;

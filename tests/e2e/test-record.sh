@@ -77,17 +77,24 @@ check "sigkill-prefix-readable" finding "$TMP/kill.report" '"verdict":"stalled_t
 check "sigkill-says-cut" bash -c "test $rc = 1 && test \$(wc -l <'$TMP/kill.err') = 1 && grep -q 'truncated' '$TMP/kill.err'"
 
 # hostile files: one line, exit 1, no crash, no hang, bounded memory
+# (and through --html: the same line and status; a page only of what a cut file held, never of
+# a corrupt one)
 hostile() {
-	local name=$1 file=$2 rc
+	local name=$1 file=$2 page=${3:-no} rc
 	LAST_OUT=$TMP/h.err
 	(ulimit -v 262144; timeout 10 "$MW" report -i "$file" >/dev/null 2>"$TMP/h.err")
 	rc=$?
 	check "hostile-$name" test "$rc" = 1 -a "$(wc -l <"$TMP/h.err")" = 1
+	rm -f "$TMP"/h.html*
+	(ulimit -v 262144; timeout 10 "$MW" report -i "$file" --html "$TMP/h.html" 2>"$TMP/h.err")
+	rc=$?
+	check "hostile-$name-html" test "$rc" = 1 -a "$(wc -l <"$TMP/h.err")" = 1 -a \
+		"$(find "$TMP" -maxdepth 1 -name 'h.html*' | wc -l)" = "$([ "$page" = page ] && echo 1 || echo 0)"
 }
 good=$TMP/fwdrop.data
 size=$(stat -c %s "$good")
 head -c $((size / 2)) "$good" >"$TMP/trunc.data"
-hostile truncated "$TMP/trunc.data"
+hostile truncated "$TMP/trunc.data" page
 head -c 10 "$good" >"$TMP/trunc-header.data"
 hostile truncated-header "$TMP/trunc-header.data"
 cp "$good" "$TMP/magic.data"

@@ -2,10 +2,11 @@
 /*
  * libFuzzer target for everything past the container: decoded events, as `report` hands
  * them over (any bytes, strings without a NUL, unknown types), go through the diagnosis core
- * and every renderer: plain and JSON findings, raw events (plain and JSON), the summary and
- * the Prometheus exposition. Besides the sanitizers, it aborts when output breaks a promise:
- * plain output carries no control byte but newline, JSON and metrics are valid UTF-8 and
- * one JSON object per line.
+ * and every renderer: plain and JSON findings, raw events (plain and JSON), the summary, the
+ * Prometheus exposition and the `report --html` page. Besides the sanitizers, it aborts when
+ * output breaks a promise: plain output carries no control byte but newline, JSON and metrics
+ * are valid UTF-8 and one JSON object per line, the page has no control byte either and
+ * every '<' in it opens one of the renderer's own elements.
  *
  * Input: an 8-byte header (flags, stall timer, self netns) then struct mw_event after
  * struct mw_event, each copied from the input as report copies it from a record (a short
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "html.h"
 #include "metrics.h"
 #include "reasons.h"
 #include "render.h"
@@ -99,6 +101,7 @@ static void check_json(const char *b, size_t len)
 
 struct run {
 	struct mw_render plain, json;
+	struct mw_html *html;
 };
 
 static void both(const struct mw_finding *f, void *ctx)
@@ -107,6 +110,30 @@ static void both(const struct mw_finding *f, void *ctx)
 
 	render_finding(f, &r->plain);
 	render_finding(f, &r->json);
+	html_finding(f, r->html);
+}
+
+/* The page: plain text's promise, whole, and no element but the renderer's own. */
+static void check_html(const char *b, size_t len)
+{
+	static const char *const tags[] = {
+		"!DOCTYPE html>", "html", "head", "meta", "title", "style", "body", "header", "main",
+		"section", "h1", "h2", "p ", "p>", "span", "code", "ol", "ul", "li", "table", "tr",
+		"th", "td", "svg", "g ", "g>", "rect", "circle", "path", "line", "text",
+	};
+
+	check_text(b, len, true);
+	if (len < 8 || memcmp(b + len - 8, "</html>\n", 8))
+		abort();
+	for (const char *p = b; (p = memchr(p, '<', len - (p - b))); ) {
+		bool ok = false;
+
+		p += p[1] == '/' ? 2 : 1;
+		for (size_t i = 0; !ok && i < sizeof(tags) / sizeof(tags[0]); i++)
+			ok = !strncmp(p, tags[i], strlen(tags[i]));
+		if (!ok)
+			abort();
+	}
 }
 
 /*
@@ -157,6 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = core_new(&o);
 	if (!c)
 		return 0;
+	run.html = html_new(reason_name, NULL);
+	if (!run.html)
+		abort();
 	sink_open(&sp);
 	sink_open(&sj);
 	sink_open(&rp);
@@ -175,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		render_event_raw(&raw_json, &e);
 		if (e.type == FZ_NSNAME)
 			feed_names(c, &e);
+		html_event(run.html, &e);
 		core_feed(c, &e);
 		/* the exporter's counters carry kernel interface names too */
 		if (nstats < 4 && e.type == MW_EV_IFACE) {
@@ -218,6 +249,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	free(body);
+	{
+		struct sink sh;
+
+		sink_open(&sh);
+		if (html_write(run.html, c, sh.f, core_lost(c), 0))
+			abort();
+		sink_close(&sh);
+		check_html(sh.buf, sh.len);
+		free(sh.buf);
+	}
+	html_free(run.html);
 
 	sink_close(&sp);
 	sink_close(&sj);
