@@ -140,7 +140,7 @@ $(OUT)/test-hooks/%.o: user/%.c $(wildcard user/*.h) headers/mtuwatch.h $(OUT)/m
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DMW_TEST_HOOKS -c $< -o $@
 
-$(OUT)/mtuwatch-test: $(OUT)/main.o $(filter-out $(patsubst user/%.c,$(OUT)/%.o,$(HOOK_SRCS)),\
+$(OUT)/test-hooks/mtuwatch: $(OUT)/main.o $(filter-out $(patsubst user/%.c,$(OUT)/%.o,$(HOOK_SRCS)),\
 		$(USER_OBJS)) $(HOOK_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) $(WEB_LIBS) -o $@
@@ -215,7 +215,7 @@ $(OUT)/replay_events: tests/fuzz/fuzz_events.c tests/fuzz/replay_main.c $(PURE_O
 	$(Q)$(CC) $(CFLAGS) -DFUZZ_REPLAY_MAIN $^ $(LDLIBS) -o $@
 
 TEST_BINS := $(UNIT_TESTS) $(OUT)/test_bpf $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuwatch \
-             $(OUT)/mtuwatch-test
+             $(OUT)/test-hooks/mtuwatch
 
 # check and demo install what they need first (a no-op when it is there), as the README says.
 check: deps
@@ -232,7 +232,7 @@ check-unit: $(UNIT_TESTS) $(OUT)/replay_recfile $(OUT)/replay_events $(OUT)/mtuw
 check-kernels: deps
 	$(Q)$(MAKE) --no-print-directory check-kernels-run
 
-check-kernels-run: $(OUT)/mtuwatch $(OUT)/mtuwatch-test
+check-kernels-run: $(OUT)/mtuwatch $(OUT)/test-hooks/mtuwatch
 	$(Q)OUT=$(OUT) TIERS=kernels GUEST_TESTS=$${GUEST_TESTS:-all} bash tests/run.sh
 
 # The kernel's own PMTU selftest (../shared/external/selftests-net/pmtu.sh, or PMTU_SELFTESTS)

@@ -177,7 +177,7 @@ static struct bpf_program *prog_by_name(struct mtuwatch_bpf *sk, const char *nam
 }
 
 /*
- * Test hook, built only into the test binary (mtuwatch-test, -DMW_TEST_HOOKS; the shipped
+ * Test hook, built only into the test binary (build/test-hooks/mtuwatch, -DMW_TEST_HOOKS; the shipped
  * binary ignores the variable): MW_TEST_REFUSE=prog,prog makes the load fail as a kernel that
  * refuses those programs would, so that the fallbacks and their messages are tested on any
  * kernel. The entry "tcx" makes TCX attach fail as it does before 6.6, forcing clsact filters;

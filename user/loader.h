@@ -126,7 +126,7 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
  */
 void session_set_fwd_if(struct mw_session *s, uint32_t ifindex, bool on);
 
-/* The test binary's hook (mtuwatch-test only; always false in the shipped one): true when
+/* The test binary's hook (build/test-hooks/mtuwatch only; always false in the shipped one): true when
  * MW_TEST_REFUSE names this program or pseudo-entry ("tcx", "xdp-taken"), see loader.c. */
 bool mw_test_refused(const char *name);
 

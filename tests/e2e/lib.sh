@@ -5,9 +5,9 @@ OUT=${OUT:-build}
 # Namespaces of our own, so that a lab someone runs by hand is left alone.
 export MW_LAB_ID=${MW_LAB_ID:-e2e$$}
 MW=$(readlink -f "$OUT/mtuwatch")
-# The test binary (make: mtuwatch-test): the shipped one plus the MW_TEST_REFUSE hook, which
-# only it honours. mw_start runs it when the hook is set; tests name it where they run it.
-MWT=$(readlink -f "$OUT/mtuwatch-test")
+# The test binary ($OUT/test-hooks/mtuwatch): the shipped one plus the MW_TEST_REFUSE hook,
+# which only it honours. mw_start runs it when the hook is set; tests name it where they run it.
+MWT=$(readlink -f "$OUT/test-hooks/mtuwatch")
 . "$(dirname "${BASH_SOURCE[0]}")/../lab.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/mw-e2e.XXXXXX")
 trap 'lab_down >/dev/null 2>&1; rm -rf "$TMP"' EXIT
