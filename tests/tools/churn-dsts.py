@@ -9,7 +9,7 @@ churn-dsts.py churn PREFIX N PORT [THREADS]: N connections, one each to the N fi
     after PREFIX (an IPv4 address, e.g. 198.18.0.0), THREADS at a time (4); prints "done K"
     (exchanges that completed) and the rate.
 churn-dsts.py bulk ADDR PORT BYTES: one connection, sends BYTES (blocks while black-holed);
-    SIGTERM resets it.
+    prints "connected NS" (CLOCK_MONOTONIC) first; SIGTERM resets it.
 """
 import ipaddress
 import signal
@@ -87,6 +87,8 @@ def churn(prefix, n, port, threads):
 
 def bulk(addr, port, size):
     c = socket.create_connection((addr, port), timeout=60)
+    # CLOCK_MONOTONIC, the clock of the kernel's event times (a finding's ts_ns).
+    print("connected", time.monotonic_ns(), flush=True)
 
     def stop(*_):
         raise SystemExit(0)
