@@ -67,6 +67,9 @@ enum mw_dir {
 #define MW_DIR_F_NODE_IF	0x8
 #define MW_KEY_NODE_IF		1
 
+/* MW_EV_IFACE aux: the device was deleted (the core forgets it unless a finding names it). */
+#define MW_IFACE_GONE	1
+
 /* MW_EV_SYSCTL aux: which setting; size = its value; ifindex where it is per interface. */
 enum mw_sysctl {
 	MW_SYS_TCP_MTU_PROBING = 1,
@@ -214,7 +217,8 @@ struct mw_hs_acked {
  *               inner flow it carried, family = the inner family, ifindex / mtu / ifname =
  *               the lower device, size = outer length, aux = encapsulation overhead, aux2 =
  *               inner packet length; netns = the namespace of the lower device (any)
- *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (the exception's when aux has
+ *   IFACE: ifindex, mtu, ifname; aux = MW_IFACE_GONE when the device was deleted (0 in
+ *          old recordings); ROUTE: flow.daddr, mtu (the exception's when aux has
  *          MW_ROUTE_LEARNED, else the configured route's; 0 = none), ifindex (in the
  *          namespace read), aux = enum mw_route_flags
  *   SYSCTL: aux = enum mw_sysctl, size = value, ifindex (0 = namespace-wide)

@@ -248,8 +248,15 @@ static int watched(const struct mw_session *s, uint32_t ifindex)
 static void forget(struct mw_driver *d, int k)
 {
 	int n = d->s.nifaces - k - 1;
+	struct mw_event e = { .ts_ns = mono_ns(), .type = MW_EV_IFACE, .netns = d->s.self_netns,
+			      .aux = MW_IFACE_GONE };
 
 	pr_debug("interface %s deleted: forgotten\n", d->s.ifaces[k].name);
+	/* The core's table too (a recording replays it): pods' veths come and go. */
+	e.ifindex = d->s.ifaces[k].ifindex;
+	e.mtu = d->s.ifaces[k].mtu;
+	memcpy(e.ifname, d->s.ifaces[k].name, sizeof(e.ifname));
+	driver_event(&e, d);
 	session_forget_iface(&d->s, k);
 	memmove(&d->if_degraded[k], &d->if_degraded[k + 1], n * sizeof(d->if_degraded[0]));
 	memmove(&d->if_tried[k], &d->if_tried[k + 1], n * sizeof(d->if_tried[0]));
