@@ -467,6 +467,11 @@ ch_fill() {
 		return
 	done
 }
+# CPU time (ms, user + system) process $1 has used: mtuwatch's own share of the churn.
+ch_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' /proc/"$1"/stat
+}
+ch_ucpu=()
 ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
 off=0
 for r in $(seq "$CH_RUNS"); do
@@ -478,12 +483,14 @@ for r in $(seq "$CH_RUNS"); do
 	wait_links "$mwpid" 4 || { kill -INT "$mwpid"; wait "$mwpid"; continue; }
 	ids=$(prog_ids_of "$mwpid")
 	prog_stats $ids >"$TMP/ch.before"
+	c0=$(ch_cpu "$mwpid")
 	ip netns exec "$CH_CLI" timeout 300 python3 "$CH_TOOL" bulk 192.0.2.2 18081 4000000 \
 		>"$TMP/ch.bulk" 2>&1 &
 	bpid=$!
 	ch_w+=("$(ch_run $off)")
 	off=$((off + CH_N))
 	prog_stats $ids >"$TMP/ch.after"
+	ch_ucpu+=("$(($(ch_cpu "$mwpid") - c0))")
 	# The needle: bounded poll for its finding (re-sends back off: 1, 2, 4 s ...).
 	for _ in $(seq 100); do
 		grep -q '"verdict":"icmp_blackhole".*"dst":"192.0.2.2"' "$TMP/ch.mw.$r" && break
@@ -526,6 +533,8 @@ printf '  after each run: flows map %s, dsts %s entries; RSS %s kB\n' "$(jl "${c
 printf '  inet_sock_set_state (every namespace'"'"'s sockets): %s runs per connection, ' \
 	"$(mj "${ch_tpr[@]}")"
 printf '%s ns/run (medians)\n' "$(mj "${ch_tpns[@]}")"
+printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) %s ms (%s)\n' \
+	"$(mj "${ch_ucpu[@]}")" "$(jl "${ch_ucpu[@]}")"
 {
 	printf '  "churn": {"connections_per_run": %s, "runs": %s,\n' "$CH_N" "$CH_RUNS"
 	printf '    "conn_per_s_without": {"median": %s, "runs": [%s]},\n' "${cwo:-null}" \
@@ -536,8 +545,10 @@ printf '%s ns/run (medians)\n' "$(mj "${ch_tpns[@]}")"
 		"$ch_found" "$(mj "${ch_ttf[@]}")" "$(jl "${ch_ttf[@]}")"
 	printf '    "flows_fill": [%s], "dsts_fill": [%s], "rss_kb": [%s],\n' \
 		"$(jl "${ch_flows[@]}")" "$(jl "${ch_dsts[@]}")" "$(jl "${ch_rss[@]}")"
-	printf '    "sock_state_runs_per_conn": %s, "sock_state_ns": %s},\n' "$(mj "${ch_tpr[@]}")" \
+	printf '    "sock_state_runs_per_conn": %s, "sock_state_ns": %s,\n' "$(mj "${ch_tpr[@]}")" \
 		"$(mj "${ch_tpns[@]}")"
+	printf '    "mtuwatch_cpu_ms": {"median": %s, "runs": [%s]}},\n' "$(mj "${ch_ucpu[@]}")" \
+		"$(jl "${ch_ucpu[@]}")"
 } >>"$JSON"
 fi
 # ---- memory -------------------------------------------------------------------------------
