@@ -94,6 +94,8 @@ enum mw_route_flags {
 	MW_ROUTE_LEARNED = 2,	/* mtu is an exception the kernel learned (a cached route) */
 	MW_ROUTE_IN_NS = 4,	/* read in the event's namespace (else ours, towards its dst) */
 	MW_ROUTE_LISTED = 8,	/* exceptions listed: no MW_ROUTE_LEARNED means none for dst */
+	MW_ROUTE_SWEPT = 16,	/* every exception listed, after new kinds of PTB went over the
+				 * kernel's event budget: dst may be a path the core never saw */
 };
 
 /* MW_EV_PROBE aux2: how the destination was probed (the method that measured, or showed life). */

@@ -7,7 +7,8 @@
 # (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows, and
 # with the raw_tp fallback of the socket-state tracepoint. Then 3,000 new kinds of Packet Too
 # Big at once: the ones over the kernel's budget are counted in the --json summary. Last, a
-# black hole found before churn to 40,000 destinations keeps its path MTU in the kernel.
+# black hole found before churn to 40,000 destinations keeps its path MTU in the kernel; and
+# 3,000 real connections' PTBs at once, over the budget: every exception learned is reported.
 # Run as root: flock /tmp/mw-e2e.lock env OUT=build bash tests/e2e/test-churn.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -209,4 +210,62 @@ check "needle-found" finding "$TMP/live5" '"verdict":"icmp_blackhole"' '"dst":"1
 check "needle-in-summary" grep -q '"summary":true,"dst":"192.0.2.2".*"verdict":"icmp_blackhole"' \
 	"$TMP/live5"
 check "needle-mtu-kept-in-kernel (${held:-0})" test "${held:-0}" -ge 1
+
+# --- 6. new kinds of PTB over the budget, for real connections: none lost (issue 28 item 3) ------
+# 3,000 connections, each to a new destination of 198.19.0.0/16 behind a router whose next hop
+# takes 1400 bytes (SRV advertises MSS 1460): each makes the router send a Packet Too Big and
+# the client's kernel learn an exception, far more at once than the kernel's event budget
+# passes. Every exception the kernel learned is a pmtu_learned finding (a sweep of the
+# exceptions when the suppressed count moves).
+RTR=$(lab_ns rtr)
+NP=3000
+ip netns add "$RTR"
+ip -n "$CLI" link add a1 type veth peer name r1 netns "$RTR"
+ip -n "$RTR" link add r2 type veth peer name s2 netns "$SRV"
+ip -n "$CLI" addr add 198.51.100.1/24 dev a1
+ip -n "$RTR" addr add 198.51.100.2/24 dev r1
+ip -n "$RTR" addr add 203.0.113.1/24 dev r2
+ip -n "$SRV" addr add 203.0.113.2/24 dev s2
+ip -n "$RTR" link set r2 mtu 1400
+ip -n "$SRV" link set s2 mtu 1400
+for l in "$CLI a1" "$RTR r1" "$RTR r2" "$SRV s2"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 \
+	net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000
+ip -n "$CLI" route add 198.19.0.0/16 via 198.51.100.2
+ip -n "$RTR" route add 198.19.0.0/16 via 203.0.113.2
+ip -n "$SRV" route add 198.51.100.0/24 via 203.0.113.1 advmss 1460
+ip netns exec "$SRV" timeout 120 python3 "$DTOOL" serve 18090 >"$TMP/srv6" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 100); do grep -q listening "$TMP/srv6" && break; sleep 0.05; done
+mw_start cli "$TMP/live6" live --json
+ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.19.0.0 "$NP" 18090 8 big \
+	>"$TMP/churn6" 2>&1
+exc=$(ip -n "$CLI" route show cache | grep -c '^198\.19\.')
+# pmtu_learned findings of 198.19.0.0/16, distinct destinations
+learned() {
+	grep '"verdict":"pmtu_learned"' "$TMP/live6" | grep -v '"summary"' |
+		grep -o '"dst":"198\.19\.[0-9.]*"' | sort -u | wc -l
+}
+# The sweep runs on mtuwatch's next tick: poll, bounded.
+for _ in $(seq 50); do
+	[ "$(learned)" -ge "$exc" ] && break
+	sleep 0.2
+done
+mw_stop
+kill "$SRV_PID" 2>/dev/null
+wait "$SRV_PID" 2>/dev/null
+SRV_PID=
+got=$(learned)
+sup=$(grep '"summary":true,"paths"' "$TMP/live6" | grep -o '"ptb_suppressed":[0-9]*' | cut -d: -f2)
+echo "exceptions learned: $exc; pmtu_learned: $got; PTB events suppressed: ${sup:-none}"
+LAST_OUT=$TMP/churn6
+# First: the connections ran, the kernel learned from their PTBs, past the budget.
+check "ptb-sweep-connections" grep -qx "done $NP" "$TMP/churn6"
+check "ptb-sweep-learned-many ($exc)" test "${exc:-0}" -ge 2000
+LAST_OUT=$TMP/live6
+check "ptb-sweep-over-budget (${sup:-none})" test "${sup:-0}" -gt 0
+check "ptb-sweep-none-lost ($got of $exc)" test "$got" -ge "$exc"
 exit 0

@@ -5,9 +5,10 @@
 churn-dsts.py serve PORT: on every address of the namespace (0.0.0.0, with a `local` route of
     198.18.0.0/15 on lo for the AnyIP addresses), answer a "q" on PORT with one byte and close
     first; on PORT + 1 read until the peer closes (a sink for the bulk flow).
-churn-dsts.py churn PREFIX N PORT [THREADS]: N connections, one each to the N first addresses
-    after PREFIX (an IPv4 address, e.g. 198.18.0.0), THREADS at a time (4); prints "done K"
-    (exchanges that completed) and the rate.
+churn-dsts.py churn PREFIX N PORT [THREADS [big]]: N connections, one each to the N first
+    addresses after PREFIX (an IPv4 address, e.g. 198.18.0.0), THREADS at a time (4); prints
+    "done K" (exchanges that completed) and the rate. With big each sends 3000 bytes first
+    (segments larger than a 1400-byte hop lets through).
 churn-dsts.py bulk ADDR PORT BYTES: one connection, sends BYTES (blocks while black-holed);
     prints "connected NS" (CLOCK_MONOTONIC) first; SIGTERM resets it.
 """
@@ -49,14 +50,25 @@ def serve(port):
         # The client sends "q" with its connect: a black-holed sender is on port + 1.
         c.settimeout(5)
         try:
-            if c.recv(1) == b"q":
+            first = c.recv(1)
+            # "Q": a large request (BIG bytes in all) first, read whole before the answer.
+            left = BIG - 1 if first == b"Q" else 0
+            while left > 0:
+                got = c.recv(left)
+                if not got:
+                    break
+                left -= len(got)
+            if first in (b"q", b"Q") and left <= 0:
                 c.sendall(b"a")
         except OSError:
             pass
         c.close()
 
 
-def churn(prefix, n, port, threads):
+BIG = 3000
+
+
+def churn(prefix, n, port, threads, big=False):
     base = int(ipaddress.IPv4Address(prefix))
     done = [0] * threads
 
@@ -67,7 +79,7 @@ def churn(prefix, n, port, threads):
             c.settimeout(5)
             try:
                 c.connect((addr, port))
-                c.sendall(b"q")
+                c.sendall(b"Q" + b"x" * (BIG - 1) if big else b"q")
                 if c.recv(1) == b"a" and c.recv(1) == b"":
                     done[t] += 1
             except OSError:
@@ -109,7 +121,8 @@ if __name__ == "__main__":
         serve(int(sys.argv[2]))
     elif cmd == "churn":
         churn(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
-              int(sys.argv[5]) if len(sys.argv) > 5 else 4)
+              int(sys.argv[5]) if len(sys.argv) > 5 else 4,
+              len(sys.argv) > 6 and sys.argv[6] == "big")
     elif cmd == "bulk":
         bulk(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

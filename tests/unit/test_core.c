@@ -1529,6 +1529,41 @@ static void test_needle_kept(void)
 	core_free(c);
 }
 
+static void swept(struct mw_core *c, uint64_t t, const char *dst, uint32_t mtu)
+{
+	struct mw_event e = ev(MW_EV_ROUTE, t);
+
+	memset(e.flow.daddr, 0, sizeof(e.flow.daddr));
+	ip4(e.flow.daddr, dst);
+	e.mtu = mtu;
+	e.aux = MW_ROUTE_LISTED | MW_ROUTE_LEARNED | MW_ROUTE_SWEPT;
+	core_feed(c, &e);
+}
+
+/*
+ * A sweep of the kernel's exceptions after suppressed PTB events (driver's ptb_sweep): a
+ * destination the core never saw is reported pmtu_learned once (a second sweep adds nothing);
+ * a path whose PTB came as an event is left to its own reads.
+ */
+static void test_ptb_sweep(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+
+	iface(c, 1500);
+	swept(c, SEC, "198.19.0.7", 1400);
+	f = find(MW_V_PMTU_LEARNED);
+	CHECK("core-sweep-unseen-learned", f && f->mtu == 1400 && ngot == 1 &&
+	      strstr(f->explain, "suppressed"), "%d findings", ngot);
+	swept(c, 2 * SEC, "198.19.0.7", 1400);
+	CHECK("core-sweep-once", ngot == 1, "%d findings", ngot);
+	df(c, 3 * SEC, 1500);
+	ptb(c, MW_EV_PTB_RX, 3 * SEC, 1400, 0, NS_SELF);
+	swept(c, 3 * SEC + 1, "198.51.100.2", 1400);
+	CHECK("core-sweep-leaves-ptb-paths", ngot == 1, "%d findings", ngot);
+	core_free(c);
+}
+
 /* The summary's interface name for the black-holed path to 198.51.100.2. */
 static void bh_iface(const struct mw_path_summary *p, void *ctx)
 {
@@ -2069,6 +2104,7 @@ int main(void)
 	test_million();
 	test_needle_kept();
 	test_iface_gone();
+	test_ptb_sweep();
 	test_flow_churn();
 	test_text_safe();
 	test_raw_bounds();
