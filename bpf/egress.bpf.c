@@ -97,7 +97,10 @@ __noinline int dst_update(struct __sk_buff *skb, struct mw_pkt *p, struct tcp_se
 	dk.ifindex = skb->ifindex;
 	dk.family = p->family;
 	__builtin_memcpy(dk.daddr, p->daddr, 16);
-	dv = bpf_map_lookup_elem(&dsts, &dk);
+	/* A destination with a finding is in dsts_keep, never in both (session_set_pmtu). */
+	dv = dst_kept ? bpf_map_lookup_elem(&dsts_keep, &dk) : NULL;
+	if (!dv)
+		dv = bpf_map_lookup_elem(&dsts, &dk);
 	if (!dv) {
 		struct mw_dst_val nv = { .max_df = 0 };
 

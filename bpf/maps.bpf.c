@@ -18,6 +18,7 @@ const volatile __u32 targ_attn = 0;
 const volatile __u32 targ_fwd = 0;
 
 __u32 dst_epoch = 0;
+__u32 dst_kept = 0;
 __u64 self_net = 0;
 __u32 fwd_epoch = 0;
 
@@ -25,6 +26,7 @@ __typeof__(events) events SEC(".maps");
 __typeof__(counters) counters SEC(".maps");
 __typeof__(stats) stats SEC(".maps");
 __typeof__(dsts) dsts SEC(".maps");
+__typeof__(dsts_keep) dsts_keep SEC(".maps");
 __typeof__(flows) flows SEC(".maps");
 __typeof__(flow_bloom) flow_bloom SEC(".maps");
 __typeof__(flow_attn) flow_attn SEC(".maps");

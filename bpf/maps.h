@@ -57,6 +57,22 @@ extern struct {
 	__type(value, struct mw_dst_val);
 } dsts SEC(".maps");
 
+/*
+ * Destinations with a finding (the path MTU user space wrote, see session_set_pmtu), moved
+ * out of dsts: a plain hash that churn to more destinations than dsts holds cannot evict.
+ * Looked up first, and only while dst_kept says it holds any: healthy traffic pays nothing.
+ */
+#define MW_DSTS_KEEP	1024
+extern struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_DSTS_KEEP);
+	__type(key, struct mw_dst_key);
+	__type(value, struct mw_dst_val);
+} dsts_keep SEC(".maps");
+
+/* Entries user space has put into dsts_keep (0: skip its lookup). */
+extern __u32 dst_kept;
+
 extern struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

@@ -40,6 +40,28 @@ static __always_inline bool net_wanted(const struct net *net, bool btf, __u32 *n
 
 /* ---- tracepoints ---------------------------------------------------------------------- */
 
+/*
+ * An IPv4 peer of an AF_INET6 socket (::ffff:a.b.c.d: Java, a listener on [::]): every packet
+ * on the wire is IPv4, so the flow is too, keyed as tc and the arrivals key its packets
+ * (parse.h: four bytes, the rest zero), with IPv4's header sizes. The kernel maps both
+ * addresses of such a socket together.
+ */
+static __always_inline void flow_unmap(struct mw_flow *f)
+{
+	__u64 hi;
+	__u32 mid;
+
+	__builtin_memcpy(&hi, f->daddr, 8);
+	__builtin_memcpy(&mid, &f->daddr[8], 4);
+	if (!hi && mid == bpf_htonl(0xffff)) {
+		f->family = 4;
+		__builtin_memcpy(f->daddr, &f->daddr[12], 4);
+		__builtin_memcpy(f->saddr, &f->saddr[12], 4);
+		__builtin_memset(&f->daddr[4], 0, 12);
+		__builtin_memset(&f->saddr[4], 0, 12);
+	}
+}
+
 static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -56,31 +78,42 @@ static __always_inline void sk_flow(const struct sock *sk, struct mw_flow *f)
 		f->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	f->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET6) {
-		__u64 hi;
-		__u32 mid;
-
 		f->family = 6;
 		BPF_CORE_READ_INTO(&f->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
 		BPF_CORE_READ_INTO(&f->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-		/*
-		 * An IPv4 peer of an AF_INET6 socket (::ffff:a.b.c.d: Java, a listener on [::]):
-		 * every packet on the wire is IPv4, so the flow is too, keyed as tc and the
-		 * arrivals key its packets (parse.h: four bytes, the rest zero), with IPv4's
-		 * header sizes. The kernel maps both addresses of such a socket together.
-		 */
-		__builtin_memcpy(&hi, f->daddr, 8);
-		__builtin_memcpy(&mid, &f->daddr[8], 4);
-		if (!hi && mid == bpf_htonl(0xffff)) {
-			f->family = 4;
-			__builtin_memcpy(f->daddr, &f->daddr[12], 4);
-			__builtin_memcpy(f->saddr, &f->saddr[12], 4);
-			__builtin_memset(&f->daddr[4], 0, 12);
-			__builtin_memset(&f->saddr[4], 0, 12);
-		}
+		flow_unmap(f);
 	} else {
 		f->family = 4;
 		BPF_CORE_READ_INTO((__u32 *)f->saddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)f->daddr, sk, __sk_common.skc_daddr);
+	}
+}
+
+/*
+ * sk_flow for a typed socket (tp_btf): the same fields by direct loads, no helper call each.
+ * The CLOSE fallback to inet_sport stays a read: inet_sock lies past struct sock's type.
+ */
+static __always_inline void sk_flow_btf(const struct sock *sk, struct mw_flow *f)
+{
+	const struct sock_common *c = &sk->__sk_common;
+	__u32 *sa = (__u32 *)f->saddr, *da = (__u32 *)f->daddr;
+
+	f->proto = IPPROTO_TCP;
+	f->sport = c->skc_num;
+	if (!f->sport)
+		f->sport = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
+	f->dport = bpf_ntohs(c->skc_dport);
+	if (c->skc_family == AF_INET6) {
+		f->family = 6;
+		for (int i = 0; i < 4; i++) {
+			sa[i] = c->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			da[i] = c->skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+		flow_unmap(f);
+	} else {
+		f->family = 4;
+		sa[0] = c->skc_rcv_saddr;
+		da[0] = c->skc_daddr;
 	}
 }
 
@@ -476,16 +509,30 @@ int BPF_PROG(mw_raw_retransmit, const struct sock *sk, const struct sk_buff *skb
 	return on_retransmit(sk, skb, false);
 }
 
-/* `btf`: tp_btf, whose socket is a typed pointer that socket storage takes. */
+#define STATE_EDGES	((1u << TCP_ESTABLISHED) | (1u << TCP_FIN_WAIT1) | (1u << TCP_CLOSE) | \
+			 (1u << TCP_CLOSE_WAIT) | (1u << TCP_LISTEN))
+
+/*
+ * `btf`: tp_btf, whose socket is a typed pointer that socket storage takes and that is read
+ * directly (a load, no bpf_probe_read_kernel call).
+ */
 static __always_inline int on_state(const struct sock *sk, int oldstate, int newstate, bool btf)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	struct mw_flow_key k = {};
 	struct mw_event *e;
 	struct mw_flow f = {};
-	__u32 netns;
+	__u32 netns, snd_nxt = 0, rcv_nxt = 0, advmss = 0, clamp = 0;
 
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	/*
+	 * Only the edges of a flow's life that the core reads are events: established, closing,
+	 * closed (SYN_SENT, with no local port yet, was one that nothing read); and a new
+	 * listener (below). About half of a connection's transitions (SYN_SENT, SYN_RECV,
+	 * FIN_WAIT2, LAST_ACK, TIME_WAIT, CLOSING) end here, before any read of the socket.
+	 */
+	if ((__u32)newstate >= 32 || !((1u << newstate) & STATE_EDGES))
+		return 0;
+	if ((btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol)) != IPPROTO_TCP)
 		return 0;
 	/*
 	 * A listener's edges are no flow's. The first one in our namespace teaches net_wanted
@@ -497,17 +544,30 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 			net_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net), false, &netns);
 		return 0;
 	}
-	/*
-	 * Only the edges of a flow's life that the core reads are events: established, closing,
-	 * closed (SYN_SENT, with no local port yet, was one that nothing read).
-	 */
-	if (newstate != TCP_ESTABLISHED && newstate != TCP_CLOSE && newstate != TCP_FIN_WAIT1 &&
-	    newstate != TCP_CLOSE_WAIT)
+	if (!net_wanted(btf ? sk->__sk_common.skc_net.net :
+			      BPF_CORE_READ(sk, __sk_common.skc_net.net), btf, &netns))
 		return 0;
-	if (!net_wanted(BPF_CORE_READ(sk, __sk_common.skc_net.net), false, &netns))
-		return 0;
-	sk_flow(sk, &f);
+	if (btf)
+		sk_flow_btf(sk, &f);
+	else
+		sk_flow(sk, &f);
 	flow_key_sk(&f, netns, &k);
+	if (newstate == TCP_ESTABLISHED) {
+		/* A typed tcp_sock (one helper call) spares the reads below theirs. */
+		const struct tcp_sock *t = btf ? bpf_skc_to_tcp_sock((void *)sk) : NULL;
+
+		if (t) {
+			snd_nxt = t->snd_nxt;
+			rcv_nxt = t->rcv_nxt;
+			advmss = t->advmss;
+			clamp = t->rx_opt.mss_clamp;
+		} else {
+			snd_nxt = BPF_CORE_READ(tp, snd_nxt);
+			rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+			advmss = BPF_CORE_READ(tp, advmss);
+			clamp = BPF_CORE_READ(tp, rx_opt.mss_clamp);
+		}
+	}
 	/*
 	 * With --all-netns, another namespace's flows are tracked too: their segments are seen
 	 * where they cross a node's veth end (fwd_seg), found by their local address.
@@ -516,12 +576,12 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		/* The first payload byte in each direction is where a handshake starts. */
 		struct mw_flow_val v = {};
 
-		v.d[MW_DIR_OUT].next_seq = BPF_CORE_READ(tp, snd_nxt);
-		v.d[MW_DIR_IN].next_seq = BPF_CORE_READ(tp, rcv_nxt);
+		v.d[MW_DIR_OUT].next_seq = snd_nxt;
+		v.d[MW_DIR_IN].next_seq = rcv_nxt;
 		v.d[MW_DIR_OUT].start_seq = v.d[MW_DIR_OUT].next_seq;
 		v.d[MW_DIR_IN].start_seq = v.d[MW_DIR_IN].next_seq;
-		v.d[MW_DIR_OUT].mss = BPF_CORE_READ(tp, advmss);
-		v.d[MW_DIR_IN].mss = BPF_CORE_READ(tp, rx_opt.mss_clamp);
+		v.d[MW_DIR_OUT].mss = advmss;
+		v.d[MW_DIR_IN].mss = clamp;
 		if (!targ_hs_parse)
 			v.done = 3;
 		/* Arrivals need work until the handshake is over and nothing awaits an ACK. */
@@ -574,13 +634,14 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	 * cookie never (user space keeps two namespaces with one inode apart by it).
 	 */
 	if (bpf_core_field_exists(struct net, net_cookie)) {
-		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+		__u64 cookie = btf ? sk->__sk_common.skc_net.net->net_cookie :
+				     BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
 
 		__builtin_memcpy(e->peer, &cookie, sizeof(cookie));
 	}
 	if (newstate == TCP_ESTABLISHED) {
-		e->size = BPF_CORE_READ(tp, advmss);
-		e->mtu = BPF_CORE_READ(tp, rx_opt.mss_clamp);
+		e->size = advmss;
+		e->mtu = clamp;
 	}
 	ev_send(e);
 	return 0;

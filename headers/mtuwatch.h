@@ -67,6 +67,9 @@ enum mw_dir {
 #define MW_DIR_F_NODE_IF	0x8
 #define MW_KEY_NODE_IF		1
 
+/* MW_EV_IFACE aux: the device was deleted (the core forgets it unless a finding names it). */
+#define MW_IFACE_GONE	1
+
 /* MW_EV_SYSCTL aux: which setting; size = its value; ifindex where it is per interface. */
 enum mw_sysctl {
 	MW_SYS_TCP_MTU_PROBING = 1,
@@ -91,6 +94,8 @@ enum mw_route_flags {
 	MW_ROUTE_LEARNED = 2,	/* mtu is an exception the kernel learned (a cached route) */
 	MW_ROUTE_IN_NS = 4,	/* read in the event's namespace (else ours, towards its dst) */
 	MW_ROUTE_LISTED = 8,	/* exceptions listed: no MW_ROUTE_LEARNED means none for dst */
+	MW_ROUTE_SWEPT = 16,	/* every exception listed, after new kinds of PTB went over the
+				 * kernel's event budget: dst may be a path the core never saw */
 };
 
 /* MW_EV_PROBE aux2: how the destination was probed (the method that measured, or showed life). */
@@ -214,7 +219,8 @@ struct mw_hs_acked {
  *               inner flow it carried, family = the inner family, ifindex / mtu / ifname =
  *               the lower device, size = outer length, aux = encapsulation overhead, aux2 =
  *               inner packet length; netns = the namespace of the lower device (any)
- *   IFACE: ifindex, mtu, ifname; ROUTE: flow.daddr, mtu (the exception's when aux has
+ *   IFACE: ifindex, mtu, ifname; aux = MW_IFACE_GONE when the device was deleted (0 in
+ *          old recordings); ROUTE: flow.daddr, mtu (the exception's when aux has
  *          MW_ROUTE_LEARNED, else the configured route's; 0 = none), ifindex (in the
  *          namespace read), aux = enum mw_route_flags
  *   SYSCTL: aux = enum mw_sysctl, size = value, ifindex (0 = namespace-wide)

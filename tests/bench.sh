@@ -13,14 +13,16 @@
 #  - start-up (`mtuwatch --duration 0`, exec to exit) median and spread of 10 runs, next to
 #    bpftrace attaching the same four tracepoints;
 #  - iperf3 throughput through the lab without and with mtuwatch, interleaved, 5 runs each;
-#  - RSS of live and export after the workloads and after 6000 destinations, and their peak.
+#  - RSS of live and export after the workloads and after 6000 destinations, and their peak;
+#  - churn (issue 28): connections to new destinations without and with mtuwatch, interleaved,
+#    a black hole among them found or not and how soon, map fill, RSS, socket-state cost.
 # Each workload's hook figures are the median of BENCH_REPS runs (3; 1 with BENCH_QUICK), with
 # the ratios' spread: on a shared VM one run's ratio moves by 10-30%.
 # BENCH_QUICK=1 shortens every workload (a smoke test of the script, not figures).
 # BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
-# BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths"
-# picks the parts (all by default), BENCH_MODES="xdp" runs only mtuwatch's XDP run (tc: only
-# its tc ingress run): for iterating on one figure.
+# BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths
+# churn" picks the parts (all by default), BENCH_MODES="xdp" runs only mtuwatch's XDP run (tc:
+# only its tc ingress run): for iterating on one figure. BENCH_CHURN_N: connections per churn run.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build}
@@ -47,6 +49,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	lab_down >/dev/null 2>&1
+	[ -n "${CH_CLI:-}" ] && { _mw_ns_del "$CH_CLI"; _mw_ns_del "$CH_SRV"; }
 	sysctl -qw kernel.bpf_stats_enabled="$old"
 	[ -n "${TRACEFS_MOUNTED:-}" ] && umount /sys/kernel/tracing
 	[ "${BENCH_KEEP:-0}" = 1 ] && echo "kept $TMP" >&2 || rm -rf "$TMP"
@@ -218,7 +221,7 @@ val() {	# FILE PROG FIELD(2 = runs, 3 = ns)
 	awk -v p="$2" -v f="$3" '$1 == p { print $f; exit }' "$1" 2>/dev/null
 }
 
-PARTS=${BENCH_PARTS:-hooks startup throughput paths}
+PARTS=${BENCH_PARTS:-hooks startup throughput paths churn}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # ---- per-hook cost ------------------------------------------------------------------------
@@ -414,6 +417,139 @@ pl=$(cat "$TMP/prss.live" 2>/dev/null) pe=$(cat "$TMP/prss.export" 2>/dev/null)
 printf '\nRSS after 6000 destinations: live %s kB, export %s kB\n' "${pl:-?}" "${pe:-?}"
 printf '  "rss_6000_destinations_kb": {"live": %s, "export": %s},\n' "${pl:-null}" \
 	"${pe:-null}" >>"$JSON"
+fi
+# ---- churn: connections to many destinations, and one black hole among them (issue 28) ------
+# Two namespaces of our own (CH_CLI -> CH_SRV over one veth): CH_N connections per run, each to
+# a new destination of 198.18.0.0/15 (AnyIP on CH_SRV's lo; every run its own addresses), the
+# server closing first; runs without and with `mtuwatch live` interleaved, CH_RUNS each. In the
+# runs with mtuwatch, one bulk flow to 192.0.2.2 starts with the churn into a silent black hole
+# (CH_SRV's end takes 1280 bytes, advertises MSS 1460, sends no ICMP): found or not, and the
+# time from its connect to the finding (the finding's kernel time). Then the flows and dsts
+# maps' fill, mtuwatch's RSS, and the socket-state tracepoint's runs per connection and ns/run.
+if part churn; then
+CH_CLI=mwbc-$MW_LAB_ID CH_SRV=mwbs-$MW_LAB_ID
+CH_N=${BENCH_CHURN_N:-10000}
+CH_RUNS=$RUNS
+CH_TOOL=$(readlink -f tests/tools/churn-dsts.py)
+ch_down() { _mw_ns_del "$CH_CLI"; _mw_ns_del "$CH_SRV"; }
+ch_down
+ip netns add "$CH_CLI" && ip netns add "$CH_SRV"
+ip -n "$CH_CLI" link set lo up && ip -n "$CH_SRV" link set lo up
+ip -n "$CH_CLI" link add a0 type veth peer name b0 netns "$CH_SRV"
+ip -n "$CH_CLI" addr add 192.0.2.1/24 dev a0
+ip -n "$CH_SRV" addr add 192.0.2.2/24 dev b0
+ip -n "$CH_SRV" link set b0 mtu 1280
+ip -n "$CH_CLI" link set a0 up && ip -n "$CH_SRV" link set b0 up
+# veth lets a GSO packet past the peer's MTU: the sender segments before a0.
+ip netns exec "$CH_CLI" ethtool -K a0 tso off gso off >/dev/null
+ip -n "$CH_SRV" route replace 192.0.2.0/24 dev b0 src 192.0.2.2 advmss 1460
+ip -n "$CH_SRV" route add local 198.18.0.0/15 dev lo
+ip -n "$CH_CLI" route add 198.18.0.0/15 via 192.0.2.2
+ip netns exec "$CH_SRV" timeout 1800 python3 "$CH_TOOL" serve 18080 >"$TMP/ch.srv" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -qs listening "$TMP/ch.srv" && break; sleep 0.05; done
+# ch_run OFFSET: one churn run from address OFFSET of the /15 (wrapping); prints its rate
+# (conn/s).
+ch_run() {
+	local o=$(($1 % (131072 - CH_N - 1)))
+	ip netns exec "$CH_CLI" timeout 300 python3 "$CH_TOOL" churn \
+		"198.$((18 + o / 65536)).$((o / 256 % 256)).$((o % 256))" "$CH_N" 18080 \
+		>"$TMP/ch.out" 2>&1
+	awk '/^rate/ { sub(/\/s/, "", $2); print $2 }' "$TMP/ch.out"
+}
+# Entries of map NAME held by process $1.
+ch_fill() {
+	local id
+	for id in $(grep -h '^map_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }'); do
+		bpftool -j map show id "$id" 2>/dev/null | jq -e --arg n "$2" '.name == $n' \
+			>/dev/null || continue
+		bpftool -j map dump id "$id" 2>/dev/null | jq length
+		return
+	done
+}
+# CPU time (ms, user + system) process $1 has used: mtuwatch's own share of the churn.
+ch_cpu() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' /proc/"$1"/stat
+}
+ch_ucpu=()
+ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
+off=0
+for r in $(seq "$CH_RUNS"); do
+	ch_wo+=("$(ch_run $off)")
+	off=$((off + CH_N))
+	ip netns exec "$CH_CLI" "$MW" live --json --duration 600 >"$TMP/ch.mw.$r" 2>&1 &
+	mwpid=$!
+	PIDS+=("$mwpid")
+	wait_links "$mwpid" 4 || { kill -INT "$mwpid"; wait "$mwpid"; continue; }
+	ids=$(prog_ids_of "$mwpid")
+	prog_stats $ids >"$TMP/ch.before"
+	c0=$(ch_cpu "$mwpid")
+	ip netns exec "$CH_CLI" timeout 300 python3 "$CH_TOOL" bulk 192.0.2.2 18081 4000000 \
+		>"$TMP/ch.bulk" 2>&1 &
+	bpid=$!
+	ch_w+=("$(ch_run $off)")
+	off=$((off + CH_N))
+	prog_stats $ids >"$TMP/ch.after"
+	ch_ucpu+=("$(($(ch_cpu "$mwpid") - c0))")
+	# The needle: bounded poll for its finding (re-sends back off: 1, 2, 4 s ...).
+	for _ in $(seq 100); do
+		grep -q '"verdict":"icmp_blackhole".*"dst":"192.0.2.2"' "$TMP/ch.mw.$r" && break
+		sleep 0.1
+	done
+	t0=$(awk '/^connected/ { print $2 }' "$TMP/ch.bulk")
+	tf=$(grep '"verdict":"icmp_blackhole".*"dst":"192.0.2.2"' "$TMP/ch.mw.$r" | head -1 |
+		grep -o '"ts_ns":[0-9]*' | cut -d: -f2)
+	if [ -n "$tf" ] && [ -n "$t0" ]; then
+		ch_found=$((ch_found + 1))
+		ch_ttf+=("$(awk -v a="$tf" -v b="$t0" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')")
+	fi
+	ch_flows+=("$(ch_fill "$mwpid" flows)")
+	ch_dsts+=("$(ch_fill "$mwpid" dsts)")
+	ch_rss+=("$(awk '/^VmRSS/ { print $2 }' /proc/"$mwpid"/status)")
+	read -r tr tn <<<"$(awk 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+		$1 ~ /sock_state/ { dc = $2 - c[$1]; if (dc > 0) printf "%d %.0f", dc, ($3 - t[$1]) / dc }' \
+		"$TMP/ch.before" "$TMP/ch.after")"
+	ch_tpr+=("$(awk -v a="${tr:-0}" -v n="$CH_N" 'BEGIN { printf "%.1f", a / n }')")
+	ch_tpns+=("${tn:-0}")
+	kill "$bpid" 2>/dev/null
+	wait "$bpid" 2>/dev/null
+	kill -INT "$mwpid" 2>/dev/null
+	wait "$mwpid" 2>/dev/null
+done
+ch_down
+jl() { local IFS=,; echo "$*"; }
+cwo=$(median "${ch_wo[@]}") cw=$(median "${ch_w[@]}")
+cpct=$(awk -v a="$cw" -v b="$cwo" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }')
+mj() { median "$@" | grep . || echo null; }	# median, or null when none
+printf '\nchurn: %s connections per run to new destinations (198.18.0.0/15), %s runs ' \
+	"$CH_N" "$CH_RUNS"
+printf 'interleaved (a shared machine: read the medians):\n'
+printf '  conn/s without mtuwatch %s (%s)\n' "$cwo" "$(jl "${ch_wo[@]}")"
+printf '  conn/s with mtuwatch    %s (%s): %s%% of without\n' "$cw" "$(jl "${ch_w[@]}")" "$cpct"
+printf '  black hole among them found in %s of %s runs, after %s s (%s)\n' "$ch_found" \
+	"${#ch_w[@]}" "$(mj "${ch_ttf[@]}")" "$(jl "${ch_ttf[@]}")"
+printf '  after each run: flows map %s, dsts %s entries; RSS %s kB\n' "$(jl "${ch_flows[@]}")" \
+	"$(jl "${ch_dsts[@]}")" "$(jl "${ch_rss[@]}")"
+printf '  inet_sock_set_state (every namespace'"'"'s sockets): %s runs per connection, ' \
+	"$(mj "${ch_tpr[@]}")"
+printf '%s ns/run (medians)\n' "$(mj "${ch_tpns[@]}")"
+printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) %s ms (%s)\n' \
+	"$(mj "${ch_ucpu[@]}")" "$(jl "${ch_ucpu[@]}")"
+{
+	printf '  "churn": {"connections_per_run": %s, "runs": %s,\n' "$CH_N" "$CH_RUNS"
+	printf '    "conn_per_s_without": {"median": %s, "runs": [%s]},\n' "${cwo:-null}" \
+		"$(jl "${ch_wo[@]}")"
+	printf '    "conn_per_s_with": {"median": %s, "runs": [%s]}, "with_pct_of_without": %s,\n' \
+		"${cw:-null}" "$(jl "${ch_w[@]}")" "${cpct:-null}"
+	printf '    "needle_found": %s, "needle_seconds": {"median": %s, "runs": [%s]},\n' \
+		"$ch_found" "$(mj "${ch_ttf[@]}")" "$(jl "${ch_ttf[@]}")"
+	printf '    "flows_fill": [%s], "dsts_fill": [%s], "rss_kb": [%s],\n' \
+		"$(jl "${ch_flows[@]}")" "$(jl "${ch_dsts[@]}")" "$(jl "${ch_rss[@]}")"
+	printf '    "sock_state_runs_per_conn": %s, "sock_state_ns": %s,\n' "$(mj "${ch_tpr[@]}")" \
+		"$(mj "${ch_tpns[@]}")"
+	printf '    "mtuwatch_cpu_ms": {"median": %s, "runs": [%s]}},\n' "$(mj "${ch_ucpu[@]}")" \
+		"$(jl "${ch_ucpu[@]}")"
+} >>"$JSON"
 fi
 # ---- memory -------------------------------------------------------------------------------
 # RSS after each workload (the largest), and the peak (VmHWM), which is reached at start-up:

@@ -245,6 +245,10 @@ static void on_iface(struct mw_core *c, const struct mw_event *e)
 		core_ns_event(c, e);
 		nsid = core_nsid(c, e->netns);
 	}
+	if (e->aux & MW_IFACE_GONE) {
+		core_iface_drop(c, nsid, e->ifindex);
+		return;
+	}
 	i = core_iface_get_ns(c, nsid, e->ifindex);
 	if (!i) {
 		if (c->nifaces >= MAX_IFACES)

@@ -290,6 +290,7 @@ struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex);
  */
 #define MW_IFX_NODE	0x80000000u
 struct iface *core_iface_get_ns(struct mw_core *c, uint32_t nsid, uint32_t ifindex);
+void core_iface_drop(struct mw_core *c, uint32_t nsid, uint32_t ifindex);
 void core_ns_iface(struct mw_core *c, uint32_t nsid, uint32_t ifindex, char *buf, size_t len);
 struct link *core_link_get(struct mw_core *c, uint32_t ifindex);
 struct path *core_path_get(struct mw_core *c, uint32_t netns, uint8_t family,

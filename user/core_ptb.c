@@ -314,11 +314,21 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 {
 	struct path *p = core_path_get(c, e->netns, e->family, e->flow.daddr, false);
 	bool listed = e->aux & MW_ROUTE_LISTED, learned = e->aux & MW_ROUTE_LEARNED;
+	bool swept = e->aux & MW_ROUTE_SWEPT;
 	struct iface *i;
 	struct mw_finding f;
 	char peer[64], dst[64], adv[48] = "";
 	uint32_t want;
 
+	/*
+	 * A sweep after suppressed PTB events (driver's ptb_sweep) speaks only for paths whose
+	 * PTB never came as an event: the others' own reads judge them.
+	 */
+	if (swept && p && (p->ptb_rx || p->ptb_dropped || p->encap_ifindex ||
+			   (p->reported & (1u << MW_V_PMTU_LEARNED))))
+		return;
+	if (swept && !p)
+		p = core_path_get(c, e->netns, e->family, e->flow.daddr, true);
 	if (!p)
 		return;
 	want = p->ptb_rx ? p->ptb_mtu : p->encap_mtu;
@@ -372,6 +382,12 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	fmt_ip(p->family, p->dst, dst, sizeof(dst));
 	if (!p->ptb_rx && p->encap_ifindex) {
 		overlay_explain(c, p, &f, e->mtu, dst);
+	} else if (swept) {
+		snprintf(f.explain, sizeof(f.explain),
+			 "the kernel learned a path MTU of %u to %s, a route exception (on %s), from "
+			 "a Packet Too Big that came with more new kinds than the kernel's event "
+			 "budget passes (counted as suppressed, found by listing the exceptions): "
+			 "Path MTU Discovery works on this path", e->mtu, dst, f.iface);
 	} else if (listed) {
 		if (p->ptb_mtu && p->ptb_mtu != e->mtu)
 			snprintf(adv, sizeof(adv), " (it advertised %u)", p->ptb_mtu);

@@ -19,6 +19,36 @@ struct iface *core_iface_get_ns(struct mw_core *c, uint32_t nsid, uint32_t ifind
 	return NULL;
 }
 
+/* Path p's interface is (nsid, ifindex): as core_paths names it. */
+static bool path_on_iface(const struct mw_core *c, const struct path *p, uint32_t nsid,
+			  uint32_t ifindex)
+{
+	if ((p->ifindex & MW_IFX_NODE) || self_ns(c, p->netns))
+		return !nsid && (p->ifindex & ~MW_IFX_NODE) == ifindex;
+	return p->nsid == nsid && p->ifindex == ifindex;
+}
+
+/*
+ * A deleted device leaves the table, which a node whose pods come and go (a veth each) would
+ * otherwise fill for good (MAX_IFACES: newer devices then go unnamed); unless a path with a
+ * finding still names it: the summary and the exporter print its name. Its ifindex, if the
+ * kernel gives it to a new device, is that device's IFACE event's to overwrite.
+ */
+void core_iface_drop(struct mw_core *c, uint32_t nsid, uint32_t ifindex)
+{
+	struct iface *i = core_iface_get_ns(c, nsid, ifindex);
+
+	if (!i)
+		return;
+	for (int k = 0; k < c->paths_hw; k++) {
+		const struct path *p = &c->paths[k];
+
+		if (p->used && p->worst && path_on_iface(c, p, nsid, ifindex))
+			return;
+	}
+	*i = c->ifaces[--c->nifaces];
+}
+
 /* One of our own interfaces. */
 struct iface *core_iface_get(struct mw_core *c, uint32_t ifindex)
 {

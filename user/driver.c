@@ -248,8 +248,15 @@ static int watched(const struct mw_session *s, uint32_t ifindex)
 static void forget(struct mw_driver *d, int k)
 {
 	int n = d->s.nifaces - k - 1;
+	struct mw_event e = { .ts_ns = mono_ns(), .type = MW_EV_IFACE, .netns = d->s.self_netns,
+			      .aux = MW_IFACE_GONE };
 
 	pr_debug("interface %s deleted: forgotten\n", d->s.ifaces[k].name);
+	/* The core's table too (a recording replays it): pods' veths come and go. */
+	e.ifindex = d->s.ifaces[k].ifindex;
+	e.mtu = d->s.ifaces[k].mtu;
+	memcpy(e.ifname, d->s.ifaces[k].name, sizeof(e.ifname));
+	driver_event(&e, d);
 	session_forget_iface(&d->s, k);
 	memmove(&d->if_degraded[k], &d->if_degraded[k + 1], n * sizeof(d->if_degraded[0]));
 	memmove(&d->if_tried[k], &d->if_tried[k + 1], n * sizeof(d->if_tried[0]));
@@ -429,6 +436,45 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 	}
 }
 
+struct sweep {
+	struct mw_driver *d;
+	uint64_t now;
+	uint8_t family;
+};
+
+static void sweep_one(const uint8_t *dst, const struct mw_route_read *r, void *ctx)
+{
+	struct sweep *w = ctx;
+	struct mw_event e = { .ts_ns = w->now, .type = MW_EV_ROUTE, .netns = w->d->s.self_netns,
+			      .family = w->family, .ifindex = r->oif, .mtu = r->mtu };
+
+	e.flow.family = w->family;
+	memcpy(e.flow.daddr, dst, w->family == 6 ? 16 : 4);
+	e.aux = MW_ROUTE_LISTED | MW_ROUTE_LEARNED | MW_ROUTE_SWEPT |
+		(r->locked ? MW_ROUTE_LOCKED : 0);
+	driver_event(&e, w->d);
+}
+
+/*
+ * New kinds of Packet Too Big over the kernel's event budget (256 a second per CPU, against
+ * forged floods) are counted, not streamed; the genuine ones still made the kernel learn a
+ * route exception. When the count moved, every exception of our namespace is listed as a
+ * ROUTE event (MW_ROUTE_SWEPT): the core reports the ones it has not (pmtu_learned), so no
+ * discovery is lost, however many arrive at once. A forged PTB makes no exception.
+ */
+static void ptb_sweep(struct mw_driver *d, uint64_t now)
+{
+	uint64_t n = session_counter(&d->s, MW_CNT_PTB_SUPPRESSED);
+	struct sweep w = { .d = d, .now = now, .family = 4 };
+
+	if (n == d->ptb_suppressed)
+		return;
+	d->ptb_suppressed = n;
+	net_exceptions(-1, 4, sweep_one, &w);
+	w.family = 6;
+	net_exceptions(-1, 6, sweep_one, &w);
+}
+
 static void confirm_emit(const struct mw_event *e, void *ctx)
 {
 	driver_event(e, ctx);
@@ -510,6 +556,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 			d->last_tick = now;
 			facts_poll(&d->facts, now, false);
 			facts_ptb_counts(&d->facts, now, false);
+			ptb_sweep(d, now);
 			driver_event(&t, d);
 			check_ifaces(d, now);
 			if (d->on_tick)
@@ -525,6 +572,7 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 	/* Drain what is queued, then one last tick so timers judge up to now. */
 	session_poll(&d->s, 0);
 	facts_ptb_counts(&d->facts, mono_ns(), true);
+	ptb_sweep(d, mono_ns());
 	{
 		struct mw_event t = { .ts_ns = mono_ns(), .type = MW_EV_TICK };
 

@@ -111,20 +111,34 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 {
 	struct mw_dst_key k = {};
 	struct mw_dst_val v = {};
-	int fd;
+	int fd, kfd;
+	bool kept;
 
 	if (!s->skel)
 		return;
 	fd = bpf_map__fd(s->skel->maps.dsts);
+	kfd = bpf_map__fd(s->skel->maps.dsts_keep);
 	k.ifindex = ifindex;
 	k.family = family;
 	memcpy(k.daddr, dst, family == 6 ? 16 : 4);
-	if (bpf_map_lookup_elem(fd, &k, &v))
+	kept = !bpf_map_lookup_elem(kfd, &k, &v);
+	if (!kept && bpf_map_lookup_elem(fd, &k, &v))
 		memset(&v, 0, sizeof(v));
 	v.pmtu = mtu;
 	v.over_seen = 0;
-	bpf_map_update_elem(fd, &k, &v, BPF_ANY);
-	/* tc egress's per-CPU destination cache must look at the map again. */
+	/*
+	 * A destination with a finding moves to dsts_keep, which churn to new destinations
+	 * cannot evict (dsts is an LRU). dst_kept is raised before the dsts entry goes, so tc
+	 * egress looks in dsts_keep first from then on. dsts_keep full: it stays in dsts.
+	 */
+	if (!bpf_map_update_elem(kfd, &k, &v, BPF_ANY)) {
+		if (!kept)
+			__atomic_add_fetch(&s->skel->bss->dst_kept, 1, __ATOMIC_SEQ_CST);
+		bpf_map_delete_elem(fd, &k);
+	} else {
+		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	}
+	/* tc egress's per-CPU destination cache must look at the maps again. */
 	__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
 }
 

@@ -305,6 +305,64 @@ int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
 	return 0;
 }
 
+struct exc_list {
+	uint8_t family;
+	mw_exception_fn fn;
+	void *ctx;
+};
+
+static int exc_cb(struct nlmsghdr *nh, void *ctx)
+{
+	struct exc_list *x = ctx;
+	struct rtmsg *rt = NLMSG_DATA(nh);
+	int alen = x->family == 6 ? 16 : 4, rlen = RTM_PAYLOAD(nh);
+	struct mw_route_read r = { .exception = true };
+	uint8_t dst[16] = {};
+	bool have = false;
+	struct rtattr *rta;
+
+	if (nh->nlmsg_type != RTM_NEWROUTE ||
+	    rt->rtm_family != (x->family == 6 ? AF_INET6 : AF_INET) ||
+	    !(rt->rtm_flags & RTM_F_CLONED) || rt->rtm_dst_len != alen * 8)
+		return 0;
+	for (rta = RTM_RTA(rt); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+		if (rta->rta_type == RTA_DST && RTA_PAYLOAD(rta) >= (unsigned)alen) {
+			memcpy(dst, RTA_DATA(rta), alen);
+			have = true;
+		} else if (rta->rta_type == RTA_OIF) {
+			r.oif = *(uint32_t *)RTA_DATA(rta);
+		} else if (rta->rta_type == RTA_METRICS) {
+			struct rtattr *m = RTA_DATA(rta);
+			int mlen = RTA_PAYLOAD(rta);
+
+			for (; RTA_OK(m, mlen); m = RTA_NEXT(m, mlen))
+				if (m->rta_type == RTAX_MTU)
+					r.mtu = *(uint32_t *)RTA_DATA(m);
+				else if (m->rta_type == RTAX_LOCK)
+					r.locked = *(uint32_t *)RTA_DATA(m) & (1u << RTAX_MTU);
+		}
+	}
+	/* An exception without an MTU is a redirect's: the kernel learned no PMTU. */
+	if (have && r.mtu)
+		x->fn(dst, &r, x->ctx);
+	return 0;
+}
+
+int net_exceptions(int nsfd, uint8_t family, mw_exception_fn fn, void *ctx)
+{
+	struct exc_list x = { .family = family, .fn = fn, .ctx = ctx };
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.rt = { .rtm_family = family == 6 ? AF_INET6 : AF_INET, .rtm_flags = RTM_F_CLONED },
+	};
+
+	return nl_request_ns(nsfd, &req, sizeof(req), exc_cb, &x);
+}
+
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
 {
 	return nl_request_ns(-1, req, len, cb, ctx);

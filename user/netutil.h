@@ -49,6 +49,12 @@ struct mw_route_read {
 #define MW_ROUTE_READ_MAX 16
 int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
 		   struct mw_route_read *r);
+/*
+ * Every PMTU exception of one family in the namespace of nsfd (-1: ours), listed as
+ * net_route_read lists them: fn(dst, r, ctx) for each (r->exception set).
+ */
+typedef void (*mw_exception_fn)(const uint8_t *dst, const struct mw_route_read *r, void *ctx);
+int net_exceptions(int nsfd, uint8_t family, mw_exception_fn fn, void *ctx);
 /* Inode number of this process's network namespace (0 on failure). */
 uint32_t net_self_netns(void);
 /* Read a small text file (sysctl) into buf, newline stripped; -errno on failure. */

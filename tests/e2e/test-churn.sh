@@ -6,7 +6,9 @@
 # than 100 entries in this mtuwatch's `flows` map; 20 connections held open are still in it
 # (the flows are tracked at all). The same from a node with --all-netns, for a pod's flows, and
 # with the raw_tp fallback of the socket-state tracepoint. Then 3,000 new kinds of Packet Too
-# Big at once: the ones over the kernel's budget are counted in the --json summary.
+# Big at once: the ones over the kernel's budget are counted in the --json summary. Last, a
+# black hole found before churn to 40,000 destinations keeps its path MTU in the kernel; and
+# 3,000 real connections' PTBs at once, over the budget: every exception learned is reported.
 # Run as root: flock /tmp/mw-e2e.lock env OUT=build bash tests/e2e/test-churn.sh
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,7 +19,9 @@ CHURN=$(dirname "$0")/../tools/churn.py
 N=20000
 HOLD=20
 trap 'kill "$MW_PID" 2>/dev/null; wait "$MW_PID" 2>/dev/null
-	[ -n "${CH_PID:-}" ] && kill "$CH_PID" 2>/dev/null; lab_down >/dev/null 2>&1
+	[ -n "${CH_PID:-}" ] && kill "$CH_PID" 2>/dev/null
+	[ -n "${SRV_PID:-}" ] && kill "$SRV_PID" 2>/dev/null
+	[ -n "${BULK_PID:-}" ] && kill "$BULK_PID" 2>/dev/null; lab_down >/dev/null 2>&1
 	rm -rf "$TMP"' EXIT
 
 # The id of this mtuwatch's `flows` map (other instances have theirs).
@@ -129,4 +133,139 @@ echo "ptb_suppressed: ${sup:-none} of 3000 new kinds"
 LAST_OUT=$TMP/live4
 # 3000 at once: past 256 a second per CPU, whatever the speed.
 check "ptb-budget-suppressed-said (${sup:-none})" test "${sup:-0}" -gt 0 -a "${sup:-0}" -le 3000
+
+# --- 5. the needle among churn to more destinations than the kernel's dsts holds (item 1) --------
+# A bulk flow into a silent black hole (SRV's b0 takes 1280 bytes, veth drops larger, SRV advertises
+# MSS 1460 and sends no ICMP) is found; the flow is reset; then 40,000 connections go to as many
+# distinct destinations (198.18.0.0/15, AnyIP on SRV's lo): more than the kernel's LRU dsts
+# holds (16,384). The needle is named in the closing summary, and the kernel still holds its path
+# MTU (the first packet over it is flagged, each counted in mtuwatch_oversized_df_packets_total).
+ND=40000
+DTOOL=$(dirname "$0")/../tools/churn-dsts.py
+ip -n "$SRV" link set b0 mtu 1280
+# veth lets a GSO packet past the peer's MTU: the sender segments before a0.
+ip netns exec "$CLI" ethtool -K a0 tso off gso off >/dev/null
+ip -n "$SRV" route replace 192.0.2.0/24 dev b0 src 192.0.2.2 advmss 1460
+ip -n "$SRV" route add local 198.18.0.0/15 dev lo
+ip -n "$CLI" route add 198.18.0.0/15 via 192.0.2.2
+ip netns exec "$SRV" timeout 120 python3 "$DTOOL" serve 18080 >"$TMP/srv5" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 100); do grep -q listening "$TMP/srv5" && break; sleep 0.05; done
+mw_start cli "$TMP/live5" live --json
+ip netns exec "$CLI" timeout 100 python3 "$DTOOL" bulk 192.0.2.2 18081 2000000 \
+	>"$TMP/bulk5" 2>&1 &
+BULK_PID=$!
+# The needle's finding: bounded poll (its segments are re-sent on a backed-off timer).
+for _ in $(seq 150); do
+	finding "$TMP/live5" '"verdict":"icmp_blackhole"' '"dst":"192.0.2.2"' && break
+	sleep 0.2
+done
+# The flow gives up (as a user's would); its destination's last packet is now older than what
+# the churn brings.
+kill "$BULK_PID" 2>/dev/null
+wait "$BULK_PID" 2>/dev/null
+BULK_PID=
+ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.18.0.0 "$ND" 18080 \
+	>"$TMP/churn5" 2>&1
+# Every map of this mtuwatch named NAME: its ids.
+maps_named() {
+	local p id
+	p=$(pgrep -P "$MW_PID" -x mtuwatch) || return 1
+	for id in $(grep -h '^map_id:' /proc/"$p"/fdinfo/* 2>/dev/null | awk '{ print $2 }'); do
+		bpftool -j map show id "$id" 2>/dev/null | jq -e --arg n "$1" '.name == $n' \
+			>/dev/null && echo "$id"
+	done
+}
+# Entries for 192.0.2.2 with a path MTU (struct mw_dst_val's pmtu: bytes 4..7) in the kernel's
+# destination maps (dsts, and dsts_keep where the binary has it).
+needle_kernel() {
+	local id n=0 c
+	for id in $(maps_named dsts) $(maps_named dsts_keep); do
+		c=$(bpftool -j map dump id "$id" 2>/dev/null | jq '[.[] |
+			select(.key[0:4] == ["0xc0","0x00","0x02","0x02"]) |
+			select(.value[4:8] != ["0x00","0x00","0x00","0x00"])] | length')
+		n=$((n + ${c:-0}))
+	done
+	echo "$n"
+}
+dsts_fill() {
+	local id
+	for id in $(maps_named dsts); do
+		bpftool -j map dump id "$id" 2>/dev/null | jq length
+	done
+}
+fill=$(dsts_fill)
+held=$(needle_kernel)
+mw_stop
+kill "$SRV_PID" 2>/dev/null
+wait "$SRV_PID" 2>/dev/null
+echo "dsts: ${fill:-?} entries after $ND destinations; needle's path MTU in the kernel: ${held:-0}"
+LAST_OUT=$TMP/churn5
+# First: the churn happened, to more destinations than dsts holds.
+check "needle-churn-ran" grep -qx "done $ND" "$TMP/churn5"
+check "needle-churn-filled-dsts (${fill:-?})" test "${fill:-0}" -gt 16000
+grep rate "$TMP/churn5"
+LAST_OUT=$TMP/live5
+check "needle-found" finding "$TMP/live5" '"verdict":"icmp_blackhole"' '"dst":"192.0.2.2"'
+check "needle-in-summary" grep -q '"summary":true,"dst":"192.0.2.2".*"verdict":"icmp_blackhole"' \
+	"$TMP/live5"
+check "needle-mtu-kept-in-kernel (${held:-0})" test "${held:-0}" -ge 1
+
+# --- 6. new kinds of PTB over the budget, for real connections: none lost (issue 28 item 3) ------
+# 3,000 connections, each to a new destination of 198.19.0.0/16 behind a router whose next hop
+# takes 1400 bytes (SRV advertises MSS 1460): each makes the router send a Packet Too Big and
+# the client's kernel learn an exception, far more at once than the kernel's event budget
+# passes. Every exception the kernel learned is a pmtu_learned finding (a sweep of the
+# exceptions when the suppressed count moves).
+RTR=$(lab_ns rtr)
+NP=3000
+ip netns add "$RTR"
+ip -n "$CLI" link add a1 type veth peer name r1 netns "$RTR"
+ip -n "$RTR" link add r2 type veth peer name s2 netns "$SRV"
+ip -n "$CLI" addr add 198.51.100.1/24 dev a1
+ip -n "$RTR" addr add 198.51.100.2/24 dev r1
+ip -n "$RTR" addr add 203.0.113.1/24 dev r2
+ip -n "$SRV" addr add 203.0.113.2/24 dev s2
+ip -n "$RTR" link set r2 mtu 1400
+ip -n "$SRV" link set s2 mtu 1400
+for l in "$CLI a1" "$RTR r1" "$RTR r2" "$SRV s2"; do
+	set -- $l
+	ip -n "$1" link set "$2" up
+done
+ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 \
+	net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=100000
+ip -n "$CLI" route add 198.19.0.0/16 via 198.51.100.2
+ip -n "$RTR" route add 198.19.0.0/16 via 203.0.113.2
+ip -n "$SRV" route add 198.51.100.0/24 via 203.0.113.1 advmss 1460
+ip netns exec "$SRV" timeout 120 python3 "$DTOOL" serve 18090 >"$TMP/srv6" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 100); do grep -q listening "$TMP/srv6" && break; sleep 0.05; done
+mw_start cli "$TMP/live6" live --json
+ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.19.0.0 "$NP" 18090 8 big \
+	>"$TMP/churn6" 2>&1
+exc=$(ip -n "$CLI" route show cache | grep -c '^198\.19\.')
+# pmtu_learned findings of 198.19.0.0/16, distinct destinations
+learned() {
+	grep '"verdict":"pmtu_learned"' "$TMP/live6" | grep -v '"summary"' |
+		grep -o '"dst":"198\.19\.[0-9.]*"' | sort -u | wc -l
+}
+# The sweep runs on mtuwatch's next tick: poll, bounded.
+for _ in $(seq 50); do
+	[ "$(learned)" -ge "$exc" ] && break
+	sleep 0.2
+done
+mw_stop
+kill "$SRV_PID" 2>/dev/null
+wait "$SRV_PID" 2>/dev/null
+SRV_PID=
+got=$(learned)
+sup=$(grep '"summary":true,"paths"' "$TMP/live6" | grep -o '"ptb_suppressed":[0-9]*' | cut -d: -f2)
+echo "exceptions learned: $exc; pmtu_learned: $got; PTB events suppressed: ${sup:-none}"
+LAST_OUT=$TMP/churn6
+# First: the connections ran, the kernel learned from their PTBs, past the budget.
+check "ptb-sweep-connections" grep -qx "done $NP" "$TMP/churn6"
+check "ptb-sweep-learned-many ($exc)" test "${exc:-0}" -ge 2000
+LAST_OUT=$TMP/live6
+check "ptb-sweep-over-budget (${sup:-none})" test "${sup:-0}" -gt 0
+check "ptb-sweep-none-lost ($got of $exc)" test "$got" -ge "$exc"
 exit 0

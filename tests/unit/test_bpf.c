@@ -643,6 +643,39 @@ static void test_dst_cache(void)
 	      (unsigned long long)oversize_total(), nev);
 }
 
+/*
+ * A destination with a finding lives in dsts_keep (session_set_pmtu moves it there): tc
+ * egress takes its path MTU from there, not from a fresh dsts entry, once dst_kept says the
+ * map holds any. Without dst_kept the map is not looked at (healthy traffic pays nothing).
+ */
+static void test_dst_keep(void)
+{
+	const char *dst = "198.51.100.78";
+	int kfd = bpf_map__fd(skel->maps.dsts_keep);
+	struct mw_dst_key k = { .ifindex = 1, .family = 4 };
+	struct mw_dst_val v = { .pmtu = 1250 };
+	const struct mw_event *e;
+
+	inet_pton(AF_INET, dst, k.daddr);
+	CHECK("dstk-put", !bpf_map_update_elem(kfd, &k, &v, BPF_ANY), "%s", strerror(errno));
+	df_out(dst, 1300);
+	e = ev_of(MW_EV_DF_MAX);
+	CHECK("dstk-unused-without-kept", e && e->size == 1300 && !e->mtu, "%s",
+	      e ? "fields" : "no event");
+	__atomic_add_fetch(&skel->bss->dst_kept, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+	df_out(dst, 1300);
+	e = ev_of(MW_EV_DF_OVER);
+	CHECK("dstk-over-kept", e && e->size == 1300 && e->mtu == 1250, "%s",
+	      e ? "fields" : "no event");
+	df_out(dst, 1400);
+	bpf_map_lookup_elem(kfd, &k, &v);
+	CHECK("dstk-updated-in-place", v.max_df == 1400, "max_df %u", v.max_df);
+	bpf_map_delete_elem(kfd, &k);
+	skel->bss->dst_kept = 0;
+	__atomic_add_fetch(&skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
 static uint32_t attn_count(uint16_t lport)
 {
 	uint32_t slot = MW_BLOOM_SLOT(lport, 443), cnt = 0;
@@ -937,6 +970,7 @@ int main(void)
 	test_attention();
 	test_folding();
 	test_dst_cache();
+	test_dst_keep();
 	test_ptb_flood();
 	test_lost();
 	ring_buffer__free(rb);

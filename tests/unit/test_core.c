@@ -1529,6 +1529,98 @@ static void test_needle_kept(void)
 	core_free(c);
 }
 
+static void swept(struct mw_core *c, uint64_t t, const char *dst, uint32_t mtu)
+{
+	struct mw_event e = ev(MW_EV_ROUTE, t);
+
+	memset(e.flow.daddr, 0, sizeof(e.flow.daddr));
+	ip4(e.flow.daddr, dst);
+	e.mtu = mtu;
+	e.aux = MW_ROUTE_LISTED | MW_ROUTE_LEARNED | MW_ROUTE_SWEPT;
+	core_feed(c, &e);
+}
+
+/*
+ * A sweep of the kernel's exceptions after suppressed PTB events (driver's ptb_sweep): a
+ * destination the core never saw is reported pmtu_learned once (a second sweep adds nothing);
+ * a path whose PTB came as an event is left to its own reads.
+ */
+static void test_ptb_sweep(void)
+{
+	struct mw_core *c = mk(false);
+	const struct mw_finding *f;
+
+	iface(c, 1500);
+	swept(c, SEC, "198.19.0.7", 1400);
+	f = find(MW_V_PMTU_LEARNED);
+	CHECK("core-sweep-unseen-learned", f && f->mtu == 1400 && ngot == 1 &&
+	      strstr(f->explain, "suppressed"), "%d findings", ngot);
+	swept(c, 2 * SEC, "198.19.0.7", 1400);
+	CHECK("core-sweep-once", ngot == 1, "%d findings", ngot);
+	df(c, 3 * SEC, 1500);
+	ptb(c, MW_EV_PTB_RX, 3 * SEC, 1400, 0, NS_SELF);
+	swept(c, 3 * SEC + 1, "198.51.100.2", 1400);
+	CHECK("core-sweep-leaves-ptb-paths", ngot == 1, "%d findings", ngot);
+	core_free(c);
+}
+
+/* The summary's interface name for the black-holed path to 198.51.100.2. */
+static void bh_iface(const struct mw_path_summary *p, void *ctx)
+{
+	static const uint8_t a[4] = { 198, 51, 100, 2 };
+
+	if (!memcmp(p->dst, a, 4) && p->verdict == MW_V_ICMP_BLACKHOLE)
+		snprintf(ctx, MW_IFNAME_LEN, "%s", p->iface);
+}
+
+static void iface_ev(struct mw_core *c, uint64_t t, uint32_t ifindex, const char *name,
+		     bool gone)
+{
+	struct mw_event e = ev(MW_EV_IFACE, t);
+
+	e.ifindex = ifindex;
+	e.mtu = 1500;
+	e.aux = gone ? MW_IFACE_GONE : 0;
+	snprintf(e.ifname, sizeof(e.ifname), "%s", name);
+	core_feed(c, &e);
+}
+
+/*
+ * Deleted devices leave the core's interface table (a node's pods: a veth each, coming and
+ * going): after 2,000 created and deleted, a new device is still named (the table holds 1,024;
+ * before, it was full and the device went unnamed, "if2"). One a finding names stays named
+ * after it is deleted: the summary prints it.
+ */
+static void test_iface_gone(void)
+{
+	struct mw_core *c = mk(false);
+	char name[MW_IFNAME_LEN] = "";
+
+	for (uint32_t i = 0; i < 2000; i++) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "veth%u", i);
+		iface_ev(c, SEC, 100 + i, n, false);
+		iface_ev(c, SEC, 100 + i, n, true);
+	}
+	iface(c, 9000);
+	df(c, SEC, 60);
+	df(c, SEC, 1200);
+	delivered(c, SEC, 1200);
+	df(c, SEC, 9000);
+	rt(c, 2 * SEC, 1000, 9000, 1, 1000);
+	rt(c, 2 * SEC + SEC / 2, 1000, 9000, 2, 1000);
+	tick(c, 3 * SEC + 1);
+	CHECK("core-iface-gone-finding", find(MW_V_ICMP_BLACKHOLE) != NULL, "no black hole");
+	core_paths(c, bh_iface, name);
+	CHECK("core-iface-gone-table-not-full", !strcmp(name, "c0"), "named '%s'", name);
+	iface_ev(c, 4 * SEC, 2, "c0", true);
+	name[0] = 0;
+	core_paths(c, bh_iface, name);
+	CHECK("core-iface-gone-named-by-finding-kept", !strcmp(name, "c0"), "named '%s'", name);
+	core_free(c);
+}
+
 /*
  * Closed connections free their slots for new ones: a handshake stalled before thousands of
  * short connections came and went is still judged (churn must not push it out).
@@ -2011,6 +2103,8 @@ int main(void)
 	test_bounded();
 	test_million();
 	test_needle_kept();
+	test_iface_gone();
+	test_ptb_sweep();
 	test_flow_churn();
 	test_text_safe();
 	test_raw_bounds();
