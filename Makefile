@@ -317,8 +317,10 @@ uninstall:
 
 # The Debian package (debian/, docs/packaging.md): dpkg-buildpackage writes into the parent
 # directory; the .deb is moved into $(OUT).
+# dpkg-buildpackage runs debian/rules, itself a makefile: without MAKEFLAGS, or this make's
+# command line (`make deb OUT=build`) would reach it and its clean would remove OUT.
 deb: | $(OUT)
-	$(Q)dpkg-buildpackage -us -uc -b
+	$(Q)env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
 	$(Q)v=$$(dpkg-parsechangelog -S Version); a=$$(dpkg --print-architecture); \
 	mv ../mtuwatch_$(VERSION)_$$a.deb ../mtuwatch-dbgsym_$(VERSION)_$$a.deb \
 		../mtuwatch_$${v}_$$a.buildinfo ../mtuwatch_$${v}_$$a.changes $(OUT)/

@@ -41,10 +41,16 @@ inroot() {
 # ---- the .deb ------------------------------------------------------------------------------
 ver=$(make -s --no-print-directory version)
 arch=$(dpkg --print-architecture)
+# A file of the caller's build directory: the package build must leave it alone (a make
+# command line reaching debian/rules once made its clean remove all of OUT, test binaries too).
+keep=$OUT/.deb-keeps-this.$$
+touch "$keep"
 make -s --no-print-directory deb OUT="$OUT" >"$TMP/deb.log" 2>&1
 deb=$OUT/mtuwatch_${ver}_$arch.deb
 LAST_OUT=$TMP/deb.log
 check "deb-built-$ver" test -s "$deb"
+check deb-leaves-build-dir test -e "$keep"
+rm -f "$keep"
 if [ ! -s "$deb" ]; then
 	exit 1
 fi
