@@ -242,7 +242,14 @@ if [ -n "$X" ]; then
 	for n in "$A_CLI" "$A_RTR"; do
 		grep -q "\"netns\":$X,.*\"netns_name\":\"$n\"" "$TMP/reuse.json" && A_NS=$n
 	done
-	LAST_OUT=$TMP/reuse.json
+	# what a failure shows: every line of the reused inode, and which namespaces it was
+	{
+		echo "X=$X A=${A_NS:-?} B=$B_NS"
+		grep "\"netns\":$X," "$TMP/reuse.json" | grep -o \
+			'"\(summary\|verdict\|dst\|netns_cookie\|netns_name\)":[^,]*' | tr '\n' ' '
+		echo
+	} >"$TMP/reuse-x.txt"
+	LAST_OUT=$TMP/reuse-x.txt
 	check reuse-first-finding bash -c "grep -v summary '$TMP/reuse.json' |
 		grep -q '\"netns\":$X,.*\"netns_name\":\"${A_NS:-none}\"'"
 	check reuse-second-finding bash -c "grep -v summary '$TMP/reuse.json' |
