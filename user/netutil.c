@@ -257,9 +257,7 @@ static int route_match_cb(struct nlmsghdr *nh, void *ctx)
 	return 0;
 }
 
-/* Dump a family's routes in namespace nsfd: the tables, or (cloned) the cached exceptions. */
-static int dump_routes(int nsfd, uint8_t family, bool cloned,
-		       int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
+static int route_dump(int nsfd, struct route_match *m)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -267,18 +265,13 @@ static int dump_routes(int nsfd, uint8_t family, bool cloned,
 	} req = {
 		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
-		.rt = { .rtm_family = family == 6 ? AF_INET6 : AF_INET,
-			.rtm_flags = cloned ? RTM_F_CLONED : 0 },
+		.rt = { .rtm_family = m->family == 6 ? AF_INET6 : AF_INET,
+			.rtm_flags = m->cloned ? RTM_F_CLONED : 0 },
 	};
 
-	return nl_request_ns(nsfd, &req, sizeof(req), cb, ctx);
-}
-
-static int route_dump(int nsfd, struct route_match *m)
-{
 	for (int i = 0; i < m->n; i++)
 		m->best[i].len = -1;
-	return dump_routes(nsfd, m->family, m->cloned, route_match_cb, m);
+	return nl_request_ns(nsfd, &req, sizeof(req), route_match_cb, m);
 }
 
 int net_route_read(int nsfd, uint8_t family, int n, const uint8_t (*dst)[16],
@@ -358,8 +351,16 @@ static int exc_cb(struct nlmsghdr *nh, void *ctx)
 int net_exceptions(int nsfd, uint8_t family, mw_exception_fn fn, void *ctx)
 {
 	struct exc_list x = { .family = family, .fn = fn, .ctx = ctx };
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.rt = { .rtm_family = family == 6 ? AF_INET6 : AF_INET, .rtm_flags = RTM_F_CLONED },
+	};
 
-	return dump_routes(nsfd, family, true, exc_cb, &x);
+	return nl_request_ns(nsfd, &req, sizeof(req), exc_cb, &x);
 }
 
 int nl_request(void *req, size_t len, int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
