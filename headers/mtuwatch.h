@@ -264,10 +264,15 @@ struct mw_event {
 #define MW_NS_NAME_LEN	128
 #define MW_POD_LEN	256
 #define MW_CONTAINER_LEN 64
+/*
+ * The namespace named before (cookie) is gone: its inode is free for the next one, whose
+ * events must not take the old names while it has none yet. No names in this record.
+ */
+#define MW_NSN_F_GONE	1
 struct mw_nsname {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC, as events */
 	__u32 netns;		/* inode number */
-	__u32 flags;		/* 0 */
+	__u32 flags;		/* MW_NSN_F_* */
 	__u64 cookie;
 	char netns_name[MW_NS_NAME_LEN];	/* /run/netns name, else "pid N (comm)" */
 	char pod[MW_POD_LEN];			/* Kubernetes "namespace/name", "" if none */

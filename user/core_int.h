@@ -94,6 +94,7 @@ struct path {
 	/* icmp_send reports not yet followed by their PKT_TOO_BIG drop (core_on_ptb_sent). */
 	uint32_t ptb_sent_icmp;
 	uint32_t ptb_mtu;
+	uint32_t mtu_at_ptb;			/* route or link MTU when ptb_mtu came (0: unknown) */
 	uint8_t ptb_peer[16];
 	uint32_t pmtu;
 	uint32_t bracket_lo, bracket_hi;

@@ -198,6 +198,19 @@ void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
 	core_emit(c, &f, p);
 }
 
+/*
+ * The MTU toward the path before a PTB changes it: the route's as last read, or the link's. A
+ * PTB is "not lower" against this, never against the route MTU it taught the kernel itself.
+ */
+static uint32_t path_mtu_now(struct mw_core *c, struct path *p, uint32_t ifindex)
+{
+	struct iface *i = core_iface_get(c, p->ifindex ? p->ifindex : ifindex);
+
+	if (p->route_seen && p->route_mtu)
+		return p->route_mtu;
+	return i ? i->mtu : 0;
+}
+
 void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 {
 	uint8_t fam = e->flow.family ? e->flow.family : e->family;
@@ -213,10 +226,12 @@ void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e)
 		p->ptb_first_ns = c->now;
 		p->ptb_flow = e->flow;
 		p->ptb_mtu = mtu;
+		p->mtu_at_ptb = path_mtu_now(c, p, e->ifindex);
 		memcpy(p->ptb_peer, e->peer, 16);
 	} else if (mtu && mtu != p->ptb_mtu) {
 		/* The path changed again (a hop further on is narrower now): judge the new one. */
 		p->ptb_mtu = mtu;
+		p->mtu_at_ptb = path_mtu_now(c, p, e->ifindex);
 		memcpy(p->ptb_peer, e->peer, 16);
 	}
 	p->ptb_last_ns = c->now;
@@ -556,6 +571,12 @@ void core_check_ptb_ignored(struct mw_core *c, struct path *p)
 		return;
 	i = core_iface_get(c, p->ifindex);
 	cur = p->route_mtu ? p->route_mtu : i ? i->mtu : 0;
+	/*
+	 * Measured against the MTU before the PTB: the exception it made (route_mtu == ptb_mtu)
+	 * must not make it look "not lower" while fragments of a slow path are re-sent.
+	 */
+	if (p->mtu_at_ptb)
+		cur = p->mtu_at_ptb;
 	if (p->route_seen && p->route_mtu && p->route_mtu < (i ? i->mtu : 0) &&
 	    p->route_mtu <= p->ptb_mtu && !p->over_after_ptb)
 		goto accepted;	/* learned, and nothing larger left since: PMTUD works */

@@ -24,6 +24,8 @@ const char *nsn_containers_root = "/var/log/containers";
 #define NSN_IFACES 16		/* interfaces per namespace */
 #define NSN_RECHECK_NS (1000 * 1000000ULL)	/* is it still the namespace we named? */
 #define NSN_RETRY_NS (5000 * 1000000ULL)	/* a namespace or interface not found: again */
+/* A namespace we named is gone: its inode goes to the next one created, soon asked again. */
+#define NSN_GONE_RETRY_NS (250 * 1000000ULL)
 #define NSN_MAX_PIDS 256	/* processes of one namespace whose cgroup is read */
 
 /* ---- parsers ------------------------------------------------------------------------------ */
@@ -267,6 +269,7 @@ struct nsn_if {
 struct nsn_ent {
 	uint32_t inode;
 	bool resolved;
+	bool gone;		/* was resolved, then not found: the inode may come back */
 	uint64_t checked_ns;
 	char via[300];
 	struct mw_nsname n;
@@ -331,14 +334,27 @@ int nsn_check(struct nsn_cache *c, uint32_t inode, uint64_t cookie, uint64_t now
 		x->checked_ns = now_ns;
 		if (still_there(x))
 			return 0;
-	} else if (x->checked_ns && now_ns < x->checked_ns + NSN_RETRY_NS) {
+	} else if (x->checked_ns &&
+		   now_ns < x->checked_ns + (x->gone ? NSN_GONE_RETRY_NS : NSN_RETRY_NS)) {
 		return 0;
 	}
 	x->checked_ns = now_ns ? now_ns : 1;
 	if (nsn_resolve(inode, &n, via, sizeof(via))) {
-		x->resolved = false;	/* gone: what it was called stays with its findings */
-		return 0;
+		if (!x->resolved)
+			return 0;
+		/*
+		 * Gone: what it was called stays with its findings, and the core hears it, so that
+		 * the next namespace to get this inode is not taken for it until it is named.
+		 */
+		x->resolved = false;
+		x->gone = true;
+		memset(out, 0, sizeof(*out));
+		out->netns = inode;
+		out->flags = MW_NSN_F_GONE;
+		out->cookie = x->n.cookie;
+		return 1;
 	}
+	x->gone = false;
 	/* The same namespace, the same names: nothing to say again. */
 	if (x->resolved && n.cookie == x->n.cookie && !strcmp(n.netns_name, x->n.netns_name) &&
 	    !strcmp(n.pod, x->n.pod) && !strcmp(n.container, x->n.container)) {

@@ -44,7 +44,8 @@ struct nsn_cache *nsn_new(void);
 void nsn_free(struct nsn_cache *c);
 /*
  * An event of namespace inode (cookie: a STATE's, else 0) at now_ns: 1 when out holds names to
- * feed (first sight; the namespace behind the inode changed; a retry that found it).
+ * feed (first sight; the namespace behind the inode changed; a retry that found it), or says
+ * that the namespace named before is gone (MW_NSN_F_GONE).
  */
 int nsn_check(struct nsn_cache *c, uint32_t inode, uint64_t cookie, uint64_t now_ns,
 	      struct mw_nsname *out);

@@ -1350,6 +1350,26 @@ static void test_ptb_ignored(void)
 	      "%d findings", ngot);
 	core_free(c);
 
+	/*
+	 * Accepted on a slow path (an overlay that fragments): the route learned the PTB's 1450,
+	 * one segment in flight above it, and fragments re-sent at 1450. The route's MTU is the
+	 * PTB's own doing, not a sign that it advertised no lower MTU: no alarm.
+	 */
+	c = mk(false);
+	iface(c, 8950);
+	rs(c, SEC, 5000, 8950, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 1450, 0, NS_SELF);
+	route(c, SEC + SEC / 5, 1450, false);
+	df(c, SEC + SEC / 4, 8950);
+	rs(c, 2 * SEC, 5000, 1450, 2, 5000);
+	rs(c, 3 * SEC, 5000, 1450, 3, 5000);
+	rs(c, 3 * SEC + 1, 6450, 1450, 1, 5000);
+	tick(c, 4 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-learned-slow-path-not-ignored", !f && find(MW_V_PMTU_LEARNED), "%s",
+	      f ? ignore_name(f->ignore_reason) : "no pmtu_learned");
+	core_free(c);
+
 	/* a flood of one kind: the kernel sends 1, 2, 4, ... 2^20; one finding, the total kept */
 	c = mk(false);
 	iface(c, 1500);
