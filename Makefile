@@ -185,9 +185,9 @@ $(OUT)/test_hostile: tests/unit/test_hostile.c $(RECFILE_OBJS) $(PURE_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/test_bpf: tests/unit/test_bpf.c $(OUT)/mtuwatch.skel.h
+$(OUT)/test_bpf: tests/unit/test_bpf.c user/loader_maps.c $(OUT)/mtuwatch.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(filter %.c,$^) $(LDLIBS) -o $@
 
 $(OUT)/fuzz_recfile: tests/fuzz/fuzz_recfile.c $(RECFILE_SRCS) user/recfile.h \
                     user/recfile_format.h | $(OUT)

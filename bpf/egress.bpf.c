@@ -209,7 +209,13 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		size = p.l3_hdr + 8 + skb->gso_size;
 	g.size = size;
 
-	if (p.df) {
+	/*
+	 * Sizes no path refuses need no destination entry (no hash, no event): Linux never
+	 * learns an IPv4 path MTU below 552 (route/min_pmtu; below it the route is locked and
+	 * DF cleared), IPv6 none below 1280. A connection that only exchanges small segments
+	 * (most of a busy node's churn) leaves the map alone.
+	 */
+	if (p.df && size > (p.family == 6 ? MW_DF_MIN6 : MW_DF_MIN4)) {
 		/* This CPU saw this destination lately, and this size changes nothing: no hash. */
 		slot = ((a[0] ^ a[1] ^ a[2] ^ a[3] ^ skb->ifindex) * 2654435761u) >> 24;
 		epoch = dst_epoch;

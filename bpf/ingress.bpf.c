@@ -72,70 +72,7 @@ __noinline int flow_acked(struct mw_flow_key *k, struct mw_flow_val *v, __u32 ac
 
 /* ---- XDP ingress ---------------------------------------------------------------------- */
 
-/*
- * A SYN-ACK's MSS option, as global functions (one per context type): the option walk is
- * verified once, apart from the rest of the ingress program. th_off: the TCP header's offset.
- */
-__noinline int syn_mss_xdp(struct xdp_md *ctx, __u32 th_off)
-{
-	void *data, *data_end;
-	struct mw_tcp *th;
-
-	if (!ctx)
-		return 0;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	th = data + (th_off & 0xfff);
-	if ((void *)(th + 1) > data_end)
-		return 0;
-	return mw_tcp_mss(data, data_end, th);
-}
-
-__noinline int syn_mss_tc(struct __sk_buff *skb, __u32 th_off)
-{
-	void *data, *data_end;
-	struct mw_tcp *th;
-
-	if (!skb)
-		return 0;
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	th = data + (th_off & 0xfff);
-	if ((void *)(th + 1) > data_end)
-		return 0;
-	return mw_tcp_mss(data, data_end, th);
-}
-
 /* The quoted header of a Packet Too Big: the packet we (or a host behind us) sent. */
-/*
- * Did this source's SYN-ACK, with this MSS on this interface, make an event less than a second
- * ago? If not, remember this one. A global function: verified once, apart from the ingress
- * program's paths.
- */
-__noinline int syn_repeat(struct syn_seen *s)
-{
-	struct syn_seen *ss;
-	__u32 slot;
-	__u64 now;
-
-	if (!s)
-		return 0;
-	slot = ((s->addr[0] ^ s->addr[1] ^ s->addr[2] ^ s->addr[3]) * 2654435761u) >> 24;
-	ss = bpf_map_lookup_elem(&syn_seen, &slot);
-	if (!ss)
-		return 0;
-	now = bpf_ktime_get_ns();
-	if (ss->mss == s->mss && ss->ifindex == s->ifindex && now - ss->ts_ns < 1000000000ull &&
-	    !((ss->addr[0] ^ s->addr[0]) | (ss->addr[1] ^ s->addr[1]) |
-	      (ss->addr[2] ^ s->addr[2]) | (ss->addr[3] ^ s->addr[3])))
-		return 1;
-	__builtin_memcpy(ss->addr, s->addr, 16);
-	ss->mss = s->mss;
-	ss->ifindex = s->ifindex;
-	ss->ts_ns = now;
-	return 0;
-}
-
 static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8 family,
 				     struct mw_event *e)
 {
@@ -178,31 +115,12 @@ static __always_inline int ptb_inner(void *data, void *data_end, __u32 off, __u8
 }
 
 /*
- * A TCP arrival (not a SYN), after the parse: a SYN-ACK's MSS, or the segment's flow part.
+ * A TCP arrival (neither a SYN nor a SYN-ACK), after the parse: the segment's flow part.
  * `xdp` is a constant at both call sites.
  */
 static __always_inline void ingress_tcp(void *ctx, bool xdp, struct mw_pkt *p,
 					struct tcp_seg *g, __u32 ifindex)
 {
-	if (g->th.syn) {
-		struct mw_flow_key fk = { .netns = targ_self_netns, .family = p->family };
-		struct flow_ev a = { .type = MW_EV_SYN_MSS, .ifindex = ifindex, .dir = MW_DIR_IN,
-				     .aux2 = 1 };
-		struct syn_seen ss = { .ifindex = ifindex };
-
-		a.aux = xdp ? syn_mss_xdp(ctx, p->l4_off) : syn_mss_tc(ctx, p->l4_off);
-		__builtin_memcpy(ss.addr, p->saddr, 16);
-		ss.mss = a.aux;
-		if (syn_repeat(&ss))
-			return;
-		/* The packet's own direction: from the server that answers. */
-		__builtin_memcpy(fk.laddr, p->saddr, 16);
-		__builtin_memcpy(fk.raddr, p->daddr, 16);
-		fk.lport = bpf_ntohs(g->th.source);
-		fk.rport = bpf_ntohs(g->th.dest);
-		flow_emit(&fk, &a, NULL);
-		return;
-	}
 	flow_seg(ctx, xdp, p, &g->th, MW_DIR_IN, g->size, g->poff, g->plen, ifindex);
 }
 
@@ -392,17 +310,17 @@ static __always_inline void ingress_main(void *ctx, bool xdp, void *data, void *
 		if (l4hdr < sizeof(*th))
 			return;
 		/*
-		 * The MSS a server offers us, from its SYN-ACK (bounded by our own connects). A
-		 * server's peer MSS comes from its socket at ESTABLISHED: no event per SYN, which
-		 * a SYN flood would turn into a ring buffer flood.
+		 * SYNs and SYN-ACKs make no event: a SYN flood would be a ring buffer flood, and
+		 * what a SYN-ACK says (the server lives, its MSS) the connection's ESTABLISHED
+		 * says a moment later, read from the socket (one event a connection fewer).
 		 */
-		if (th->syn && !th->ack)
+		if (th->syn)
 			return;
 		/*
 		 * Most arrivals (a settled flow's, a forwarded or untracked one's) need no flow
 		 * work: the port filter says so inline, before the header copy and the call.
 		 */
-		if (!th->syn) {
+		{
 			__u16 lport = bpf_ntohs(th->dest), rport = bpf_ntohs(th->source);
 
 			mine = targ_attn ? ports_maybe(&flow_attn, lport, rport) :

@@ -32,7 +32,6 @@ __typeof__(flow_bloom) flow_bloom SEC(".maps");
 __typeof__(flow_attn) flow_attn SEC(".maps");
 __typeof__(sk_cache) sk_cache SEC(".maps");
 __typeof__(dst_cache) dst_cache SEC(".maps");
-__typeof__(syn_seen) syn_seen SEC(".maps");
 __typeof__(hs_fold) hs_fold SEC(".maps");
 __typeof__(scratch) scratch SEC(".maps");
 __typeof__(ptbs) ptbs SEC(".maps");

@@ -111,27 +111,6 @@ extern struct {
 } dst_cache SEC(".maps");
 
 /*
- * The last SYN-ACK event per source (direct-mapped by address): a SYN-ACK is a sign of life,
- * and one a second per server and MSS says all of it, however many connections a client
- * opens (the connection's ESTABLISHED, a moment later, says it again for each). Shared by
- * the CPUs: a race costs an extra event, never a lost one.
- */
-#define SYN_SEEN_SLOTS	256
-struct syn_seen {
-	__u32 addr[4];
-	__u32 mss;
-	__u32 ifindex;
-	__u64 ts_ns;
-};
-
-extern struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SYN_SEEN_SLOTS);
-	__type(key, __u32);
-	__type(value, struct syn_seen);
-} syn_seen SEC(".maps");
-
-/*
  * An arrival's ACKED on its way into the HS event of the same segment (see flow_acked), per
  * CPU: on the stack it would push tc egress's call chain past 512 bytes on 6.1. Written and
  * consumed within one program run, so never seen by another packet.

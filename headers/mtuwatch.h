@@ -264,15 +264,10 @@ struct mw_event {
 #define MW_NS_NAME_LEN	128
 #define MW_POD_LEN	256
 #define MW_CONTAINER_LEN 64
-/*
- * The namespace named before (cookie) is gone: its inode is free for the next one, whose
- * events must not take the old names while it has none yet. No names in this record.
- */
-#define MW_NSN_F_GONE	1
 struct mw_nsname {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC, as events */
 	__u32 netns;		/* inode number */
-	__u32 flags;		/* MW_NSN_F_* */
+	__u32 flags;		/* 0 */
 	__u64 cookie;
 	char netns_name[MW_NS_NAME_LEN];	/* /run/netns name, else "pid N (comm)" */
 	char pod[MW_POD_LEN];			/* Kubernetes "namespace/name", "" if none */
@@ -318,7 +313,13 @@ struct mw_dst_val {
 	__u32 max_df;		/* largest DF on-wire size sent */
 	__u32 pmtu;		/* path MTU user space has learned or bracketed (0 = unknown) */
 	__u32 over_seen;	/* packets over pmtu */
-	__u32 pad;
+	__u32 kept;		/* user space's, in dsts_keep: why (MW_DST_KEEP_*); never read in BPF */
+};
+
+/* Why a destination is in dsts_keep: an alarm's is the last to give its slot up. */
+enum mw_dst_keep {
+	MW_DST_KEEP_LEARNED = 1,	/* a path MTU learned: healthy, first to go */
+	MW_DST_KEEP_ALARM = 2,		/* a black hole's bracket */
 };
 
 /* A TCP flow, local -> remote, in the namespace that owns it. */
@@ -424,5 +425,12 @@ struct mw_ptb_key {
 
 /* Retransmission sizes at or above this count as "large" for the exporter's counter. */
 #define MW_LARGE_SEG 1280
+
+/*
+ * DF packets up to these sizes fit every path the kernel can learn (IPv4: net.ipv4.route.
+ * min_pmtu's default, 552; IPv6: the minimum MTU): tc egress keeps no destination for them.
+ */
+#define MW_DF_MIN4 552
+#define MW_DF_MIN6 1280
 
 #endif /* MTUWATCH_H */

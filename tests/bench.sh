@@ -22,7 +22,8 @@
 # BENCH_MW_ARGS="--no-handshakes" adds options to mtuwatch's command line;
 # BENCH_WORKLOADS="rr" runs only those workloads; BENCH_PARTS="hooks startup throughput paths
 # churn" picks the parts (all by default), BENCH_MODES="xdp" runs only mtuwatch's XDP run (tc:
-# only its tc ingress run): for iterating on one figure. BENCH_CHURN_N: connections per churn run.
+# only its tc ingress run): for iterating on one figure. BENCH_CHURN_N: connections per churn run,
+# BENCH_CHURN_FAMILIES: "4 6" (both, default), "4" or "6".
 set -u
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-build}
@@ -420,16 +421,18 @@ printf '  "rss_6000_destinations_kb": {"live": %s, "export": %s},\n' "${pl:-null
 fi
 # ---- churn: connections to many destinations, and one black hole among them (issue 28) ------
 # Two namespaces of our own (CH_CLI -> CH_SRV over one veth): CH_N connections per run, each to
-# a new destination of 198.18.0.0/15 (AnyIP on CH_SRV's lo; every run its own addresses), the
-# server closing first; runs without and with `mtuwatch live` interleaved, CH_RUNS each. In the
-# runs with mtuwatch, one bulk flow to 192.0.2.2 starts with the churn into a silent black hole
-# (CH_SRV's end takes 1280 bytes, advertises MSS 1460, sends no ICMP): found or not, and the
+# a new destination of 198.18.0.0/15, then the same over IPv6 to 2001:db8:ff00::/104 (AnyIP on
+# CH_SRV's lo; every run its own addresses), the server closing first; runs without and with
+# `mtuwatch live` interleaved, CH_RUNS each. In the runs with mtuwatch, one bulk flow to
+# 192.0.2.2 (2001:db8:c::2) starts with the churn into a silent black hole (CH_SRV's end takes
+# 1280 bytes, advertises MSS 1460 / 1440, sends no ICMP): found or not, and the
 # time from its connect to the finding (the finding's kernel time). Then the flows and dsts
 # maps' fill, mtuwatch's RSS, and the socket-state tracepoint's runs per connection and ns/run.
 if part churn; then
 CH_CLI=mwbc-$MW_LAB_ID CH_SRV=mwbs-$MW_LAB_ID
 CH_N=${BENCH_CHURN_N:-10000}
 CH_RUNS=$RUNS
+CH_FAMS=${BENCH_CHURN_FAMILIES:-4 6}
 CH_TOOL=$(readlink -f tests/tools/churn-dsts.py)
 ch_down() { _mw_ns_del "$CH_CLI"; _mw_ns_del "$CH_SRV"; }
 ch_down
@@ -438,22 +441,31 @@ ip -n "$CH_CLI" link set lo up && ip -n "$CH_SRV" link set lo up
 ip -n "$CH_CLI" link add a0 type veth peer name b0 netns "$CH_SRV"
 ip -n "$CH_CLI" addr add 192.0.2.1/24 dev a0
 ip -n "$CH_SRV" addr add 192.0.2.2/24 dev b0
+ip -n "$CH_CLI" -6 addr add 2001:db8:c::1/64 dev a0 nodad
+ip -n "$CH_SRV" -6 addr add 2001:db8:c::2/64 dev b0 nodad
 ip -n "$CH_SRV" link set b0 mtu 1280
 ip -n "$CH_CLI" link set a0 up && ip -n "$CH_SRV" link set b0 up
 # veth lets a GSO packet past the peer's MTU: the sender segments before a0.
 ip netns exec "$CH_CLI" ethtool -K a0 tso off gso off >/dev/null
 ip -n "$CH_SRV" route replace 192.0.2.0/24 dev b0 src 192.0.2.2 advmss 1460
+ip -n "$CH_SRV" -6 route replace 2001:db8:c::/64 dev b0 advmss 1440
 ip -n "$CH_SRV" route add local 198.18.0.0/15 dev lo
 ip -n "$CH_CLI" route add 198.18.0.0/15 via 192.0.2.2
-ip netns exec "$CH_SRV" timeout 1800 python3 "$CH_TOOL" serve 18080 >"$TMP/ch.srv" 2>&1 &
+ip -n "$CH_SRV" -6 route add local 2001:db8:ff00::/104 dev lo
+ip -n "$CH_CLI" -6 route add 2001:db8:ff00::/104 via 2001:db8:c::2
+ip netns exec "$CH_SRV" timeout 3600 python3 "$CH_TOOL" serve 18080 >"$TMP/ch.srv" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do grep -qs listening "$TMP/ch.srv" && break; sleep 0.05; done
-# ch_run OFFSET: one churn run from address OFFSET of the /15 (wrapping); prints its rate
-# (conn/s).
+# ch_run FAMILY OFFSET: one churn run from address OFFSET of the family's range (wrapping):
+# 198.18.0.0/15 or 2001:db8:ff00::/104; prints its rate (conn/s).
 ch_run() {
-	local o=$(($1 % (131072 - CH_N - 1)))
-	ip netns exec "$CH_CLI" timeout 300 python3 "$CH_TOOL" churn \
-		"198.$((18 + o / 65536)).$((o / 256 % 256)).$((o % 256))" "$CH_N" 18080 \
+	local o=$(($2 % (131072 - CH_N - 1))) first
+	if [ "$1" = 6 ]; then
+		first=$(printf '2001:db8:ff00::%x:%x' $((o / 65536)) $((o % 65536)))
+	else
+		first="198.$((18 + o / 65536)).$((o / 256 % 256)).$((o % 256))"
+	fi
+	ip netns exec "$CH_CLI" timeout 600 python3 "$CH_TOOL" churn "$first" "$CH_N" 18080 \
 		>"$TMP/ch.out" 2>&1
 	awk '/^rate/ { sub(/\/s/, "", $2); print $2 }' "$TMP/ch.out"
 }
@@ -471,11 +483,15 @@ ch_fill() {
 ch_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' /proc/"$1"/stat
 }
+jl() { local IFS=,; echo "$*"; }
+mj() { median "$@" | grep . || echo null; }	# median, or null when none
+off=0
+for fam in $CH_FAMS; do
 ch_ucpu=()
 ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
-off=0
+if [ "$fam" = 6 ]; then needle=2001:db8:c::2; else needle=192.0.2.2; fi
 for r in $(seq "$CH_RUNS"); do
-	ch_wo+=("$(ch_run $off)")
+	ch_wo+=("$(ch_run "$fam" $off)")
 	off=$((off + CH_N))
 	ip netns exec "$CH_CLI" "$MW" live --json --duration 600 >"$TMP/ch.mw.$r" 2>&1 &
 	mwpid=$!
@@ -484,20 +500,20 @@ for r in $(seq "$CH_RUNS"); do
 	ids=$(prog_ids_of "$mwpid")
 	prog_stats $ids >"$TMP/ch.before"
 	c0=$(ch_cpu "$mwpid")
-	ip netns exec "$CH_CLI" timeout 300 python3 "$CH_TOOL" bulk 192.0.2.2 18081 4000000 \
+	ip netns exec "$CH_CLI" timeout 600 python3 "$CH_TOOL" bulk "$needle" 18081 4000000 \
 		>"$TMP/ch.bulk" 2>&1 &
 	bpid=$!
-	ch_w+=("$(ch_run $off)")
+	ch_w+=("$(ch_run "$fam" $off)")
 	off=$((off + CH_N))
 	prog_stats $ids >"$TMP/ch.after"
 	ch_ucpu+=("$(($(ch_cpu "$mwpid") - c0))")
 	# The needle: bounded poll for its finding (re-sends back off: 1, 2, 4 s ...).
 	for _ in $(seq 100); do
-		grep -q '"verdict":"icmp_blackhole".*"dst":"192.0.2.2"' "$TMP/ch.mw.$r" && break
+		grep -q '"verdict":"icmp_blackhole".*"dst":"'"$needle"'"' "$TMP/ch.mw.$r" && break
 		sleep 0.1
 	done
 	t0=$(awk '/^connected/ { print $2 }' "$TMP/ch.bulk")
-	tf=$(grep '"verdict":"icmp_blackhole".*"dst":"192.0.2.2"' "$TMP/ch.mw.$r" | head -1 |
+	tf=$(grep '"verdict":"icmp_blackhole".*"dst":"'"$needle"'"' "$TMP/ch.mw.$r" | head -1 |
 		grep -o '"ts_ns":[0-9]*' | cut -d: -f2)
 	if [ -n "$tf" ] && [ -n "$t0" ]; then
 		ch_found=$((ch_found + 1))
@@ -516,13 +532,10 @@ for r in $(seq "$CH_RUNS"); do
 	kill -INT "$mwpid" 2>/dev/null
 	wait "$mwpid" 2>/dev/null
 done
-ch_down
-jl() { local IFS=,; echo "$*"; }
 cwo=$(median "${ch_wo[@]}") cw=$(median "${ch_w[@]}")
 cpct=$(awk -v a="$cw" -v b="$cwo" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }')
-mj() { median "$@" | grep . || echo null; }	# median, or null when none
-printf '\nchurn: %s connections per run to new destinations (198.18.0.0/15), %s runs ' \
-	"$CH_N" "$CH_RUNS"
+printf '\nchurn, IPv%s: %s connections per run to new destinations (%s), %s runs ' "$fam" \
+	"$CH_N" "$([ "$fam" = 6 ] && echo 2001:db8:ff00::/104 || echo 198.18.0.0/15)" "$CH_RUNS"
 printf 'interleaved (a shared machine: read the medians):\n'
 printf '  conn/s without mtuwatch %s (%s)\n' "$cwo" "$(jl "${ch_wo[@]}")"
 printf '  conn/s with mtuwatch    %s (%s): %s%% of without\n' "$cw" "$(jl "${ch_w[@]}")" "$cpct"
@@ -536,7 +549,8 @@ printf '%s ns/run (medians)\n' "$(mj "${ch_tpns[@]}")"
 printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) %s ms (%s)\n' \
 	"$(mj "${ch_ucpu[@]}")" "$(jl "${ch_ucpu[@]}")"
 {
-	printf '  "churn": {"connections_per_run": %s, "runs": %s,\n' "$CH_N" "$CH_RUNS"
+	printf '  "churn%s": {"connections_per_run": %s, "runs": %s,\n' \
+		"$([ "$fam" = 6 ] && echo 6)" "$CH_N" "$CH_RUNS"
 	printf '    "conn_per_s_without": {"median": %s, "runs": [%s]},\n' "${cwo:-null}" \
 		"$(jl "${ch_wo[@]}")"
 	printf '    "conn_per_s_with": {"median": %s, "runs": [%s]}, "with_pct_of_without": %s,\n' \
@@ -550,6 +564,8 @@ printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) 
 	printf '    "mtuwatch_cpu_ms": {"median": %s, "runs": [%s]}},\n' "$(mj "${ch_ucpu[@]}")" \
 		"$(jl "${ch_ucpu[@]}")"
 } >>"$JSON"
+done
+ch_down
 fi
 # ---- memory -------------------------------------------------------------------------------
 # RSS after each workload (the largest), and the peak (VmHWM), which is reached at start-up:

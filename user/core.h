@@ -195,6 +195,11 @@ int core_route_requests(struct mw_core *c, uint64_t now_ns, struct mw_event *out
  * answers it with an MW_EV_PROBE result (MW_PROBE_F_SKIPPED when it does not probe).
  */
 int core_probe_requests(struct mw_core *c, struct mw_event *out, int max);
+/*
+ * Whether our namespace's path to dst still has a standing verdict (its evidence recent): the
+ * driver keeps the kernel's entry for it out of churn's reach while it does.
+ */
+bool core_dst_standing(struct mw_core *c, uint8_t family, const uint8_t *dst);
 /* When the next route read-back is wanted (0: none): the driver wakes for it. */
 uint64_t core_route_next(const struct mw_core *c);
 void core_paths(struct mw_core *c, void (*fn)(const struct mw_path_summary *p, void *ctx),

@@ -43,6 +43,16 @@ bool core_standing(const struct mw_core *c, const struct path *p)
 	       c->now < p->evidence_ns + MW_VERDICT_HOLD_S * 1000000000ULL;
 }
 
+bool core_dst_standing(struct mw_core *c, uint8_t family, const uint8_t *dst)
+{
+	uint8_t a[16] = {};
+	struct path *p;
+
+	memcpy(a, dst, family == 6 ? 16 : 4);
+	p = core_path_get(c, c->o.self_netns, family, a, false);
+	return p && core_standing(c, p);
+}
+
 /*
  * Evidence of verdict v came again on path p: it keeps v standing, or brings it back (a new
  * since) if v is the path's verdict and had aged out. Evidence of another verdict does not.

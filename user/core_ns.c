@@ -121,18 +121,6 @@ void core_ns_names(struct mw_core *c, const struct mw_nsname *m)
 		c->now = m->ts_ns;
 	if (!c->o.all_netns || self_ns(c, m->netns))
 		return;
-	if (m->flags & MW_NSN_F_GONE) {
-		/*
-		 * The next event of this inode is another namespace's, unnamed until its names
-		 * come; unless another cookie took the inode already.
-		 */
-		n = ns_current(c, m->netns);
-		if (n && (!m->cookie || !n->l.cookie || m->cookie == n->l.cookie)) {
-			n->current = false;
-			c->nsc_inode = 0;
-		}
-		return;
-	}
 	n = ns_see(c, m->netns, m->cookie);
 	copy_name(n->l.netns_name, sizeof(n->l.netns_name), m->netns_name,
 		  sizeof(m->netns_name));

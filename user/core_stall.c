@@ -67,6 +67,12 @@ static void on_hs(struct mw_core *c, const struct mw_event *e, uint32_t step)
 		return;
 	if (dir == MW_DIR_IN)
 		core_path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+	/*
+	 * Our egress, for the finding: a handshake of small segments only has no path entry that
+	 * names it (tc egress keeps no destination for what every path carries).
+	 */
+	if (dir == MW_DIR_OUT && e->ifindex && !(e->dir & MW_DIR_F_NODE_IF) && !x->ifindex)
+		x->ifindex = e->ifindex;
 	x->app = e->aux2;
 	x->progress_ns = c->now;
 	if (x->app == MW_APP_TLS) {

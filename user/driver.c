@@ -17,6 +17,8 @@
 
 #define TICK_NS (500 * 1000000ULL)
 #define FLUSH_NS (1000 * 1000000ULL)
+/* How often dsts_keep gives back what no finding holds any more: a walk of at most 1,024 keys. */
+#define KEEP_SWEEP_NS (2000 * 1000000ULL)
 
 volatile sig_atomic_t mw_stop;
 
@@ -102,7 +104,8 @@ static void finding(const struct mw_finding *f, void *ctx)
 	/* Let tc egress flag the first packet over what we now know of the path. */
 	if (!f->foreign_netns && f->ifindex &&
 	    (f->verdict == MW_V_PMTU_LEARNED || f->verdict == MW_V_ICMP_BLACKHOLE))
-		session_set_pmtu(&d->s, f->ifindex, f->family, f->dst, f->mtu);
+		session_set_pmtu(&d->s, f->ifindex, f->family, f->dst, f->mtu,
+				 f->verdict == MW_V_ICMP_BLACKHOLE);
 	if (d->on_finding)
 		d->on_finding(f, d->finding_ctx);
 }
@@ -439,20 +442,43 @@ static void route_checks(struct mw_driver *d, uint64_t now)
 struct sweep {
 	struct mw_driver *d;
 	uint64_t now;
+	uint32_t netns;
 	uint8_t family;
 };
 
 static void sweep_one(const uint8_t *dst, const struct mw_route_read *r, void *ctx)
 {
 	struct sweep *w = ctx;
-	struct mw_event e = { .ts_ns = w->now, .type = MW_EV_ROUTE, .netns = w->d->s.self_netns,
+	struct mw_event e = { .ts_ns = w->now, .type = MW_EV_ROUTE, .netns = w->netns,
 			      .family = w->family, .ifindex = r->oif, .mtu = r->mtu };
 
 	e.flow.family = w->family;
 	memcpy(e.flow.daddr, dst, w->family == 6 ? 16 : 4);
 	e.aux = MW_ROUTE_LISTED | MW_ROUTE_LEARNED | MW_ROUTE_SWEPT |
-		(r->locked ? MW_ROUTE_LOCKED : 0);
+		(r->locked ? MW_ROUTE_LOCKED : 0) |
+		(w->netns != w->d->s.self_netns ? MW_ROUTE_IN_NS : 0);
 	driver_event(&e, w->d);
+}
+
+/* With --all-netns: the exceptions of another namespace, if the inode is still the one named. */
+static void sweep_ns(uint32_t inode, uint64_t cookie, void *ctx)
+{
+	struct sweep w = *(struct sweep *)ctx;
+	int fd;
+
+	if (inode == w.d->s.self_netns)
+		return;
+	fd = netns_open(inode, NULL, 0);
+	if (fd < 0)
+		return;
+	if (!cookie || netns_cookie(fd) == cookie) {
+		w.netns = inode;
+		w.family = 4;
+		net_exceptions(fd, 4, sweep_one, &w);
+		w.family = 6;
+		net_exceptions(fd, 6, sweep_one, &w);
+	}
+	close(fd);
 }
 
 /*
@@ -460,12 +486,15 @@ static void sweep_one(const uint8_t *dst, const struct mw_route_read *r, void *c
  * forged floods) are counted, not streamed; the genuine ones still made the kernel learn a
  * route exception. When the count moved, every exception of our namespace is listed as a
  * ROUTE event (MW_ROUTE_SWEPT): the core reports the ones it has not (pmtu_learned), so no
- * discovery is lost, however many arrive at once. A forged PTB makes no exception.
+ * discovery is lost, however many arrive at once. A forged PTB makes no exception. With
+ * --all-netns the budget is shared, so the namespaces with events in the last SWEEP_NS_RECENT
+ * (a pod's own connections) are listed too: one dump per namespace and family.
  */
+#define SWEEP_NS_RECENT (10 * 1000000000ULL)
 static void ptb_sweep(struct mw_driver *d, uint64_t now)
 {
 	uint64_t n = session_counter(&d->s, MW_CNT_PTB_SUPPRESSED);
-	struct sweep w = { .d = d, .now = now, .family = 4 };
+	struct sweep w = { .d = d, .now = now, .netns = d->s.self_netns, .family = 4 };
 
 	if (n == d->ptb_suppressed)
 		return;
@@ -473,6 +502,16 @@ static void ptb_sweep(struct mw_driver *d, uint64_t now)
 	net_exceptions(-1, 4, sweep_one, &w);
 	w.family = 6;
 	net_exceptions(-1, 6, sweep_one, &w);
+	if (d->nsn)
+		nsn_each(d->nsn, now > SWEEP_NS_RECENT ? now - SWEEP_NS_RECENT : 0, sweep_ns, &w);
+}
+
+/* A destination kept from churn (dsts_keep) stays while its finding stands. */
+static bool keep_standing(uint8_t family, const uint8_t *dst, void *ctx)
+{
+	struct mw_driver *d = ctx;
+
+	return core_dst_standing(d->core, family, dst);
 }
 
 static void confirm_emit(const struct mw_event *e, void *ctx)
@@ -558,6 +597,10 @@ void driver_run(struct mw_driver *d, int duration, int (*extra_poll)(struct mw_d
 			facts_ptb_counts(&d->facts, now, false);
 			ptb_sweep(d, now);
 			driver_event(&t, d);
+			if (now - d->last_keep >= KEEP_SWEEP_NS) {
+				d->last_keep = now;
+				session_keep_sweep(&d->s, keep_standing, d);
+			}
 			check_ifaces(d, now);
 			if (d->on_tick)
 				d->on_tick(d);

@@ -117,9 +117,19 @@ int session_ptb_counts(struct mw_session *s,
  * returns 0 or -errno. */
 int session_read_stats(struct mw_session *s,
 		       int (*fn)(const struct mw_stat_key *k, uint64_t value, void *ctx), void *ctx);
-/* Tell tc egress the path MTU we know, so it reports the first packet over it (when loaded). */
+/*
+ * Tell tc egress the path MTU we know, so it reports the first packet over it (when loaded).
+ * The destination moves to dsts_keep, where churn cannot evict it; alarm: a black hole's,
+ * which takes the slot of a learned one when dsts_keep is full.
+ */
 void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
-		      uint32_t mtu);
+		      uint32_t mtu, bool alarm);
+/*
+ * Give back to dsts (evictable again, its path MTU kept) every dsts_keep entry whose finding
+ * no longer stands (standing returns false); returns how many went.
+ */
+int session_keep_sweep(struct mw_session *s,
+		       bool (*standing)(uint8_t family, const uint8_t *dst, void *ctx), void *ctx);
 /*
  * Mark (on) or unmark a watched interface as the node's end of a veth whose peer is in another
  * namespace: with --all-netns, that namespace's flows are followed there (bpf/maps.h fwd_ifs).

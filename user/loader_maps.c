@@ -106,12 +106,45 @@ int session_read_stats(struct mw_session *s,
 	return 0;
 }
 
+/* Entry k of dsts_keep goes back to dsts with its path MTU: evictable by churn again. */
+static int keep_release(struct mw_session *s, const struct mw_dst_key *k)
+{
+	int fd = bpf_map__fd(s->skel->maps.dsts), kfd = bpf_map__fd(s->skel->maps.dsts_keep);
+	struct mw_dst_val v;
+
+	if (bpf_map_lookup_elem(kfd, k, &v))
+		return -ENOENT;
+	v.kept = 0;
+	/* In dsts before it leaves dsts_keep: tc egress never finds neither. */
+	bpf_map_update_elem(fd, k, &v, BPF_ANY);
+	if (bpf_map_delete_elem(kfd, k))
+		return -errno;
+	__atomic_sub_fetch(&s->skel->bss->dst_kept, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+/* dsts_keep is full and an alarm needs a slot: the first learned (healthy) entry gives its own. */
+static int keep_make_room(struct mw_session *s)
+{
+	int kfd = bpf_map__fd(s->skel->maps.dsts_keep);
+	struct mw_dst_key k, next, *prev = NULL;
+	struct mw_dst_val v;
+
+	while (!bpf_map_get_next_key(kfd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(kfd, &k, &v) && v.kept != MW_DST_KEEP_ALARM)
+			return keep_release(s, &k);
+	}
+	return -ENOSPC;
+}
+
 void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, const uint8_t *dst,
-		      uint32_t mtu)
+		      uint32_t mtu, bool alarm)
 {
 	struct mw_dst_key k = {};
 	struct mw_dst_val v = {};
-	int fd, kfd;
+	int fd, kfd, err;
 	bool kept;
 
 	if (!s->skel)
@@ -126,20 +159,50 @@ void session_set_pmtu(struct mw_session *s, uint32_t ifindex, uint8_t family, co
 		memset(&v, 0, sizeof(v));
 	v.pmtu = mtu;
 	v.over_seen = 0;
+	v.kept = alarm ? MW_DST_KEEP_ALARM : MW_DST_KEEP_LEARNED;
 	/*
 	 * A destination with a finding moves to dsts_keep, which churn to new destinations
 	 * cannot evict (dsts is an LRU). dst_kept is raised before the dsts entry goes, so tc
-	 * egress looks in dsts_keep first from then on. dsts_keep full: it stays in dsts.
+	 * egress looks in dsts_keep first from then on. dsts_keep full: an alarm takes a learned
+	 * entry's slot; else it stays in dsts.
 	 */
-	if (!bpf_map_update_elem(kfd, &k, &v, BPF_ANY)) {
+	err = bpf_map_update_elem(kfd, &k, &v, BPF_ANY) ? -errno : 0;
+	if (err == -E2BIG && alarm && !keep_make_room(s))
+		err = bpf_map_update_elem(kfd, &k, &v, BPF_ANY) ? -errno : 0;
+	if (!err) {
 		if (!kept)
 			__atomic_add_fetch(&s->skel->bss->dst_kept, 1, __ATOMIC_SEQ_CST);
 		bpf_map_delete_elem(fd, &k);
 	} else {
+		v.kept = 0;
 		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
 	}
 	/* tc egress's per-CPU destination cache must look at the maps again. */
 	__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
+int session_keep_sweep(struct mw_session *s,
+		       bool (*standing)(uint8_t family, const uint8_t *dst, void *ctx), void *ctx)
+{
+	struct mw_dst_key gone[64], k, next, *prev = NULL;
+	int kfd, n = 0, released = 0;
+
+	if (!s->skel)
+		return 0;
+	kfd = bpf_map__fd(s->skel->maps.dsts_keep);
+	/* Collected first: deleting while walking the keys would restart the walk. */
+	while (n < (int)(sizeof(gone) / sizeof(gone[0])) && !bpf_map_get_next_key(kfd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (!standing(k.family, k.daddr, ctx))
+			gone[n++] = k;
+	}
+	for (int i = 0; i < n; i++)
+		if (!keep_release(s, &gone[i]))
+			released++;
+	if (released)
+		__atomic_add_fetch(&s->skel->bss->dst_epoch, 1, __ATOMIC_SEQ_CST);
+	return released;
 }
 
 void session_set_fwd_if(struct mw_session *s, uint32_t ifindex, bool on)

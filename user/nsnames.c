@@ -24,8 +24,11 @@ const char *nsn_containers_root = "/var/log/containers";
 #define NSN_IFACES 16		/* interfaces per namespace */
 #define NSN_RECHECK_NS (1000 * 1000000ULL)	/* is it still the namespace we named? */
 #define NSN_RETRY_NS (5000 * 1000000ULL)	/* a namespace or interface not found: again */
-/* A namespace we named is gone: its inode goes to the next one created, soon asked again. */
-#define NSN_GONE_RETRY_NS (250 * 1000000ULL)
+/*
+ * A namespace we named is gone: the kernel gives its inode to the next one created, so its
+ * events are asked about again soon (a few a second while it dies, none once it is gone).
+ */
+#define NSN_GONE_RETRY_NS (10 * 1000000ULL)
 #define NSN_MAX_PIDS 256	/* processes of one namespace whose cgroup is read */
 
 /* ---- parsers ------------------------------------------------------------------------------ */
@@ -271,6 +274,7 @@ struct nsn_ent {
 	bool resolved;
 	bool gone;		/* was resolved, then not found: the inode may come back */
 	uint64_t checked_ns;
+	uint64_t seen_ns;	/* its last event */
 	char via[300];
 	struct mw_nsname n;
 	struct nsn_if ifs[NSN_IFACES];
@@ -319,12 +323,15 @@ int nsn_check(struct nsn_cache *c, uint32_t inode, uint64_t cookie, uint64_t now
 	struct mw_nsname n;
 	char via[300];
 
+	if (x)
+		x->seen_ns = now_ns;
 	if (!x) {
 		int i = c->n < NSN_MAX ? c->n++ : c->next++ % NSN_MAX;
 
 		x = &c->e[i];
 		memset(x, 0, sizeof(*x));
 		x->inode = inode;
+		x->seen_ns = now_ns;
 		c->last = i + 1;
 	} else if (cookie && x->n.cookie && cookie != x->n.cookie) {
 		;	/* a socket of another namespace of that inode: ask again now */
@@ -340,19 +347,15 @@ int nsn_check(struct nsn_cache *c, uint32_t inode, uint64_t cookie, uint64_t now
 	}
 	x->checked_ns = now_ns ? now_ns : 1;
 	if (nsn_resolve(inode, &n, via, sizeof(via))) {
-		if (!x->resolved)
-			return 0;
 		/*
-		 * Gone: what it was called stays with its findings, and the core hears it, so that
-		 * the next namespace to get this inode is not taken for it until it is named.
+		 * Gone: what it was called stays with its findings (so do a dying namespace's last
+		 * events), and it is asked again at the next event after NSN_GONE_RETRY_NS: the
+		 * next namespace to get the inode is named before the core sees its first event.
 		 */
+		if (x->resolved)
+			x->gone = true;
 		x->resolved = false;
-		x->gone = true;
-		memset(out, 0, sizeof(*out));
-		out->netns = inode;
-		out->flags = MW_NSN_F_GONE;
-		out->cookie = x->n.cookie;
-		return 1;
+		return 0;
 	}
 	x->gone = false;
 	/* The same namespace, the same names: nothing to say again. */
@@ -410,6 +413,22 @@ int nsn_iface(struct nsn_cache *c, uint32_t inode, uint32_t ifindex, uint64_t no
 	out->mtu = info.mtu;
 	memcpy(out->ifname, f->name, sizeof(out->ifname));
 	return 1;
+}
+
+int nsn_each(struct nsn_cache *c, uint64_t since_ns,
+	     void (*fn)(uint32_t inode, uint64_t cookie, void *ctx), void *ctx)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->n; i++) {
+		const struct nsn_ent *x = &c->e[i];
+
+		if (x->resolved && x->seen_ns >= since_ns) {
+			fn(x->inode, x->n.cookie, ctx);
+			n++;
+		}
+	}
+	return n;
 }
 
 const struct mw_nsname *nsn_names(struct nsn_cache *c, uint32_t inode)

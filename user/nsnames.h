@@ -44,14 +44,16 @@ struct nsn_cache *nsn_new(void);
 void nsn_free(struct nsn_cache *c);
 /*
  * An event of namespace inode (cookie: a STATE's, else 0) at now_ns: 1 when out holds names to
- * feed (first sight; the namespace behind the inode changed; a retry that found it), or says
- * that the namespace named before is gone (MW_NSN_F_GONE).
+ * feed (first sight; the namespace behind the inode changed; a retry that found it).
  */
 int nsn_check(struct nsn_cache *c, uint32_t inode, uint64_t cookie, uint64_t now_ns,
 	      struct mw_nsname *out);
 /* An ifindex of namespace inode: 1 when out holds an IFACE event to feed (name, MTU). */
 int nsn_iface(struct nsn_cache *c, uint32_t inode, uint32_t ifindex, uint64_t now_ns,
 	      struct mw_event *out);
+/* fn for every namespace named now whose last event came at since_ns or later; how many. */
+int nsn_each(struct nsn_cache *c, uint64_t since_ns,
+	     void (*fn)(uint32_t inode, uint64_t cookie, void *ctx), void *ctx);
 /* The names last resolved for inode (NULL: none); an interface's name ("" unknown). */
 const struct mw_nsname *nsn_names(struct nsn_cache *c, uint32_t inode);
 const char *nsn_ifname(struct nsn_cache *c, uint32_t inode, uint32_t ifindex);

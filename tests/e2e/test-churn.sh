@@ -21,7 +21,8 @@ HOLD=20
 trap 'kill "$MW_PID" 2>/dev/null; wait "$MW_PID" 2>/dev/null
 	[ -n "${CH_PID:-}" ] && kill "$CH_PID" 2>/dev/null
 	[ -n "${SRV_PID:-}" ] && kill "$SRV_PID" 2>/dev/null
-	[ -n "${BULK_PID:-}" ] && kill "$BULK_PID" 2>/dev/null; lab_down >/dev/null 2>&1
+	[ -n "${BULK_PID:-}" ] && kill "$BULK_PID" 2>/dev/null
+	[ -n "${SRV2_PID:-}" ] && kill "$SRV2_PID" 2>/dev/null; lab_down >/dev/null 2>&1
 	rm -rf "$TMP"' EXIT
 
 # The id of this mtuwatch's `flows` map (other instances have theirs).
@@ -165,7 +166,9 @@ done
 kill "$BULK_PID" 2>/dev/null
 wait "$BULK_PID" 2>/dev/null
 BULK_PID=
-ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.18.0.0 "$ND" 18080 \
+# Each sends 1000 bytes first: a DF segment tc egress keeps a destination for (small ones
+# need none), that b0's 1280 lets through.
+ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.18.0.0 "$ND" 18080 4 mid \
 	>"$TMP/churn5" 2>&1
 # Every map of this mtuwatch named NAME: its ids.
 maps_named() {
@@ -196,10 +199,37 @@ dsts_fill() {
 }
 fill=$(dsts_fill)
 held=$(needle_kernel)
+# Entries for 192.0.2.2 with a path MTU in this mtuwatch's map NAME.
+needle_in() {
+	local id
+	for id in $(maps_named "$1"); do
+		bpftool -j map dump id "$id" 2>/dev/null | jq '[.[] |
+			select(.key[0:4] == ["0xc0","0x00","0x02","0x02"]) |
+			select(.value[4:8] != ["0x00","0x00","0x00","0x00"])] | length'
+	done
+}
+# The path is mended (b0 takes 1500 again) and a new flow's full-size segments are delivered:
+# the black hole no longer stands, and its entry goes back from dsts_keep to dsts (evictable,
+# its path MTU kept) at the next sweep.
+kept_before=$(needle_in dsts_keep)
+ip -n "$SRV" link set b0 mtu 1500
+ip netns exec "$CLI" timeout 30 python3 "$DTOOL" bulk 192.0.2.2 18081 300000 >"$TMP/bulk5b" 2>&1 &
+BULK_PID=$!
+for _ in $(seq 50); do
+	[ "$(needle_in dsts_keep)" = 0 ] && break
+	sleep 0.2
+done
+kept_after=$(needle_in dsts_keep)
+back_in_dsts=$(needle_in dsts)
+kill "$BULK_PID" 2>/dev/null
+wait "$BULK_PID" 2>/dev/null
+BULK_PID=
+ip -n "$SRV" link set b0 mtu 1280
 mw_stop
 kill "$SRV_PID" 2>/dev/null
 wait "$SRV_PID" 2>/dev/null
 echo "dsts: ${fill:-?} entries after $ND destinations; needle's path MTU in the kernel: ${held:-0}"
+echo "mended: needle in dsts_keep ${kept_before:-?} -> ${kept_after:-?}, in dsts ${back_in_dsts:-?}"
 LAST_OUT=$TMP/churn5
 # First: the churn happened, to more destinations than dsts holds.
 check "needle-churn-ran" grep -qx "done $ND" "$TMP/churn5"
@@ -210,6 +240,11 @@ check "needle-found" finding "$TMP/live5" '"verdict":"icmp_blackhole"' '"dst":"1
 check "needle-in-summary" grep -q '"summary":true,"dst":"192.0.2.2".*"verdict":"icmp_blackhole"' \
 	"$TMP/live5"
 check "needle-mtu-kept-in-kernel (${held:-0})" test "${held:-0}" -ge 1
+LAST_OUT=$TMP/bulk5b
+check "needle-mended-bulk-connected" grep -q '^connected' "$TMP/bulk5b"
+check "needle-mended-leaves-keep (${kept_before:-?} -> ${kept_after:-?})" \
+	test "${kept_before:-0}" = 1 -a "${kept_after:-1}" = 0
+check "needle-mended-back-in-dsts (${back_in_dsts:-?})" test "${back_in_dsts:-0}" = 1
 
 # --- 6. new kinds of PTB over the budget, for real connections: none lost (issue 28 item 3) ------
 # 3,000 connections, each to a new destination of 198.19.0.0/16 behind a router whose next hop
@@ -237,35 +272,84 @@ ip netns exec "$RTR" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 
 ip -n "$CLI" route add 198.19.0.0/16 via 198.51.100.2
 ip -n "$RTR" route add 198.19.0.0/16 via 203.0.113.2
 ip -n "$SRV" route add 198.51.100.0/24 via 203.0.113.1 advmss 1460
-ip netns exec "$SRV" timeout 120 python3 "$DTOOL" serve 18090 >"$TMP/srv6" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 100); do grep -q listening "$TMP/srv6" && break; sleep 0.05; done
-mw_start cli "$TMP/live6" live --json
-ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn 198.19.0.0 "$NP" 18090 8 big \
-	>"$TMP/churn6" 2>&1
-exc=$(ip -n "$CLI" route show cache | grep -c '^198\.19\.')
-# pmtu_learned findings of 198.19.0.0/16, distinct destinations
-learned() {
-	grep '"verdict":"pmtu_learned"' "$TMP/live6" | grep -v '"summary"' |
+# ptb_round LABEL NODE PREFIX NS [MWARGS...]: a server, mtuwatch on NODE, NP connections from CLI
+# to new destinations from PREFIX through the 1400-byte hop. Sets EXC (CLI's exceptions of
+# 198.19.0.0/16), NEW (those from PREFIX's /19), GOT (distinct pmtu_learned destinations of
+# 198.19.0.0/16 labelled with netns NS) and SUP (ptb_suppressed in the summary); runs
+# ROUND_HOOK, if set, before mtuwatch stops. Files: $TMP/{srv,live,churn}-LABEL.
+learned_in() {
+	grep '"verdict":"pmtu_learned"' "$1" | grep -v '"summary"' | grep "\"netns\":$2," |
 		grep -o '"dst":"198\.19\.[0-9.]*"' | sort -u | wc -l
 }
-# The sweep runs on mtuwatch's next tick: poll, bounded.
-for _ in $(seq 50); do
-	[ "$(learned)" -ge "$exc" ] && break
-	sleep 0.2
-done
-mw_stop
-kill "$SRV_PID" 2>/dev/null
-wait "$SRV_PID" 2>/dev/null
-SRV_PID=
-got=$(learned)
-sup=$(grep '"summary":true,"paths"' "$TMP/live6" | grep -o '"ptb_suppressed":[0-9]*' | cut -d: -f2)
-echo "exceptions learned: $exc; pmtu_learned: $got; PTB events suppressed: ${sup:-none}"
-LAST_OUT=$TMP/churn6
-# First: the connections ran, the kernel learned from their PTBs, past the budget.
-check "ptb-sweep-connections" grep -qx "done $NP" "$TMP/churn6"
-check "ptb-sweep-learned-many ($exc)" test "${exc:-0}" -ge 2000
-LAST_OUT=$TMP/live6
-check "ptb-sweep-over-budget (${sup:-none})" test "${sup:-0}" -gt 0
-check "ptb-sweep-none-lost ($got of $exc)" test "$got" -ge "$exc"
+ptb_round() {
+	local label=$1 node=$2 prefix=$3 ns=$4 hi
+	shift 4
+	ip netns exec "$SRV" timeout 120 python3 "$DTOOL" serve 18090 >"$TMP/srv-$label" 2>&1 &
+	SRV_PID=$!
+	for _ in $(seq 100); do grep -q listening "$TMP/srv-$label" && break; sleep 0.05; done
+	mw_start "$node" "$TMP/live-$label" live --json "$@"
+	ip netns exec "$CLI" timeout 100 python3 "$DTOOL" churn "$prefix" "$NP" 18090 8 big \
+		>"$TMP/churn-$label" 2>&1
+	EXC=$(ip -n "$CLI" route show cache | grep -c '^198\.19\.')
+	hi=$(echo "$prefix" | cut -d. -f3)
+	NEW=$(ip -n "$CLI" route show cache |
+		awk -F'[. ]' -v lo="$hi" '$1 == 198 && $2 == 19 && $3 >= lo && $3 < lo + 32' | wc -l)
+	# The sweep runs on mtuwatch's next tick: poll, bounded.
+	for _ in $(seq 50); do
+		[ "$(learned_in "$TMP/live-$label" "$ns")" -ge "$EXC" ] && break
+		sleep 0.2
+	done
+	[ -n "${ROUND_HOOK:-}" ] && "$ROUND_HOOK"
+	mw_stop
+	kill "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	SRV_PID=
+	GOT=$(learned_in "$TMP/live-$label" "$ns")
+	SUP=$(grep '"summary":true,"paths"' "$TMP/live-$label" | grep -o '"ptb_suppressed":[0-9]*' |
+		cut -d: -f2)
+	echo "$label: exceptions in CLI $EXC ($NEW new); pmtu_learned: $GOT; suppressed: ${SUP:-none}"
+	LAST_OUT=$TMP/churn-$label
+	# First: the connections ran, the kernel learned from their PTBs, past the budget.
+	check "ptb-sweep-$label-connections" grep -qx "done $NP" "$TMP/churn-$label"
+	check "ptb-sweep-$label-learned-many ($NEW)" test "${NEW:-0}" -ge 2000
+	LAST_OUT=$TMP/live-$label
+	check "ptb-sweep-$label-over-budget (${SUP:-none})" test "${SUP:-0}" -gt 0
+	check "ptb-sweep-$label-none-lost ($GOT of $EXC)" test "$GOT" -ge "$EXC"
+}
+# dsts_keep is then full of learned (healthy) paths: a black hole found now still gets a slot
+# (a learned one goes back to dsts), so churn cannot take its path MTU away.
+keep_needle() {
+	KEEPFILL=$(for id in $(maps_named dsts_keep); do bpftool -j map dump id "$id" | jq length; done)
+	ip netns exec "$SRV" timeout 60 python3 "$DTOOL" serve 18080 >"$TMP/srv-needle" 2>&1 &
+	SRV2_PID=$!
+	for _ in $(seq 100); do grep -q listening "$TMP/srv-needle" && break; sleep 0.05; done
+	ip netns exec "$CLI" timeout 60 python3 "$DTOOL" bulk 192.0.2.2 18081 2000000 \
+		>"$TMP/bulk-needle" 2>&1 &
+	BULK_PID=$!
+	for _ in $(seq 150); do
+		finding "$TMP/live-own" '"verdict":"icmp_blackhole"' '"dst":"192.0.2.2"' && break
+		sleep 0.2
+	done
+	sleep 0.5
+	NEEDLE_KEPT=$(needle_in dsts_keep)
+	kill "$BULK_PID" "$SRV2_PID" 2>/dev/null
+	wait "$BULK_PID" "$SRV2_PID" 2>/dev/null
+	BULK_PID= SRV2_PID=
+}
+CLI_INO=$(stat -L -c %i "/run/netns/$CLI")
+ROUND_HOOK=keep_needle ptb_round own cli 198.19.0.0 "$CLI_INO"
+LAST_OUT=$TMP/live-own
+check "keep-full-of-learned (${KEEPFILL:-?})" test "${KEEPFILL:-0}" -ge 1024
+LAST_OUT=$TMP/bulk-needle
+check "keep-needle-connected" grep -q '^connected' "$TMP/bulk-needle"
+LAST_OUT=$TMP/live-own
+check "keep-needle-found-among-learned" finding "$TMP/live-own" '"verdict":"icmp_blackhole"' \
+	'"dst":"192.0.2.2"'
+check "keep-needle-takes-a-slot (${NEEDLE_KEPT:-?})" test "${NEEDLE_KEPT:-0}" = 1
+
+# --- 7. the same seen from a node with --all-netns: the clients' namespace is another one -----
+# mtuwatch in the router's namespace; CLI's PTBs (seen by the tracepoint, the budget shared)
+# go over the budget, and the sweep lists CLI's exceptions in CLI: every one a pmtu_learned
+# finding labelled with CLI's namespace. Another 3,000 destinations (198.19.32.0 on).
+ptb_round allns rtr 198.19.32.0 "$CLI_INO" --all-netns
 exit 0

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """Connections to many distinct destinations (issue 28 item 1), and one bulk flow.
 
-churn-dsts.py serve PORT: on every address of the namespace (0.0.0.0, with a `local` route of
-    198.18.0.0/15 on lo for the AnyIP addresses), answer a "q" on PORT with one byte and close
-    first; on PORT + 1 read until the peer closes (a sink for the bulk flow).
-churn-dsts.py churn PREFIX N PORT [THREADS [big]]: N connections, one each to the N first
-    addresses after PREFIX (an IPv4 address, e.g. 198.18.0.0), THREADS at a time (4); prints
+churn-dsts.py serve PORT: on every address of the namespace (::, both families, with a
+    `local` route of 198.18.0.0/15 or an IPv6 prefix on lo for the AnyIP addresses), answer a
+    "q" on PORT with one byte and close first; on PORT + 1 read until the peer closes (a sink
+    for the bulk flow).
+churn-dsts.py churn PREFIX N PORT [THREADS [big|mid]]: N connections, one each to the N first
+    addresses after PREFIX (198.18.0.0, or IPv6: 2001:db8:ff00::), THREADS at a time (4); prints
     "done K" (exchanges that completed) and the rate. With big each sends 3000 bytes first
-    (segments larger than a 1400-byte hop lets through).
+    (segments larger than a 1400-byte hop lets through), with mid 1000 (a segment that fits
+    1280 but is larger than tc egress ignores: every destination enters the kernel's map).
 churn-dsts.py bulk ADDR PORT BYTES: one connection, sends BYTES (blocks while black-holed);
     prints "connected NS" (CLOCK_MONOTONIC) first; SIGTERM resets it.
 """
@@ -22,9 +24,11 @@ import time
 
 
 def listener(port):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Both families on one socket: IPv4 arrives v4-mapped.
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", port))
+    srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    srv.bind(("::", port))
     srv.listen(4096)
     return srv
 
@@ -51,14 +55,14 @@ def serve(port):
         c.settimeout(5)
         try:
             first = c.recv(1)
-            # "Q": a large request (BIG bytes in all) first, read whole before the answer.
-            left = BIG - 1 if first == b"Q" else 0
+            # "Q" / "M": a large request (BIG / MID bytes in all), read whole before the answer.
+            left = {b"Q": BIG, b"M": MID}.get(first, 1) - 1
             while left > 0:
                 got = c.recv(left)
                 if not got:
                     break
                 left -= len(got)
-            if first in (b"q", b"Q") and left <= 0:
+            if first in (b"q", b"Q", b"M") and left <= 0:
                 c.sendall(b"a")
         except OSError:
             pass
@@ -66,20 +70,28 @@ def serve(port):
 
 
 BIG = 3000
+MID = 1000
 
 
-def churn(prefix, n, port, threads, big=False):
-    base = int(ipaddress.IPv4Address(prefix))
+def churn(prefix, n, port, threads, size=""):
+    ip = ipaddress.ip_address(prefix)
+    fam = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    base = int(ip)
     done = [0] * threads
 
     def worker(t):
         for i in range(t, n, threads):
-            addr = str(ipaddress.IPv4Address(base + 1 + i))
-            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            addr = str(ipaddress.ip_address(base + 1 + i))
+            c = socket.socket(fam, socket.SOCK_STREAM)
             c.settimeout(5)
             try:
                 c.connect((addr, port))
-                c.sendall(b"Q" + b"x" * (BIG - 1) if big else b"q")
+                if size == "big":
+                    c.sendall(b"Q" + b"x" * (BIG - 1))
+                elif size == "mid":
+                    c.sendall(b"M" + b"x" * (MID - 1))
+                else:
+                    c.sendall(b"q")
                 if c.recv(1) == b"a" and c.recv(1) == b"":
                     done[t] += 1
             except OSError:
@@ -122,7 +134,7 @@ if __name__ == "__main__":
     elif cmd == "churn":
         churn(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
               int(sys.argv[5]) if len(sys.argv) > 5 else 4,
-              len(sys.argv) > 6 and sys.argv[6] == "big")
+              sys.argv[6] if len(sys.argv) > 6 else "")
     elif cmd == "bulk":
         bulk(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

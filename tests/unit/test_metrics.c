@@ -204,12 +204,24 @@ static void test_verdict_series(void)
 	b = render_at(&in, 3 * s + 1);
 	CHECK("metrics-verdict-before-proof", strstr(b, BH_VERDICT) != NULL, "%s", b);
 	free(b);
+	{
+		uint8_t a[4] = { 203, 0, 113, 9 }, o[4] = { 203, 0, 113, 10 };
+
+		/* what keeps the kernel's entry from churn (driver: dsts_keep) */
+		CHECK("standing-dst-black-hole", core_dst_standing(in.core, 4, a) &&
+		      !core_dst_standing(in.core, 4, o), "standing");
+	}
 	e = flow_ev(MW_EV_DELIVERED, 5 * s, "203.0.113.9");
 	e.size = 9000;
 	core_feed(in.core, &e);
 	b = render_at(&in, 5 * s);
 	CHECK("metrics-verdict-ends-on-proof", !strstr(b, "\nmtuwatch_path_verdict{"), "%s", b);
 	free(b);
+	{
+		uint8_t a[4] = { 203, 0, 113, 9 };
+
+		CHECK("standing-dst-ends-on-proof", !core_dst_standing(in.core, 4, a), "standing");
+	}
 	core_free(in.core);
 
 	/*

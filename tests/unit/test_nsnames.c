@@ -224,30 +224,6 @@ static void test_identity(void)
 	      core_ns_cookie(c, NS_REUSED) == 0xd4, "%d findings %d rows", ngot, rows);
 	core_free(c);
 
-	/*
-	 * A namespace without sockets (a router: no STATE, no cookie in its events) dies and the
-	 * next gets its inode before the names are asked again: once it is known gone, the next
-	 * events are not the old namespace's, and its names, when they come, are the new ones.
-	 */
-	c = mk();
-	names(c, SEC, NS_REUSED, 0xa1, "rtr-a", "");
-	ptb_drop(c, 2 * SEC, NS_REUSED);
-	{
-		struct mw_nsname g = { .ts_ns = 3 * SEC, .netns = NS_REUSED, .cookie = 0xa1,
-				       .flags = MW_NSN_F_GONE };
-
-		core_ns_names(c, &g);
-	}
-	ptb_drop(c, 4 * SEC, NS_REUSED);
-	names(c, 5 * SEC, NS_REUSED, 0xb2, "rtr-b", "");
-	core_paths(c, sum, NULL);
-	CHECK("identity-gone-next-not-old", ngot == 2 && !strcmp(got[0].ns.netns_name, "rtr-a") &&
-	      strcmp(got[1].ns.netns_name, "rtr-a") && rows == 2 &&
-	      (!strcmp(row[0].ns.netns_name, "rtr-b") || !strcmp(row[1].ns.netns_name, "rtr-b")),
-	      "%d findings, second '%s', %d rows", ngot, ngot > 1 ? got[1].ns.netns_name : "",
-	      rows);
-	core_free(c);
-
 	/* our own namespace has no names, and names fed for it change nothing */
 	c = mk();
 	names(c, SEC, NS_SELF, 0x1, "self", "x/y");
