@@ -448,7 +448,8 @@ ip -n "$CH_CLI" link set a0 up && ip -n "$CH_SRV" link set b0 up
 # veth lets a GSO packet past the peer's MTU: the sender segments before a0.
 ip netns exec "$CH_CLI" ethtool -K a0 tso off gso off >/dev/null
 ip -n "$CH_SRV" route replace 192.0.2.0/24 dev b0 src 192.0.2.2 advmss 1460
-ip -n "$CH_SRV" -6 route replace 2001:db8:c::/64 dev b0 advmss 1440
+# the kernel's own prefix route (metric 256): another one beside it would never be used
+ip -n "$CH_SRV" -6 route replace 2001:db8:c::/64 dev b0 metric 256 advmss 1440
 ip -n "$CH_SRV" route add local 198.18.0.0/15 dev lo
 ip -n "$CH_CLI" route add 198.18.0.0/15 via 192.0.2.2
 ip -n "$CH_SRV" -6 route add local 2001:db8:ff00::/104 dev lo
@@ -489,6 +490,7 @@ off=0
 for fam in $CH_FAMS; do
 ch_ucpu=()
 ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
+ch_prog=() ch_progs=
 if [ "$fam" = 6 ]; then needle=2001:db8:c::2; else needle=192.0.2.2; fi
 for r in $(seq "$CH_RUNS"); do
 	ch_wo+=("$(ch_run "$fam" $off)")
@@ -527,6 +529,12 @@ for r in $(seq "$CH_RUNS"); do
 		"$TMP/ch.before" "$TMP/ch.after")"
 	ch_tpr+=("$(awk -v a="${tr:-0}" -v n="$CH_N" 'BEGIN { printf "%.1f", a / n }')")
 	ch_tpns+=("${tn:-0}")
+	# Every program's time per connection (ns), and per program: runs per connection x ns/run.
+	ch_prog+=("$(awk -v n="$CH_N" 'NR == FNR { t[$1] = $3; next }
+		{ s += $3 - t[$1] } END { printf "%.0f", s / n }' "$TMP/ch.before" "$TMP/ch.after")")
+	ch_progs=$(awk -v n="$CH_N" 'NR == FNR { c[$1] = $2; t[$1] = $3; next }
+		{ dc = $2 - c[$1]; if (dc > 0) printf "%s %.1f x %.0f ns; ", $1, dc / n,
+		  ($3 - t[$1]) / dc }' "$TMP/ch.before" "$TMP/ch.after")
 	kill "$bpid" 2>/dev/null
 	wait "$bpid" 2>/dev/null
 	kill -INT "$mwpid" 2>/dev/null
@@ -546,6 +554,8 @@ printf '  after each run: flows map %s, dsts %s entries; RSS %s kB\n' "$(jl "${c
 printf '  inet_sock_set_state (every namespace'"'"'s sockets): %s runs per connection, ' \
 	"$(mj "${ch_tpr[@]}")"
 printf '%s ns/run (medians)\n' "$(mj "${ch_tpns[@]}")"
+printf '  program time per connection, all programs: %s ns (%s); last run: %s\n' \
+	"$(mj "${ch_prog[@]}")" "$(jl "${ch_prog[@]}")" "$ch_progs"
 printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) %s ms (%s)\n' \
 	"$(mj "${ch_ucpu[@]}")" "$(jl "${ch_ucpu[@]}")"
 {
@@ -561,6 +571,8 @@ printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) 
 		"$(jl "${ch_flows[@]}")" "$(jl "${ch_dsts[@]}")" "$(jl "${ch_rss[@]}")"
 	printf '    "sock_state_runs_per_conn": %s, "sock_state_ns": %s,\n' "$(mj "${ch_tpr[@]}")" \
 		"$(mj "${ch_tpns[@]}")"
+	printf '    "prog_ns_per_conn": {"median": %s, "runs": [%s]},\n' "$(mj "${ch_prog[@]}")" \
+		"$(jl "${ch_prog[@]}")"
 	printf '    "mtuwatch_cpu_ms": {"median": %s, "runs": [%s]}},\n' "$(mj "${ch_ucpu[@]}")" \
 		"$(jl "${ch_ucpu[@]}")"
 } >>"$JSON"
