@@ -640,8 +640,13 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 		__builtin_memcpy(e->peer, &cookie, sizeof(cookie));
 	}
 	if (newstate == TCP_ESTABLISHED) {
+		struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);
+
 		e->size = advmss;
 		e->mtu = clamp;
+		/* The route's device: the flow's egress, named though no DF_MAX names it. */
+		if (dst)
+			e->ifindex = BPF_CORE_READ(dst, dev, ifindex);
 	}
 	ev_send(e);
 	return 0;

@@ -67,12 +67,6 @@ static void on_hs(struct mw_core *c, const struct mw_event *e, uint32_t step)
 		return;
 	if (dir == MW_DIR_IN)
 		core_path_alive(c, e->netns, e->flow.family, e->flow.daddr);
-	/*
-	 * Our egress, for the finding: a handshake of small segments only has no path entry that
-	 * names it (tc egress keeps no destination for what every path carries).
-	 */
-	if (dir == MW_DIR_OUT && e->ifindex && !(e->dir & MW_DIR_F_NODE_IF) && !x->ifindex)
-		x->ifindex = e->ifindex;
 	x->app = e->aux2;
 	x->progress_ns = c->now;
 	if (x->app == MW_APP_TLS) {
@@ -171,9 +165,21 @@ void core_on_state(struct mw_core *c, const struct mw_event *e)
 		x->mss_local = e->size;
 		x->mss_peer = e->mtu;
 		x->progress_ns = x->start_ns = c->now;
-		x->ifindex = e->ifindex;
 		/* A handshake completed: the destination answers. */
 		core_path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+		/*
+		 * Our socket's egress (its route's device): a connection of small segments only (a
+		 * ClientHello) sends no DF_MAX that names it, as tc egress keeps no destination for
+		 * what every path carries. A pod's flow is named where the node sees it (its veth).
+		 */
+		if (self_ns(c, e->netns) && e->ifindex) {
+			struct path *p = core_path_get_id(c, x->netns, x->nsid, x->f.family,
+							  x->f.daddr, true);
+
+			x->ifindex = e->ifindex;
+			if (!p->ifindex)
+				core_path_touch(c, p, e->ifindex);
+		}
 	} else if (e->aux2 == 4 /* TCP_FIN_WAIT1 */ || e->aux2 == 8 /* TCP_CLOSE_WAIT */) {
 		x = core_flow_get(c, e->netns, &e->flow, false);
 		if (x)

@@ -719,6 +719,9 @@ static void test_dst_keep_room(void)
 	a[2] = 0xff;
 	a[3] = 0xfe;
 	session_set_pmtu(&s, 1, 4, a, 1400, false);
+	memset(&l, 0, sizeof(l));
+	l.ifindex = 1;
+	l.family = 4;
 	memcpy(l.daddr, a, 4);
 	CHECK("dstk-learned-no-room-stays-in-dsts", bpf_map_lookup_elem(kfd, &l, &v) &&
 	      !bpf_map_lookup_elem(fd, &l, &v) && v.pmtu == 1400, "pmtu %u", v.pmtu);
@@ -734,6 +737,9 @@ static void test_dst_keep_room(void)
 	      "%d left, %d released, dst_kept %u", n, released, skel->bss->dst_kept);
 	bpf_map_delete_elem(kfd, &k);
 	skel->bss->dst_kept = 0;
+	memset(&l, 0, sizeof(l));
+	l.ifindex = 1;
+	l.family = 4;
 	for (int i = 0; i <= 0xffff; i++) {
 		a[2] = i >> 8;
 		a[3] = i & 0xff;

@@ -907,6 +907,26 @@ static void test_stalls(void)
 	}
 	core_free(c);
 
+	/*
+	 * A ClientHello fits every path, so no DF_MAX names our egress: the ESTABLISHED event's
+	 * route device does, for the finding and the path's row (the exporter's iface label).
+	 */
+	c = mk(false);
+	iface(c, 1500);
+	established(c, SEC, 1460);
+	hs(c, SEC, MW_DIR_OUT, MW_HS_TLS_CLIENT_HELLO, MW_APP_TLS);
+	tick(c, 10 * SEC);
+	f = find(MW_V_STALLED_TLS);
+	{
+		struct mw_path_summary sum = {};
+
+		core_paths(c, path_of, &sum);
+		CHECK("stalled-tls-small-hello-iface", f && !strcmp(f->iface, "c0") &&
+		      !strcmp(sum.iface, "c0"), "finding '%s', path '%s'", f ? f->iface : "none",
+		      sum.iface);
+	}
+	core_free(c);
+
 	/* a slow server on a jumbo LAN: it acknowledged the ClientHello and says nothing */
 	c = mk(false);
 	established(c, SEC, 8960);
