@@ -108,6 +108,7 @@ struct path {
 	uint32_t resent_after_ptb;		/* re-sends of any size since */
 	uint32_t route_mtu;			/* last read back (0: none cached) */
 	bool route_seen, route_locked;
+	bool route_learned;			/* ... and it was a learned exception */
 	uint32_t via_ifindex;			/* foreign namespace: our egress to dst */
 	bool via_asked;
 	bool ptb_judged;			/* ptb_ignored decided (found or not) */

@@ -202,9 +202,17 @@ void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e)
  * The MTU toward the path before a PTB changes it: the route's as last read, or the link's. A
  * PTB is "not lower" against this, never against the route MTU it taught the kernel itself.
  */
+/* Path p's interface ifindex (p->ifindex, or an event's) in the namespace it belongs to. */
+static struct iface *path_iface(struct mw_core *c, const struct path *p, uint32_t ifindex)
+{
+	if ((ifindex & MW_IFX_NODE) || self_ns(c, p->netns))
+		return core_iface_get(c, ifindex & ~MW_IFX_NODE);
+	return core_iface_get_ns(c, p->nsid, ifindex);
+}
+
 static uint32_t path_mtu_now(struct mw_core *c, struct path *p, uint32_t ifindex)
 {
-	struct iface *i = core_iface_get(c, p->ifindex ? p->ifindex : ifindex);
+	struct iface *i = path_iface(c, p, p->ifindex ? p->ifindex : ifindex);
 
 	if (p->route_seen && p->route_mtu)
 		return p->route_mtu;
@@ -356,6 +364,7 @@ void core_on_route(struct mw_core *c, const struct mw_event *e)
 	p->route_seen = true;
 	p->route_mtu = e->mtu;
 	p->route_locked = e->aux & MW_ROUTE_LOCKED;
+	p->route_learned = learned;
 	/*
 	 * Nothing learned yet, or not yet what the PTB advertised: the read may have come before
 	 * the kernel handled the PTB (XDP sees it first), or before a lookup listed an IPv4
@@ -565,11 +574,12 @@ void core_check_ptb_ignored(struct mw_core *c, struct path *p)
 	struct iface *i;
 	uint32_t cur = 0;
 	enum mw_ignore r;
+	bool taken;
 
 	if (!p->ptb_rx || p->ptb_dropped || p->ptb_judged ||
 	    c->now < p->ptb_first_ns + PTB_JUDGE_NS)
 		return;
-	i = core_iface_get(c, p->ifindex);
+	i = path_iface(c, p, p->ifindex);
 	cur = p->route_mtu ? p->route_mtu : i ? i->mtu : 0;
 	/*
 	 * Measured against the MTU before the PTB: the exception it made (route_mtu == ptb_mtu)
@@ -580,9 +590,18 @@ void core_check_ptb_ignored(struct mw_core *c, struct path *p)
 	if (p->route_seen && p->route_mtu && p->route_mtu < (i ? i->mtu : 0) &&
 	    p->route_mtu <= p->ptb_mtu && !p->over_after_ptb)
 		goto accepted;	/* learned, and nothing larger left since: PMTUD works */
-	if (cur && p->ptb_mtu >= cur ? p->resent_after_ptb < 2 : p->over_after_ptb < 2)
+	/*
+	 * The kernel holds an exception of the PTB's MTU (or lower), below the MTU before (or that
+	 * unknown): it took the PTB. Only a sender that keeps sending larger ignores it; re-sends
+	 * at that size (a slow path's fragments) say nothing. (IPv4 makes an exception of a PTB
+	 * that advertises the MTU it had, too: that one stays "not lower".)
+	 */
+	taken = p->route_seen && p->route_learned && p->route_mtu && p->route_mtu <= p->ptb_mtu &&
+		(!p->mtu_at_ptb || p->route_mtu < p->mtu_at_ptb);
+	if (taken ? p->over_after_ptb < 2 :
+		    cur && p->ptb_mtu >= cur ? p->resent_after_ptb < 2 : p->over_after_ptb < 2)
 		return;		/* no sign (yet) that it was ignored */
-	r = ignore_reason(c, p, cur);
+	r = ignore_reason(c, p, taken ? 0 : cur);
 	p->ptb_judged = true;
 	p->ptb_forged = r == MW_IGN_OUT_OF_WINDOW || r == MW_IGN_NO_SOCKET;
 	if (p->ignored_reasons & (1u << r))

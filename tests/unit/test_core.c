@@ -1390,6 +1390,29 @@ static void test_ptb_ignored(void)
 	      f ? ignore_name(f->ignore_reason) : "no pmtu_learned");
 	core_free(c);
 
+	/*
+	 * The same where the MTU before the PTB is unknown (a pod's path: no interface of ours):
+	 * the route read says the exception is learned, at the PTB's MTU: the kernel took it.
+	 */
+	c = mk(false);
+	rs(c, SEC, 5000, 8950, 1, 5000);
+	ptb(c, MW_EV_PTB_RX, SEC + 1, 1450, 0, NS_SELF);
+	{
+		struct mw_event e = ev(MW_EV_ROUTE, SEC + SEC / 5);
+
+		e.mtu = 1450;
+		e.aux = MW_ROUTE_LISTED | MW_ROUTE_LEARNED;
+		core_feed(c, &e);
+	}
+	rs(c, 2 * SEC, 5000, 1450, 2, 5000);
+	rs(c, 3 * SEC, 5000, 1450, 3, 5000);
+	rs(c, 3 * SEC + 1, 6450, 1450, 1, 5000);
+	tick(c, 4 * SEC);
+	f = find(MW_V_PTB_IGNORED);
+	CHECK("ptb-learned-unknown-before-not-ignored", !f, "%s",
+	      f ? ignore_name(f->ignore_reason) : "");
+	core_free(c);
+
 	/* a flood of one kind: the kernel sends 1, 2, 4, ... 2^20; one finding, the total kept */
 	c = mk(false);
 	iface(c, 1500);
