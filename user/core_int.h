@@ -39,14 +39,19 @@
 #define ROUTE_DELAY_NS (100 * 1000000ULL)
 /*
  * A PTB's route exception is read as soon as its event comes. A read that finds nothing
- * learned yet is made again ROUTE_RETRIES times, further apart: XDP sees the PTB just before
- * the kernel handles it, and an IPv4 exception is listed only once a lookup bound a route to it
- * (the flow's next packet; mtuwatch never looks up, which would revive a flushed one).
+ * learned yet is made again, up to ROUTE_RETRIES times: XDP sees the PTB just before the kernel
+ * handles it, and an IPv4 exception is listed only once a lookup bound a route to it (the
+ * flow's next packet, or someone's `ip route get`; mtuwatch never looks up, which would make
+ * listed what nobody else had). A sender that stops after the PTB (ping) leaves it unlisted
+ * until such a lookup, and the path may change again soon after (pmtu.sh's next step is
+ * ~60 ms later): every 20 ms for the first 160 ms, then further apart. Only reads that found
+ * nothing yet are made again, batched per namespace; a TCP sender re-sends at once and is
+ * listed at the first or second read.
  */
-#define ROUTE_RETRIES 4
+#define ROUTE_RETRIES 11
 #define ROUTE_RETRY_NS(try)                                                                  \
-	((try) == 1 ? 2000000ULL : (try) == 2 ? 20000000ULL : (try) == 3 ? 150000000ULL :   \
-						 600000000ULL)
+	((try) == 1 ? 2000000ULL : (try) <= 8 ? 20000000ULL : (try) == 9 ? 100000000ULL :    \
+	 (try) == 10 ? 300000000ULL : 600000000ULL)
 
 /* A segment re-sent at the head of its flow's queue: stuck until the peer acknowledges it. */
 struct stuck_seg {
