@@ -88,7 +88,7 @@ check "duration-0-nothing-attached" wait_progs "$before"
 ip netns exec "$(lab_ns cli)" "$MW" -v --duration 0 >"$TMP/d0v" 2>&1
 LAST_OUT=$TMP/d0v
 check "default-ingress-is-tc" eval "grep -q 'mw_tc_ingress on c0: attached (tcx)' '$TMP/d0v' &&
-	grep -q 'mw_tc_egress on c0: attached' '$TMP/d0v' && ! grep -q 'mw_xdp_ingress on' '$TMP/d0v'"
+	grep -q 'mw_tc_egress on c0: attached' '$TMP/d0v' && ! grep -q 'mw_xdp_ingress' '$TMP/d0v'"
 # SIGKILL: TCX and XDP links die with the process (--xdp: both kinds at once)
 ip netns exec "$(lab_ns cli)" "$MW" --xdp >/dev/null 2>&1 &
 pid=$!
