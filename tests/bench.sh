@@ -159,8 +159,7 @@ run_hooks() {
 	for i in $ifs; do
 		nargs+=("egress:$i")
 		nif=$((nif + 1))
-		# Mode tc: a null XDP program holds the hook too (mtuwatch watches at tc ingress by
-		# default): both modes' packets take the same path through the veth.
+		# Mode tc: a null XDP program holds the hook, so mtuwatch falls back to tc ingress.
 		[ "$mode" = tc ] && nargs+=("xdp:$i")
 		nargs+=("ingress:$i")
 	done
@@ -187,7 +186,6 @@ run_hooks() {
 	nids=$(awk '$1 != "ready" { print $2 }' "$TMP/null.$w.$mode")
 	local port=$((19877 + RANDOM % 1000))
 	[ "$mode" = tc ] && cmd="export --listen 127.0.0.1:$port"
-	[ "$mode" = xdp ] && cmd="live --xdp"
 	# shellcheck disable=SC2086
 	ip netns exec "$(lab_ns "$node")" "$MW" $cmd ${BENCH_MW_ARGS:-} --duration 600 >"$TMP/mw.$w.$mode.log" 2>&1 &
 	mwpid=$!
@@ -495,13 +493,7 @@ ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=()
 ch_prog=() ch_progs=
 if [ "$fam" = 6 ]; then needle=2001:db8:c::2; else needle=192.0.2.2; fi
 for r in $(seq "$CH_RUNS"); do
-	# the same needle runs without mtuwatch too: both rates are of the same traffic
-	ip netns exec "$CH_CLI" timeout 600 python3 "$CH_TOOL" bulk "$needle" 18081 4000000 \
-		>/dev/null 2>&1 &
-	bpid=$!
 	ch_wo+=("$(ch_run "$fam" $off)")
-	kill "$bpid" 2>/dev/null
-	wait "$bpid" 2>/dev/null
 	off=$((off + CH_N))
 	ip netns exec "$CH_CLI" "$MW" live --json --duration 600 >"$TMP/ch.mw.$r" 2>&1 &
 	mwpid=$!

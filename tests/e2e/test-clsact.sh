@@ -147,8 +147,8 @@ foreign_kept() { has_clsact && no_filters && inns tc filter show dev c0 egress |
 check "foreign-qdisc-and-filter-kept" foreign_kept
 inns tc qdisc del dev c0 clsact
 
-# XDP mode (--xdp): what the kernel used, not what was asked (lo has no native XDP: generic)
-REFUSE= start_mw "$TMP/xdp" -v --xdp -i lo
+# XDP mode: what the kernel used, not what was asked (lo has no native XDP: generic)
+REFUSE= start_mw "$TMP/xdp" -v -i lo
 LAST_OUT=$TMP/xdp.err
 check "xdp-lo-reported-generic" eval "grep -q 'mw_xdp_ingress on lo: attached (generic)' '$TMP/xdp.err' && inns ip -d link show lo | grep -q xdpgeneric"
 check "xdp-veth-reported-native" eval "grep -q 'mw_xdp_ingress on c0: attached (native)' '$TMP/xdp.err' && inns ip -d link show c0 | grep -q 'prog/xdp ' && ! inns ip -d link show c0 | grep -q xdpgeneric"
