@@ -493,7 +493,13 @@ ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=()
 ch_prog=() ch_progs=
 if [ "$fam" = 6 ]; then needle=2001:db8:c::2; else needle=192.0.2.2; fi
 for r in $(seq "$CH_RUNS"); do
+	# the same needle runs without mtuwatch too: both rates are of the same traffic
+	ip netns exec "$CH_CLI" timeout 600 python3 "$CH_TOOL" bulk "$needle" 18081 4000000 \
+		>/dev/null 2>&1 &
+	bpid=$!
 	ch_wo+=("$(ch_run "$fam" $off)")
+	kill "$bpid" 2>/dev/null
+	wait "$bpid" 2>/dev/null
 	off=$((off + CH_N))
 	ip netns exec "$CH_CLI" "$MW" live --json --duration 600 >"$TMP/ch.mw.$r" 2>&1 &
 	mwpid=$!

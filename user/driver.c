@@ -488,17 +488,20 @@ static void sweep_ns(uint32_t inode, uint64_t cookie, void *ctx)
  * ROUTE event (MW_ROUTE_SWEPT): the core reports the ones it has not (pmtu_learned), so no
  * discovery is lost, however many arrive at once. A forged PTB makes no exception. With
  * --all-netns the budget is shared, so the namespaces with events in the last SWEEP_NS_RECENT
- * (a pod's own connections) are listed too: one dump per namespace and family.
+ * (a pod's own connections) are listed too: one dump per namespace and family. Events lost
+ * to a full ring buffer may have been PTBs too: a sweep then as well.
  */
 #define SWEEP_NS_RECENT (10 * 1000000000ULL)
 static void ptb_sweep(struct mw_driver *d, uint64_t now)
 {
 	uint64_t n = session_counter(&d->s, MW_CNT_PTB_SUPPRESSED);
+	uint64_t lost = session_counter(&d->s, MW_CNT_EVENTS_LOST);
 	struct sweep w = { .d = d, .now = now, .netns = d->s.self_netns, .family = 4 };
 
-	if (n == d->ptb_suppressed)
+	if (n == d->ptb_suppressed && lost == d->sweep_lost)
 		return;
 	d->ptb_suppressed = n;
+	d->sweep_lost = lost;
 	net_exceptions(-1, 4, sweep_one, &w);
 	w.family = 6;
 	net_exceptions(-1, 6, sweep_one, &w);

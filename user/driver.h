@@ -33,6 +33,7 @@ struct mw_driver {
 	uint64_t lost;
 	uint64_t last_keep;		/* the last dsts_keep sweep (session_keep_sweep) */
 	uint64_t ptb_suppressed;	/* the kernel's count at the last sweep (ptb_sweep) */
+	uint64_t sweep_lost;		/* events_lost at the last sweep */
 	bool if_degraded[MW_MAX_IFACES];	/* gone: its attach results say degraded */
 	uint32_t if_tried[MW_MAX_IFACES];	/* ifindex a re-attach last failed on */
 	mw_finding_fn on_finding;	/* renderer */

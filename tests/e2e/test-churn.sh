@@ -307,7 +307,10 @@ ptb_round() {
 	GOT=$(learned_in "$TMP/live-$label" "$ns")
 	SUP=$(grep '"summary":true,"paths"' "$TMP/live-$label" | grep -o '"ptb_suppressed":[0-9]*' |
 		cut -d: -f2)
-	echo "$label: exceptions in CLI $EXC ($NEW new); pmtu_learned: $GOT; suppressed: ${SUP:-none}"
+	LOST=$(grep '"summary":true,"paths"' "$TMP/live-$label" | grep -o '"events_lost":[0-9]*' |
+		cut -d: -f2)
+	echo "$label: exceptions in CLI $EXC ($NEW new); pmtu_learned: $GOT; suppressed:" \
+		"${SUP:-none}; events lost: ${LOST:-none}"
 	LAST_OUT=$TMP/churn-$label
 	# First: the connections ran, the kernel learned from their PTBs, past the budget.
 	check "ptb-sweep-$label-connections" grep -qx "done $NP" "$TMP/churn-$label"

@@ -389,7 +389,7 @@ static void test_ptb(void)
  * syncs are no arrivals and ask no read; another namespace's PTB is read there.
  */
 /* core_int.h ROUTE_RETRIES: read again at most this many times */
-#define ROUTE_RETRIES_T 4
+#define ROUTE_RETRIES_T 11
 
 static void test_route_listed(void)
 {
@@ -412,7 +412,7 @@ static void test_route_listed(void)
 		r.aux = MW_ROUTE_LISTED | MW_ROUTE_IN_NS;
 		core_feed(c, &r);
 		t = core_route_next(c);
-		if (!t || tries > 10)
+		if (!t || tries > 20)
 			break;
 	}
 	CHECK("listed-none-retried-bounded", tries == 1 + ROUTE_RETRIES_T, "%d reads", tries);
