@@ -159,7 +159,8 @@ run_hooks() {
 	for i in $ifs; do
 		nargs+=("egress:$i")
 		nif=$((nif + 1))
-		# Mode tc: a null XDP program holds the hook, so mtuwatch falls back to tc ingress.
+		# Mode tc: a null XDP program holds the hook too (mtuwatch watches at tc ingress by
+		# default): both modes' packets take the same path through the veth.
 		[ "$mode" = tc ] && nargs+=("xdp:$i")
 		nargs+=("ingress:$i")
 	done
@@ -186,6 +187,7 @@ run_hooks() {
 	nids=$(awk '$1 != "ready" { print $2 }' "$TMP/null.$w.$mode")
 	local port=$((19877 + RANDOM % 1000))
 	[ "$mode" = tc ] && cmd="export --listen 127.0.0.1:$port"
+	[ "$mode" = xdp ] && cmd="live --xdp"
 	# shellcheck disable=SC2086
 	ip netns exec "$(lab_ns "$node")" "$MW" $cmd ${BENCH_MW_ARGS:-} --duration 600 >"$TMP/mw.$w.$mode.log" 2>&1 &
 	mwpid=$!

@@ -56,6 +56,7 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 		{ "help", no_argument, NULL, 'h' },
 		{ "passive", no_argument, NULL, 0x100 },
 		{ "confirm", no_argument, NULL, 0x101 },
+		{ "xdp", no_argument, NULL, 0x102 },
 	};
 	struct option longs[32] = {};
 	char shorts[64];
@@ -128,6 +129,9 @@ int parse_watch_opts(int argc, char **argv, struct watch_opts *w, const char *ex
 				return -1;
 			}
 			w->confirm = c == 0x101;
+			break;
+		case 0x102:
+			w->so.xdp = true;
 			break;
 		case 'h':
 			w->help = true;

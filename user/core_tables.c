@@ -223,6 +223,14 @@ static uint64_t path_hash(const struct mw_core *c, uint32_t netns, uint8_t famil
  */
 static bool path_precious(const struct path *p)
 {
+	/*
+	 * A path MTU learned and said, nothing else pending: healthy, and gone before a path
+	 * whose PTB still waits for its route read (thousands of PTBs at once, more than
+	 * MAX_PATHS: the waiting ones were the ones forgotten, their discovery never said).
+	 */
+	if (p->reported == 1u << MW_V_PMTU_LEARNED && !p->route_due && !p->nsegs &&
+	    !p->ptb_dropped && !p->ptb_sent)
+		return false;
 	return p->used && (p->reported || p->worst || p->nsegs || p->ptb_rx || p->ptb_dropped ||
 			   p->ptb_sent);
 }

@@ -368,7 +368,7 @@ static void exp_usage(FILE *o)
 	fprintf(o, "Usage: mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
 		   "                       [-i IFACE]... [--all-netns] [--prefix4 LEN] [--prefix6 LEN]\n"
 		   "                       [--top N] [--web-config FILE] [--max-connections N]\n"
-		   "                       [--confirm]\n"
+		   "                       [--confirm] [--xdp]\n"
 		   "Serves Prometheus metrics on /metrics (default 127.0.0.1:9877), or writes\n"
 		   "DIR/mtuwatch.prom every SECS (default 15) for node_exporter's textfile collector.\n"
 		   "Destinations are aggregated to /24 and /64 by default, at most 20 path series.\n"

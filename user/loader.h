@@ -40,6 +40,7 @@ struct mw_session_opts {
 	bool all_netns;
 	bool verbose;
 	bool no_handshakes;
+	bool xdp;			/* arrivals at XDP (else tc ingress, XDP only as a fallback) */
 };
 
 struct mw_session {

@@ -21,7 +21,7 @@ static void usage_live(FILE *o)
 	fprintf(o,
 		"Usage: mtuwatch [live] [-i IFACE]... [--duration SECS] [--json] [--all-netns]\n"
 		"                [--stall-after SECS] [--port PORT]... [--no-handshakes]\n"
-		"                [--passive] [-v]\n"
+		"                [--passive] [--xdp] [-v]\n"
 		"       mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS] [-- CMD...]\n"
 		"       mtuwatch report [-i FILE] [--json | --raw | --html OUT.html]\n"
 		"       mtuwatch export [--listen ADDR:PORT | --textfile DIR [--interval SECS]]\n"
@@ -45,6 +45,7 @@ static void usage_live(FILE *o)
 		"      --no-handshakes     do not parse TLS/SSH handshakes\n"
 		"      --passive           send nothing: no probe of a suspect path's\n"
 		"                          destination to confirm its MTU (default: confirm)\n"
+		"      --xdp               watch arrivals at XDP, not tc ingress (see man page)\n"
 		"  -v, --verbose           libbpf and debug messages\n"
 		"\n"
 		"EXAMPLES:\n"

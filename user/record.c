@@ -168,7 +168,7 @@ static void rec_usage(FILE *o)
 {
 	fprintf(o, "Usage: mtuwatch record [-o FILE] [-f] [-i IFACE]... [--duration SECS]\n"
 		   "                       [--all-netns] [--stall-after SECS] [--passive]\n"
-		   "                       [-- COMMAND ARGS...]\n"
+		   "                       [--xdp] [-- COMMAND ARGS...]\n"
 		   "Writes every event and its context to FILE (default %s) for `mtuwatch report`.\n"
 		   "With COMMAND: records while it runs and returns its exit status.\n", DEFAULT_FILE);
 }

@@ -318,6 +318,8 @@ ptb_round() {
 	LAST_OUT=$TMP/live-$label
 	check "ptb-sweep-$label-over-budget (${SUP:-none})" test "${SUP:-0}" -gt 0
 	check "ptb-sweep-$label-none-lost ($GOT of $EXC)" test "$GOT" -ge "$EXC"
+	# The sweep reads the ring as it lists (thousands of exceptions while the PTBs pour in).
+	check "ptb-sweep-$label-no-events-lost (${LOST:-none})" test "${LOST:-1}" = 0
 }
 # dsts_keep is then full of learned (healthy) paths: a black hole found now still gets a slot
 # (a learned one goes back to dsts), so churn cannot take its path MTU away.

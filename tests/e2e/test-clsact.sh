@@ -42,10 +42,10 @@ stop_mw() {
 	wait "$BGP"
 }
 
-# forced clsact: said once, this instance's filter carries its pid
+# forced clsact: said once, this instance's filters (egress, ingress) carry its pid
 start_mw "$TMP/a"
 check "clsact-forced-said" has "$TMP/a.err" 'note: kernel has no TCX, using clsact filters'
-check "clsact-filter-names-owner" test "$(mw_filters)" = "pid=$MWP"
+check "clsact-filter-names-owner" test "$(mw_filters | tr '\n' ' ')" = "pid=$MWP pid=$MWP "
 check "clsact-watchdog-running" test -n "$WDP"
 
 # SIGKILL: the watchdog removes the filter and the qdisc this instance made
@@ -62,10 +62,10 @@ start_mw "$TMP/k"
 dead=$MWP
 kill -KILL "$WDP" "$MWP"
 wait "$BGP" 2>/dev/null
-check "sigkill-both-leaves-orphan" test "$(mw_filters)" = "pid=$dead"
+check "sigkill-both-leaves-orphan" test "$(mw_filters | sort -u)" = "pid=$dead"
 start_mw "$TMP/next"
 check "next-start-keeps-exactly-its-own" test "$(mw_filters | sort -u)" = "pid=$MWP"
-check "next-start-says-removed" has "$TMP/next.err" "c0: removed 1 clsact filter(s) left running by an mtuwatch that is gone (pid $dead)"
+check "next-start-says-removed" has "$TMP/next.err" "c0: removed 2 clsact filter(s) left running by an mtuwatch that is gone (pid $dead)"
 stop_mw
 check "exit-removes-own-filter-and-qdisc" eval 'no_filters && ! has_clsact'
 
@@ -79,7 +79,7 @@ LAST_OUT=$TMP/tcx.err
 inns "$MW" -i c0 --duration 0 -v >"$TMP/tcx" 2>"$TMP/tcx.err"
 check "tcx-start-exit-0" test $? = 0
 check "tcx-start-removes-orphan" eval 'no_filters && ! has_clsact'
-check "tcx-start-says-it-in-one-line" test "$(grep -c 'removed 1 clsact filter(s) .*(pid '"$dead"')' "$TMP/tcx.err")" = 1
+check "tcx-start-says-it-in-one-line" test "$(grep -c 'removed 2 clsact filter(s) .*(pid '"$dead"')' "$TMP/tcx.err")" = 1
 # TCX arrived in 6.6; before, this start's own filter is a clsact one, which it removes on exit
 mode=tcx
 printf '%s\n' "$(uname -r)" 6.6 | sort -VC && mode=clsact
@@ -119,7 +119,7 @@ kill -KILL "$WDP" "$MWP"
 wait "$BGP" 2>/dev/null
 inns "$MW" cleanup >"$TMP/cl1" 2>&1
 LAST_OUT=$TMP/cl1
-check "cleanup-removes-dead-keeps-live" test "$(mw_filters)" = "pid=$LP" -a -n "$(grep "removed [0-9] .*(pid $dead)" "$TMP/cl1")"
+check "cleanup-removes-dead-keeps-live" test "$(mw_filters | sort -u)" = "pid=$LP" -a -n "$(grep "removed [0-9] .*(pid $dead)" "$TMP/cl1")"
 MWP=$LP BGP=$LB stop_mw
 start_mw "$TMP/k4"
 kill -KILL "$WDP" "$MWP"
@@ -147,8 +147,8 @@ foreign_kept() { has_clsact && no_filters && inns tc filter show dev c0 egress |
 check "foreign-qdisc-and-filter-kept" foreign_kept
 inns tc qdisc del dev c0 clsact
 
-# XDP mode: what the kernel used, not what was asked (lo has no native XDP: generic)
-REFUSE= start_mw "$TMP/xdp" -v -i lo
+# XDP mode (--xdp): what the kernel used, not what was asked (lo has no native XDP: generic)
+REFUSE= start_mw "$TMP/xdp" -v --xdp -i lo
 LAST_OUT=$TMP/xdp.err
 check "xdp-lo-reported-generic" eval "grep -q 'mw_xdp_ingress on lo: attached (generic)' '$TMP/xdp.err' && inns ip -d link show lo | grep -q xdpgeneric"
 check "xdp-veth-reported-native" eval "grep -q 'mw_xdp_ingress on c0: attached (native)' '$TMP/xdp.err' && inns ip -d link show c0 | grep -q 'prog/xdp ' && ! inns ip -d link show c0 | grep -q xdpgeneric"

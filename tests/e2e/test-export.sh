@@ -180,7 +180,7 @@ wait "$pid"
 rc=$?
 att=$(grep '^mtuwatch_program_attached{' "$TMP/caps.metrics")
 want='program="mw_tp_kfree_skb" program="mw_tp_retransmit" program="mw_tp_sock_state"
-program="mw_tc_egress",iface="c0" program="mw_xdp_ingress",iface="c0"'
+program="mw_tc_egress",iface="c0" program="mw_tc_ingress",iface="c0"'
 missing=
 for w in $want; do printf '%s\n' "$att" | grep -F -- "$w" | grep -q ' 1$' || missing="$missing $w"; done
 # CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39): 0x000000c000001000

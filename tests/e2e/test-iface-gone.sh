@@ -72,13 +72,16 @@ else
 fi
 LAST_OUT=$TMP/err
 check "iface-back-said" grep -q "interface $IF is back" "$TMP/err"
-# the new device really carries our programs (this bpftool lists XDP, not TCX links)
-xdp_id=$(nsx bpftool net show dev "$IF" 2>/dev/null | grep -o "$IF([0-9]*) [a-z]* id [0-9]*" |
-	awk '{ print $NF }')
-if [ -n "$xdp_id" ] && bpftool prog show id "$xdp_id" 2>/dev/null | grep -q mw_xdp_ingress; then
+# the new device really carries our programs: mtuwatch holds a TCX ingress link on its ifindex
+# (the link's fdinfo; this bpftool does not list TCX links)
+tcx_in_on() {
+	grep -l 'link_type:[[:space:]]*tcx' /proc/"$mw_pid"/fdinfo/* 2>/dev/null |
+		xargs -r grep -l "^ifindex:[[:space:]]*$1\$" | xargs -r grep -q 'attach_type:.*ingress'
+}
+if tcx_in_on "$new_if"; then
 	pass "iface-back-program-on-device"
 else
-	fail "iface-back-program-on-device" "$(nsx bpftool net show dev "$IF" 2>&1 | tr '\n' ' ')"
+	fail "iface-back-program-on-device" "no TCX ingress link of pid $mw_pid on ifindex $new_if"
 fi
 
 # and a second flap works as well (old links are released, not piled up)

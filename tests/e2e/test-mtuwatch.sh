@@ -83,12 +83,21 @@ ip netns exec "$(lab_ns cli)" "$MW" --duration 0 >"$TMP/d0" 2>&1
 check "duration-0-exit-0" test $? = 0
 check "duration-0-nothing-attached" wait_progs "$before"
 
-# SIGKILL: TCX and XDP links die with the process
-ip netns exec "$(lab_ns cli)" "$MW" >/dev/null 2>&1 &
+# By default arrivals are watched at tc ingress: no XDP program, the veth's data path as it was
+# (XDP on a veth turns on NAPI and turns off its peer's TSO).
+ip netns exec "$(lab_ns cli)" "$MW" -v --duration 0 >"$TMP/d0v" 2>&1
+LAST_OUT=$TMP/d0v
+check "default-ingress-is-tc" eval "grep -q 'mw_tc_ingress on c0: attached (tcx)' '$TMP/d0v' &&
+	grep -q 'mw_tc_egress on c0: attached' '$TMP/d0v' && ! grep -q 'mw_xdp_ingress on' '$TMP/d0v'"
+# SIGKILL: TCX and XDP links die with the process (--xdp: both kinds at once)
+ip netns exec "$(lab_ns cli)" "$MW" --xdp >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 50); do ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && break; sleep 0.1; done
-kill -KILL $pid; wait $pid 2>/dev/null
 LAST_OUT=/dev/null
+attached=0
+ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && attached=1
+check "sigkill-xdp-was-attached" test "$attached" = 1
+kill -KILL $pid; wait $pid 2>/dev/null
 leftover=0
 wait_progs "$before" || leftover=1
 ip netns exec "$(lab_ns cli)" ip link show c0 | grep -q xdp && leftover=1
@@ -171,13 +180,22 @@ check "no-btf-says-so" has "$TMP/nobtf" 'no BTF.*CONFIG_DEBUG_INFO_BTF'
 # a kernel that refuses programs (MW_TEST_REFUSE makes the load fail as such a kernel would):
 # one line per loss, and the rest still works
 lab_up healthy >/dev/null 2>&1
-MW_TEST_REFUSE=mw_xdp_ingress mw_start cli "$TMP/noxdp.json" --json
+MW_TEST_REFUSE=mw_xdp_ingress mw_start cli "$TMP/noxdp.json" --json --xdp
 lab_bulk healthy 2 >/dev/null 2>&1
 mw_stop
 LAST_OUT=$TMP/noxdp.json.err
 check "refused-xdp-says-tc-ingress" has "$TMP/noxdp.json.err" 'mw_xdp_ingress does not load on this kernel -- arrivals are watched at tc ingress instead'
 LAST_OUT=$TMP/noxdp.json
 check "refused-xdp-pmtu_learned-via-tc" finding "$TMP/noxdp.json" '"verdict":"pmtu_learned"' '"mtu":1500'
+# and the other way round: tc ingress refused, XDP stands in
+lab_up healthy >/dev/null 2>&1
+MW_TEST_REFUSE=mw_tc_ingress mw_start cli "$TMP/notcin.json" --json
+lab_bulk healthy 2 >/dev/null 2>&1
+mw_stop
+LAST_OUT=$TMP/notcin.json.err
+check "refused-tc-ingress-says-xdp" has "$TMP/notcin.json.err" 'mw_tc_ingress does not load on this kernel -- arrivals are watched with XDP instead'
+LAST_OUT=$TMP/notcin.json
+check "refused-tc-ingress-pmtu_learned-via-xdp" finding "$TMP/notcin.json" '"verdict":"pmtu_learned"' '"mtu":1500'
 lab_up fwdrop >/dev/null 2>&1
 up=$?
 MW_TEST_REFUSE=mw_tp_kfree_skb,mw_raw_kfree_skb mw_start cli "$TMP/nokfree.json" --json
@@ -207,7 +225,7 @@ check "shipped-ignores-test-hook" test "$rc" = 0 -a -z "$(grep -i 'mw_tc_egress\
 # XDP's hook taken after start-up (free when mtuwatch loaded, so tc ingress was not loaded;
 # MW_TEST_REFUSE=xdp-taken makes the attach find it taken): one line saying what is lost and
 # what to do, no failed tc attach on a bad descriptor, and the rest runs on
-MW_TEST_REFUSE=xdp-taken ip netns exec "$(lab_ns cli)" "$MWT" -i c0 --duration 1 >"$TMP/taken" 2>&1
+MW_TEST_REFUSE=xdp-taken ip netns exec "$(lab_ns cli)" "$MWT" -i c0 --xdp --duration 1 >"$TMP/taken" 2>&1
 rc=$?
 LAST_OUT=$TMP/taken
 check "xdp-taken-after-load-runs-on" test "$rc" = 0

@@ -18,8 +18,9 @@
 #          the stall timer (the node's ACKs leave a local socket into the pod).
 #   without --all-netns: the pod's stalled handshake is not judged (the traffic ran: the
 #          client timed out), and the node's own still is.
-#   beside another: a second instance while the first holds vpod0's XDP hook (a live session
-#          beside the node's exporter) watches at tc ingress, where mw_tc_fwd_out follows the
+#   beside another: with --xdp, a second instance while the first holds vpod0's XDP hook (a
+#          live session beside the node's exporter) watches at tc ingress, where mw_tc_fwd_out
+#          follows the
 #          pod's departures; forced onto clsact filters (as before 6.6). It finds the stall
 #          and gives no false alarm for healthy pods.
 . "$(dirname "$0")/lib.sh"
@@ -73,17 +74,17 @@ none() {
 	check "$c-report" no_finding "$TMP/$n.rep" "$@"
 }
 export -f finding
-# beside NAME: a holder of vpod0's XDP hook (live --all-netns), then a second live --all-netns
-# on clsact filters into $TMP/NAME.side; unbeside NAME: both stopped, vpod0's tc ingress
+# beside NAME: a holder of vpod0's XDP hook (live --all-netns --xdp), then a second one on
+# clsact filters into $TMP/NAME.side; unbeside NAME: both stopped, vpod0's tc ingress
 # filters as they were while they ran in $TMP/NAME.tc.
 beside() {
-	mw_start cli "$TMP/$1.hold" live --json --all-netns
+	mw_start cli "$TMP/$1.hold" live --json --all-netns --xdp
 	HOLD_PID=$MW_PID
 	for _ in $(seq 100); do
 		ip -n "$MW_NS_CLI" -d link show vpod0 | grep -q 'prog/xdp' && break
 		sleep 0.1
 	done
-	MW_TEST_REFUSE=tcx mw_start cli "$TMP/$1.side" live --json --all-netns
+	MW_TEST_REFUSE=tcx mw_start cli "$TMP/$1.side" live --json --all-netns --xdp
 	SIDE_PID=$MW_PID
 	sleep 0.5
 }

@@ -160,9 +160,9 @@ section "pod"
 # programs (fwd_*) load and verify on this kernel, and the stall is the pod's
 if lab_up silent >/dev/null 2>&1 && lab_pod "mtu 1500 advmss 8960" "mtu 1500 advmss 8940" &&
 	lab_tls_server >/dev/null 2>&1; then
-	mw_start cli "$TMP/pod.json" --json --all-netns
+	mw_start cli "$TMP/pod.json" --json --all-netns --xdp
 	FIRST=$MW_PID
-	# a second instance beside it (the first holds vpod0's XDP): tc ingress, and beside it
+	# a second instance beside it (the first, --xdp, holds vpod0's XDP): tc ingress, and beside it
 	# mw_tc_fwd_out for the pod's departures (TCX, or a second clsact filter before 6.6)
 	section "pod: a second instance beside the first"
 	mw_start cli "$TMP/pod2.json" --json --all-netns -v ||
@@ -199,6 +199,7 @@ nothing_left() {
 	[ "$(bpftool prog show 2>/dev/null | grep -c 'name mw_')" = 0 ] &&
 		! lab_exec cli ip link show c0 | grep -q xdp &&
 		! lab_exec cli tc filter show dev c0 egress | grep -q bpf &&
+		! lab_exec cli tc filter show dev c0 ingress | grep -q bpf &&
 		! lab_exec cli tc qdisc show dev c0 | grep -q clsact
 }
 until_nothing() {

@@ -1627,6 +1627,31 @@ static void test_ptb_sweep(void)
 	core_free(c);
 }
 
+/*
+ * More exceptions swept than the core keeps paths (test-churn: 6,000 in a pod): the learned
+ * ones, already said, are forgotten before a path whose PTB came as an event and still waits
+ * for its route read (it was the oldest, and was the one lost).
+ */
+static void test_sweep_keeps_waiting(void)
+{
+	struct mw_core *c = mk(false);
+	struct path_find w = { { 198, 51, 100, 2 }, false };
+	char a[32];
+	int n = 0;
+
+	iface(c, 1500);
+	ptb(c, MW_EV_PTB_RX, SEC, 1400, 0, NS_SELF);
+	for (uint32_t i = 0; i < 6000; i++) {
+		snprintf(a, sizeof(a), "198.19.%u.%u", i >> 8, i & 0xff);
+		swept(c, SEC + 1 + i, a, 1400);
+	}
+	core_paths(c, count_path, &n);
+	core_paths(c, find_path, &w);
+	CHECK("core-sweep-learned-forgotten-first", w.seen && n == 4096,
+	      "waiting path kept %d, %d paths", w.seen, n);
+	core_free(c);
+}
+
 /* The summary's interface name for the black-holed path to 198.51.100.2. */
 static void bh_iface(const struct mw_path_summary *p, void *ctx)
 {
@@ -2168,6 +2193,7 @@ int main(void)
 	test_needle_kept();
 	test_iface_gone();
 	test_ptb_sweep();
+	test_sweep_keeps_waiting();
 	test_flow_churn();
 	test_text_safe();
 	test_raw_bounds();
