@@ -49,26 +49,130 @@ static __always_inline void egress_flow_sk(struct __sk_buff *skb, struct mw_pkt 
 }
 
 /*
+ * A connection we opened earns its flow entry (MW_SKC_LAZY): made here, from what its
+ * socket's storage kept at ESTABLISHED, with the ESTABLISHED event it did not send then. The
+ * segment that earned it is then the flow's first, for the flow code. 0: tracked now.
+ */
+__noinline int flow_track_sk(struct __sk_buff *skb, struct mw_pkt *p, struct mw_tcp *th,
+			     struct mw_sk_cache *c)
+{
+	struct mw_flow_key k = {};
+	struct mw_flow_val v = {};
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+	struct mw_event *e;
+	__u32 ack;
+
+	if (!skb || !p || !th || !c)
+		return 1;
+	flow_key_pkt(&k, p, th, MW_DIR_OUT);
+	v.d[MW_DIR_OUT].start_seq = c->start_out;
+	v.d[MW_DIR_OUT].next_seq = c->start_out;
+	v.d[MW_DIR_IN].start_seq = c->start_in;
+	v.d[MW_DIR_IN].next_seq = c->start_in;
+	ack = bpf_ntohl(th->ack_seq);
+	if (th->ack && ack != c->start_in) {
+		/*
+		 * The peer spoke first (an SSH server's identification line): those bytes went
+		 * by unparsed. Its next record starts where our ACK says; no identification
+		 * line is expected there.
+		 */
+		v.d[MW_DIR_IN].next_seq = ack;
+		v.d[MW_DIR_IN].app_steps = 1;
+	}
+	v.d[MW_DIR_OUT].mss = c->mss_local;
+	v.d[MW_DIR_IN].mss = c->mss_peer;
+	if (c->flags & MW_SKC_PLAIN) {
+		v.app = MW_APP_OTHER;
+		v.done = 3;
+	} else if (!targ_hs_parse) {
+		v.done = 3;
+	}
+	v.attn = 1;
+	if (bpf_map_update_elem(&flows, &k, &v, BPF_ANY)) {
+		count(MW_CNT_FLOW_FULL);
+		c->flags = 0;
+		return 1;
+	}
+	ports_add(&flow_bloom, k.lport, k.rport, 1);
+	ports_add(&flow_attn, k.lport, k.rport, 1);
+	/* What left before was not seen as the flow's: this segment starts its accounting. */
+	sk = skb->sk;
+	tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+	c->snd_max = tp ? tp->snd_nxt : 0;
+	c->max_seg = 0;
+	c->pend_size = 0;
+	c->flags = MW_SKC_TRACKED;
+	e = ev_new(MW_EV_STATE);
+	if (!e)
+		return 0;
+	e->netns = targ_self_netns;
+	e->family = k.family;
+	e->flow.family = k.family;
+	e->flow.proto = IPPROTO_TCP;
+	__builtin_memcpy(e->flow.saddr, k.laddr, 16);
+	__builtin_memcpy(e->flow.daddr, k.raddr, 16);
+	e->flow.sport = k.lport;
+	e->flow.dport = k.rport;
+	e->aux = TCP_SYN_SENT;
+	e->aux2 = TCP_ESTABLISHED;
+	e->size = c->mss_local;
+	e->mtu = c->mss_peer;
+	e->ifindex = skb->ifindex;
+	ev_send(e);
+	return 0;
+}
+
+/*
+ * Whether a segment of a connection we opened and do not track yet (MW_SKC_LAZY) earns it
+ * its flow entry, and then makes it: a segment some path could refuse (over the sizes every
+ * path carries: the black holes), or a first payload that opens TLS or SSH (the handshakes
+ * whose stalls we explain). A first payload of anything else marks it PLAIN: only a large
+ * segment can still earn it. True: tracked from this segment on.
+ */
+static __always_inline bool egress_sk_lazy(struct __sk_buff *skb, struct mw_pkt *p,
+					   struct tcp_seg *g, struct mw_sk_cache *c)
+{
+	bool want = g->size > (p->family == 6 ? MW_DF_MIN6 : MW_DF_MIN4);
+	__u8 h[4];
+
+	if (!want && !(c->flags & MW_SKC_PLAIN)) {
+		if (bpf_ntohl(g->th.seq) != c->start_out)
+			return false;
+		if (targ_hs_parse && g->plen >= 4 && !bpf_skb_load_bytes(skb, g->poff, h, 4) &&
+		    ((h[0] == 22 && h[1] == 3 && h[2] <= 4) ||
+		     (h[0] == 'S' && h[1] == 'S' && h[2] == 'H' && h[3] == '-')))
+			want = true;
+		else
+			c->flags |= MW_SKC_PLAIN;
+	}
+	return want && !flow_track_sk(skb, p, &g->th, c);
+}
+
+/*
  * tc egress's fast path, inline (a bulk flow's every segment): NULL when the segment needs no
  * flow work (no socket: forwarded; an untracked socket; a settled flow's new bytes, no larger
  * than before: its storage takes the new end), else the socket's storage, for egress_flow.
  */
 static __always_inline struct mw_sk_cache *egress_sk_busy(struct __sk_buff *skb,
-							  struct mw_pkt *p, struct mw_tcp *th,
-							  __u32 size, __u32 plen)
+							  struct mw_pkt *p, struct tcp_seg *g)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct mw_sk_cache *c;
-	__u32 end;
+	__u32 end, size = g->size;
 
 	/* Forwarded packets have no socket: the router needs no flow state. */
 	if (!sk)
 		return NULL;
 	/* The storage lookup checks for a full socket itself: no bpf_sk_fullsock call. */
 	c = bpf_sk_storage_get(&sk_cache, sk, 0, 0);
-	if (!c || !(c->flags & MW_SKC_TRACKED))
+	if (!c)
 		return NULL;
-	end = bpf_ntohl(th->seq) + plen;
+	if (c->flags & MW_SKC_LAZY)
+		return egress_sk_lazy(skb, p, g, c) ? c : NULL;
+	if (!(c->flags & MW_SKC_TRACKED))
+		return NULL;
+	end = bpf_ntohl(g->th.seq) + g->plen;
 	if ((!c->snd_max || (__s32)(end - c->snd_max) > 0) && (c->flags & MW_SKC_QUIET) &&
 	    size <= c->max_seg && (!p->df || size <= c->pend_size)) {
 		c->snd_max = end;
@@ -232,7 +336,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb, bool l3)
 		if (!targ_sk_cache) {
 			egress_flow(skb, &p, &g, NULL);
 		} else {
-			struct mw_sk_cache *c = egress_sk_busy(skb, &p, th, size, g.plen);
+			struct mw_sk_cache *c = egress_sk_busy(skb, &p, &g);
 
 			if (c)
 				egress_flow(skb, &p, &g, c);

@@ -512,6 +512,28 @@ int BPF_PROG(mw_raw_retransmit, const struct sock *sk, const struct sk_buff *skb
 #define STATE_EDGES	((1u << TCP_ESTABLISHED) | (1u << TCP_FIN_WAIT1) | (1u << TCP_CLOSE) | \
 			 (1u << TCP_CLOSE_WAIT) | (1u << TCP_LISTEN))
 
+/* Our active open: its storage keeps what its flow would start from (egress_sk_lazy). 0: kept */
+static __always_inline int lazy_established(const struct sock *sk)
+{
+	const struct tcp_sock *t = bpf_skc_to_tcp_sock((void *)sk);
+	struct mw_sk_cache *c;
+
+	if (!t)
+		return 1;
+	c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c) {
+		count(MW_CNT_FLOW_FULL);
+		return 1;
+	}
+	/* A new socket's storage: created zeroed (snd_max, max_seg, pend_size). */
+	c->start_out = t->snd_nxt;
+	c->start_in = t->rcv_nxt;
+	c->mss_local = t->advmss;
+	c->mss_peer = t->rx_opt.mss_clamp;
+	c->flags = MW_SKC_LAZY;
+	return 0;
+}
+
 /*
  * `btf`: tp_btf, whose socket is a typed pointer that socket storage takes and that is read
  * directly (a load, no bpf_probe_read_kernel call).
@@ -523,6 +545,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	struct mw_event *e;
 	struct mw_flow f = {};
 	__u32 netns, snd_nxt = 0, rcv_nxt = 0, advmss = 0, clamp = 0;
+	bool lazy = false;
 
 	/*
 	 * Only the edges of a flow's life that the core reads are events: established, closing,
@@ -547,6 +570,20 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	if (!net_wanted(btf ? sk->__sk_common.skc_net.net :
 			      BPF_CORE_READ(sk, __sk_common.skc_net.net), btf, &netns))
 		return 0;
+	/*
+	 * A connection we opened waits for a reason to be tracked (MW_SKC_LAZY): no flow entry,
+	 * its ESTABLISHED a sign of life only (MW_DIR_F_UNTRACKED), no event at its close.
+	 */
+	if (btf && targ_sk_cache && netns == targ_self_netns) {
+		if (newstate == TCP_ESTABLISHED && oldstate == TCP_SYN_SENT)
+			lazy = !lazy_established(sk);
+		else if (newstate != TCP_ESTABLISHED) {
+			struct mw_sk_cache *c = bpf_sk_storage_get(&sk_cache, (void *)sk, 0, 0);
+
+			if (c && (c->flags & MW_SKC_LAZY))
+				return 0;
+		}
+	}
 	if (btf)
 		sk_flow_btf(sk, &f);
 	else
@@ -572,7 +609,7 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	 * With --all-netns, another namespace's flows are tracked too: their segments are seen
 	 * where they cross a node's veth end (fwd_seg), found by their local address.
 	 */
-	if (newstate == TCP_ESTABLISHED && (netns == targ_self_netns || targ_fwd)) {
+	if (newstate == TCP_ESTABLISHED && !lazy && (netns == targ_self_netns || targ_fwd)) {
 		/* The first payload byte in each direction is where a handshake starts. */
 		struct mw_flow_val v = {};
 
@@ -629,6 +666,9 @@ static __always_inline int on_state(const struct sock *sk, int oldstate, int new
 	e->flow = f;
 	e->aux = oldstate;
 	e->aux2 = newstate;
+	/* Not tracked: still the sign of life a completed handshake is (a dead peer is not). */
+	if (lazy)
+		e->dir = MW_DIR_F_UNTRACKED;
 	/*
 	 * The namespace's cookie: inode numbers are reused as soon as a namespace dies, the
 	 * cookie never (user space keeps two namespaces with one inode apart by it).

@@ -66,6 +66,12 @@ enum mw_dir {
  */
 #define MW_DIR_F_NODE_IF	0x8
 #define MW_KEY_NODE_IF		1
+/*
+ * Or'ed into mw_event.dir of STATE ESTABLISHED: a connection we opened, not tracked (yet,
+ * MW_SKC_LAZY): a sign of life of its destination and its egress, no flow. If it earns a flow,
+ * tc egress sends its ESTABLISHED again without the flag.
+ */
+#define MW_DIR_F_UNTRACKED	0x10
 
 /* MW_EV_IFACE aux: the device was deleted (the core forgets it unless a finding names it). */
 #define MW_IFACE_GONE	1
@@ -370,9 +376,22 @@ struct mw_sk_cache {
 	__u32 max_seg;		/* the flow's largest segment out */
 	__u32 pend_size;	/* DF segments up to this size need no new delivery proof */
 	__u32 flags;		/* MW_SKC_* */
+	/* MW_SKC_LAZY: what ESTABLISHED said, kept for the moment the flow earns its entry */
+	__u32 start_out;	/* snd_nxt then: our first payload byte */
+	__u32 start_in;		/* rcv_nxt then: the peer's first payload byte */
+	__u16 mss_local;	/* advmss */
+	__u16 mss_peer;		/* rx_opt.mss_clamp */
+	__u32 pad;
 };
 #define MW_SKC_TRACKED	0x1	/* the flow is in the flow map */
 #define MW_SKC_QUIET	0x2	/* its handshake is over (done == 3): nothing to parse */
+/*
+ * A connection we opened, not tracked yet: it gets its flow entry (and its ESTABLISHED event)
+ * from tc egress when it first sends a TLS or SSH opening or a segment some path could refuse
+ * (design.md, "Connections that earn a flow"); until then nothing else about it is an event.
+ */
+#define MW_SKC_LAZY	0x4
+#define MW_SKC_PLAIN	0x8	/* LAZY, and its first payload out was neither TLS nor SSH */
 
 /*
  * Kernel-only: a per-CPU direct-mapped cache of destinations whose largest DF size (and path

@@ -491,7 +491,7 @@ mj() { median "$@" | grep . || echo null; }	# median, or null when none
 off=0
 for fam in $CH_FAMS; do
 ch_ucpu=()
-ch_wo=() ch_w=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
+ch_wo=() ch_w=() ch_ws=() ch_found=0 ch_ttf=() ch_flows=() ch_dsts=() ch_rss=() ch_tpr=() ch_tpns=()
 ch_prog=() ch_progs=
 if [ "$fam" = 6 ]; then needle=2001:db8:c::2; else needle=192.0.2.2; fi
 for r in $(seq "$CH_RUNS"); do
@@ -508,12 +508,19 @@ for r in $(seq "$CH_RUNS"); do
 	PIDS+=("$mwpid")
 	wait_links "$mwpid" 4 || { kill -INT "$mwpid"; wait "$mwpid"; continue; }
 	ids=$(prog_ids_of "$mwpid")
-	prog_stats $ids >"$TMP/ch.before"
-	c0=$(ch_cpu "$mwpid")
 	ip netns exec "$CH_CLI" timeout 600 python3 "$CH_TOOL" bulk "$needle" 18081 4000000 \
 		>"$TMP/ch.bulk" 2>&1 &
 	bpid=$!
+	# The rate with the kernel's program statistics off, as mtuwatch runs anywhere else
+	# (with them on, every program run reads the clock twice); then the same again with
+	# them on, for the figures per program.
+	sysctl -qw kernel.bpf_stats_enabled=0
 	ch_w+=("$(ch_run "$fam" $off)")
+	sysctl -qw kernel.bpf_stats_enabled=1
+	off=$((off + CH_N))
+	prog_stats $ids >"$TMP/ch.before"
+	c0=$(ch_cpu "$mwpid")
+	ch_ws+=("$(ch_run "$fam" $off)")
 	off=$((off + CH_N))
 	prog_stats $ids >"$TMP/ch.after"
 	ch_ucpu+=("$(($(ch_cpu "$mwpid") - c0))")
@@ -548,13 +555,17 @@ for r in $(seq "$CH_RUNS"); do
 	kill -INT "$mwpid" 2>/dev/null
 	wait "$mwpid" 2>/dev/null
 done
-cwo=$(median "${ch_wo[@]}") cw=$(median "${ch_w[@]}")
+cwo=$(median "${ch_wo[@]}") cw=$(median "${ch_w[@]}") cws=$(median "${ch_ws[@]}")
 cpct=$(awk -v a="$cw" -v b="$cwo" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }')
+cspct=$(awk -v a="$cws" -v b="$cwo" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b }')
 printf '\nchurn, IPv%s: %s connections per run to new destinations (%s), %s runs ' "$fam" \
 	"$CH_N" "$([ "$fam" = 6 ] && echo 2001:db8:ff00::/104 || echo 198.18.0.0/15)" "$CH_RUNS"
 printf 'interleaved (a shared machine: read the medians):\n'
 printf '  conn/s without mtuwatch %s (%s)\n' "$cwo" "$(jl "${ch_wo[@]}")"
 printf '  conn/s with mtuwatch    %s (%s): %s%% of without\n' "$cw" "$(jl "${ch_w[@]}")" "$cpct"
+printf '  conn/s with mtuwatch and bpf_stats_enabled (the runs the figures below are of) %s' \
+	"$cws"
+printf ' (%s): %s%% of without\n' "$(jl "${ch_ws[@]}")" "$cspct"
 printf '  black hole among them found in %s of %s runs, after %s s (%s)\n' "$ch_found" \
 	"${#ch_w[@]}" "$(mj "${ch_ttf[@]}")" "$(jl "${ch_ttf[@]}")"
 printf '  after each run: flows map %s, dsts %s entries; RSS %s kB\n' "$(jl "${ch_flows[@]}")" \
@@ -573,6 +584,8 @@ printf '  mtuwatch'"'"'s own CPU time during a run (user space: reading events) 
 		"$(jl "${ch_wo[@]}")"
 	printf '    "conn_per_s_with": {"median": %s, "runs": [%s]}, "with_pct_of_without": %s,\n' \
 		"${cw:-null}" "$(jl "${ch_w[@]}")" "${cpct:-null}"
+	printf '    "conn_per_s_with_stats": {"median": %s, "runs": [%s]}, "with_stats_pct": %s,\n' \
+		"${cws:-null}" "$(jl "${ch_ws[@]}")" "${cspct:-null}"
 	printf '    "needle_found": %s, "needle_seconds": {"median": %s, "runs": [%s]},\n' \
 		"$ch_found" "$(mj "${ch_ttf[@]}")" "$(jl "${ch_ttf[@]}")"
 	printf '    "flows_fill": [%s], "dsts_fill": [%s], "rss_kb": [%s],\n' \

@@ -143,6 +143,7 @@ static void on_link(struct mw_core *c, const struct mw_event *e)
 	/* Names from a file are bounded by their fields, whatever the file says. */
 	snprintf(l->name, sizeof(l->name), "%.*s", (int)sizeof(e->ifname), e->ifname);
 	snprintf(l->lower, sizeof(l->lower), "%.*s", (int)sizeof(e->peer), (const char *)e->peer);
+	core_overlay_known(c, l);
 }
 
 /*

@@ -334,6 +334,7 @@ void core_on_probe(struct mw_core *c, const struct mw_event *e);
 void core_on_ptb_drop(struct mw_core *c, const struct mw_event *e);
 void core_on_ptb_rx(struct mw_core *c, const struct mw_event *e);
 void core_on_route(struct mw_core *c, const struct mw_event *e);
+void core_overlay_known(struct mw_core *c, const struct link *l);
 void core_overlay_read(struct mw_core *c, struct path *p, uint32_t overlay, uint32_t mtu,
 		       const uint8_t *under);
 void core_check_ptb_ignored(struct mw_core *c, struct path *p);

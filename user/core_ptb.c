@@ -302,6 +302,24 @@ static void overlay_shrunk(struct mw_core *c, const struct path *under, uint32_t
 	}
 }
 
+/*
+ * An overlay's facts came after its underlay learned a smaller MTU (live reads the devices on
+ * its first tick, ~100 ms after it says it watches: pmtu.sh's first ping is often quicker):
+ * judge the paths through it against what the underlay learned, as if in that order.
+ */
+void core_overlay_known(struct mw_core *c, const struct link *l)
+{
+	if (l->kind != MW_LINK_OVERLAY || !l->lower_ifindex)
+		return;
+	for (int j = 0; j < c->paths_hw; j++) {
+		const struct path *u = &c->paths[j];
+
+		if (u->used && self_ns(c, u->netns) && u->ifindex == l->lower_ifindex && u->pmtu &&
+		    (u->reported & (1u << MW_V_PMTU_LEARNED)))
+			overlay_shrunk(c, u, u->pmtu);
+	}
+}
+
 static void overlay_explain(struct mw_core *c, const struct path *p, struct mw_finding *f,
 			    uint32_t mtu, const char *dst)
 {

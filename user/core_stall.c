@@ -160,7 +160,17 @@ void core_on_state(struct mw_core *c, const struct mw_event *e)
 {
 	struct flow *x;
 
-	if (e->aux2 == 1 /* TCP_ESTABLISHED */) {
+	if (e->aux2 == 1 /* TCP_ESTABLISHED */ && (e->dir & MW_DIR_F_UNTRACKED)) {
+		/* A connection the kernel does not track (yet): its destination answers, no flow. */
+		core_path_alive(c, e->netns, e->flow.family, e->flow.daddr);
+		if (self_ns(c, e->netns) && e->ifindex) {
+			struct path *p = core_path_get(c, e->netns, e->flow.family, e->flow.daddr,
+						       true);
+
+			if (!p->ifindex)
+				core_path_touch(c, p, e->ifindex);
+		}
+	} else if (e->aux2 == 1 /* TCP_ESTABLISHED */) {
 		x = core_flow_get(c, e->netns, &e->flow, true);
 		x->mss_local = e->size;
 		x->mss_peer = e->mtu;

@@ -352,11 +352,15 @@ void render_event_raw(struct mw_render *r, const struct mw_event *e)
 		jsonw_end_object(&w);
 		return;
 	}
+	/* The direction, and its flags (MW_DIR_F_*) when there are any: "out/0x10". */
+	char dir[16];
+
+	snprintf(dir, sizeof(dir), e->dir & ~1u ? "%s/0x%x" : "%s", (e->dir & 1) ? "in" : "out",
+		 e->dir & ~1u);
 	fprintf(r->out, "%llu.%09llu %-9s netns=%u if=%u dir=%s size=%u mtu=%u aux=%u aux2=%u "
 		"seq=%u peer=%s %s:%u > %s:%u proto=%u %s\n",
 		(unsigned long long)(e->ts_ns / 1000000000ULL),
-		(unsigned long long)(e->ts_ns % 1000000000ULL), n, e->netns, e->ifindex,
-		(e->dir & 1) ? "in" : "out", e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
+		(unsigned long long)(e->ts_ns % 1000000000ULL), n, e->netns, e->ifindex, dir, e->size, e->mtu, e->aux, e->aux2, e->seq, p, s,
 		e->flow.sport, d, e->flow.dport, e->flow.proto,
 		text_safe(ifn, sizeof(ifn), e->ifname, sizeof(e->ifname)));
 }

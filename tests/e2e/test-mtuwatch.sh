@@ -179,23 +179,23 @@ check "no-btf-says-so" has "$TMP/nobtf" 'no BTF.*CONFIG_DEBUG_INFO_BTF'
 
 # a kernel that refuses programs (MW_TEST_REFUSE makes the load fail as such a kernel would):
 # one line per loss, and the rest still works
-lab_up healthy >/dev/null 2>&1
-MW_TEST_REFUSE=mw_xdp_ingress mw_start cli "$TMP/noxdp.json" --json --xdp
-lab_bulk healthy 2 >/dev/null 2>&1
-mw_stop
-LAST_OUT=$TMP/noxdp.json.err
-check "refused-xdp-says-tc-ingress" has "$TMP/noxdp.json.err" 'mw_xdp_ingress does not load on this kernel -- arrivals are watched at tc ingress instead'
-LAST_OUT=$TMP/noxdp.json
-check "refused-xdp-pmtu_learned-via-tc" finding "$TMP/noxdp.json" '"verdict":"pmtu_learned"' '"mtu":1500'
+# refused NAME PROGRAM MESSAGE [ARGS...]: PROGRAM refused, the other hook stands in and says so
+refused() {
+	local name=$1 prog=$2 msg=$3
+	shift 3
+	lab_up healthy >/dev/null 2>&1
+	MW_TEST_REFUSE=$prog mw_start cli "$TMP/$name.json" --json "$@"
+	lab_bulk healthy 2 >/dev/null 2>&1
+	mw_stop
+	LAST_OUT=$TMP/$name.json.err
+	check "refused-$name-says-so" has "$TMP/$name.json.err" "$prog does not load on this kernel -- $msg"
+	LAST_OUT=$TMP/$name.json
+	check "refused-$name-pmtu_learned" finding "$TMP/$name.json" '"verdict":"pmtu_learned"' \
+		'"mtu":1500'
+}
+refused xdp mw_xdp_ingress 'arrivals are watched at tc ingress instead' --xdp
 # and the other way round: tc ingress refused, XDP stands in
-lab_up healthy >/dev/null 2>&1
-MW_TEST_REFUSE=mw_tc_ingress mw_start cli "$TMP/notcin.json" --json
-lab_bulk healthy 2 >/dev/null 2>&1
-mw_stop
-LAST_OUT=$TMP/notcin.json.err
-check "refused-tc-ingress-says-xdp" has "$TMP/notcin.json.err" 'mw_tc_ingress does not load on this kernel -- arrivals are watched with XDP instead'
-LAST_OUT=$TMP/notcin.json
-check "refused-tc-ingress-pmtu_learned-via-xdp" finding "$TMP/notcin.json" '"verdict":"pmtu_learned"' '"mtu":1500'
+refused tc-ingress mw_tc_ingress 'arrivals are watched with XDP instead'
 lab_up fwdrop >/dev/null 2>&1
 up=$?
 MW_TEST_REFUSE=mw_tp_kfree_skb,mw_raw_kfree_skb mw_start cli "$TMP/nokfree.json" --json

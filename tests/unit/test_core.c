@@ -501,7 +501,22 @@ static void test_route_listed(void)
  * kernel's tunnel lowers the inner destination's route MTU to 3950 itself, with no PTB to
  * the sender. The core reads that exception back: pmtu_learned 3950 for the inner path.
  */
-static void overlay_lab(struct mw_core *c)
+static void overlay_link(struct mw_core *c, uint64_t t)
+{
+	struct mw_event e = ev(MW_EV_LINK, t);
+
+	e.ifindex = 4;
+	e.mtu = 5000;
+	e.aux = MW_LINK_OVERLAY;
+	e.size = 5000;
+	e.aux2 = 50;
+	e.seq = 2;
+	strcpy(e.ifname, "vx0");
+	core_feed(c, &e);
+}
+
+/* The two devices; overlay_lab: and what the overlay is (live learns it on its first tick). */
+static void overlay_ifaces(struct mw_core *c)
 {
 	struct mw_event e = ev(MW_EV_IFACE, 1);
 
@@ -511,15 +526,12 @@ static void overlay_lab(struct mw_core *c)
 	e.ifindex = 4;
 	strcpy(e.ifname, "vx0");
 	core_feed(c, &e);
-	e = ev(MW_EV_LINK, 1);
-	e.ifindex = 4;
-	e.mtu = 5000;
-	e.aux = MW_LINK_OVERLAY;
-	e.size = 5000;
-	e.aux2 = 50;
-	e.seq = 2;
-	strcpy(e.ifname, "vx0");
-	core_feed(c, &e);
+}
+
+static void overlay_lab(struct mw_core *c)
+{
+	overlay_ifaces(c);
+	overlay_link(c, 1);
 }
 
 /* A DF packet of size to dst (inner: over vx0) or to the underlay peer (over c0). */
@@ -532,6 +544,19 @@ static void overlay_df(struct mw_core *c, uint64_t t, bool inner, uint32_t size)
 	if (!inner)
 		ip4(e.flow.daddr, "203.0.113.9");
 	e.size = size;
+	core_feed(c, &e);
+}
+
+/* The underlay router's PTB for the outer packets: 4000 to 203.0.113.9. */
+static void overlay_ptb(struct mw_core *c)
+{
+	struct mw_event e = ev(MW_EV_PTB_RX, SEC + 1000);
+
+	ip4(e.flow.daddr, "203.0.113.9");
+	e.flow.proto = 17;
+	e.mtu = 4000;
+	e.dir = MW_DIR_IN;
+	ip4(e.peer, "192.0.2.1");
 	core_feed(c, &e);
 }
 
@@ -588,13 +613,7 @@ static void test_overlay_exception(void)
 	overlay_lab(c);
 	overlay_df(c, SEC, true, 4528);
 	overlay_df(c, SEC, false, 4578);
-	e = ev(MW_EV_PTB_RX, SEC + 1000);
-	ip4(e.flow.daddr, "203.0.113.9");
-	e.flow.proto = 17;
-	e.mtu = 4000;
-	e.dir = MW_DIR_IN;
-	ip4(e.peer, "192.0.2.1");
-	core_feed(c, &e);
+	overlay_ptb(c);
 	/* The underlay's exception is there at once; the inner one at the next ping (+150 ms). */
 	reads = overlay_reads(c, SEC + 2000, "203.0.113.9", 4000, 0);
 	CHECK("overlay-underlay-learned", reads == 1 && learned_at("203.0.113.9", 4000) == 1,
@@ -627,6 +646,24 @@ static void test_overlay_exception(void)
 	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, 0);
 	CHECK("overlay-fitting-path-not-read", learned_at("203.0.113.9", 4000) == 1 && reads == 0,
 	      "%d reads", reads);
+	core_free(c);
+
+	/*
+	 * The overlay's facts after the underlay learned (live reads the devices on its first
+	 * tick; pmtu.sh's first ping came sooner): the paths through it are read then.
+	 */
+	c = mk(false);
+	overlay_ifaces(c);
+	overlay_df(c, SEC, true, 4528);
+	overlay_df(c, SEC, false, 4578);
+	overlay_ptb(c);
+	overlay_reads(c, SEC + 2000, "203.0.113.9", 4000, 0);
+	reads = overlay_reads(c, 2 * SEC, "198.51.100.2", 3950, 0);
+	CHECK("overlay-late-facts-nothing-before", reads == 0 && ngot == 1, "%d reads", reads);
+	overlay_link(c, 2 * SEC);
+	reads = overlay_reads(c, 3 * SEC, "198.51.100.2", 3950, 0);
+	CHECK("overlay-late-facts-read-then", reads >= 1 && learned_at("198.51.100.2", 3950) == 1,
+	      "%d reads, %d findings", reads, ngot);
 	core_free(c);
 
 	/*
