@@ -95,8 +95,10 @@ LAST_OUT=$TMP/bh.sec
 G_PATH="<g class=\"path\" data-prefix=\"$MW_SRV4\">"
 check "html-blackhole-timeline" in_file "$TMP/bh.sec" "$G_PATH" \
 	'class="finding-at" data-verdict="icmp_blackhole"'
+# (No delivered mark: iperf3's first small segments leave before its flow is tracked, at its
+# first 9000-byte segment, which never arrives: design.md, connections that earn a flow.)
 check "html-blackhole-marks" in_file "$TMP/bh.sec" '<circle [^>]*class="mark resend' \
-	'<circle [^>]*class="mark sent' '<circle [^>]*class="mark delivered' 'data-size="9000"'
+	'<circle [^>]*class="mark sent' '<circle [^>]*class="mark sent over' 'data-size="9000"'
 check "html-blackhole-bracket-line" in_file "$TMP/bh.sec" '<line class="(bracket hi|mtu measured)"'
 # the finding lines are report's, character for character
 page_lines "$TMP/bh.html" >"$TMP/bh.lines"
